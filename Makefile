@@ -1,0 +1,81 @@
+# parplan build.  `make` builds build/libparplan.a and bin/parplan.
+# BUILD=dir puts every object and binary under dir (parallel work trees, asan).
+CC      ?= gcc
+BUILD   ?= build
+BIN     ?= bin
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wwrite-strings -Wvla -Wformat=2 -fno-common -Werror
+CFLAGS  ?= -O2 -g
+CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
+PKGS    := libcjson
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson) -lglpk -lm
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
+
+LIB_SRC := $(wildcard src/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libparplan.a
+PARPLAN := $(BIN)/parplan
+TESTS_SRC := $(wildcard tests/check_*.c)
+TESTS   := $(TESTS_SRC:tests/%.c=$(BUILD)/tests/%)
+HEADERS := $(wildcard include/parplan/*.h)
+
+.PHONY: all deps check unit cli-test asan check-headers demo clean bench models exec exec-cuda calibrate-local
+all: $(LIB) $(PARPLAN)
+
+-include mk/exec.mk
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(PARPLAN): $(CLI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(CHECK_LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+# Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
+check: all $(TESTS)
+	@fail=0; for t in $(TESTS); do echo "== $$t"; (cd tests && ../$$t) || fail=1; done; \
+	for s in tests/cli/*.sh; do echo "== $$s"; PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s || { echo "FAIL: $$s"; fail=1; }; done; \
+	exit $$fail
+
+# The same tests under AddressSanitizer + UBSan, in a separate tree.
+asan:
+	$(MAKE) check BUILD=build-asan BIN=build-asan/bin \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export CK_FORK ASAN_OPTIONS UBSAN_OPTIONS
+
+check-headers:
+	@for h in $(HEADERS); do \
+	  printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) -x c -c -o /dev/null - || exit 1; \
+	  echo "ok $$h"; done
+
+demo: all
+	$(PARPLAN) model gpt --name gpt3-175b --layers 96 --hidden 12288 --heads 96 --seq 2048 --vocab 51200 -o $(BUILD)/gpt3-175b.json
+	$(PARPLAN) info --model $(BUILD)/gpt3-175b.json
+
+models: $(PARPLAN)
+	PARPLAN=$(PARPLAN) sh scripts/gen-models
+
+bench: all
+	@PARPLAN=$(PARPLAN) BUILD=$(BUILD) sh scripts/bench
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
