@@ -18,24 +18,46 @@ int pp_json_parse(const char *file, const char *text, size_t len, cJSON **out, p
 	*out = NULL;
 	if (len == 0 || strspn(text, " \t\r\n") == len)
 		return pp_error_set(err, PP_EINVALID, file, NULL, "empty file, expected a JSON object");
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 1);
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (root && end && strspn(end, " \t\r\n") != (size_t)(text + len - end)) {
+		cJSON_Delete(root);
+		root = NULL; /* trailing garbage after the value */
+	}
 	if (!root) {
-		/* cJSON reports where it stopped; turn that into a line and column. */
+		/* cJSON reports where it stopped; turn that into a line and column, and tell a
+		 * nesting limit apart from a syntax error by the depth reached there. */
 		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+		int depth = 0, maxdepth = 0, in_str = 0;
 		for (i = 0; i < at; i++) {
-			if (text[i] == '\n') {
+			char ch = text[i];
+			if (ch == '\n') {
 				line++;
 				col = 1;
 			} else {
 				col++;
 			}
+			if (in_str) {
+				if (ch == '\\')
+					i++;
+				else if (ch == '"')
+					in_str = 0;
+			} else if (ch == '"') {
+				in_str = 1;
+			} else if (ch == '[' || ch == '{') {
+				if (++depth > maxdepth)
+					maxdepth = depth;
+			} else if (ch == ']' || ch == '}') {
+				depth--;
+			}
 		}
+		if (maxdepth >= CJSON_NESTING_LIMIT)
+			return pp_error_set(err, PP_EINVALID, file, NULL,
+					    "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
 		if (at >= len)
 			return pp_error_set(err, PP_EINVALID, file, NULL,
 					    "invalid JSON: unexpected end of input at line %zu", line);
 		return pp_error_set(err, PP_EINVALID, file, NULL,
-				    "invalid JSON at line %zu column %zu (or nesting deeper than %d)",
-				    line, col, CJSON_NESTING_LIMIT);
+				    "invalid JSON at line %zu column %zu", line, col);
 	}
 	*out = root;
 	return 0;
@@ -183,7 +205,7 @@ int pp_json_as_int(const pp_jctx *c, const cJSON *v, const char *path, int64_t m
 	if (!isfinite(d) || d != floor(d))
 		return pp_json_fail(c, path, NULL, "expected an integer, got %g", d);
 	if (d < (double)min || d > (double)max)
-		return pp_json_fail(c, path, NULL, "%.0f is out of range [%lld, %lld]", d,
+		return pp_json_fail(c, path, NULL, "%g is out of range [%lld, %lld]", d,
 				    (long long)min, (long long)max);
 	*out = (int64_t)d;
 	return 0;

@@ -1,0 +1,154 @@
+/*
+ * graph.h - operator graphs of transformer models (format "parplan-graph/1").
+ *
+ * A graph is a list of tensors (parameters, activations, inputs) and of ops that read and write
+ * them; edges are implied by tensor names.  Shapes are given for one sample: a dimension named
+ * "b" is the micro-batch and is stored as 1, with its bit set in batch_mask, so every per-sample
+ * quantity below scales linearly with the micro-batch.
+ *
+ * Invariants after a successful load: every activation has exactly one producer, parameters and
+ * inputs have none, the graph is acyclic, every op's shapes agree with its type, and ops_topo
+ * lists the ops in a valid execution order.  Layers (ops carrying a "layer" number) that are
+ * identical up to their numbering share a layer class, so per-layer work is done once per class.
+ */
+#ifndef PARPLAN_GRAPH_H
+#define PARPLAN_GRAPH_H
+
+#include <stdint.h>
+
+#include "parplan/error.h"
+#include "parplan/hw.h"
+
+#define PP_MAX_RANK 4
+#define PP_MAX_OP_INPUTS 4
+
+typedef enum pp_op_type {
+	PP_OP_EMBEDDING = 0,
+	PP_OP_LAYERNORM,
+	PP_OP_RMSNORM,
+	PP_OP_MATMUL,
+	PP_OP_ATTENTION,
+	PP_OP_GELU,
+	PP_OP_SWIGLU,
+	PP_OP_DROPOUT,
+	PP_OP_ADD,
+	PP_OP_LOSS,
+	PP_OP_TYPE_COUNT
+} pp_op_type;
+
+typedef enum pp_tensor_kind {
+	PP_TENSOR_PARAMETER = 0,
+	PP_TENSOR_ACTIVATION,
+	PP_TENSOR_INPUT
+} pp_tensor_kind;
+
+/** "matmul", "attention", ... */
+const char *pp_op_type_name(pp_op_type t);
+
+typedef struct pp_tensor {
+	char *name;
+	pp_tensor_kind kind;
+	int rank;
+	int64_t shape[PP_MAX_RANK]; /* "b" stored as 1 */
+	unsigned batch_mask;        /* bit i: dimension i is the micro-batch */
+	int64_t elems;              /* elements per sample (product of shape) */
+	int producer;               /* op index, -1 for parameters and inputs */
+} pp_tensor;
+
+/* Per-op quantities are for one sample (micro-batch 1) in the graph's dtype, forward pass. */
+typedef struct pp_op {
+	char *name;
+	pp_op_type type;
+	int layer;                  /* -1 outside the repeated layers */
+	int n_inputs, n_outputs;
+	int inputs[PP_MAX_OP_INPUTS];
+	int outputs[1];
+	double flops;               /* forward FLOPs per sample */
+	double gemm_flops;          /* of which matrix products (model FLOPs count these) */
+	double act_bytes;           /* activation bytes read + written per sample (forward) */
+	double param_bytes;         /* parameter bytes read (independent of the batch) */
+	double saved_bytes;         /* activations kept for backward per sample (Korthikanti) */
+	double core_saved_bytes;    /* of which attention core (dropped by selective recompute) */
+	double core_flops;          /* attention-core FLOPs (re-run by selective recompute) */
+	double score_bytes;         /* attention score traffic per sample (softmax, mask, dropout) */
+	int64_t params;             /* parameter elements first used by this op */
+	int64_t gemm_m, gemm_n, gemm_k; /* matmul: rows per sample (m), out features, in features */
+	int weight_transposed;      /* matmul weight given as [n, k] (tied LM head) */
+	int act_input;              /* index in inputs[] of the main activation input, -1 if none */
+} pp_op;
+
+typedef struct pp_layer_class {
+	int n_layers;
+	int first_layer;            /* representative layer */
+	int ops_per_layer;
+	double params;              /* parameter elements of one layer */
+} pp_layer_class;
+
+typedef struct pp_graph {
+	char *name;
+	char *file;                 /* path it was loaded from ("" when parsed from text) */
+	pp_dtype dtype;
+	/* well-known dims; 0 when absent */
+	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
+	int n_dims;
+	char **dim_names;
+	int64_t *dim_values;
+
+	int n_tensors;
+	pp_tensor *tensors;
+	int n_ops;
+	pp_op *ops;
+	int *ops_topo;              /* n_ops op indices in execution order */
+
+	int n_layers;
+	int *layer_ops;             /* ops of layer l: layer_ops[layer_start[l] .. layer_start[l+1]) */
+	int *layer_start;           /* n_layers + 1 entries */
+	int *layer_class;           /* class of each layer */
+	int n_classes;
+	pp_layer_class *classes;
+	int n_pre, n_post;          /* ops before the first layer (embedding) and after (head, loss) */
+	int *pre_ops, *post_ops;
+
+	int64_t params;             /* every parameter element, each tensor once */
+	double pre_params, post_params; /* parameters first used outside layers, before / after */
+	double flops_per_token;     /* forward FLOPs per token, all ops */
+	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */
+	int tied_embeddings;        /* the LM head reads the embedding table */
+} pp_graph;
+
+/** Load @path.  *out is a new graph to free with pp_graph_free(); NULL on failure. */
+int pp_graph_load(const char *path, pp_graph **out, pp_error *err);
+
+/** Parse JSON text; @name_for_errors stands for the file in error messages. */
+int pp_graph_parse(const char *name_for_errors, const char *text, pp_graph **out, pp_error *err);
+
+/** NULL-safe. */
+void pp_graph_free(pp_graph *g);
+
+/** Index of the tensor called @name, or -1. */
+int pp_graph_find_tensor(const pp_graph *g, const char *name);
+/** Index of the op called @name, or -1. */
+int pp_graph_find_op(const pp_graph *g, const char *name);
+
+/* ---- model generator ------------------------------------------------------------------ */
+
+typedef enum pp_model_family { PP_MODEL_GPT = 0, PP_MODEL_LLAMA } pp_model_family;
+
+typedef struct pp_model_spec {
+	pp_model_family family;
+	const char *name;
+	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
+	int tied_embeddings;        /* gpt: always tied; llama: only when asked */
+} pp_model_spec;
+
+#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/**
+ * Write the parplan-graph/1 JSON text of a GPT (LayerNorm, GELU MLP, learned positions, biases,
+ * tied embeddings) or Llama (RMSNorm, SwiGLU, grouped-query attention, rotary positions, untied
+ * embeddings) model.  Missing ffn defaults to 4*hidden (gpt); kv_heads to heads.  *out is a
+ * malloc'd NUL-terminated string the caller frees.
+ */
+int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err);
+
+#endif

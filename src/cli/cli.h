@@ -1,0 +1,55 @@
+/*
+ * cli.h - shared helpers of the parplan subcommands (src/cli/cmd_*.c).
+ *
+ * Only the CLI prints and chooses exit codes: 0 ok, 1 no feasible plan / regression drift,
+ * 2 bad usage or bad input.  Every error is one line on stderr: "parplan: <message>".
+ */
+#ifndef PARPLAN_CLI_H
+#define PARPLAN_CLI_H
+
+#include <stdio.h>
+
+#include "parplan/error.h"
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_BAD 2
+
+typedef int (*cli_fn)(int argc, char **argv);
+
+/* Every subcommand, defined in its cmd_<name>.c. */
+int cmd_model(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_regress(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+
+/** Print @err as one line and return the exit code for its code (1 for infeasible, else 2). */
+int cli_error(const pp_error *err);
+
+/** Print "parplan: <message>" and return 2. */
+int cli_usage(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+
+/**
+ * Option matching: if argv[*i] is @name, take its value from argv[*i + 1] (or "--name=value"),
+ * advance *i and return 1; return 0 when it is another option; -1 (after printing) when the
+ * value is missing.
+ */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+
+/** Parse an integer option value in [min, max]; prints and returns -1 on error. */
+int cli_int(const char *name, const char *val, long long min, long long max, long long *out);
+/** Parse a finite number in [min, max]. */
+int cli_num(const char *name, const char *val, double min, double max, double *out);
+
+/** True when @f is a terminal (progress lines go to stderr only then). */
+int cli_isatty(FILE *f);
+
+#endif

@@ -1,0 +1,77 @@
+/* cmd_model.c - `parplan model gpt|llama ... -o FILE`: generate an operator graph. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "parplan/graph.h"
+#include "parplan/io.h"
+
+int cmd_model(int argc, char **argv)
+{
+	pp_model_spec s = PP_MODEL_SPEC_INIT;
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *check = NULL;
+	const char *out = NULL, *v;
+	char *text = NULL;
+	int i, r, rc = CLI_OK;
+	long long n;
+
+	if (argc < 2)
+		return cli_usage("usage: parplan model gpt|llama --name N --layers L --hidden H --heads A "
+				 "--seq S --vocab V [--ffn F] [--kv-heads K] [--tied-embeddings] -o FILE");
+	if (!strcmp(argv[1], "gpt"))
+		s.family = PP_MODEL_GPT;
+	else if (!strcmp(argv[1], "llama"))
+		s.family = PP_MODEL_LLAMA;
+	else
+		return cli_usage("model: unknown family \"%.40s\" (gpt or llama)", argv[1]);
+	for (i = 2; i < argc; i++) {
+		struct { const char *name; int64_t *dst; } ints[] = {
+			{"--layers", &s.layers}, {"--hidden", &s.hidden}, {"--heads", &s.heads},
+			{"--seq", &s.seq},       {"--vocab", &s.vocab},   {"--ffn", &s.ffn},
+			{"--kv-heads", &s.kv_heads}};
+		size_t k;
+		int matched = 0;
+		for (k = 0; k < sizeof(ints) / sizeof(ints[0]) && !matched; k++) {
+			if ((r = cli_opt(argc, argv, &i, ints[k].name, &v)) < 0)
+				return CLI_BAD;
+			if (r) {
+				if (cli_int(ints[k].name, v, 1, (long long)1 << 40, &n) < 0)
+					return CLI_BAD;
+				*ints[k].dst = n;
+				matched = 1;
+			}
+		}
+		if (matched)
+			continue;
+		if ((r = cli_opt(argc, argv, &i, "--name", &v)) < 0)
+			return CLI_BAD;
+		if (r) {
+			s.name = v;
+			continue;
+		}
+		if ((r = cli_opt(argc, argv, &i, "-o", &v)) < 0)
+			return CLI_BAD;
+		if (r) {
+			out = v;
+			continue;
+		}
+		if (!strcmp(argv[i], "--tied-embeddings")) {
+			s.tied_embeddings = 1;
+			continue;
+		}
+		return cli_usage("model: unknown option \"%.40s\"", argv[i]);
+	}
+	if (!out)
+		return cli_usage("model: -o FILE is required");
+	if (!s.name)
+		return cli_usage("model: --name is required");
+	if (pp_model_generate(&s, &text, &err) < 0)
+		return cli_error(&err);
+	/* what we write must load: check before writing anything */
+	if (pp_graph_parse(out, text, &check, &err) < 0 || pp_write_atomic(out, text, strlen(text), &err) < 0)
+		rc = cli_error(&err);
+	pp_graph_free(check);
+	free(text);
+	return rc;
+}

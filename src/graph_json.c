@@ -1,0 +1,927 @@
+/*
+ * graph_json.c - load and check parplan-graph/1 operator graphs.
+ *
+ * Reading goes in passes: header and dims, tensors (shapes resolved against dims), ops (names
+ * resolved, one producer per activation), a topological sort (cycles rejected), the per-type
+ * shape rules with FLOPs / bytes / saved activations, and finally the layer classes.
+ */
+#include "parplan/graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_int.h"
+#include "parplan/io.h"
+
+/* Largest element count of one tensor per sample: keeps every product exact in a double. */
+#define PP_MAX_ELEMS ((int64_t)1 << 50)
+
+static const char *const op_type_names[PP_OP_TYPE_COUNT] = {
+	"embedding", "layernorm", "rmsnorm", "matmul", "attention",
+	"gelu",      "swiglu",    "dropout", "add",    "loss"};
+
+const char *pp_op_type_name(pp_op_type t)
+{
+	return (unsigned)t < PP_OP_TYPE_COUNT ? op_type_names[t] : "?";
+}
+
+void pp_graph_free(pp_graph *g)
+{
+	int i;
+	if (!g)
+		return;
+	for (i = 0; i < g->n_tensors; i++)
+		free(g->tensors[i].name);
+	for (i = 0; i < g->n_ops; i++)
+		free(g->ops[i].name);
+	for (i = 0; i < g->n_dims; i++)
+		free(g->dim_names[i]);
+	free(g->dim_names);
+	free(g->dim_values);
+	free(g->tensors);
+	free(g->ops);
+	free(g->ops_topo);
+	free(g->layer_ops);
+	free(g->layer_start);
+	free(g->layer_class);
+	free(g->classes);
+	free(g->pre_ops);
+	free(g->post_ops);
+	free(g->name);
+	free(g->file);
+	free(g);
+}
+
+int pp_graph_find_tensor(const pp_graph *g, const char *name)
+{
+	int i;
+	for (i = 0; i < g->n_tensors; i++)
+		if (strcmp(g->tensors[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int pp_graph_find_op(const pp_graph *g, const char *name)
+{
+	int i;
+	for (i = 0; i < g->n_ops; i++)
+		if (strcmp(g->ops[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- name lookup: an open-addressing hash from names to indices ------------------------- */
+
+typedef struct name_map {
+	const char **keys;
+	int *vals;
+	size_t cap;
+} name_map;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static int map_init(name_map *m, size_t n)
+{
+	m->cap = 16;
+	while (m->cap < 2 * n + 1)
+		m->cap *= 2;
+	m->keys = calloc(m->cap, sizeof(*m->keys));
+	m->vals = calloc(m->cap, sizeof(*m->vals));
+	return m->keys && m->vals ? 0 : -1;
+}
+
+static void map_release(name_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* Returns the existing value for @k, or inserts @v and returns -1. */
+static int map_put(name_map *m, const char *k, int v)
+{
+	size_t i = hash_str(k) & (m->cap - 1);
+	while (m->keys[i]) {
+		if (strcmp(m->keys[i], k) == 0)
+			return m->vals[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->keys[i] = k;
+	m->vals[i] = v;
+	return -1;
+}
+
+static int map_get(const name_map *m, const char *k)
+{
+	size_t i = hash_str(k) & (m->cap - 1);
+	while (m->keys[i]) {
+		if (strcmp(m->keys[i], k) == 0)
+			return m->vals[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static int nomem(const pp_jctx *c)
+{
+	return pp_error_set(c->err, PP_ENOMEM, c->file, NULL, "out of memory");
+}
+
+static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims)
+{
+	const cJSON *d;
+	int n = cJSON_GetArraySize(dims), i = 0;
+
+	if (n == 0)
+		return pp_json_fail(c, "dims", NULL, "no dims given");
+	g->dim_names = calloc((size_t)n, sizeof(char *));
+	g->dim_values = calloc((size_t)n, sizeof(int64_t));
+	if (!g->dim_names || !g->dim_values)
+		return nomem(c);
+	for (d = dims->child; d; d = d->next, i++) {
+		char p[PP_JPATH_MAX];
+		int64_t v;
+		int rc, j;
+		pp_jpath_key(p, "dims", d->string);
+		if (strcmp(d->string, "b") == 0)
+			return pp_json_fail(c, p, NULL, "\"b\" is the micro-batch and cannot be a dim");
+		for (j = 0; j < i; j++)
+			if (strcmp(g->dim_names[j], d->string) == 0)
+				return pp_json_fail(c, p, NULL, "dim given twice");
+		if ((rc = pp_json_as_int(c, d, p, 1, PP_MAX_ELEMS, &v)) < 0)
+			return rc;
+		if (!(g->dim_names[i] = dup_str(d->string)))
+			return nomem(c);
+		g->dim_values[i] = v;
+		g->n_dims = i + 1;
+		if (strcmp(d->string, "layers") == 0)
+			g->layers = v;
+		else if (strcmp(d->string, "hidden") == 0)
+			g->hidden = v;
+		else if (strcmp(d->string, "heads") == 0)
+			g->heads = v;
+		else if (strcmp(d->string, "kv_heads") == 0)
+			g->kv_heads = v;
+		else if (strcmp(d->string, "ffn") == 0)
+			g->ffn = v;
+		else if (strcmp(d->string, "seq") == 0)
+			g->seq = v;
+		else if (strcmp(d->string, "vocab") == 0)
+			g->vocab = v;
+	}
+	{
+		static const char *const need[] = {"layers", "hidden", "heads", "seq", "vocab"};
+		size_t k;
+		for (k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+			int found = 0;
+			for (i = 0; i < g->n_dims; i++)
+				found |= strcmp(g->dim_names[i], need[k]) == 0;
+			if (!found)
+				return pp_json_fail(c, "dims", NULL, "missing dim \"%s\"", need[k]);
+		}
+	}
+	if (!g->kv_heads)
+		g->kv_heads = g->heads;
+	if (g->hidden % g->heads)
+		return pp_json_fail(c, "dims", "heads", "%lld heads do not divide hidden %lld",
+				    (long long)g->heads, (long long)g->hidden);
+	if (g->heads % g->kv_heads)
+		return pp_json_fail(c, "dims", "kv_heads", "%lld kv heads do not divide %lld heads",
+				    (long long)g->kv_heads, (long long)g->heads);
+	return 0;
+}
+
+static int read_tensor(const pp_jctx *c, pp_graph *g, const cJSON *jt, int idx, name_map *names)
+{
+	static const char *const fields[] = {"name", "kind", "shape", NULL};
+	char path[PP_JPATH_MAX], sp[PP_JPATH_MAX], dp[PP_JPATH_MAX];
+	pp_tensor *t = &g->tensors[idx];
+	const char *name = NULL, *kind = NULL;
+	const cJSON *shape, *d;
+	int rc, i = 0;
+
+	pp_jpath_idx(path, "tensors", idx);
+	if ((rc = pp_json_check_object(c, jt, path, fields)) < 0 ||
+	    (rc = pp_json_get_string(c, jt, path, "name", 1, &name)) < 0 ||
+	    (rc = pp_json_get_string(c, jt, path, "kind", 1, &kind)) < 0 ||
+	    (rc = pp_json_get_array(c, jt, path, "shape", 1, &shape)) < 0)
+		return rc;
+	if (!(t->name = dup_str(name)))
+		return nomem(c);
+	t->producer = -1;
+	if (map_put(names, t->name, idx) >= 0)
+		return pp_json_fail(c, path, "name", "duplicate tensor name \"%.64s\"", name);
+	if (strcmp(kind, "parameter") == 0)
+		t->kind = PP_TENSOR_PARAMETER;
+	else if (strcmp(kind, "activation") == 0)
+		t->kind = PP_TENSOR_ACTIVATION;
+	else if (strcmp(kind, "input") == 0)
+		t->kind = PP_TENSOR_INPUT;
+	else
+		return pp_json_fail(c, path, "kind",
+				    "unknown kind \"%.32s\" (parameter, activation or input)", kind);
+	t->rank = cJSON_GetArraySize(shape);
+	pp_jpath_key(sp, path, "shape");
+	if (t->rank < 1 || t->rank > PP_MAX_RANK)
+		return pp_json_fail(c, sp, NULL, "shape must have 1 to %d dimensions, has %d",
+				    PP_MAX_RANK, t->rank);
+	t->elems = 1;
+	for (d = shape->child; d; d = d->next, i++) {
+		int64_t v = 0;
+		pp_jpath_idx(dp, sp, i);
+		if (cJSON_IsString(d)) {
+			int j, found = 0;
+			if (strcmp(d->valuestring, "b") == 0) {
+				if (t->kind == PP_TENSOR_PARAMETER)
+					return pp_json_fail(c, dp, NULL,
+							    "a parameter cannot have the micro-batch dimension");
+				if (t->batch_mask)
+					return pp_json_fail(c, dp, NULL, "\"b\" given twice");
+				t->batch_mask |= 1u << i;
+				v = 1;
+				found = 1;
+			}
+			for (j = 0; j < g->n_dims && !found; j++)
+				if (strcmp(g->dim_names[j], d->valuestring) == 0) {
+					v = g->dim_values[j];
+					found = 1;
+				}
+			if (!found)
+				return pp_json_fail(c, dp, NULL, "undefined dim \"%.64s\"", d->valuestring);
+		} else if ((rc = pp_json_as_int(c, d, dp, 1, PP_MAX_ELEMS, &v)) < 0) {
+			return rc;
+		}
+		t->shape[i] = v;
+		if (t->elems > PP_MAX_ELEMS / v)
+			return pp_json_fail(c, sp, NULL, "shape has more than 2^50 elements per sample");
+		t->elems *= v;
+	}
+	if (t->kind != PP_TENSOR_PARAMETER && !(t->batch_mask & 1u))
+		return pp_json_fail(c, sp, NULL, "the first dimension of an %s must be \"b\"", kind);
+	return 0;
+}
+
+static int parse_op_type(const char *s)
+{
+	int i;
+	for (i = 0; i < PP_OP_TYPE_COUNT; i++)
+		if (strcmp(op_type_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, const name_map *names,
+		      int *out, int max, int *n_out)
+{
+	const cJSON *e;
+	char p[PP_JPATH_MAX];
+	int i = 0, n = cJSON_GetArraySize(arr);
+
+	if (n < 1 || n > max)
+		return pp_json_fail(c, path, NULL, "expected 1 to %d tensor names, got %d", max, n);
+	for (e = arr->child; e; e = e->next, i++) {
+		int t;
+		pp_jpath_idx(p, path, i);
+		if (!cJSON_IsString(e))
+			return pp_json_fail(c, p, NULL, "expected a tensor name, got %s",
+					    pp_json_type_name(e));
+		t = map_get(names, e->valuestring);
+		if (t < 0)
+			return pp_json_fail(c, p, NULL, "unknown tensor \"%.64s\"", e->valuestring);
+		out[i] = t;
+	}
+	*n_out = n;
+	return 0;
+}
+
+static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, const name_map *tnames,
+		   name_map *onames)
+{
+	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", NULL};
+	char path[PP_JPATH_MAX], p[PP_JPATH_MAX];
+	pp_op *op = &g->ops[idx];
+	const char *name = NULL, *type = NULL;
+	const cJSON *ins, *outs;
+	int64_t layer = -1;
+	int rc, ty, i;
+
+	pp_jpath_idx(path, "ops", idx);
+	if ((rc = pp_json_check_object(c, jo, path, fields)) < 0 ||
+	    (rc = pp_json_get_string(c, jo, path, "name", 1, &name)) < 0 ||
+	    (rc = pp_json_get_string(c, jo, path, "type", 1, &type)) < 0 ||
+	    (rc = pp_json_get_array(c, jo, path, "inputs", 1, &ins)) < 0 ||
+	    (rc = pp_json_get_array(c, jo, path, "outputs", 1, &outs)) < 0 ||
+	    (rc = pp_json_get_int(c, jo, path, "layer", 0, 0, g->layers - 1, &layer)) < 0)
+		return rc;
+	if (!(op->name = dup_str(name)))
+		return nomem(c);
+	if (map_put(onames, op->name, idx) >= 0)
+		return pp_json_fail(c, path, "name", "duplicate op name \"%.64s\"", name);
+	if ((ty = parse_op_type(type)) < 0)
+		return pp_json_fail(c, path, "type", "unknown op type \"%.32s\"", type);
+	op->type = (pp_op_type)ty;
+	op->layer = (int)layer;
+	pp_jpath_key(p, path, "inputs");
+	if ((rc = read_names(c, ins, p, tnames, op->inputs, PP_MAX_OP_INPUTS, &op->n_inputs)) < 0)
+		return rc;
+	pp_jpath_key(p, path, "outputs");
+	if ((rc = read_names(c, outs, p, tnames, op->outputs, 1, &op->n_outputs)) < 0)
+		return rc;
+	for (i = 0; i < op->n_outputs; i++) {
+		pp_tensor *t = &g->tensors[op->outputs[i]];
+		char q[PP_JPATH_MAX];
+		pp_jpath_idx(q, p, i);
+		if (t->kind != PP_TENSOR_ACTIVATION)
+			return pp_json_fail(c, q, NULL, "op output \"%.64s\" is not an activation",
+					    t->name);
+		if (t->producer >= 0)
+			return pp_json_fail(c, q, NULL,
+					    "tensor \"%.64s\" already produced by op \"%.64s\"",
+					    t->name, g->ops[t->producer].name);
+		t->producer = idx;
+	}
+	return 0;
+}
+
+/* Kahn's algorithm; the order is stable (lowest op index first among ready ops). */
+static int topo_sort(const pp_jctx *c, pp_graph *g)
+{
+	int *indeg = calloc((size_t)g->n_ops, sizeof(int));
+	int i, j, n = 0, rc = 0;
+	int *ready = NULL, head = 0, tail = 0;
+
+	g->ops_topo = malloc((size_t)g->n_ops * sizeof(int));
+	ready = malloc((size_t)g->n_ops * sizeof(int));
+	if (!indeg || !g->ops_topo || !ready) {
+		rc = nomem(c);
+		goto done;
+	}
+	for (i = 0; i < g->n_ops; i++)
+		for (j = 0; j < g->ops[i].n_inputs; j++)
+			if (g->tensors[g->ops[i].inputs[j]].producer >= 0)
+				indeg[i]++;
+	for (i = 0; i < g->n_ops; i++)
+		if (!indeg[i])
+			ready[tail++] = i;
+	while (head < tail) {
+		int o = ready[head++];
+		g->ops_topo[n++] = o;
+		/* consumers of o's output */
+		for (i = 0; i < g->n_ops; i++)
+			for (j = 0; j < g->ops[i].n_inputs; j++)
+				if (g->tensors[g->ops[i].inputs[j]].producer == o && --indeg[i] == 0)
+					ready[tail++] = i;
+	}
+	if (n != g->n_ops) {
+		for (i = 0; i < g->n_ops && !indeg[i]; i++)
+			;
+		{
+			char p[PP_JPATH_MAX];
+			pp_jpath_idx(p, "ops", i);
+			rc = pp_json_fail(c, p, NULL, "op \"%.64s\" is on a cycle", g->ops[i].name);
+		}
+	}
+done:
+	free(indeg);
+	free(ready);
+	return rc;
+}
+
+/* ---- per-type shape rules, FLOPs and bytes --------------------------------------------- */
+
+static int same_shape(const pp_tensor *a, const pp_tensor *b)
+{
+	int i;
+	if (a->rank != b->rank || a->batch_mask != b->batch_mask)
+		return 0;
+	for (i = 0; i < a->rank; i++)
+		if (a->shape[i] != b->shape[i])
+			return 0;
+	return 1;
+}
+
+static int64_t last_dim(const pp_tensor *t)
+{
+	return t->shape[t->rank - 1];
+}
+
+/* Sequence length of an activation [b, s, ...] (1 when it has no sequence dimension). */
+static int64_t seq_of(const pp_tensor *t)
+{
+	return t->rank >= 3 ? t->shape[1] : 1;
+}
+
+static int check_arity(const pp_jctx *c, const pp_graph *g, int idx, int lo, int hi)
+{
+	const pp_op *op = &g->ops[idx];
+	if (op->n_inputs < lo || op->n_inputs > hi)
+	{
+		char path[PP_JPATH_MAX];
+		pp_jpath_idx(path, "ops", idx);
+		return pp_json_fail(c, path, "inputs", "%s takes %d to %d inputs, got %d",
+				    pp_op_type_name(op->type), lo, hi, op->n_inputs);
+	}
+	return 0;
+}
+
+static int need_kind(const pp_jctx *c, const pp_graph *g, int idx, int in, pp_tensor_kind k)
+{
+	const pp_tensor *t = &g->tensors[g->ops[idx].inputs[in]];
+	static const char *const kinds[] = {"a parameter", "an activation", "an input"};
+	char path[PP_JPATH_MAX], p[PP_JPATH_MAX];
+	int ok = k == PP_TENSOR_PARAMETER ? t->kind == PP_TENSOR_PARAMETER
+					  : t->kind != PP_TENSOR_PARAMETER;
+	if (ok)
+		return 0;
+	pp_jpath_idx(path, "ops", idx);
+	pp_jpath_key(p, path, "inputs");
+	pp_jpath_idx(path, p, in);
+	return pp_json_fail(c, path, NULL, "\"%.64s\" must be %s for %s", t->name, kinds[k],
+			    pp_op_type_name(g->ops[idx].type));
+}
+
+static int bad_shape(const pp_jctx *c, const pp_graph *g, int idx, const char *why)
+{
+	char path[PP_JPATH_MAX];
+	pp_jpath_idx(path, "ops", idx);
+	return pp_json_fail(c, path, NULL, "shapes do not agree for %s: %s",
+			    pp_op_type_name(g->ops[idx].type), why);
+}
+
+/*
+ * Shape rules and per-sample forward costs of op @idx.  Bytes count activations read and written
+ * in the graph's dtype; saved_bytes follow Korthikanti et al. 2022 ("Reducing Activation
+ * Recomputation in Large Transformer Models", section 4.1): each op keeps what its backward
+ * needs, which for a GPT layer sums to s*b*h*(34 + 5*a*s/h) bytes.
+ */
+static int op_rules(const pp_jctx *c, pp_graph *g, int idx)
+{
+	pp_op *op = &g->ops[idx];
+	const pp_tensor *in = &g->tensors[op->inputs[0]];
+	const pp_tensor *out = &g->tensors[op->outputs[0]];
+	double eb = pp_dtype_bytes(g->dtype);
+	int rc, i;
+
+	op->act_input = 0;
+	switch (op->type) {
+	case PP_OP_EMBEDDING: {
+		const pp_tensor *tab;
+		if ((rc = check_arity(c, g, idx, 2, 3)) < 0 || (rc = need_kind(c, g, idx, 0, PP_TENSOR_INPUT)) < 0)
+			return rc;
+		for (i = 1; i < op->n_inputs; i++)
+			if ((rc = need_kind(c, g, idx, i, PP_TENSOR_PARAMETER)) < 0)
+				return rc;
+		tab = &g->tensors[op->inputs[1]];
+		if (in->rank != 2 || tab->rank != 2 || out->rank != 3 || out->shape[1] != in->shape[1] ||
+		    out->shape[2] != tab->shape[1])
+			return bad_shape(c, g, idx, "tokens [b, s] and table [vocab, h] give [b, s, h]");
+		if (op->n_inputs == 3) {
+			const pp_tensor *pos = &g->tensors[op->inputs[2]];
+			if (pos->rank != 2 || pos->shape[1] != tab->shape[1] || pos->shape[0] < in->shape[1])
+				return bad_shape(c, g, idx, "positions must be [>= s, h]");
+		}
+		/* a gather: read one row per token (and a position row), write the output */
+		op->act_bytes = eb * (double)out->elems * (op->n_inputs == 3 ? 3 : 2);
+		op->flops = op->n_inputs == 3 ? (double)out->elems : 0;
+		break;
+	}
+	case PP_OP_LAYERNORM:
+	case PP_OP_RMSNORM: {
+		int np = op->type == PP_OP_LAYERNORM ? 2 : 1;
+		if ((rc = check_arity(c, g, idx, 1 + np, 1 + np)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		for (i = 1; i <= np; i++) {
+			const pp_tensor *w = &g->tensors[op->inputs[i]];
+			if ((rc = need_kind(c, g, idx, i, PP_TENSOR_PARAMETER)) < 0)
+				return rc;
+			if (w->rank != 1 || w->shape[0] != last_dim(in))
+				return bad_shape(c, g, idx, "scale and bias must be [h] of the input's last dim");
+		}
+		if (!same_shape(in, out))
+			return bad_shape(c, g, idx, "output must have the input's shape");
+		op->flops = (op->type == PP_OP_LAYERNORM ? 8.0 : 5.0) * (double)in->elems;
+		op->act_bytes = eb * 2.0 * (double)in->elems;
+		op->saved_bytes = eb * (double)in->elems;
+		break;
+	}
+	case PP_OP_MATMUL: {
+		const pp_tensor *w;
+		int64_t k = last_dim(in), n;
+		if ((rc = check_arity(c, g, idx, 2, 3)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0 ||
+		    (rc = need_kind(c, g, idx, 1, PP_TENSOR_PARAMETER)) < 0)
+			return rc;
+		w = &g->tensors[op->inputs[1]];
+		if (w->rank != 2)
+			return bad_shape(c, g, idx, "weight must be 2-D");
+		n = last_dim(out);
+		if (w->shape[0] == k && w->shape[1] == n) {
+			op->weight_transposed = 0;
+		} else if (w->shape[1] == k && w->shape[0] == n) {
+			op->weight_transposed = 1;
+		} else {
+			char why[160];
+			snprintf(why, sizeof(why), "inner dimensions %lld (input) and weight [%lld, %lld] "
+				 "with %lld outputs", (long long)k, (long long)w->shape[0],
+				 (long long)w->shape[1], (long long)n);
+			return bad_shape(c, g, idx, why);
+		}
+		if (in->rank != out->rank || in->batch_mask != out->batch_mask)
+			return bad_shape(c, g, idx, "output must keep the input's leading dimensions");
+		for (i = 0; i + 1 < in->rank; i++)
+			if (in->shape[i] != out->shape[i])
+				return bad_shape(c, g, idx, "output must keep the input's leading dimensions");
+		if (op->n_inputs == 3) {
+			const pp_tensor *bias = &g->tensors[op->inputs[2]];
+			if ((rc = need_kind(c, g, idx, 2, PP_TENSOR_PARAMETER)) < 0)
+				return rc;
+			if (bias->rank != 1 || bias->shape[0] != n)
+				return bad_shape(c, g, idx, "bias must be [n]");
+		}
+		op->gemm_m = in->elems / k;
+		op->gemm_n = n;
+		op->gemm_k = k;
+		op->gemm_flops = 2.0 * (double)op->gemm_m * (double)n * (double)k;
+		op->flops = op->gemm_flops + (op->n_inputs == 3 ? (double)out->elems : 0);
+		op->act_bytes = eb * (double)(in->elems + out->elems);
+		op->param_bytes = eb * (double)w->elems;
+		op->saved_bytes = eb * (double)in->elems; /* X for dW = X^T dY */
+		break;
+	}
+	case PP_OP_ATTENTION: {
+		int64_t h = g->hidden, hd = g->hidden / g->heads, s = seq_of(in);
+		int64_t want = h + 2 * g->kv_heads * hd;
+		double scores;
+		if ((rc = check_arity(c, g, idx, 1, 1)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		if (in->rank != 3 || last_dim(in) != want) {
+			char why[160];
+			snprintf(why, sizeof(why), "input must be [b, s, %lld] (hidden + 2*kv_heads*head_dim), "
+				 "heads %lld must divide hidden %lld", (long long)want,
+				 (long long)g->heads, (long long)h);
+			return bad_shape(c, g, idx, why);
+		}
+		if (out->rank != 3 || out->shape[1] != s || last_dim(out) != h)
+			return bad_shape(c, g, idx, "output must be [b, s, hidden]");
+		/* QK^T and softmax(.)V, each 2*s*s*h per sample (Narayanan et al. 2021, eq. 2) */
+		op->gemm_flops = 4.0 * (double)s * (double)s * (double)h;
+		scores = (double)g->heads * (double)s * (double)s;
+		op->flops = op->gemm_flops + 5.0 * scores; /* scale, mask, softmax */
+		op->core_flops = op->flops;
+		op->act_bytes = eb * (double)(in->elems + out->elems);
+		/* score traffic: QK^T writes, fused scale-mask-softmax reads and writes, dropout reads,
+		 * writes and writes its 1-byte mask, AV reads: 2+4+4+1+2 bytes per score (fp16/bf16). */
+		op->score_bytes = (6.0 * eb + 1.0) * scores;
+		/* Q, K, V (2 bytes each element of the qkv input), softmax output 2as^2, dropout mask
+		 * as^2, dropout output 2as^2: the 5as^2 term is the attention core. */
+		op->core_saved_bytes = (2.0 * eb + 1.0) * scores;
+		op->saved_bytes = eb * (double)in->elems + op->core_saved_bytes;
+		break;
+	}
+	case PP_OP_GELU:
+	case PP_OP_DROPOUT:
+		if ((rc = check_arity(c, g, idx, 1, 1)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		if (!same_shape(in, out))
+			return bad_shape(c, g, idx, "output must have the input's shape");
+		op->flops = (op->type == PP_OP_GELU ? 8.0 : 2.0) * (double)in->elems;
+		op->act_bytes = eb * 2.0 * (double)in->elems + (op->type == PP_OP_DROPOUT ? (double)in->elems : 0);
+		/* GELU keeps its input; dropout keeps a 1-byte mask */
+		op->saved_bytes = op->type == PP_OP_GELU ? eb * (double)in->elems : (double)in->elems;
+		break;
+	case PP_OP_SWIGLU:
+		if ((rc = check_arity(c, g, idx, 1, 1)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		if (in->rank != out->rank || last_dim(in) != 2 * last_dim(out) ||
+		    in->elems != 2 * out->elems)
+			return bad_shape(c, g, idx, "input [.., 2f] gives output [.., f]");
+		op->flops = 6.0 * (double)out->elems;
+		op->act_bytes = eb * (double)(in->elems + out->elems);
+		op->saved_bytes = eb * (double)in->elems;
+		break;
+	case PP_OP_ADD:
+		if ((rc = check_arity(c, g, idx, 2, 2)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0 ||
+		    (rc = need_kind(c, g, idx, 1, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		if (!same_shape(in, &g->tensors[op->inputs[1]]) || !same_shape(in, out))
+			return bad_shape(c, g, idx, "operands and output must have one shape");
+		op->flops = (double)in->elems;
+		op->act_bytes = eb * 3.0 * (double)in->elems;
+		break;
+	case PP_OP_LOSS: {
+		const pp_tensor *lab;
+		if ((rc = check_arity(c, g, idx, 2, 2)) < 0 ||
+		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0 ||
+		    (rc = need_kind(c, g, idx, 1, PP_TENSOR_INPUT)) < 0)
+			return rc;
+		lab = &g->tensors[op->inputs[1]];
+		if (in->rank != 3 || lab->rank != 2 || lab->shape[1] != in->shape[1])
+			return bad_shape(c, g, idx, "logits [b, s, vocab] and labels [b, s]");
+		if (out->rank != 1)
+			return bad_shape(c, g, idx, "output must be [b]");
+		op->flops = 5.0 * (double)in->elems;
+		/* softmax cross-entropy reads the logits and keeps them in fp32 (Korthikanti 4sbv) */
+		op->act_bytes = eb * (double)in->elems + 4.0 * (double)in->elems;
+		op->saved_bytes = 4.0 * (double)in->elems;
+		break;
+	}
+	default:
+		return bad_shape(c, g, idx, "unsupported op type");
+	}
+	/* the first op to read a parameter owns its elements */
+	for (i = 0; i < op->n_inputs; i++) {
+		pp_tensor *t = &g->tensors[op->inputs[i]];
+		if (t->kind == PP_TENSOR_PARAMETER && t->producer == -1) {
+			op->params += t->elems;
+			t->producer = -2; /* counted */
+		}
+	}
+	return 0;
+}
+
+/* ---- layers and classes ------------------------------------------------------------------ */
+
+/*
+ * Two layers are identical when their ops, in order, have the same types and shapes and read
+ * their inputs from the same places: a parameter of the same shape, the output of the op at the
+ * same position in the layer, or the same position of the previous layer's outputs.
+ */
+static int same_layer(const pp_graph *g, int la, int lb)
+{
+	int na = g->layer_start[la + 1] - g->layer_start[la];
+	int nb = g->layer_start[lb + 1] - g->layer_start[lb];
+	int i, j;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		const pp_op *a = &g->ops[g->layer_ops[g->layer_start[la] + i]];
+		const pp_op *b = &g->ops[g->layer_ops[g->layer_start[lb] + i]];
+		if (a->type != b->type || a->n_inputs != b->n_inputs ||
+		    !same_shape(&g->tensors[a->outputs[0]], &g->tensors[b->outputs[0]]))
+			return 0;
+		for (j = 0; j < a->n_inputs; j++) {
+			const pp_tensor *ta = &g->tensors[a->inputs[j]], *tb = &g->tensors[b->inputs[j]];
+			int pa = ta->producer, pb = tb->producer;
+			if (ta->kind != tb->kind || !same_shape(ta, tb))
+				return 0;
+			if (pa >= 0 && pb >= 0) {
+				int ina = g->ops[pa].layer == la, inb = g->ops[pb].layer == lb;
+				if (ina != inb)
+					return 0;
+				if (ina) {
+					int k, posa = -1, posb = -1;
+					for (k = 0; k < na; k++) {
+						if (g->layer_ops[g->layer_start[la] + k] == pa)
+							posa = k;
+						if (g->layer_ops[g->layer_start[lb] + k] == pb)
+							posb = k;
+					}
+					if (posa != posb)
+						return 0;
+				}
+			} else if ((pa >= 0) != (pb >= 0)) {
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+static int build_layers(const pp_jctx *c, pp_graph *g)
+{
+	int i, l, n = 0;
+	int *pos = NULL, *post_mark = NULL;
+
+	g->n_layers = (int)g->layers;
+	g->layer_start = calloc((size_t)g->n_layers + 1, sizeof(int));
+	g->layer_ops = malloc((size_t)g->n_ops * sizeof(int) + 1);
+	g->layer_class = calloc((size_t)g->n_layers, sizeof(int));
+	g->classes = calloc((size_t)g->n_layers, sizeof(pp_layer_class));
+	g->pre_ops = malloc((size_t)g->n_ops * sizeof(int) + 1);
+	g->post_ops = malloc((size_t)g->n_ops * sizeof(int) + 1);
+	pos = calloc((size_t)g->n_layers + 1, sizeof(int));
+	post_mark = calloc((size_t)g->n_ops, sizeof(int));
+	if (!g->layer_start || !g->layer_ops || !g->layer_class || !g->classes || !g->pre_ops ||
+	    !g->post_ops || !pos || !post_mark) {
+		free(pos);
+		free(post_mark);
+		return nomem(c);
+	}
+	for (i = 0; i < g->n_ops; i++)
+		if (g->ops[i].layer >= 0)
+			g->layer_start[g->ops[i].layer + 1]++;
+	for (l = 0; l < g->n_layers; l++) {
+		if (g->layer_start[l + 1] == 0) {
+			free(pos);
+			free(post_mark);
+			return pp_json_fail(c, "dims", "layers", "dims.layers is %lld but layer %d has no ops",
+					    (long long)g->layers, l);
+		}
+		g->layer_start[l + 1] += g->layer_start[l];
+	}
+	/* layer ops in execution order */
+	for (i = 0; i < g->n_ops; i++) {
+		int o = g->ops_topo[i], ly = g->ops[o].layer;
+		if (ly >= 0)
+			g->layer_ops[g->layer_start[ly] + pos[ly]++] = o;
+	}
+	/* an op outside the layers is "post" when it depends on a layer or a post op */
+	for (i = 0; i < g->n_ops; i++) {
+		int o = g->ops_topo[i], j;
+		if (g->ops[o].layer >= 0) {
+			post_mark[o] = 1;
+			continue;
+		}
+		for (j = 0; j < g->ops[o].n_inputs; j++) {
+			int p = g->tensors[g->ops[o].inputs[j]].producer;
+			if (p >= 0 && post_mark[p])
+				post_mark[o] = 1;
+		}
+		if (post_mark[o])
+			g->post_ops[g->n_post++] = o;
+		else
+			g->pre_ops[g->n_pre++] = o;
+	}
+	for (l = 0; l < g->n_layers; l++) {
+		int k, cls = -1;
+		for (k = 0; k < n && cls < 0; k++)
+			if (same_layer(g, g->classes[k].first_layer, l))
+				cls = k;
+		if (cls < 0) {
+			cls = n++;
+			g->classes[cls].first_layer = l;
+			g->classes[cls].ops_per_layer = g->layer_start[l + 1] - g->layer_start[l];
+		}
+		g->classes[cls].n_layers++;
+		g->layer_class[l] = cls;
+	}
+	g->n_classes = n;
+	for (i = 0; i < g->n_ops; i++) {
+		const pp_op *op = &g->ops[i];
+		if (op->layer >= 0 && op->layer == g->classes[g->layer_class[op->layer]].first_layer)
+			g->classes[g->layer_class[op->layer]].params += (double)op->params;
+	}
+	free(pos);
+	free(post_mark);
+	return 0;
+}
+
+static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
+{
+	static const char *const fields[] = {"format", "name", "dtype", "dims", "tensors", "ops",
+					     "description", NULL};
+	const char *format = NULL, *name = NULL, *dtype = "bf16", *desc = NULL;
+	const cJSON *dims, *tensors, *ops, *e;
+	name_map tnames = {0}, onames = {0};
+	int rc, i, dt;
+	double tokens;
+
+	if ((rc = pp_json_check_object(c, root, "", fields)) < 0 ||
+	    (rc = pp_json_get_string(c, root, "", "format", 1, &format)) < 0)
+		return rc;
+	if (strcmp(format, "parplan-graph/1") != 0)
+		return pp_json_fail(c, "format", NULL, "unsupported format \"%.64s\", expected \"parplan-graph/1\"",
+				    format);
+	if ((rc = pp_json_get_string(c, root, "", "name", 1, &name)) < 0 ||
+	    (rc = pp_json_get_string(c, root, "", "description", 0, &desc)) < 0 ||
+	    (rc = pp_json_get_string(c, root, "", "dtype", 0, &dtype)) < 0 ||
+	    (rc = pp_json_get_object(c, root, "", "dims", 1, &dims)) < 0 ||
+	    (rc = pp_json_get_array(c, root, "", "tensors", 1, &tensors)) < 0 ||
+	    (rc = pp_json_get_array(c, root, "", "ops", 1, &ops)) < 0)
+		return rc;
+	if (!(g->name = dup_str(name)))
+		return nomem(c);
+	if ((dt = pp_dtype_parse(dtype)) < 0)
+		return pp_json_fail(c, "dtype", NULL, "unknown dtype \"%.32s\" (bf16, fp16, tf32 or fp32)", dtype);
+	g->dtype = (pp_dtype)dt;
+	if ((rc = read_dims(c, g, dims)) < 0)
+		return rc;
+	if (cJSON_GetArraySize(tensors) == 0)
+		return pp_json_fail(c, "tensors", NULL, "no tensors");
+	if (cJSON_GetArraySize(ops) == 0)
+		return pp_json_fail(c, "ops", NULL, "no ops");
+	g->tensors = calloc((size_t)cJSON_GetArraySize(tensors), sizeof(pp_tensor));
+	g->ops = calloc((size_t)cJSON_GetArraySize(ops), sizeof(pp_op));
+	if (g->tensors)
+		g->n_tensors = cJSON_GetArraySize(tensors);
+	if (g->ops)
+		g->n_ops = cJSON_GetArraySize(ops);
+	if (!g->tensors || !g->ops || map_init(&tnames, (size_t)g->n_tensors) < 0 ||
+	    map_init(&onames, (size_t)g->n_ops) < 0) {
+		rc = nomem(c);
+		goto done;
+	}
+	for (i = 0, e = tensors->child; e; e = e->next, i++)
+		if ((rc = read_tensor(c, g, e, i, &tnames)) < 0)
+			goto done;
+	for (i = 0, e = ops->child; e; e = e->next, i++)
+		if ((rc = read_op(c, g, e, i, &tnames, &onames)) < 0)
+			goto done;
+	for (i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].kind == PP_TENSOR_ACTIVATION && g->tensors[i].producer < 0) {
+			char p[PP_JPATH_MAX];
+			pp_jpath_idx(p, "tensors", i);
+			rc = pp_json_fail(c, p, NULL, "activation \"%.64s\" has no producer", g->tensors[i].name);
+			goto done;
+		}
+	if ((rc = topo_sort(c, g)) < 0)
+		goto done;
+	for (i = 0; i < g->n_ops; i++)
+		if ((rc = op_rules(c, g, g->ops_topo[i])) < 0)
+			goto done;
+	for (i = 0; i < g->n_tensors; i++) {
+		pp_tensor *t = &g->tensors[i];
+		if (t->kind == PP_TENSOR_PARAMETER) {
+			if (t->producer == -2)
+				t->producer = -1;
+			g->params += t->elems;
+		}
+	}
+	if ((rc = build_layers(c, g)) < 0)
+		goto done;
+	tokens = (double)g->seq;
+	for (i = 0; i < g->n_ops; i++) {
+		g->flops_per_token += g->ops[i].flops / tokens;
+		g->gemm_flops_per_token += g->ops[i].gemm_flops / tokens;
+	}
+	for (i = 0; i < g->n_pre; i++)
+		g->pre_params += (double)g->ops[g->pre_ops[i]].params;
+	for (i = 0; i < g->n_post; i++) {
+		const pp_op *op = &g->ops[g->post_ops[i]];
+		g->post_params += (double)op->params;
+		if (op->type == PP_OP_MATMUL && op->weight_transposed && op->params == 0)
+			g->tied_embeddings = 1;
+	}
+done:
+	map_release(&tnames);
+	map_release(&onames);
+	return rc;
+}
+
+int pp_graph_parse(const char *name_for_errors, const char *text, pp_graph **out, pp_error *err)
+{
+	pp_jctx c = {name_for_errors, err};
+	cJSON *root = NULL;
+	pp_graph *g;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pp_json_parse(name_for_errors, text, strlen(text), &root, err)) < 0)
+		return rc;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		cJSON_Delete(root);
+		return nomem(&c);
+	}
+	rc = parse_root(&c, root, g);
+	cJSON_Delete(root);
+	if (rc == 0 && !(g->file = dup_str(name_for_errors)))
+		rc = nomem(&c);
+	if (rc < 0) {
+		pp_graph_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+int pp_graph_load(const char *path, pp_graph **out, pp_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pp_read_file(path, &text, &len, err)) < 0)
+		return rc;
+	if (memchr(text, '\0', len))
+		rc = pp_error_set(err, PP_EINVALID, path, NULL, "not a text file (NUL byte)");
+	else
+		rc = pp_graph_parse(path, text, out, err);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,288 @@
+/* check_graph.c - graph loader, model generator, parameter counts, FLOPs, layer classes. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "parplan/graph.h"
+#include "parplan/io.h"
+
+static pp_graph *load(const char *path)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	int rc = pp_graph_load(path, &g, &err);
+	ck_assert_msg(rc == 0, "%s: %s: %s", err.file, err.path, err.msg);
+	return g;
+}
+
+static void assert_params(const char *path, double published)
+{
+	pp_graph *g = load(path);
+	double rel = fabs((double)g->params / published - 1.0);
+	ck_assert_msg(rel < 0.01, "%s: %lld parameters vs published %.4g", path, (long long)g->params,
+		      published);
+	pp_graph_free(g);
+}
+
+START_TEST(test_published_parameter_counts)
+{
+	assert_params("../models/gpt3-175b.json", 175.0e9);
+	assert_params("../models/llama2-7b.json", 6.74e9);
+	assert_params("../models/llama2-70b.json", 68.98e9);
+	assert_params("../models/llama3-8b.json", 8.03e9);
+	assert_params("../models/llama3-70b.json", 70.55e9);
+	assert_params("../models/llama3-405b.json", 405.85e9);
+	/* Narayanan et al. 2021 Table 1 */
+	assert_params("../models/gpt-145.6b.json", 145.6e9);
+	assert_params("../models/gpt-310.1b.json", 310.1e9);
+	assert_params("../models/gpt-1t.json", 1008.0e9);
+	assert_params("../models/mt-nlg-530b.json", 529.6e9);
+}
+END_TEST
+
+START_TEST(test_gpt_parameter_formula)
+{
+	/* P = 12*l*h^2*(1 + 13/(12h) + (V+s)/(12*l*h)), Narayanan et al. 2021 section 5.1 */
+	pp_graph *g = load("../models/gpt3-175b.json");
+	double l = 96, h = 12288, V = 51200, s = 2048;
+	double P = 12 * l * h * h * (1 + 13 / (12 * h) + (V + s) / (12 * l * h));
+	/* the paper's formula leaves out the final LayerNorm's 2h */
+	ck_assert_double_eq_tol((double)g->params, P + 2 * h, 0.5);
+	ck_assert_int_eq(g->n_layers, 96);
+	ck_assert_int_eq(g->n_classes, 1);
+	ck_assert_int_eq(g->classes[0].n_layers, 96);
+	ck_assert(g->tied_embeddings);
+	pp_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_gpt_flops_per_token)
+{
+	/* forward GEMM FLOPs per token: 24*l*h^2 + 4*l*s*h + 2*h*V (Narayanan et al. 2021, eq. 3
+	 * divided by 3*B*s) */
+	pp_graph *g = load("../models/gpt3-175b.json");
+	double l = 96, h = 12288, V = 51200, s = 2048;
+	double want = 24 * l * h * h + 4 * l * s * h + 2 * h * V;
+	ck_assert_double_eq_tol(g->gemm_flops_per_token, want, want * 1e-12);
+	ck_assert(g->flops_per_token > g->gemm_flops_per_token);
+	pp_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_korthikanti_saved_bytes)
+{
+	/* a GPT layer keeps s*b*h*(34 + 5*a*s/h) bytes for backward (Korthikanti et al. 2022, eq. 1) */
+	pp_graph *g = load("../models/gpt3-175b.json");
+	double s = 2048, h = 12288, a = 96, sum = 0, core = 0;
+	int i;
+	for (i = g->layer_start[5]; i < g->layer_start[6]; i++) {
+		sum += g->ops[g->layer_ops[i]].saved_bytes;
+		core += g->ops[g->layer_ops[i]].core_saved_bytes;
+	}
+	ck_assert_double_eq_tol(sum, s * h * (34 + 5 * a * s / h), 1e-6 * sum);
+	ck_assert_double_eq_tol(core, 5 * a * s * s, 1e-6 * core);
+	pp_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_op_shapes)
+{
+	pp_graph *g = load("../models/llama3-8b.json");
+	int qkv = pp_graph_find_op(g, "l3.attn.qkv"), head = pp_graph_find_op(g, "head");
+	ck_assert_int_ge(qkv, 0);
+	ck_assert_int_eq(g->ops[qkv].gemm_k, 4096);
+	ck_assert_int_eq(g->ops[qkv].gemm_n, 4096 + 2 * 8 * 128); /* GQA: q + 2 * kv_heads * hd */
+	ck_assert_int_eq(g->ops[qkv].gemm_m, 8192);
+	ck_assert_int_eq(g->ops[head].gemm_n, 128256);
+	ck_assert(!g->tied_embeddings);
+	ck_assert_int_eq(g->n_pre, 1);
+	ck_assert_int_eq(g->n_post, 3);
+	pp_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_generator_round_trip)
+{
+	pp_model_spec s = PP_MODEL_SPEC_INIT;
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	char *text = NULL;
+	s.family = PP_MODEL_LLAMA;
+	s.name = "t";
+	s.layers = 3;
+	s.hidden = 64;
+	s.heads = 8;
+	s.kv_heads = 2;
+	s.ffn = 160;
+	s.seq = 32;
+	s.vocab = 100;
+	ck_assert_int_eq(pp_model_generate(&s, &text, &err), 0);
+	ck_assert_int_eq(pp_graph_parse("mem", text, &g, &err), 0);
+	/* per layer: 2 norms 64 + qkv 64*(64+2*2*8) + o 64*64 + gate_up 64*320 + down 160*64 */
+	ck_assert_int_eq(g->params, 3 * (128 + 64 * 96 + 4096 + 64 * 320 + 160 * 64) + 100 * 64 * 2 + 64);
+	pp_graph_free(g);
+	free(text);
+	s.kv_heads = 3; /* does not divide 8 heads */
+	ck_assert_int_eq(pp_model_generate(&s, &text, &err), PP_EINVALID);
+	ck_assert_ptr_null(text);
+}
+END_TEST
+
+/* Load tiny-gpt.json, apply @edit to its JSON tree, parse and expect @path in the error. */
+typedef void (*edit_fn)(cJSON *root);
+
+static void expect_reject(edit_fn edit, const char *path, const char *msg_part)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	char *text = NULL, *out;
+	cJSON *root;
+	ck_assert_int_eq(pp_read_file("data/tiny-gpt.json", &text, NULL, &err), 0);
+	root = cJSON_Parse(text);
+	free(text);
+	edit(root);
+	out = cJSON_Print(root);
+	cJSON_Delete(root);
+	ck_assert_int_eq(pp_graph_parse("x.json", out, &g, &err), PP_EINVALID);
+	ck_assert_ptr_null(g);
+	ck_assert_str_eq(err.file, "x.json");
+	ck_assert_msg(strcmp(err.path, path) == 0, "path %s, want %s (%s)", err.path, path, err.msg);
+	ck_assert_msg(strstr(err.msg, msg_part) != NULL, "message \"%s\" lacks \"%s\"", err.msg, msg_part);
+	free(out);
+}
+
+static cJSON *op_named(cJSON *root, const char *name)
+{
+	cJSON *o;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "ops"))
+		if (!strcmp(cJSON_GetObjectItem(o, "name")->valuestring, name))
+			return o;
+	return NULL;
+}
+
+static cJSON *tensor_named(cJSON *root, const char *name)
+{
+	cJSON *o;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "tensors"))
+		if (!strcmp(cJSON_GetObjectItem(o, "name")->valuestring, name))
+			return o;
+	return NULL;
+}
+
+static void e_unknown_tensor(cJSON *r)
+{
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(op_named(r, "l0.attn.qkv"), "inputs"), 1,
+				 cJSON_CreateString("w9"));
+}
+static void e_cycle(cJSON *r)
+{
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(op_named(r, "l0.ln1"), "inputs"), 0,
+				 cJSON_CreateString("l0.res2.out"));
+}
+static void e_inner(cJSON *r)
+{
+	cJSON *s = cJSON_CreateIntArray((const int[]){32, 192}, 2);
+	cJSON_ReplaceItemInObject(tensor_named(r, "l0.attn.qkv.w"), "shape", s);
+}
+static void e_add(cJSON *r)
+{
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(op_named(r, "l1.res1"), "inputs"), 1,
+				 cJSON_CreateString("l1.attn.qkv.out"));
+}
+static void e_heads(cJSON *r)
+{
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "dims"), "heads", cJSON_CreateNumber(6));
+}
+static void e_two_producers(cJSON *r)
+{
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(op_named(r, "l0.attn.proj"), "outputs"), 0,
+				 cJSON_CreateString("l0.attn.qkv.out"));
+}
+static void e_dup_tensor(cJSON *r)
+{
+	cJSON_AddItemToArray(cJSON_GetObjectItem(r, "tensors"),
+			     cJSON_Duplicate(tensor_named(r, "l0.ln1.g"), 1));
+}
+static void e_unknown_field(cJSON *r)
+{
+	cJSON_AddNumberToObject(op_named(r, "l0.attn.qkv"), "bias", 1);
+}
+static void e_format(cJSON *r)
+{
+	cJSON_ReplaceItemInObject(r, "format", cJSON_CreateString("parplan-graph/9"));
+}
+static void e_neg_dim(cJSON *r)
+{
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "dims"), "ffn", cJSON_CreateNumber(-1));
+}
+static void e_overflow(cJSON *r)
+{
+	cJSON *s = cJSON_CreateArray();
+	cJSON_AddItemToArray(s, cJSON_CreateNumber(1 << 30));
+	cJSON_AddItemToArray(s, cJSON_CreateNumber(1 << 30));
+	cJSON_AddItemToArray(s, cJSON_CreateNumber(1 << 30));
+	cJSON_ReplaceItemInObject(tensor_named(r, "l0.ln1.g"), "shape", s);
+}
+static void e_op_type(cJSON *r)
+{
+	cJSON_ReplaceItemInObject(op_named(r, "l1.mlp.gelu"), "type", cJSON_CreateString("relu"));
+}
+static void e_dim_name(cJSON *r)
+{
+	cJSON_ReplaceItemInArray(cJSON_GetObjectItem(tensor_named(r, "l0.ln1.out"), "shape"), 2,
+				 cJSON_CreateString("width"));
+}
+
+START_TEST(test_rejections_name_file_and_path)
+{
+	/* tiny-gpt: ops[3] is l0.attn.qkv, ops[2] l0.ln1, ops[5] l0.attn.proj */
+	expect_reject(e_unknown_tensor, "ops[3].inputs[1]", "unknown tensor \"w9\"");
+	expect_reject(e_cycle, "ops[2]", "cycle");
+	expect_reject(e_inner, "ops[3]", "inner dimensions");
+	expect_reject(e_add, "ops[19]", "operands");
+	expect_reject(e_heads, "dims.heads", "do not divide hidden");
+	expect_reject(e_two_producers, "ops[5].outputs[0]", "already produced");
+	expect_reject(e_dup_tensor, "tensors[59].name", "duplicate tensor");
+	expect_reject(e_unknown_field, "ops[3].bias", "unknown field");
+	expect_reject(e_format, "format", "parplan-graph/1");
+	expect_reject(e_neg_dim, "dims.ffn", "out of range");
+	expect_reject(e_overflow, "tensors[6].shape", "2^50");
+	expect_reject(e_op_type, "ops[22].type", "unknown op type");
+	expect_reject(e_dim_name, "tensors[8].shape[2]", "undefined dim");
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	ck_assert_int_eq(pp_graph_load("data/no-such-file.json", &g, &err), PP_ENOTFOUND);
+	ck_assert_str_eq(err.file, "data/no-such-file.json");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("graph");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_published_parameter_counts);
+	tcase_add_test(tc, test_gpt_parameter_formula);
+	tcase_add_test(tc, test_gpt_flops_per_token);
+	tcase_add_test(tc, test_korthikanti_saved_bytes);
+	tcase_add_test(tc, test_op_shapes);
+	tcase_add_test(tc, test_generator_round_trip);
+	tcase_add_test(tc, test_rejections_name_file_and_path);
+	tcase_add_test(tc, test_missing_file);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
