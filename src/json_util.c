@@ -18,7 +18,13 @@ int pp_json_parse(const char *file, const char *text, size_t len, cJSON **out, p
 	*out = NULL;
 	if (len == 0 || strspn(text, " \t\r\n") == len)
 		return pp_error_set(err, PP_EINVALID, file, NULL, "empty file, expected a JSON object");
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 1);
+	if (memchr(text, '\0', len))
+		return pp_error_set(err, PP_EINVALID, file, NULL, "not a text file (NUL byte)");
+	/*
+	 * With require_null_terminated, cJSON (1.7.15) looks for the '\0' inside the length it is
+	 * given, as cJSON_ParseWithOpts passes strlen + 1: pass the terminator too (text[len]).
+	 */
+	root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
 	if (!root) {
 		/* cJSON reports where it stopped; turn that into a line and column. */
 		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
