@@ -18,6 +18,8 @@ int pp_json_parse(const char *file, const char *text, size_t len, cJSON **out, p
 	*out = NULL;
 	if (len == 0 || strspn(text, " \t\r\n") == len)
 		return pp_error_set(err, PP_EINVALID, file, NULL, "empty file, expected a JSON object");
+	if (memchr(text, '\0', len))
+		return pp_error_set(err, PP_EINVALID, file, NULL, "not a text file (NUL byte)");
 	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (root && end && strspn(end, " \t\r\n") != (size_t)(text + len - end)) {
 		cJSON_Delete(root);
