@@ -55,7 +55,7 @@ int pp_json_parse(const char *file, const char *text, size_t len, cJSON **out, p
 		if (maxdepth >= CJSON_NESTING_LIMIT)
 			return pp_error_set(err, PP_EINVALID, file, NULL,
 					    "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
-		if (at >= len)
+		if (at + 1 >= len) /* cJSON points at the last byte when the input ends early */
 			return pp_error_set(err, PP_EINVALID, file, NULL,
 					    "invalid JSON: unexpected end of input at line %zu", line);
 		return pp_error_set(err, PP_EINVALID, file, NULL,
