@@ -1,0 +1,89 @@
+/*
+ * cost.h - the analytical cost model: time, memory, MFU of a parallel plan.
+ *
+ * One engine serves every search: a plan is a pp_global plus one pp_cfg per op, and is scored op
+ * by op (compute as max(FLOPs / (peak * efficiency), bytes / bandwidth), resharding collectives
+ * on edges between ops whose layouts differ, pipeline schedule, data-parallel gradient
+ * reduction, optimizer step, memory with Korthikanti et al.'s activation accounting).  A layer
+ * class is scored once and multiplied by its layer count.  The closed forms the engine must
+ * agree with (pp_cf_*) are exported for tests and documentation.
+ *
+ * A pp_costctx holds what does not depend on the plan; it borrows the graph and the profile,
+ * which must outlive it.  Evaluation allocates nothing and is safe to call from many threads
+ * on one context.
+ */
+#ifndef PARPLAN_COST_H
+#define PARPLAN_COST_H
+
+#include <stdint.h>
+
+#include "parplan/error.h"
+#include "parplan/graph.h"
+#include "parplan/hw.h"
+#include "parplan/strategy.h"
+
+typedef struct pp_costctx pp_costctx;
+
+/** Build a context for @g on @hw.  Free with pp_costctx_free(). */
+int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_error *err);
+void pp_costctx_free(pp_costctx *c);
+/** Override the usable memory per device (GiB); 0 restores the profile's. */
+void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
+const pp_graph *pp_costctx_graph(const pp_costctx *c);
+const pp_hw *pp_costctx_hw(const pp_costctx *c);
+
+typedef struct pp_cost {
+	int feasible;               /* peak memory within capacity */
+	double iteration_s, tokens_per_s;
+	double model_tflops_per_gpu, hardware_tflops_per_gpu, mfu, hfu;
+	/* time breakdown; the parts add up to iteration_s */
+	double compute_s, tp_comm_s, pp_comm_s, bubble_s, dp_comm_s, optimizer_s;
+	/* memory of the most loaded device (GiB, 2^30 bytes) */
+	double weights_gib, grads_gib, optimizer_gib, activations_gib, peak_gib, capacity_gib;
+	int peak_stage;
+	/* detail used by tests, reports and the execution stub */
+	int microbatches;
+	double stage_fwd_s, stage_bwd_s;    /* per micro-batch, slowest stage */
+	double layer_fwd_s, layer_bwd_s;    /* one layer of the first class, per micro-batch */
+	double layer_tp_bytes;              /* TP collective bytes per device, one layer fwd+bwd */
+	double layer_act_bytes;             /* activations kept per layer per micro-batch */
+	double model_flops, hardware_flops; /* per iteration, all devices */
+	double stage_params;                /* parameters per device on the peak stage */
+} pp_cost;
+
+/**
+ * Score @gl with per-op configs @cfg (g->n_ops entries; NULL = Megatron's).  The plan must have
+ * passed pp_global_validate().  Returns 0, or PP_EINVALID when a config does not suit its op.
+ */
+int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out);
+
+/* ---- closed forms ------------------------------------------------------------------------ */
+
+/**
+ * Activation bytes one transformer layer keeps per micro-batch (Korthikanti et al. 2022,
+ * Table 2): none s*b*h*(34 + 5*a*s/h); TP s*b*h*(10 + 24/t + 5*a*s/(h*t)); TP+SP
+ * s*b*h/t*(34 + 5*a*s/h); selective drops the 5*a*s/h term; full keeps 2*s*b*h (/t with SP).
+ */
+double pp_cf_gpt_layer_activation_bytes(double s, double b, double h, double a, int t, int sp,
+					pp_recompute r);
+
+/** Tensor-parallel elements moved per layer per device per micro-batch: 8*b*s*h*(t-1)/t
+ * (Narayanan et al. 2021, section 3.2: 2 all-reduces forward, 2 backward). */
+double pp_cf_tp_elements_per_layer(double b, double s, double h, int t);
+
+/**
+ * Model FLOPs per iteration of a GPT (Narayanan et al. 2021, eq. 3):
+ * 72*B*s*l*h^2*(1 + s/(6h) + V/(12*l*h)), or with full recomputation counted
+ * 96*B*s*l*h^2*(1 + s/(6h) + V/(16*l*h)).
+ */
+double pp_cf_gpt_flops(double B, double s, double l, double h, double V, int full_recompute);
+
+/** Pipeline time of m micro-batches over p equal stages with v chunks each:
+ * (m + (p-1)/v) * (t_f + t_b); bubble fraction (p-1)/(v*m) (Narayanan et al. 2021, sec. 2.2). */
+double pp_cf_pipeline_s(int m, int p, int v, double t_f, double t_b);
+
+/** Bytes per parameter of weights + gradients + Adam: 18, or 6 + 12/d with the distributed
+ * optimizer (Rajbhandari et al. 2020 ZeRO-1; Megatron-LM distributed optimizer). */
+double pp_cf_bytes_per_param(int d, int distributed_optimizer);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * strategy.h - parallel plans: global degrees, per-op SOAP configs, and the plan file
+ * ("parplan-plan/1").
+ *
+ * A plan's global part (t, p, d, micro-batch, schedule, recompute, ...) is what launchers take.
+ * Underneath, every op has a SOAP config on its stage's mesh of t x d devices (Megatron rank
+ * order: t innermost, then d, then p): the d axis always splits the sample (batch); the config
+ * says what the op does on the t axis.  Megatron's tensor-parallel pattern is one assignment of
+ * configs (pp_strategy_megatron); searches may choose others.
+ */
+#ifndef PARPLAN_STRATEGY_H
+#define PARPLAN_STRATEGY_H
+
+#include <stdint.h>
+
+#include "parplan/error.h"
+#include "parplan/graph.h"
+
+typedef enum pp_schedule { PP_SCHED_1F1B = 0, PP_SCHED_GPIPE, PP_SCHED_INTERLEAVED } pp_schedule;
+typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_FULL } pp_recompute;
+
+const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved" */
+int pp_schedule_parse(const char *s);          /* -1 when unknown */
+const char *pp_recompute_name(pp_recompute r); /* "none", "selective", "full" */
+int pp_recompute_parse(const char *s);
+
+/*
+ * What an op does on the t axis of its stage (n = t devices).  Layouts of activations on that
+ * axis: R replicated, S(b) / S(s) / S(h) split along batch, sequence or the last (hidden) dim,
+ * P partial sums.
+ *   REPLICATE  every device computes the whole op            in R    out R
+ *   SAMPLE     batch split over t (data parallel inside t)    in S(b) out S(b)
+ *   SEQUENCE   sequence split (attribute)                     in S(s) out S(s)
+ *   HIDDEN     last dim / heads split (attribute)             in S(h) out S(h)
+ *   COLUMN     weight split by columns (parameter)            in R    out S(h)
+ *   ROW        weight split by rows (parameter)               in S(h) out P
+ * Which configs an op type allows: pp_cfg_allowed().
+ */
+typedef enum pp_cfg {
+	PP_CFG_REPLICATE = 0,
+	PP_CFG_SAMPLE,
+	PP_CFG_SEQUENCE,
+	PP_CFG_HIDDEN,
+	PP_CFG_COLUMN,
+	PP_CFG_ROW,
+	PP_CFG_COUNT
+} pp_cfg;
+
+typedef enum pp_layout { PP_LAYOUT_R = 0, PP_LAYOUT_SB, PP_LAYOUT_SS, PP_LAYOUT_SH, PP_LAYOUT_P } pp_layout;
+
+const char *pp_cfg_name(pp_cfg c);  /* "replicate", "sample", "sequence", "hidden", "column", "row" */
+int pp_cfg_parse(const char *s);
+/** True when op type @t may take config @c. */
+int pp_cfg_allowed(pp_op_type t, pp_cfg c);
+
+/** SOAP degrees of config @c for an op on a t x d stage mesh (FlexFlow's S, A, P). */
+void pp_cfg_degrees(pp_cfg c, int t, int d, int *sample, int *attribute, int *parameter);
+
+typedef struct pp_global {
+	int t, p, d;
+	int micro_batch, global_batch;
+	int virtual_stages;          /* v >= 1; > 1 only with the interleaved schedule */
+	pp_schedule schedule;
+	pp_recompute recompute;
+	int sequence_parallel;
+	int distributed_optimizer;
+	int overlap_grad_reduce;
+	int first_stage_layers;      /* 0: even split; else layers on the first stage */
+	int last_stage_layers;       /* 0: even split; else layers on the last stage */
+} pp_global;
+
+#define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0}
+
+/**
+ * Check @gl against @g and a GPU count (0: t*p*d).  On a broken rule returns PP_EINVALID and
+ * names it in @err, e.g. "t=3 does not divide 96 heads".
+ */
+int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err);
+
+/** Layers on each of the p stages (array of p ints the caller provides). */
+void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers);
+
+/** Micro-batches per iteration: global_batch / (micro_batch * d). */
+int pp_global_microbatches(const pp_global *gl);
+
+/**
+ * Megatron-LM's configs for every op of @g under @gl (n_ops entries in @cfg): column-parallel
+ * QKV / MLP-in / LM head, row-parallel attention-out / MLP-out, heads split in attention,
+ * vocab-parallel embedding (ROW) and loss (HIDDEN); norms, dropout and residual adds SEQUENCE
+ * with sequence parallelism, else REPLICATE.
+ */
+void pp_strategy_megatron(const pp_graph *g, const pp_global *gl, uint8_t *cfg);
+
+/* ---- plan file ------------------------------------------------------------------------ */
+
+typedef struct pp_predicted {
+	int valid;
+	int feasible;
+	double iteration_s, tokens_per_s, model_tflops_per_gpu, hardware_tflops_per_gpu, mfu, hfu;
+	double compute_s, tp_comm_s, pp_comm_s, bubble_s, dp_comm_s, optimizer_s;
+	double weights_gib, grads_gib, optimizer_gib, activations_gib, peak_gib, capacity_gib;
+} pp_predicted;
+
+typedef struct pp_search_info {
+	int valid;
+	char method[16];
+	uint64_t seed;
+	double states;
+	double seconds;
+	int optimal;
+	double gap;                 /* relative MIP gap (ilp), 0 when proven optimal */
+} pp_search_info;
+
+typedef struct pp_model_shape {
+	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
+	int family_llama;           /* 1: RMSNorm/SwiGLU/GQA graph, 0: GPT */
+	int tied_embeddings;
+	int64_t params;
+} pp_model_shape;
+
+typedef struct pp_plan {
+	char model[128];            /* model name */
+	char hw[128];               /* hardware profile name */
+	char model_path[512];       /* where the graph was read (may be "") */
+	char hw_path[512];
+	pp_model_shape shape;       /* so launchers can be emitted without the graph */
+	int gpus;
+	int node_devices;
+	pp_global global;
+	int n_ops;                  /* per-op configs (names owned by the plan) */
+	char **op_names;
+	uint8_t *op_cfg;
+	pp_predicted predicted;
+	pp_search_info search;
+} pp_plan;
+
+/** Fill a plan from a graph, a hardware profile name/paths and a global plan; cfg may be NULL
+ * (Megatron's).  The plan copies what it needs; free with pp_plan_release(). */
+int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const char *hw_name,
+		 const char *hw_path, int node_devices, const pp_global *gl, const uint8_t *cfg,
+		 pp_error *err);
+void pp_plan_release(pp_plan *plan);
+
+/** Serialize to parplan-plan/1 JSON text (malloc'd, caller frees).  Byte-stable. */
+char *pp_plan_to_json(const pp_plan *plan);
+/** Write atomically. */
+int pp_plan_save(const pp_plan *plan, const char *path, pp_error *err);
+/** Load and check a plan file; on success the caller releases it with pp_plan_release(). */
+int pp_plan_load(const char *path, pp_plan *plan, pp_error *err);
+int pp_plan_parse(const char *name_for_errors, const char *text, pp_plan *plan, pp_error *err);
+
+/** Per-op configs of @plan mapped onto graph @g's ops (ops the plan does not list: Megatron's;
+ * a layer-class entry given once for the class applies to all its layers). */
+int pp_plan_configs(const pp_plan *plan, const pp_graph *g, uint8_t *cfg, pp_error *err);
+
+#endif

@@ -1,0 +1,81 @@
+/* comm.c - alpha-beta collective times, flat and hierarchical (see comm.h). */
+#include "parplan/comm.h"
+
+double pp_ring_allreduce_s(int n, double bytes, double bw, double alpha)
+{
+	if (n <= 1)
+		return 0;
+	return 2.0 * (n - 1) / n * bytes / bw + 2.0 * (n - 1) * alpha;
+}
+
+double pp_ring_allgather_s(int n, double bytes, double bw, double alpha)
+{
+	if (n <= 1)
+		return 0;
+	return (double)(n - 1) / n * bytes / bw + (n - 1) * alpha;
+}
+
+double pp_alltoall_s(int n, double bytes, double bw, double alpha)
+{
+	if (n <= 1)
+		return 0;
+	return (double)(n - 1) / n * (bytes / n) / bw + (n - 1) * alpha;
+}
+
+double pp_p2p_s(double bytes, double bw, double alpha)
+{
+	return bytes / bw + alpha;
+}
+
+int pp_group_per_node(int n, int stride, int node_devices)
+{
+	int k;
+	if (stride >= node_devices)
+		return 1;
+	k = node_devices / stride;
+	return k < n ? k : n;
+}
+
+static double flat(pp_coll c, int n, double bytes, double bw, double alpha)
+{
+	switch (c) {
+	case PP_COLL_ALLREDUCE: return pp_ring_allreduce_s(n, bytes, bw, alpha);
+	case PP_COLL_ALLGATHER:
+	case PP_COLL_REDUCESCATTER: return pp_ring_allgather_s(n, bytes, bw, alpha);
+	case PP_COLL_ALLTOALL: return pp_alltoall_s(n, bytes, bw, alpha);
+	case PP_COLL_P2P: return pp_p2p_s(bytes, bw, alpha);
+	}
+	return 0;
+}
+
+double pp_coll_s(const pp_hw *hw, pp_coll c, int n, int stride, double bytes)
+{
+	double bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9, ai = hw->intra.latency_us * 1e-6;
+	double bn = hw->network.bw_gbs * hw->network.efficiency * 1e9, an = hw->network.latency_us * 1e-6;
+	int k;
+
+	if (c == PP_COLL_P2P) {
+		/* a neighbour @stride ranks away is in another node once stride reaches the node */
+		return stride < hw->node_devices ? pp_p2p_s(bytes, bi, ai) : pp_p2p_s(bytes, bn, an);
+	}
+	if (n <= 1 || bytes <= 0)
+		return 0;
+	k = pp_group_per_node(n, stride, hw->node_devices);
+	if (k >= n)
+		return flat(c, n, bytes, bi, ai);
+	if (k <= 1)
+		return flat(c, n, bytes, bn, an);
+	/* hierarchical: in-node reduce-scatter / all-gather around the cross-node collective on
+	 * 1/k of the data (NCCL's tree/ring split; Megatron and Alpa cost models) */
+	switch (c) {
+	case PP_COLL_ALLREDUCE:
+		return 2 * pp_ring_allgather_s(k, bytes, bi, ai) + pp_ring_allreduce_s(n / k, bytes / k, bn, an);
+	case PP_COLL_ALLGATHER:
+	case PP_COLL_REDUCESCATTER:
+		return pp_ring_allgather_s(k, bytes, bi, ai) + pp_ring_allgather_s(n / k, bytes / k, bn, an);
+	case PP_COLL_ALLTOALL:
+		return pp_alltoall_s(n, bytes, bn, an);
+	default:
+		return 0;
+	}
+}
