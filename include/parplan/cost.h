@@ -45,6 +45,9 @@ typedef struct pp_cost {
 	int microbatches;
 	double stage_fwd_s, stage_bwd_s;    /* per micro-batch, slowest stage */
 	double layer_fwd_s, layer_bwd_s;    /* one layer of the first class, per micro-batch */
+	double layer_gemm_s;                /* matrix products (incl. attention's) of that layer,
+					     * forward + backward, per micro-batch */
+	double layer_tp_s;                  /* its tensor-parallel collectives, forward + backward */
 	double layer_tp_bytes;              /* TP collective bytes per device, one layer fwd+bwd */
 	double layer_act_bytes;             /* activations kept per layer per micro-batch */
 	double model_flops, hardware_flops; /* per iteration, all devices */
@@ -56,6 +59,23 @@ typedef struct pp_cost {
  * passed pp_global_validate().  Returns 0, or PP_EINVALID when a config does not suit its op.
  */
 int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out);
+
+/* ---- per-op pieces, for searches that assemble a plan's cost themselves (ILP) -------------
+ * All are per micro-batch of gl->micro_batch on one device of the op's stage, forward +
+ * backward (+ recompute as gl->recompute asks), and return a negative value when @cfg is not
+ * allowed for the op (pp_cfg_allowed) or does not fit the plan (e.g. SAMPLE with b % t != 0). */
+
+/** Compute time of op @op under @cfg. */
+double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg);
+/** Resharding time on the edge from op @prod (config @pc) into input @slot of op @cons (config
+ * @cc): the forward collective plus the backward one of the gradient. */
+double pp_cost_edge_s(const pp_costctx *c, const pp_global *gl, int prod, pp_cfg pc, int cons,
+		      int slot, pp_cfg cc);
+/** Bytes on one device for op @op under @cfg: its parameters' weights + gradients + optimizer
+ * state, plus the activations it keeps for one micro-batch. */
+double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg);
+/** Data-parallel gradient reduction time of op @op's parameters under @cfg, per iteration. */
+double pp_cost_op_grad_sync_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg);
 
 /* ---- closed forms ------------------------------------------------------------------------ */
 
