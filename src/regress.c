@@ -219,6 +219,12 @@ static void sb_json_str(sbuf *b, const char *s)
 		if (*p == '"' || *p == '\\') {
 			char e[3] = {'\\', (char)*p, 0};
 			sb_add(b, e);
+		} else if (*p == '\n') {
+			sb_add(b, "\\n");
+		} else if (*p == '\t') {
+			sb_add(b, "\\t");
+		} else if (*p == '\r') {
+			sb_add(b, "\\r");
 		} else if (*p < 0x20) {
 			sb_printf(b, "\\u%04x", *p);
 		} else {
