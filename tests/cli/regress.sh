@@ -56,7 +56,7 @@ mkdir -p "$tmp/w/tests/regress"
 ln -s "$PWD/models" "$tmp/w/models"
 ln -s "$PWD/hwprofiles" "$tmp/w/hwprofiles"
 W=$tmp/w/tests/regress
-cp tests/regress/*.json "$W/"
+cp -R tests/regress/. "$W/"
 G=$W/gpt.json
 
 # the committed files are in canonical form: --update changes no byte
@@ -65,6 +65,32 @@ for f in tests/regress/*.json; do
 	cmp -s "$f" "$W/$(basename "$f")" || bad "--update rewrote $f (not canonical or drifted)"
 done
 grep -q '^regress: 0 values moved, 0 files rewritten$' "$tmp/up.out" || bad "--update moved: $(tail -1 "$tmp/up.out")"
+
+# the in-process evaluation gives what `parplan cost --json` prints for the same plan (to 15
+# digits: cJSON prints numbers with %.15g when that is within an epsilon)
+"$P" regress "$G" --json >"$tmp/g.json" 2>&1 || bad "regress --json of gpt.json: exit $?"
+python3 - "$G" "$tmp/g.json" "$P" <<'PY' || fail=1
+import json, subprocess, sys
+cases = json.load(open(sys.argv[1]))["cases"]
+got = {(r["case"], r["field"]): r["got"] for r in json.load(open(sys.argv[2]))["files"][0]["results"]}
+for c in cases[:4] + cases[-4:]:
+    pl = c["plan"]
+    args = [sys.argv[3], "cost", "--json", "--model", c["model"].replace("../../", ""),
+            "--hw", c["hw"].replace("../../", "")]
+    for k, v in pl.items():
+        flag = "--" + k.replace("_", "-")
+        if v is True:
+            args.append(flag)
+        elif v is not False:
+            args += [flag, str(v)]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    for field in c["expect"]:
+        v = out
+        for part in field.split("."):
+            v = v[part]
+        w = got[(c["name"], field)]
+        assert v == w if isinstance(v, bool) else abs(v - w) <= 1e-14 * abs(w), (c["name"], field, v, w)
+PY
 
 # ---- point 4: an expectation moved 10% fails with exit 1 and a JUnit failure -----------------
 python3 - "$G" <<'PY'
