@@ -92,6 +92,26 @@ for c in cases[:4] + cases[-4:]:
         assert v == w if isinstance(v, bool) else abs(v - w) <= 1e-14 * abs(w), (c["name"], field, v, w)
 PY
 
+# a search case expects what `parplan search` finds: the same best plan and the same prediction
+python3 - "$P" tests/regress/*.json <<'PY' || fail=1
+import json, subprocess, sys
+for fn in sys.argv[2:]:
+    for c in json.load(open(fn))["cases"]:
+        if "search" not in c:
+            continue
+        s = c["search"]
+        args = [sys.argv[1], "search", "--json", "--model", c["model"].replace("../../", ""),
+                "--hw", c["hw"].replace("../../", ""), "--gpus", str(s["gpus"]),
+                "--global-batch", str(s["global_batch"]), "--method", s.get("method", "exhaustive")]
+        if "seed" in s:
+            args += ["--seed", str(s["seed"])]
+        best = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["plans"][0]
+        for k, v in c["expect"]["search"].items():
+            assert best["global"][k] == v, (c["name"], k, best["global"][k], v)
+        m = c["expect"]["mfu"]["value"]
+        assert abs(best["mfu"] - m) <= 1e-14 * m, (c["name"], best["mfu"], m)
+PY
+
 # ---- point 4: an expectation moved 10% fails with exit 1 and a JUnit failure -----------------
 python3 - "$G" <<'PY'
 import json, sys
