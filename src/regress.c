@@ -856,6 +856,8 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 	char p[PP_JPATH_MAX], q[PP_JPATH_MAX];
 
 	memset(&plan, 0, sizeof(plan));
+	for (i = 0; i < cs->n_expect; i++)
+		cs->expect[i].evaluated = 0;
 	pp_jpath_idx(q, "cases", ci);
 	if ((rc = cache_get(cc, f, ci, 0, (const void **)&g, err)) < 0 ||
 	    (rc = cache_get(cc, f, ci, 1, (const void **)&hw, err)) < 0)
@@ -871,6 +873,13 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 			goto done;
 		}
 		have_plan = 1;
+		if (g->name && strcmp(plan.model, g->name) != 0) {
+			pp_jpath_key(p, q, "plan_file");
+			rc = pp_error_set(err, PP_EINVALID, f->path, p,
+					  "plan \"%.200s\" is for model \"%.64s\", the case's model is \"%.64s\"",
+					  cs->plan_file, plan.model, g->name);
+			goto done;
+		}
 		gl = plan.global;
 		gpus = plan.gpus;
 		cfg = malloc((size_t)(g->n_ops > 0 ? g->n_ops : 1));
@@ -885,9 +894,17 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 	} else if (cs->source == PP_REGRESS_SEARCH) {
 		pp_jpath_key(p, q, "search");
 		if ((rc = pp_regress_search_best(ctx, &cs->search, &gl, &cfg, &inner)) < 0) {
-			if (rc == PP_EINFEASIBLE)
-				/* no feasible plan is a result, not bad input: every field drifts */
+			if (rc == PP_EINFEASIBLE) {
+				/* no plan fits: a result, not bad input; "feasible" is false and
+				 * every other field has no value */
+				memset(&cost, 0, sizeof(cost));
+				for (i = 0; i < cs->n_expect; i++)
+					if (strcmp(cs->expect[i].field, "feasible") == 0) {
+						cs->expect[i].got = 0;
+						cs->expect[i].evaluated = 1;
+					}
 				goto done_ok;
+			}
 			rc = pp_error_set(err, rc, f->path, p, "%.400s", inner.msg);
 			goto done;
 		}

@@ -352,6 +352,53 @@ START_TEST(test_missing_and_bad_referenced_files)
 }
 END_TEST
 
+/* A plan file and the same global settings inline give the same numbers, bit for bit (the
+ * committed plan holds Megatron's configs); a plan for another model is bad input. */
+START_TEST(test_plan_file_matches_inline)
+{
+	static const char text[] =
+		"{\"format\": \"parplan-regress/1\", \"cases\": ["
+		"{\"name\": \"file\", \"model\": \"../../models/llama3-70b.json\", "
+		"\"hw\": \"../../hwprofiles/dgx-h100.json\", \"plan_file\": \"plans/llama3-70b-full.json\", "
+		"\"expect\": {\"mfu\": {\"value\": null}, \"memory.peak_gib\": {\"value\": null}}},"
+		"{\"name\": \"inline\", \"model\": \"../../models/llama3-70b.json\", "
+		"\"hw\": \"../../hwprofiles/dgx-h100.json\", \"plan\": {\"t\": 8, \"p\": 4, \"d\": 4, "
+		"\"global_batch\": 256, \"recompute\": \"full\", \"sequence_parallel\": true}, "
+		"\"expect\": {\"mfu\": {\"value\": null}, \"memory.peak_gib\": {\"value\": null}}}]}";
+	pp_error err = PP_ERROR_INIT;
+	pp_regress_file *f = NULL;
+	ck_assert_int_eq(pp_regress_parse("regress/plan-check.json", text, &f, &err), 0);
+	ck_assert_msg(pp_regress_run(f, &err) == 0, "%s: %s: %s", err.file, err.path, err.msg);
+	ck_assert(find(f, 0, "mfu")->got > 0.2 && find(f, 0, "mfu")->got < 0.7);
+	ck_assert(find(f, 0, "mfu")->got == find(f, 1, "mfu")->got);
+	ck_assert(find(f, 0, "memory.peak_gib")->got == find(f, 1, "memory.peak_gib")->got);
+	pp_regress_free(f);
+
+	/* the same plan against another model */
+	ck_assert_int_eq(pp_regress_parse("regress/plan-check.json",
+		"{\"format\": \"parplan-regress/1\", \"cases\": ["
+		"{\"name\": \"file\", \"model\": \"../../models/llama2-70b.json\", "
+		"\"hw\": \"../../hwprofiles/dgx-h100.json\", \"plan_file\": \"plans/llama3-70b-full.json\", "
+		"\"expect\": {\"mfu\": {\"value\": null}}}]}", &f, &err), 0);
+	ck_assert_int_eq(pp_regress_run(f, &err), PP_EINVALID);
+	ck_assert_str_eq(err.file, "regress/plan-check.json");
+	ck_assert_str_eq(err.path, "cases[0].plan_file");
+	ck_assert_ptr_nonnull(strstr(err.msg, "llama3-70b"));
+	pp_regress_free(f);
+
+	/* a plan file that is not there */
+	ck_assert_int_eq(pp_regress_parse("regress/plan-check.json",
+		"{\"format\": \"parplan-regress/1\", \"cases\": ["
+		"{\"name\": \"file\", \"model\": \"../../models/llama3-70b.json\", "
+		"\"hw\": \"../../hwprofiles/dgx-h100.json\", \"plan_file\": \"plans/none.json\", "
+		"\"expect\": {\"mfu\": {\"value\": null}}}]}", &f, &err), 0);
+	ck_assert_int_eq(pp_regress_run(f, &err), PP_ENOTFOUND);
+	ck_assert_str_eq(err.path, "cases[0].plan_file");
+	ck_assert_ptr_nonnull(strstr(err.msg, "regress/plans/none.json"));
+	pp_regress_free(f);
+}
+END_TEST
+
 #define HEAD "{\"format\": \"parplan-regress/1\", \"cases\": [{\"name\": \"a\", \"model\": \"m\", \"hw\": \"h\", "
 #define PLAN "\"plan\": {\"t\": 1, \"p\": 1, \"d\": 1, \"global_batch\": 1}"
 
@@ -398,6 +445,7 @@ static Suite *regress_suite(void)
 	tcase_add_test(tc, test_junit_and_json_reports);
 	tcase_add_test(tc, test_missing_and_bad_referenced_files);
 	tcase_add_test(tc, test_parse_errors_name_the_path);
+	tcase_add_test(tc, test_plan_file_matches_inline);
 	suite_add_tcase(s, tc);
 	return s;
 }
