@@ -90,6 +90,8 @@ int pp_global_microbatches(const pp_global *gl);
  * with sequence parallelism, else REPLICATE.
  */
 void pp_strategy_megatron(const pp_graph *g, const pp_global *gl, uint8_t *cfg);
+/** Megatron-LM's config of op @i alone. */
+pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i);
 
 /* ---- plan file ------------------------------------------------------------------------ */
 
