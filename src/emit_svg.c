@@ -9,8 +9,8 @@
  * per iteration, that is m micro-batches of forward + backward, split 1:2 (1:3 with full
  * recompute, whose backward re-runs the forward); the darker end of each box is the
  * (tp_comm_s + pp_comm_s) share (a gradient with hard stops, one definition for all boxes).
- * Boxes of odd model chunks are drawn lighter.  Every box is a <rect class="fwd"|"bwd"> carrying data-stage,
- * data-mb and data-chunk, so that the picture can be checked mechanically.
+ * Boxes of odd model chunks are drawn lighter.  Every box is a <rect class="fwd"|"bwd">
+ * carrying data-stage, data-mb and data-chunk, so that the picture can be checked mechanically.
  */
 #include <math.h>
 #include <stdlib.h>
