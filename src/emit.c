@@ -277,6 +277,10 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	long long world = t * p * d;
 	int m = pp_global_microbatches(gl);
 
+	if (t < 1 || p < 1 || d < 1 || v < 1 || gl->micro_batch < 1 || gl->global_batch < 1 ||
+	    plan->node_devices < 1 || L < 1 || sh->heads < 1 || sh->kv_heads < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, "global",
+				    "%s: degrees, batch sizes and model shape must be at least 1", fmt);
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
@@ -302,6 +306,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			      "%s cannot give the first or last stage a different layer count", fmt);
 	if (rules & PP_RULE_LAYERS) {
 		if (gl->schedule == PP_SCHED_INTERLEAVED) {
+			if (p < 2)
+				return BROKEN("global.p", "interleaving needs p > 1",
+					      "the interleaved schedule needs pipeline parallelism");
 			if (L % (p * v))
 				return BROKEN("model_shape.layers", "layers divisible by p*v",
 					      "%lld layers are not divisible by p*v = %lld", L, p * v);

@@ -182,6 +182,15 @@ START_TEST(test_launcher_rules)
 	expect_ok(&p, "torchtitan", NULL);
 	expect_rule(&p, "megatron-deepspeed", NULL, "no interleaved schedule", "global.schedule");
 	expect_rule(&p, "nanotron", NULL, "no interleaved schedule", "global.schedule");
+	p.global.p = 1, p.global.d = 16;
+	expect_rule(&p, "megatron", NULL, "interleaving needs p > 1", "global.p");
+	p.global.micro_batch = 0;
+	{
+		pp_error err = PP_ERROR_INIT;
+		char *text = NULL;
+		ck_assert_int_eq(pp_emit(&p, "megatron", NULL, &text, &err), PP_EINVALID);
+		ck_assert_ptr_null(text);
+	}
 	/* uneven stages: Megatron has flags for them, the others split evenly */
 	p = base, p.global.first_stage_layers = 18, p.global.last_stage_layers = 20;
 	expect_ok(&p, "megatron", NULL);
