@@ -72,8 +72,11 @@ demo: all
 models: $(PARPLAN)
 	PARPLAN=$(PARPLAN) sh scripts/gen-models
 
-bench: all
+bench: all $(BUILD)/bench_cost
 	@PARPLAN=$(PARPLAN) BUILD=$(BUILD) sh scripts/bench
+
+$(BUILD)/bench_cost: scripts/bench_cost.c $(LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
 	rm -rf build build-asan bin
