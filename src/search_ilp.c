@@ -28,6 +28,7 @@
  */
 #include "parplan/search.h"
 #include "search_int.h"
+#include "parplan/comm.h"
 
 #include <float.h>
 #include <glpk.h>
@@ -56,11 +57,13 @@ typedef struct imodel {
 	int nc[1024];
 	pp_cfg cl[1024][PP_CFG_COUNT];
 	double *W;                  /* [p][var][6] compute seconds */
-	double *G;                  /* [var][6] grad sync seconds per iteration */
+	double *G;                  /* [p][var][6] gradient sync seconds, latency terms removed */
 	double *Mp, *Ma;            /* [p][var][6] bytes: params+grads+optimizer, activations */
+	double *Pd;                 /* [p][var][6] parameters per device */
+	double *extra_params;       /* [p] parameters no op owns (the tied LM head's copy) */
+	double kappa;               /* optimizer seconds per parameter per device */
 	int n_pairs, cap_pairs;
 	pair_e *pairs;
-	double mult;                /* pipeline multiplier */
 	double konst;               /* seconds the configs do not change */
 	double cap_bytes;
 } imodel;
@@ -77,6 +80,8 @@ static void imodel_free(imodel *m)
 	free(m->G);
 	free(m->Mp);
 	free(m->Ma);
+	free(m->Pd);
+	free(m->extra_params);
 	for (i = 0; i < m->n_pairs; i++)
 		free(m->pairs[i].wt);
 	free(m->pairs);
@@ -127,25 +132,56 @@ static double inflight(const pp_global *gl, int k)
 	return n < m ? n : m;
 }
 
-/* the model's time for a choice sel[var] (index into cl) */
+/* stage k's compute + resharding seconds per micro-batch under sel */
+static double stage_s(const imodel *m, const int *sel, int k)
+{
+	double s = 0;
+	int v, i;
+	for (v = 0; v < m->n_var; v++)
+		s += m->W[IDX(m, k, v, sel[v])];
+	for (i = 0; i < m->n_pairs; i++) {
+		const pair_e *pe = &m->pairs[i];
+		s += pe->wt[((size_t)k * PP_CFG_COUNT + (size_t)sel[pe->u]) * PP_CFG_COUNT + (size_t)sel[pe->w]];
+	}
+	return s;
+}
+
+/*
+ * The MIP's objective for a choice sel[var] (index into cl), without the constant:
+ * (m - 1/v) * max_k T_k + (1/v) * sum_k T_k  (pp_cost_eval's pipeline: m*Tmax + (Tsum-Tmax)/v)
+ * + max_k gradient sync_k + max_k kappa * params_k.
+ */
 static double model_s(const imodel *m, const int *sel)
 {
-	double zmax = 0, g = 0;
-	int k, v, i;
+	double zmax = 0, tsum = 0, qmax = 0, rmax = 0, vv = m->gl.virtual_stages > 0 ? m->gl.virtual_stages : 1;
+	int k, v;
 	for (k = 0; k < m->p; k++) {
-		double s = 0;
-		for (v = 0; v < m->n_var; v++)
-			s += m->W[IDX(m, k, v, sel[v])];
-		for (i = 0; i < m->n_pairs; i++) {
-			const pair_e *pe = &m->pairs[i];
-			s += pe->wt[((size_t)k * PP_CFG_COUNT + (size_t)sel[pe->u]) * PP_CFG_COUNT + (size_t)sel[pe->w]];
-		}
+		double s = stage_s(m, sel, k), q = 0, r = m->extra_params[k];
+		tsum += s;
 		if (s > zmax)
 			zmax = s;
+		for (v = 0; v < m->n_var; v++) {
+			q += m->G[IDX(m, k, v, sel[v])];
+			r += m->Pd[IDX(m, k, v, sel[v])];
+		}
+		if (q > qmax)
+			qmax = q;
+		if (r > rmax)
+			rmax = r;
 	}
-	for (v = 0; v < m->n_var; v++)
-		g += m->G[(size_t)v * PP_CFG_COUNT + (size_t)sel[v]];
-	return m->mult * zmax + g;
+	return (pp_global_microbatches(&m->gl) - 1.0 / vv) * zmax + tsum / vv + qmax + m->kappa * rmax;
+}
+
+/* latency part of one data-parallel gradient collective set (as the cost model issues them) */
+static double sync_alpha(const pp_costctx *c, const pp_global *gl, int td)
+{
+	const pp_hw *hw = pp_costctx_hw(c);
+	int n = td ? gl->t * gl->d : gl->d, stride = td ? 1 : gl->t;
+	const double tiny = 1e-30;
+	if (gl->distributed_optimizer)
+		return pp_coll_s(hw, PP_COLL_REDUCESCATTER, n, stride, tiny) +
+		       pp_coll_s(hw, PP_COLL_ALLGATHER, n, stride, tiny);
+	return pp_coll_s(hw, PP_COLL_ALLREDUCE, n, stride, tiny);
 }
 
 static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *err)
@@ -154,6 +190,7 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 	pp_global gl2 = *gl;
 	int i, j, v, s, n_ops = g->n_ops;
 	size_t per;
+	double per_param, alpha_d, alpha_td;
 
 	memset(m, 0, sizeof(*m));
 	m->c = c;
@@ -183,9 +220,17 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 	m->W = calloc(per, sizeof(double));
 	m->Mp = calloc(per, sizeof(double));
 	m->Ma = calloc(per, sizeof(double));
-	m->G = calloc((size_t)m->n_var * PP_CFG_COUNT, sizeof(double));
-	if (!m->W || !m->Mp || !m->Ma || !m->G)
+	m->G = calloc(per, sizeof(double));
+	m->Pd = calloc(per, sizeof(double));
+	m->extra_params = calloc((size_t)m->p, sizeof(double));
+	if (!m->W || !m->Mp || !m->Ma || !m->G || !m->Pd || !m->extra_params)
 		goto nomem;
+	/* the tied LM head keeps its own copy of the embedding on the last stage */
+	if (m->p > 1 && g->tied_embeddings)
+		m->extra_params[m->p - 1] = (double)g->vocab * (double)g->hidden / (gl->t > 1 ? gl->t : 1);
+	per_param = pp_cf_bytes_per_param(gl->d, gl->distributed_optimizer);
+	alpha_d = sync_alpha(c, gl, 0);
+	alpha_td = sync_alpha(c, gl, 1);
 	/* activation bytes scale with the micro-batch: measure at b and 2b to split them off */
 	gl2.micro_batch *= 2;
 	gl2.global_batch *= 2;
@@ -202,11 +247,18 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 				return pp_error_set(err, PP_EINVALID, g->file, NULL,
 						    "the cost model rejects config %s for op %s", pp_cfg_name(cf),
 						    g->ops[i].name);
+			double act = b2 >= b1 ? b2 - b1 : 0;
 			m->W[IDX(m, k, v, j)] += t;
-			m->Ma[IDX(m, k, v, j)] += b2 >= b1 ? b2 - b1 : 0;
-			m->Mp[IDX(m, k, v, j)] += b2 >= b1 ? b1 - (b2 - b1) : b1;
-			if (gs > 0)
-				m->G[(size_t)v * PP_CFG_COUNT + (size_t)j] += gs;
+			m->Ma[IDX(m, k, v, j)] += act;
+			m->Mp[IDX(m, k, v, j)] += b1 - act;
+			m->Pd[IDX(m, k, v, j)] += (b1 - act) / per_param;
+			if (gs > 0) {
+				/* one collective per stage: drop this op's own latency terms (the cost model
+				 * sums a gradient group across SAMPLE / SEQUENCE / HIDDEN over t*d, else d) */
+				int td = gl->t > 1 && cf != PP_CFG_REPLICATE && cf != PP_CFG_COLUMN && cf != PP_CFG_ROW;
+				double lin = gs - (td ? alpha_td : alpha_d);
+				m->G[IDX(m, k, v, j)] += lin > 0 ? lin : 0;
+			}
 		}
 		/* edges into op i */
 		for (s = 0; s < g->ops[i].n_inputs; s++) {
@@ -226,7 +278,6 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 				}
 		}
 	}
-	m->mult = pp_global_microbatches(gl) + (double)(m->p - 1) / (gl->virtual_stages > 0 ? gl->virtual_stages : 1);
 	return 0;
 nomem:
 	return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
@@ -253,16 +304,19 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	cbinfo ci = {0};
 	int *xcol = NULL, *ia = NULL, *ja = NULL;
 	double *ar = NULL;
-	int v, j, k, i, a, b, ncol, nrow, nz = 0, rc = 0, row, zcol, ret, st;
+	double vv = m->gl.virtual_stages > 0 ? m->gl.virtual_stages : 1;
+	double mz = pp_global_microbatches(&m->gl) - 1.0 / vv;
+	int v, j, k, i, a, b, ncol, nz = 0, rc = 0, row, zcol, qcol, rcol, ret, st;
 	size_t cap;
 
-	xcol = malloc(sizeof(int) * (size_t)m->n_var);
+	xcol = malloc(sizeof(int) * (size_t)(m->n_var + 1));
 	if (!xcol)
 		goto nomem;
 	glp_term_out(GLP_OFF);
 	P = glp_create_prob();
 	glp_set_obj_dir(P, GLP_MIN);
-	/* columns: x, then y per pair, then z */
+	/* columns: x, then y per pair, then z (slowest stage), q (slowest gradient sync), r (most
+	 * parameters per device, for the optimizer step) */
 	ncol = 0;
 	for (v = 0; v < m->n_var; v++) {
 		xcol[v] = ncol + 1;
@@ -272,35 +326,53 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		m->pairs[i].ycol = ncol + 1;
 		ncol += m->nc[m->pairs[i].u] * m->nc[m->pairs[i].w];
 	}
-	zcol = ++ncol;
+	zcol = ncol + 1;
+	qcol = ncol + 2;
+	rcol = ncol + 3;
+	ncol += 3;
 	glp_add_cols(P, ncol);
 	for (v = 0; v < m->n_var; v++)
 		for (j = 0; j < m->nc[v]; j++) {
+			double w = 0;
+			for (k = 0; k < m->p; k++)
+				w += m->W[IDX(m, k, v, j)];
 			glp_set_col_kind(P, xcol[v] + j, GLP_BV);
-			glp_set_obj_coef(P, xcol[v] + j, m->G[(size_t)v * PP_CFG_COUNT + (size_t)j] * MS);
+			glp_set_obj_coef(P, xcol[v] + j, w / vv * MS);
 		}
-	for (i = m->n_pairs ? m->pairs[0].ycol : zcol; i < zcol; i++)
-		glp_set_col_bnds(P, i, GLP_LO, 0.0, 0.0);
+	for (i = 0; i < m->n_pairs; i++) {
+		pair_e *pe = &m->pairs[i];
+		int nu = m->nc[pe->u], nw = m->nc[pe->w];
+		for (a = 0; a < nu; a++)
+			for (b = 0; b < nw; b++) {
+				double w = 0;
+				for (k = 0; k < m->p; k++)
+					w += pe->wt[((size_t)k * PP_CFG_COUNT + (size_t)a) * PP_CFG_COUNT + (size_t)b];
+				glp_set_col_bnds(P, pe->ycol + a * nw + b, GLP_LO, 0.0, 0.0);
+				glp_set_obj_coef(P, pe->ycol + a * nw + b, w / vv * MS);
+			}
+	}
 	glp_set_col_bnds(P, zcol, GLP_LO, 0.0, 0.0);
-	glp_set_obj_coef(P, zcol, m->mult);
+	glp_set_obj_coef(P, zcol, mz);
+	glp_set_col_bnds(P, qcol, GLP_LO, 0.0, 0.0);
+	glp_set_obj_coef(P, qcol, 1.0);
+	glp_set_col_bnds(P, rcol, GLP_LO, 0.0, 0.0);
+	glp_set_obj_coef(P, rcol, 1.0);
 
-	cap = (size_t)ncol * 4 + (size_t)(m->p * 2 + 1) * (size_t)ncol + 16;
+	cap = (size_t)ncol * 4 + (size_t)(m->p * 4 + 1) * (size_t)ncol + 16;
 	ia = malloc(sizeof(int) * (cap + 1));
 	ja = malloc(sizeof(int) * (cap + 1));
 	ar = malloc(sizeof(double) * (cap + 1));
 	if (!ia || !ja || !ar)
 		goto nomem;
 #define NZ(r, col, val) (nz++, ia[nz] = (r), ja[nz] = (col), ar[nz] = (val))
-	row = 0;
 	/* one config per op */
-	glp_add_rows(P, m->n_var);
 	for (v = 0; v < m->n_var; v++) {
-		row++;
+		row = glp_add_rows(P, 1);
 		glp_set_row_bnds(P, row, GLP_FX, 1.0, 1.0);
 		for (j = 0; j < m->nc[v]; j++)
 			NZ(row, xcol[v] + j, 1.0);
 	}
-	/* y_ab - x_a - x_b >= -1 */
+	/* y_ab >= x_a + x_b - 1: 1 exactly when both ends take a and b */
 	for (i = 0; i < m->n_pairs; i++) {
 		pair_e *pe = &m->pairs[i];
 		int nu = m->nc[pe->u], nw = m->nc[pe->w];
@@ -310,14 +382,10 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 				for (k = 0; k < m->p; k++)
 					if (pe->wt[((size_t)k * PP_CFG_COUNT + (size_t)a) * PP_CFG_COUNT + (size_t)b] > 0)
 						used = 1;
-				if (!used)
-					continue;
-				if (pe->u == pe->w && a != b)
+				if (!used || (pe->u == pe->w && a != b))
 					continue;
 				row = glp_add_rows(P, 1);
 				glp_set_row_bnds(P, row, GLP_LO, -1.0, 0.0);
-				if ((size_t)nz + 3 > cap)
-					goto nomem;
 				NZ(row, pe->ycol + a * nw + b, 1.0);
 				if (pe->u == pe->w) {
 					NZ(row, xcol[pe->u] + a, -2.0);
@@ -327,9 +395,9 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 				}
 			}
 	}
-	/* stage time rows: z - sum >= 0; memory rows */
 	for (k = 0; k < m->p; k++) {
 		double infl = inflight(&m->gl, k);
+		/* z >= T_k */
 		row = glp_add_rows(P, 1);
 		glp_set_row_bnds(P, row, GLP_LO, 0.0, 0.0);
 		NZ(row, zcol, 1.0);
@@ -349,6 +417,22 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 						NZ(row, pe->ycol + a * nw + b, -w * MS);
 				}
 		}
+		/* q >= gradient sync of stage k; r >= kappa * parameters of stage k */
+		row = glp_add_rows(P, 1);
+		glp_set_row_bnds(P, row, GLP_LO, 0.0, 0.0);
+		NZ(row, qcol, 1.0);
+		for (v = 0; v < m->n_var; v++)
+			for (j = 0; j < m->nc[v]; j++)
+				if (m->G[IDX(m, k, v, j)] != 0)
+					NZ(row, xcol[v] + j, -m->G[IDX(m, k, v, j)] * MS);
+		row = glp_add_rows(P, 1);
+		glp_set_row_bnds(P, row, GLP_LO, m->kappa * m->extra_params[k] * MS, 0.0);
+		NZ(row, rcol, 1.0);
+		for (v = 0; v < m->n_var; v++)
+			for (j = 0; j < m->nc[v]; j++)
+				if (m->Pd[IDX(m, k, v, j)] != 0)
+					NZ(row, xcol[v] + j, -m->kappa * m->Pd[IDX(m, k, v, j)] * MS);
+		/* memory of stage k */
 		if (m->cap_bytes > 0) {
 			row = glp_add_rows(P, 1);
 			glp_set_row_bnds(P, row, GLP_UP, 0.0, m->cap_bytes / GIB);
@@ -359,10 +443,10 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 						NZ(row, xcol[v] + j, by / GIB);
 				}
 		}
+		if ((size_t)nz + (size_t)ncol * 4 > cap)
+			goto nomem;
 	}
 #undef NZ
-	nrow = glp_get_num_rows(P);
-	(void)nrow;
 	glp_load_matrix(P, nz, ia, ja, ar);
 	glp_init_iocp(&parm);
 	parm.presolve = GLP_ON;
@@ -373,7 +457,7 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		parm.tm_lim = time_limit_s * 1e3 > 2e9 ? 2000000000 : (int)(time_limit_s * 1e3) + 1;
 	ret = glp_intopt(P, &parm);
 	st = glp_mip_status(P);
-	if (st == GLP_NOFEAS || (ret == GLP_ENOPFS)) {
+	if (st == GLP_NOFEAS || ret == GLP_ENOPFS) {
 		rc = pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
 				  "no per-op configs fit %.1f GiB per GPU (t=%d p=%d d=%d b=%d)",
 				  m->cap_bytes / GIB, m->gl.t, m->gl.p, m->gl.d, m->gl.micro_batch);
@@ -440,6 +524,20 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 	if ((rc = pp_cost_eval(c, gl, cfg, &ref)) < 0) {
 		pp_error_set(err, rc, NULL, NULL, "the cost model rejects the reference plan");
 		goto done;
+	}
+	{
+		/* optimizer step: seconds per parameter on the most loaded device (pp_cost_eval's
+		 * optimizer_s over its parameter count) */
+		double rmax = 0;
+		int k;
+		for (k = 0; k < m.p; k++) {
+			double r = m.extra_params[k];
+			for (v = 0; v < m.n_var; v++)
+				r += m.Pd[IDX(&m, k, v, sel[v])];
+			if (r > rmax)
+				rmax = r;
+		}
+		m.kappa = rmax > 0 ? ref.optimizer_s / rmax : 0;
 	}
 	m.konst = ref.iteration_s - model_s(&m, sel);
 	if ((rc = solve(&m, time_limit_s, sel, optimal, gap, err)) < 0)

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_cost.h"
 #include "json_int.h"
 #include "parplan/cost.h"
 #include "parplan/graph.h"
@@ -43,47 +44,6 @@ static void show_progress(void *arg, double states, double seconds, double best_
 	pr->shown = 1;
 }
 
-static void add_global(cJSON *o, const pp_global *gl)
-{
-	cJSON_AddNumberToObject(o, "t", gl->t);
-	cJSON_AddNumberToObject(o, "p", gl->p);
-	cJSON_AddNumberToObject(o, "d", gl->d);
-	cJSON_AddNumberToObject(o, "micro_batch", gl->micro_batch);
-	cJSON_AddNumberToObject(o, "global_batch", gl->global_batch);
-	cJSON_AddNumberToObject(o, "virtual_stages", gl->virtual_stages);
-	cJSON_AddStringToObject(o, "schedule", pp_schedule_name(gl->schedule));
-	cJSON_AddStringToObject(o, "recompute", pp_recompute_name(gl->recompute));
-	cJSON_AddBoolToObject(o, "sequence_parallel", gl->sequence_parallel);
-	cJSON_AddBoolToObject(o, "distributed_optimizer", gl->distributed_optimizer);
-	cJSON_AddNumberToObject(o, "first_stage_layers", gl->first_stage_layers);
-	cJSON_AddNumberToObject(o, "last_stage_layers", gl->last_stage_layers);
-}
-
-/* the keys of the cost model's result (pp_cost) */
-static void add_cost(cJSON *o, const pp_cost *c)
-{
-	cJSON_AddBoolToObject(o, "feasible", c->feasible);
-	cJSON_AddNumberToObject(o, "iteration_s", c->iteration_s);
-	cJSON_AddNumberToObject(o, "tokens_per_s", c->tokens_per_s);
-	cJSON_AddNumberToObject(o, "model_tflops_per_gpu", c->model_tflops_per_gpu);
-	cJSON_AddNumberToObject(o, "hardware_tflops_per_gpu", c->hardware_tflops_per_gpu);
-	cJSON_AddNumberToObject(o, "mfu", c->mfu);
-	cJSON_AddNumberToObject(o, "hfu", c->hfu);
-	cJSON_AddNumberToObject(o, "compute_s", c->compute_s);
-	cJSON_AddNumberToObject(o, "tp_comm_s", c->tp_comm_s);
-	cJSON_AddNumberToObject(o, "pp_comm_s", c->pp_comm_s);
-	cJSON_AddNumberToObject(o, "bubble_s", c->bubble_s);
-	cJSON_AddNumberToObject(o, "dp_comm_s", c->dp_comm_s);
-	cJSON_AddNumberToObject(o, "optimizer_s", c->optimizer_s);
-	cJSON_AddNumberToObject(o, "weights_gib", c->weights_gib);
-	cJSON_AddNumberToObject(o, "grads_gib", c->grads_gib);
-	cJSON_AddNumberToObject(o, "optimizer_gib", c->optimizer_gib);
-	cJSON_AddNumberToObject(o, "activations_gib", c->activations_gib);
-	cJSON_AddNumberToObject(o, "peak_gib", c->peak_gib);
-	cJSON_AddNumberToObject(o, "capacity_gib", c->capacity_gib);
-	cJSON_AddNumberToObject(o, "microbatches", c->microbatches);
-}
-
 static int print_json(const pp_search_result *r)
 {
 	cJSON *root = cJSON_CreateObject(), *plans, *s;
@@ -93,10 +53,10 @@ static int print_json(const pp_search_result *r)
 		return -1;
 	plans = cJSON_AddArrayToObject(root, "plans");
 	for (i = 0; i < r->n; i++) {
-		cJSON *o = cJSON_CreateObject(), *gl;
-		add_cost(o, &r->plans[i].cost);
-		gl = cJSON_AddObjectToObject(o, "global");
-		add_global(gl, &r->plans[i].global);
+		cJSON *o = cli_cost_json(&r->plans[i].cost);
+		if (!o)
+			break;
+		cJSON_AddItemToObject(o, "global", cli_global_json(&r->plans[i].global));
 		cJSON_AddItemToArray(plans, o);
 	}
 	s = cJSON_AddObjectToObject(root, "search");
@@ -291,6 +251,7 @@ int cmd_search(int argc, char **argv)
 			goto done;
 		}
 		plan_ok = 1;
+		cli_cost_to_predicted(&best->cost, &plan.predicted);
 		plan.search.valid = 1;
 		snprintf(plan.search.method, sizeof(plan.search.method), "%s", pp_search_method_name(res.method));
 		plan.search.seed = res.seed;
