@@ -61,11 +61,15 @@ typedef struct imodel {
 	double *Mp, *Ma;            /* [p][var][6] bytes: params+grads+optimizer, activations */
 	double *Pd;                 /* [p][var][6] parameters per device */
 	double *extra_params;       /* [p] parameters no op owns (the tied LM head's copy) */
+	uint8_t *kind;              /* [p][var][6] 1: gradients summed over d, 2: over t*d, 0: none */
+	double alpha[3];            /* latency of the gradient collectives of each kind */
 	double kappa;               /* optimizer seconds per parameter per device */
 	int n_pairs, cap_pairs;
 	pair_e *pairs;
 	double konst;               /* seconds the configs do not change */
 	double cap_bytes;
+	double act_scale;           /* per-op activation bytes -> the cost model's (layer-level) */
+	double mem_const;           /* bytes no op carries (full recompute's rebuilt layer) */
 } imodel;
 
 #define IDX(m, k, v, j) (((size_t)(k) * (size_t)(m)->n_var + (size_t)(v)) * PP_CFG_COUNT + (size_t)(j))
@@ -82,6 +86,7 @@ static void imodel_free(imodel *m)
 	free(m->Ma);
 	free(m->Pd);
 	free(m->extra_params);
+	free(m->kind);
 	for (i = 0; i < m->n_pairs; i++)
 		free(m->pairs[i].wt);
 	free(m->pairs);
@@ -157,13 +162,16 @@ static double model_s(const imodel *m, const int *sel)
 	int k, v;
 	for (k = 0; k < m->p; k++) {
 		double s = stage_s(m, sel, k), q = 0, r = m->extra_params[k];
+		int used[3] = {0, 0, 0};
 		tsum += s;
 		if (s > zmax)
 			zmax = s;
 		for (v = 0; v < m->n_var; v++) {
 			q += m->G[IDX(m, k, v, sel[v])];
 			r += m->Pd[IDX(m, k, v, sel[v])];
+			used[m->kind[IDX(m, k, v, sel[v])]] = 1;
 		}
+		q += used[1] * m->alpha[1] + used[2] * m->alpha[2];
 		if (q > qmax)
 			qmax = q;
 		if (r > rmax)
@@ -223,14 +231,15 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 	m->G = calloc(per, sizeof(double));
 	m->Pd = calloc(per, sizeof(double));
 	m->extra_params = calloc((size_t)m->p, sizeof(double));
-	if (!m->W || !m->Mp || !m->Ma || !m->G || !m->Pd || !m->extra_params)
+	m->kind = calloc(per, 1);
+	if (!m->W || !m->Mp || !m->Ma || !m->G || !m->Pd || !m->extra_params || !m->kind)
 		goto nomem;
 	/* the tied LM head keeps its own copy of the embedding on the last stage */
 	if (m->p > 1 && g->tied_embeddings)
 		m->extra_params[m->p - 1] = (double)g->vocab * (double)g->hidden / (gl->t > 1 ? gl->t : 1);
 	per_param = pp_cf_bytes_per_param(gl->d, gl->distributed_optimizer);
-	alpha_d = sync_alpha(c, gl, 0);
-	alpha_td = sync_alpha(c, gl, 1);
+	alpha_d = m->alpha[1] = sync_alpha(c, gl, 0);
+	alpha_td = m->alpha[2] = sync_alpha(c, gl, 1);
 	/* activation bytes scale with the micro-batch: measure at b and 2b to split them off */
 	gl2.micro_batch *= 2;
 	gl2.global_batch *= 2;
@@ -258,6 +267,7 @@ static int build(imodel *m, const pp_costctx *c, const pp_global *gl, pp_error *
 				int td = gl->t > 1 && cf != PP_CFG_REPLICATE && cf != PP_CFG_COLUMN && cf != PP_CFG_ROW;
 				double lin = gs - (td ? alpha_td : alpha_d);
 				m->G[IDX(m, k, v, j)] += lin > 0 ? lin : 0;
+				m->kind[IDX(m, k, v, j)] = (uint8_t)(td ? 2 : 1);
 			}
 		}
 		/* edges into op i */
@@ -306,7 +316,7 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	double *ar = NULL;
 	double vv = m->gl.virtual_stages > 0 ? m->gl.virtual_stages : 1;
 	double mz = pp_global_microbatches(&m->gl) - 1.0 / vv;
-	int v, j, k, i, a, b, ncol, nz = 0, rc = 0, row, zcol, qcol, rcol, ret, st;
+	int v, j, k, i, a, b, ncol, nz = 0, rc = 0, row, zcol, qcol, rcol, dcol, ret, st;
 	size_t cap;
 
 	xcol = malloc(sizeof(int) * (size_t)(m->n_var + 1));
@@ -330,6 +340,8 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	qcol = ncol + 2;
 	rcol = ncol + 3;
 	ncol += 3;
+	dcol = ncol + 1;            /* per stage: delta_d, delta_td (a gradient group is used) */
+	ncol += 2 * m->p;
 	glp_add_cols(P, ncol);
 	for (v = 0; v < m->n_var; v++)
 		for (j = 0; j < m->nc[v]; j++) {
@@ -357,8 +369,10 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	glp_set_obj_coef(P, qcol, 1.0);
 	glp_set_col_bnds(P, rcol, GLP_LO, 0.0, 0.0);
 	glp_set_obj_coef(P, rcol, 1.0);
+	for (k = 0; k < 2 * m->p; k++)
+		glp_set_col_kind(P, dcol + k, GLP_BV);
 
-	cap = (size_t)ncol * 4 + (size_t)(m->p * 4 + 1) * (size_t)ncol + 16;
+	cap = (size_t)ncol * 4 + (size_t)(m->p * 6 + 1) * (size_t)ncol + 16;
 	ia = malloc(sizeof(int) * (cap + 1));
 	ja = malloc(sizeof(int) * (cap + 1));
 	ar = malloc(sizeof(double) * (cap + 1));
@@ -421,10 +435,23 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		row = glp_add_rows(P, 1);
 		glp_set_row_bnds(P, row, GLP_LO, 0.0, 0.0);
 		NZ(row, qcol, 1.0);
+		NZ(row, dcol + 2 * k, -m->alpha[1] * MS);
+		NZ(row, dcol + 2 * k + 1, -m->alpha[2] * MS);
 		for (v = 0; v < m->n_var; v++)
 			for (j = 0; j < m->nc[v]; j++)
 				if (m->G[IDX(m, k, v, j)] != 0)
 					NZ(row, xcol[v] + j, -m->G[IDX(m, k, v, j)] * MS);
+		/* delta >= x for every config that puts gradients in that group */
+		for (v = 0; v < m->n_var; v++)
+			for (j = 0; j < m->nc[v]; j++) {
+				int kd = m->kind[IDX(m, k, v, j)];
+				if (!kd)
+					continue;
+				row = glp_add_rows(P, 1);
+				glp_set_row_bnds(P, row, GLP_LO, 0.0, 0.0);
+				NZ(row, dcol + 2 * k + (kd - 1), 1.0);
+				NZ(row, xcol[v] + j, -1.0);
+			}
 		row = glp_add_rows(P, 1);
 		glp_set_row_bnds(P, row, GLP_LO, m->kappa * m->extra_params[k] * MS, 0.0);
 		NZ(row, rcol, 1.0);
@@ -435,10 +462,12 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		/* memory of stage k */
 		if (m->cap_bytes > 0) {
 			row = glp_add_rows(P, 1);
-			glp_set_row_bnds(P, row, GLP_UP, 0.0, m->cap_bytes / GIB);
+			double fixed = m->mem_const + m->extra_params[k] *
+				       pp_cf_bytes_per_param(m->gl.d, m->gl.distributed_optimizer);
+			glp_set_row_bnds(P, row, GLP_UP, 0.0, (m->cap_bytes - fixed) / GIB);
 			for (v = 0; v < m->n_var; v++)
 				for (j = 0; j < m->nc[v]; j++) {
-					double by = m->Mp[IDX(m, k, v, j)] + infl * m->Ma[IDX(m, k, v, j)];
+					double by = m->Mp[IDX(m, k, v, j)] + infl * m->act_scale * m->Ma[IDX(m, k, v, j)];
 					if (by != 0)
 						NZ(row, xcol[v] + j, by / GIB);
 				}
@@ -540,6 +569,25 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 		m.kappa = rmax > 0 ? ref.optimizer_s / rmax : 0;
 	}
 	m.konst = ref.iteration_s - model_s(&m, sel);
+	{
+		/* activations: the cost model counts a layer's kept tensors once (Korthikanti et al.),
+		 * the per-op bytes count some twice; scale them so that the reference plan's peak
+		 * stage has the cost model's peak */
+		int k = ref.peak_stage, j2;
+		double mp = 0, ma = 0, peak = ref.peak_gib * GIB;
+		for (v = 0; v < m.n_var; v++) {
+			j2 = sel[v];
+			mp += m.Mp[IDX(&m, k, v, j2)];
+			ma += m.Ma[IDX(&m, k, v, j2)];
+		}
+		ma *= inflight(gl, k);
+		m.act_scale = ma > 0 && peak > mp ? (peak - mp) / ma : 1.0;
+		if (m.act_scale > 1.0)
+			m.act_scale = 1.0;
+		m.mem_const = peak - mp - m.act_scale * ma;
+		if (m.mem_const < 0)
+			m.mem_const = 0;
+	}
 	if ((rc = solve(&m, time_limit_s, sel, optimal, gap, err)) < 0)
 		goto done;
 	sel_to_cfg(&m, sel, cfg);
