@@ -55,6 +55,18 @@ int pp_search__result_init(pp_search_result *r, pp_search_method m, int n_ops, i
 	return 0;
 }
 
+int pp_search__infeasible_st(pp_error *err, const pp_space_stats *st)
+{
+	if (st->min_peak_gib > 0)
+		return pp_search__infeasible(err, st->min_peak_gib, st->capacity_gib);
+	if (st->min_bound_gib > 0)
+		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
+				    "no plan fits: every plan needs at least %.1f GiB per GPU for weights, "
+				    "gradients and optimizer state, capacity %.1f GiB",
+				    st->min_bound_gib, st->capacity_gib);
+	return pp_search__infeasible(err, 0, 0);
+}
+
 int pp_search__infeasible(pp_error *err, double min_peak_gib, double capacity_gib)
 {
 	if (min_peak_gib > 0)
@@ -146,7 +158,7 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 	r->optimal = !r->stopped;
 	r->seconds = pp_search_now() - t0;
 	if (T.n == 0) {
-		rc = pp_search__infeasible(err, r->space.min_peak_gib, r->space.capacity_gib);
+		rc = pp_search__infeasible_st(err, &r->space);
 		goto done;
 	}
 	for (i = 0; i < T.n; i++) {

@@ -774,7 +774,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			goto done;
 		r->space = st;
 		if (G.n == 0) {
-			rc = pp_search__infeasible(err, st.min_peak_gib, st.capacity_gib);
+			rc = pp_search__infeasible_st(err, &st);
 			goto done;
 		}
 	}
@@ -874,7 +874,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	}
 	rc = 0;
 	if (n_cand == 0) {
-		rc = pp_search__infeasible(err, r->space.min_peak_gib, r->space.capacity_gib);
+		rc = pp_search__infeasible_st(err, &r->space);
 		goto done;
 	}
 	for (kept = 0; kept < n_cand && kept < k; kept++) {

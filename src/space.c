@@ -308,6 +308,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 						if (pp_space_valid(c, o, &gl, NULL) < 0)
 							continue;
 						if (lb > cap_bytes && !o->no_prune) {
+							if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
+								w.st.min_bound_gib = lb / GIB;
 							w.st.valid += count_variants(t);
 							w.st.pruned += count_variants(t);
 							continue;

@@ -50,6 +50,7 @@ typedef struct pp_space_stats {
 	double feasible;            /* scored plans that fit */
 	double min_peak_gib;        /* smallest peak memory among scored plans (0: none scored) */
 	double capacity_gib;        /* per-device memory the plans had to fit */
+	double min_bound_gib;       /* smallest static lower bound among plans pruned unscored */
 } pp_space_stats;
 
 /**

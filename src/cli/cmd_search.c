@@ -198,7 +198,7 @@ int cmd_search(int argc, char **argv)
 				return CLI_BAD;
 			o.max_steps = n;
 		} else if ((r = OPT("--top")) != 0) {
-			if (r < 0 || cli_int("--top", v, 1, 1000, &n) < 0)
+			if (r < 0 || cli_int("--top", v, 1, 1000000, &n) < 0)
 				return CLI_BAD;
 			o.top_k = (int)n;
 		} else if ((r = OPT("--mem-limit")) != 0) {
@@ -210,12 +210,12 @@ int cmd_search(int argc, char **argv)
 				return CLI_BAD;
 			o.beta = x;
 		} else {
-			return cli_usage("search: unknown option \"%.40s\"\n%s", a, usage_text);
+			return cli_usage("search: unknown option \"%.40s\" (see parplan search --help)", a);
 		}
 #undef OPT
 	}
 	if (!model || !hwp || !o.space.gpus || !o.space.global_batch)
-		return cli_usage("search: --model, --hw, --gpus and --global-batch are required\n%s", usage_text);
+		return cli_usage("search: --model, --hw, --gpus and --global-batch are required (see parplan search --help)");
 
 	if (pp_graph_load(model, &g, &err) < 0 || pp_hw_load(hwp, &hw, &err) < 0 ||
 	    pp_costctx_new(&ctx, g, hw, &err) < 0) {
