@@ -705,30 +705,58 @@ static double layout_bottleneck(const double *lt, int L, int p, int f, int l, do
 	return worst;
 }
 
-typedef struct gather {
+typedef struct glist {
 	pp_global gl[ILP_CANDIDATES];
 	double s[ILP_CANDIDATES];
+	int n, cap;
+} glist;
+
+typedef struct gather {
+	glist all, plain;           /* best plans; best without interleaving (the DP's stages) */
+	pp_global gl[2 * ILP_CANDIDATES];
 	int n;
 } gather;
 
-/* best Megatron-config plans with even stages, one per intra-op key */
-static int gather_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+static void glist_offer(glist *G, const pp_global *gl, double s)
 {
-	gather *G = arg;
 	int i;
-	if (gl->first_stage_layers || gl->last_stage_layers)
-		return 0;
-	if (G->n == ILP_CANDIDATES && pp_space_cmp(gl, cost->iteration_s, &G->gl[G->n - 1], G->s[G->n - 1]) >= 0)
-		return 0;
-	i = G->n < ILP_CANDIDATES ? G->n++ : G->n - 1;
-	while (i > 0 && pp_space_cmp(gl, cost->iteration_s, &G->gl[i - 1], G->s[i - 1]) < 0) {
+	if (G->n == G->cap && pp_space_cmp(gl, s, &G->gl[G->n - 1], G->s[G->n - 1]) >= 0)
+		return;
+	i = G->n < G->cap ? G->n++ : G->n - 1;
+	while (i > 0 && pp_space_cmp(gl, s, &G->gl[i - 1], G->s[i - 1]) < 0) {
 		G->gl[i] = G->gl[i - 1];
 		G->s[i] = G->s[i - 1];
 		i--;
 	}
 	G->gl[i] = *gl;
-	G->s[i] = cost->iteration_s;
+	G->s[i] = s;
+}
+
+/* best Megatron-config plans with even stages: the global degrees the ILP refines */
+static int gather_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	gather *G = arg;
+	if (gl->first_stage_layers || gl->last_stage_layers)
+		return 0;
+	glist_offer(&G->all, gl, cost->iteration_s);
+	if (gl->schedule != PP_SCHED_INTERLEAVED)
+		glist_offer(&G->plain, gl, cost->iteration_s);
 	return 0;
+}
+
+static void gather_merge(gather *G)
+{
+	int i;
+	G->n = 0;
+	for (i = 0; i < G->all.n; i++)
+		G->gl[G->n++] = G->all.gl[i];
+	for (i = 0; i < G->plain.n; i++) {
+		int j, dup = 0;
+		for (j = 0; j < G->all.n; j++)
+			dup |= pp_space_cmp(&G->all.gl[j], 0, &G->plain.gl[i], 0) == 0;
+		if (!dup)
+			G->gl[G->n++] = G->plain.gl[i];
+	}
 }
 
 int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r, pp_error *err)
@@ -747,6 +775,8 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 
 	memset(r, 0, sizeof(*r));
 	memset(&G, 0, sizeof(G));
+	G.all.cap = ILP_CANDIDATES - ILP_CANDIDATES / 3;
+	G.plain.cap = ILP_CANDIDATES / 3;
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
 	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k, err)) < 0)
@@ -757,7 +787,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	F = malloc(sizeof(double) * ((size_t)(L + 2) * (size_t)(L + 2) + (size_t)(L + 1) * (size_t)(L + 1)) * 2);
 	layouts = malloc(sizeof(*layouts) * (size_t)lcap);
 	cfg = malloc((size_t)g->n_ops + 1);
-	cand = calloc(ILP_CANDIDATES + 1, sizeof(*cand));
+	cand = calloc(2 * ILP_CANDIDATES + 1, sizeof(*cand));
 	if (!lt || !F || !layouts || !cfg || !cand) {
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
@@ -772,6 +802,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 		so.uneven_stages = 0;
 		if ((rc = pp_space_walk(c, &so, gather_fn, &G, &st, err)) < 0)
 			goto done;
+		gather_merge(&G);
 		r->space = st;
 		if (G.n == 0) {
 			rc = pp_search__infeasible_st(err, &st);

@@ -67,6 +67,11 @@ static int print_json(const pp_search_result *r)
 	cJSON_AddBoolToObject(s, "optimal", r->optimal);
 	cJSON_AddNumberToObject(s, "gap", r->gap);
 	cJSON_AddBoolToObject(s, "stopped", r->stopped);
+	if (r->method == PP_SEARCH_MCMC) {
+		/* with --target: the first step whose best plan reached it (-1: never) */
+		cJSON_AddNumberToObject(s, "target_step", (double)r->target_step);
+		cJSON_AddNumberToObject(s, "target_seconds", r->target_seconds);
+	}
 	txt = pp_json_print(root);
 	cJSON_Delete(root);
 	if (!txt)
@@ -119,7 +124,7 @@ static void print_table(const pp_search_result *r)
 
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
-	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X]\n"
+	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
 	"       [--allow-cross-node-tp] [--even-stages] [--json] [-o plan.json]";
 
 int cmd_search(int argc, char **argv)
@@ -205,6 +210,10 @@ int cmd_search(int argc, char **argv)
 			if (r < 0 || cli_num("--mem-limit", v, 0.001, 1e6, &x) < 0)
 				return CLI_BAD;
 			o.space.mem_limit_gib = x;
+		} else if ((r = OPT("--target")) != 0) {
+			if (r < 0 || cli_num("--target", v, 1e-9, 1e12, &x) < 0)
+				return CLI_BAD;
+			o.target_s = x;
 		} else if ((r = OPT("--beta")) != 0) {
 			if (r < 0 || cli_num("--beta", v, 1e-6, 1e9, &x) < 0)
 				return CLI_BAD;
