@@ -88,8 +88,11 @@ static void offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_c
 	if (ch->n_top == ch->k &&
 	    pp_space_cmp(gl, cost->iteration_s, &ch->top[ch->k - 1].global, ch->top[ch->k - 1].cost.iteration_s) >= 0)
 		return;
+	/* one entry per state, and per (global plan, time): configs that change nothing are one plan */
 	for (i = 0; i < ch->n_top; i++)
-		if (same_state(ch, &ch->top[i], gl, cfg))
+		if (same_state(ch, &ch->top[i], gl, cfg) ||
+		    (pp_space_cmp(&ch->top[i].global, 0, gl, 0) == 0 &&
+		     fabs(ch->top[i].cost.iteration_s - cost->iteration_s) <= 1e-9 * cost->iteration_s))
 			return;
 	/* reuse the last slot's buffer */
 	pos = ch->n_top < ch->k ? ch->n_top++ : ch->k - 1;
