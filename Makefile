@@ -47,7 +47,7 @@ deps:
 	@sh scripts/deps.sh
 
 # Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
-check: all $(TESTS)
+check: all $(TESTS) check-headers
 	@fail=0; for t in $(TESTS); do echo "== $$t"; (cd tests && ../$$t) || fail=1; done; \
 	for s in tests/cli/*.sh; do echo "== $$s"; PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s || { echo "FAIL: $$s"; fail=1; }; done; \
 	exit $$fail

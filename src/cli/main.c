@@ -14,6 +14,7 @@ static const struct {
 	{"validate", cmd_validate, "check a model graph and a hardware profile"},
 	{"cost", cmd_cost, "time, memory and MFU of one parallel plan"},
 	{"search", cmd_search, "find the fastest plan that fits (exhaustive, mcmc, ilp)"},
+	{"emit", cmd_emit, "write launcher configs, a report or an SVG timeline of a plan"},
 };
 
 static void usage(FILE *f)
