@@ -12,6 +12,7 @@
 #include "cli_cost.h"
 #include "json_int.h"
 #include "parplan/cost.h"
+#include "parplan/emit.h"
 #include "parplan/graph.h"
 #include "parplan/hw.h"
 #include "parplan/io.h"
@@ -125,7 +126,8 @@ static void print_table(const pp_search_result *r)
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
-	"       [--allow-cross-node-tp] [--even-stages] [--json] [-o plan.json]";
+	"       [--allow-cross-node-tp] [--even-stages] [--json] [-o plan.json]\n"
+	"       [--emit FORMAT,FORMAT... --out-dir DIR]";
 
 int cmd_search(int argc, char **argv)
 {
@@ -137,7 +139,7 @@ int cmd_search(int argc, char **argv)
 	pp_search_result res;
 	pp_plan plan;
 	int plan_ok = 0;
-	const char *model = NULL, *hwp = NULL, *out = NULL, *v;
+	const char *model = NULL, *hwp = NULL, *out = NULL, *emit = NULL, *out_dir = NULL, *v;
 	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, have_res = 0;
 	long long n;
 	double x;
@@ -177,6 +179,14 @@ int cmd_search(int argc, char **argv)
 			if (r < 0)
 				return CLI_BAD;
 			out = v;
+		} else if ((r = OPT("--emit")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			emit = v;
+		} else if ((r = OPT("--out-dir")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			out_dir = v;
 		} else if ((r = OPT("--method")) != 0) {
 			if (r < 0)
 				return CLI_BAD;
@@ -223,6 +233,27 @@ int cmd_search(int argc, char **argv)
 		}
 #undef OPT
 	}
+	if (emit && !out_dir)
+		return cli_usage("search: --emit needs --out-dir DIR");
+	if (out_dir && !emit)
+		return cli_usage("search: --out-dir needs --emit FORMATS");
+	if (emit) {
+		/* check the format names before searching */
+		char buf[256];
+		const char *q = emit;
+		while (*q) {
+			size_t k = strcspn(q, ",");
+			if (k == 0 || k >= sizeof(buf))
+				return cli_usage("search: --emit: bad format list \"%.40s\"", emit);
+			memcpy(buf, q, k);
+			buf[k] = 0;
+			if (!pp_emit_find(buf))
+				return cli_usage("search: --emit: unknown format \"%.40s\"", buf);
+			q += k;
+			if (*q == ',')
+				q++;
+		}
+	}
 	if (!model || !hwp || !o.space.gpus || !o.space.global_batch)
 		return cli_usage("search: --model, --hw, --gpus and --global-batch are required (see parplan search --help)");
 
@@ -252,7 +283,7 @@ int cmd_search(int argc, char **argv)
 		goto done;
 	}
 	have_res = 1;
-	if (out) {
+	if (out || emit) {
 		const pp_candidate *best = &res.plans[0];
 		if (pp_plan_init(&plan, g, model, hw->name, hwp, hw->node_devices, &best->global, best->cfg,
 				 &err) < 0) {
@@ -269,7 +300,11 @@ int cmd_search(int argc, char **argv)
 		plan.search.seconds = 0;
 		plan.search.optimal = res.optimal;
 		plan.search.gap = res.gap;
-		if (pp_plan_save(&plan, out, &err) < 0) {
+		if (emit && pp_emit_to_dir(&plan, emit, out_dir, &err) < 0) {
+			rc = cli_error(&err);
+			goto done;
+		}
+		if (out && pp_plan_save(&plan, out, &err) < 0) {
 			rc = cli_error(&err);
 			goto done;
 		}

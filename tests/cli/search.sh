@@ -110,6 +110,17 @@ fi
 $S --method mcmc --time-limit 1.5 >/dev/null 2>"$tmp/err" || die "mcmc time limit"
 [ -s "$tmp/err" ] && die "progress written to a non-terminal"
 
+# --emit writes the best plan's launcher files into a folder, and the plan it emits is the best
+$S --top 1 --emit megatron,report,plan --out-dir "$tmp/emit" --json >"$tmp/emit.json" || die "--emit"
+for f in megatron.sh report.txt plan.json; do [ -s "$tmp/emit/$f" ] || die "--emit did not write $f"; done
+$P cost --model $M --hw $H --plan "$tmp/emit/plan.json" --json >"$tmp/emit.cost.json" || die "emitted plan does not load"
+python3 -c "
+import json
+a = json.load(open('$tmp/emit.json'))['plans'][0]['iteration_s']; b = json.load(open('$tmp/emit.cost.json'))['iteration_s']
+assert abs(a / b - 1) < 1e-9, (a, b)
+" || die "emitted plan is not the best"
+grep -q -- '--tensor-model-parallel-size 4' "$tmp/emit/megatron.sh" || die "megatron.sh does not carry t of the best plan"
+
 # bad input: exit 2, one line naming the problem, no output file
 bad() {
 	"$@" >"$tmp/out" 2>"$tmp/err"
@@ -126,6 +137,9 @@ bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 -o "$tmp/nodir/
 [ -e "$tmp/nodir/plan.json" ] && die "plan written into a missing folder"
 bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --top 0
 bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --frobnicate
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron,bogus --out-dir "$tmp/e2"
+[ -e "$tmp/e2" ] && die "--emit with an unknown format wrote something"
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron
 
 [ $fail -eq 0 ] && echo "search: ok"
 exit $fail
