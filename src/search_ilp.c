@@ -656,35 +656,61 @@ static void layer_times(const pp_costctx *c, const pp_global *gl, const uint8_t 
 	}
 }
 
-/*
- * Alpa's inter-op dynamic program, specialised to one mesh shape: F[k][j] = the smallest
- * possible slowest-stage time placing layers 0..j-1 on stages 0..k-1.  Returns the optimum.
- */
-static double stage_dp(const double *lt, int L, int p, double pre_s, double post_s, double *F,
-		       double *cells)
+double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, double post_s,
+		   int *bounds, double *cells)
 {
-	double *pref = F + (size_t)(p + 1) * (size_t)(L + 1);
-	int k, i, j;
+	int L = n_layers, k, i, j;
+	size_t W = (size_t)L + 1;
+	double *F, *pref, best;
+	int *arg;
+	if (p < 1 || L < p)
+		return -1;
+	F = malloc(sizeof(double) * ((size_t)(p + 1) * W + W));
+	arg = malloc(sizeof(int) * (size_t)(p + 1) * W);
+	if (!F || !arg) {
+		free(F);
+		free(arg);
+		return -1;
+	}
+	pref = F + (size_t)(p + 1) * W;
 	pref[0] = 0;
 	for (i = 0; i < L; i++)
-		pref[i + 1] = pref[i] + lt[i];
+		pref[i + 1] = pref[i] + layer_s[i];
 	for (k = 0; k <= p; k++)
-		for (j = 0; j <= L; j++)
-			F[(size_t)k * (size_t)(L + 1) + (size_t)j] = DBL_MAX;
+		for (j = 0; j <= L; j++) {
+			F[(size_t)k * W + (size_t)j] = DBL_MAX;
+			arg[(size_t)k * W + (size_t)j] = -1;
+		}
 	F[0] = 0;
+	/* F[k][j]: the smallest slowest-stage time putting layers 0..j-1 on stages 0..k-1, each
+	 * stage at least one layer; stage 0 also runs the ops before the layers, stage p-1 those
+	 * after */
 	for (k = 1; k <= p; k++)
-		for (j = 1; j <= L; j++)
+		for (j = k; j <= L - (p - k); j++)
 			for (i = k - 1; i < j; i++) {
-				double prev = F[(size_t)(k - 1) * (size_t)(L + 1) + (size_t)i], s, w;
+				double prev = F[(size_t)(k - 1) * W + (size_t)i], st, w;
 				if (prev == DBL_MAX)
 					continue;
-				s = pref[j] - pref[i] + (k == 1 ? pre_s : 0) + (j == L && k == p ? post_s : 0);
-				w = prev > s ? prev : s;
-				*cells += 1;
-				if (w < F[(size_t)k * (size_t)(L + 1) + (size_t)j])
-					F[(size_t)k * (size_t)(L + 1) + (size_t)j] = w;
+				st = pref[j] - pref[i] + (k == 1 ? pre_s : 0) + (k == p ? post_s : 0);
+				w = prev > st ? prev : st;
+				if (cells)
+					*cells += 1;
+				if (w < F[(size_t)k * W + (size_t)j]) {
+					F[(size_t)k * W + (size_t)j] = w;
+					arg[(size_t)k * W + (size_t)j] = i;
+				}
 			}
-	return F[(size_t)p * (size_t)(L + 1) + (size_t)L];
+	best = F[(size_t)p * W + (size_t)L];
+	if (bounds) {
+		bounds[p] = L;
+		for (k = p, j = L; k >= 1; k--) {
+			j = arg[(size_t)k * W + (size_t)j];
+			bounds[k - 1] = j;
+		}
+	}
+	free(F);
+	free(arg);
+	return best;
 }
 
 static double layout_bottleneck(const double *lt, int L, int p, int f, int l, double pre_s, double post_s)
@@ -766,7 +792,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	gather G;
 	pp_space_stats st;
 	int rc, gi, L = g->n_layers, n_layouts, lcap, li, kept = 0, all_opt = 1, k = o->top_k;
-	double t0 = pp_search_now(), worst_gap = 0, cap_bytes, *lt = NULL, *F = NULL;
+	double t0 = pp_search_now(), worst_gap = 0, cap_bytes, *lt = NULL;
 	int (*layouts)[3] = NULL;
 	uint8_t *cfg = NULL;
 	pp_candidate *cand = NULL;
@@ -784,11 +810,10 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	cap_bytes = o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
 	lcap = L * L + L + 1;
 	lt = malloc(sizeof(double) * (size_t)(L + 1));
-	F = malloc(sizeof(double) * ((size_t)(L + 2) * (size_t)(L + 2) + (size_t)(L + 1) * (size_t)(L + 1)) * 2);
 	layouts = malloc(sizeof(*layouts) * (size_t)lcap);
 	cfg = malloc((size_t)g->n_ops + 1);
 	cand = calloc(2 * ILP_CANDIDATES + 1, sizeof(*cand));
-	if (!lt || !F || !layouts || !cfg || !cand) {
+	if (!lt || !layouts || !cfg || !cand) {
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
@@ -846,10 +871,11 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 		if (gl.p > 1 && !o->fixed && gl.schedule != PP_SCHED_INTERLEAVED) {
 			double opt_b;
 			layer_times(c, &gl, cfg, lt, &pre_s, &post_s);
-			opt_b = stage_dp(lt, L, gl.p, pre_s, post_s, F, &r->states);
+			/* the DP's optimum bounds every layout; a plan expresses even middle stages with
+			 * shorter ends, so take the best of those, stopping once one reaches the bound */
+			opt_b = pp_stage_dp(lt, L, gl.p, pre_s, post_s, NULL, &r->states);
 			best_b = layout_bottleneck(lt, L, gl.p, 0, 0, pre_s, post_s);
-			(void)opt_b;
-			for (li = 0; li < n_layouts; li++) {
+			for (li = 0; li < n_layouts && best_b > opt_b * (1 + 1e-12); li++) {
 				double b;
 				if (layouts[li][0] != gl.p || (!layouts[li][1] && !layouts[li][2]))
 					continue;
@@ -924,7 +950,6 @@ done:
 		pp_search_result_release(r);
 	free(cand);
 	free(lt);
-	free(F);
 	free(layouts);
 	free(cfg);
 	return rc;

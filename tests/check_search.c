@@ -691,6 +691,63 @@ START_TEST(test_mem_limit_respected_by_every_method)
 }
 END_TEST
 
+/* ---- the inter-op dynamic program against every partition -------------------------------- */
+
+static double brute_partition(const double *lt, int L, int p, double pre, double post, int k, int start,
+			      double worst)
+{
+	int end;
+	double best = INFINITY;
+	if (k == p - 1) {
+		double s = post + (k == 0 ? pre : 0);
+		int i;
+		if (start >= L)
+			return INFINITY;
+		for (i = start; i < L; i++)
+			s += lt[i];
+		return fmax(worst, s);
+	}
+	for (end = start + 1; end <= L - (p - 1 - k); end++) {
+		double s = k == 0 ? pre : 0;
+		int i;
+		for (i = start; i < end; i++)
+			s += lt[i];
+		best = fmin(best, brute_partition(lt, L, p, pre, post, k + 1, end, fmax(worst, s)));
+	}
+	return best;
+}
+
+START_TEST(test_stage_dp_matches_every_partition)
+{
+	pp_pcg32 r;
+	double lt[12], cells = 0;
+	int trial, bounds[13];
+	pp_pcg32_seed(&r, 5, 5);
+	for (trial = 0; trial < 200; trial++) {
+		int L = 1 + (int)pp_pcg32_bounded(&r, 12), p = 1 + (int)pp_pcg32_bounded(&r, (uint32_t)L), i, k;
+		double pre = pp_pcg32_double(&r) * 3, post = pp_pcg32_double(&r) * 3, got, want, worst = 0;
+		for (i = 0; i < L; i++)
+			lt[i] = 0.1 + pp_pcg32_double(&r);
+		got = pp_stage_dp(lt, L, p, pre, post, bounds, &cells);
+		want = brute_partition(lt, L, p, pre, post, 0, 0, 0);
+		ck_assert_msg(fabs(got - want) <= 1e-12 * want, "L=%d p=%d: dp %.17g brute force %.17g", L, p, got, want);
+		/* the boundaries it returns give that time, every stage non-empty */
+		ck_assert_int_eq(bounds[0], 0);
+		ck_assert_int_eq(bounds[p], L);
+		for (k = 0; k < p; k++) {
+			double s = (k == 0 ? pre : 0) + (k == p - 1 ? post : 0);
+			ck_assert_int_lt(bounds[k], bounds[k + 1]);
+			for (i = bounds[k]; i < bounds[k + 1]; i++)
+				s += lt[i];
+			worst = fmax(worst, s);
+		}
+		ck_assert(fabs(worst - got) <= 1e-12 * got);
+	}
+	ck_assert(cells > 0);
+	ck_assert(pp_stage_dp(lt, 3, 4, 0, 0, NULL, NULL) < 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("search");
@@ -704,6 +761,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_mcmc_same_seed_same_result);
 	tcase_add_test(tc, test_stop_flag_returns_best_so_far);
 	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
+	tcase_add_test(tc, test_stage_dp_matches_every_partition);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -95,6 +95,17 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 int pp_ilp_configs(const pp_costctx *c, const pp_global *gl, double time_limit_s, uint8_t *cfg,
 		   double *objective_s, int *optimal, double *gap, pp_error *err);
 
+/**
+ * Alpa's inter-op pass for one mesh shape: split @n_layers layers with times @layer_s into @p
+ * contiguous stages of at least one layer, stage 0 also running @pre_s (embedding) and stage p-1
+ * @post_s (LM head, loss), minimising the slowest stage, by dynamic programming in
+ * O(p * n_layers^2).  @bounds (may be NULL; p+1 ints) receives each stage's first layer and
+ * n_layers last; @cells (may be NULL) is increased by the DP cells visited.  Returns the slowest
+ * stage's time, or -1 when p is not in [1, n_layers] or memory runs out.
+ */
+double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, double post_s,
+		   int *bounds, double *cells);
+
 /** Seconds of a monotonic clock (for timings; never part of a result). */
 double pp_search_now(void);
 
