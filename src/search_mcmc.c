@@ -8,9 +8,10 @@
  * symmetric, so Metropolis-Hastings accepts it with probability min(1, exp(-beta * delta)),
  * delta being the relative change of the cost.  A plan that does not fit costs its time times
  * 2 + 10 * (its excess memory fraction), so the chain can walk out of infeasible regions while
- * only fitting plans are kept.  The chain starts from the better of the best data-parallel plan
- * and Megatron's default (t = node size, smallest p that fits, b = 1, selective recompute,
- * sequence parallel, distributed optimizer) and jumps back to the best state after 2000 steps
+ * only fitting plans are kept.  Two chains run one after the other, each with half the steps
+ * (or half the time): one from the best data-parallel plan, one from Megatron's default (t =
+ * node size, smallest p that fits, b = 1, selective recompute, sequence parallel, distributed
+ * optimizer), the lower-cost start first; a chain jumps back to its best state after 2000 steps
  * without improvement.  Everything random comes from one PCG32 seeded with --seed; the clock
  * is only read to stop, so with --max-steps the result depends on the seed alone.
  */
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #define MCMC_RESTART 2000
+#define PP_MCMC_DEFAULT_STEPS 50000
 #define N_KINDS 8
 
 typedef struct chain {
@@ -202,44 +204,59 @@ static void free_chain(chain *ch)
 	free(ch->top);
 }
 
-/* the two starting points; returns 0 with *best_gl / best_cfg set, -1 when neither scores */
-static int start_state(chain *ch, pp_global *best_gl, uint8_t *best_cfg, pp_cost *best_cost)
+/* one starting point of a chain */
+typedef struct start {
+	pp_global gl;
+	uint8_t *cfg;
+	pp_cost cost;
+	int ok;
+} start;
+
+/* keep the lower-energy candidate in @st */
+static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *cfg, const pp_cost *cost)
+{
+	if (!st->ok || energy(cost) < energy(&st->cost)) {
+		st->ok = 1;
+		st->gl = *gl;
+		st->cost = *cost;
+		memcpy(st->cfg, cfg, (size_t)ch->g->n_ops);
+	}
+}
+
+/*
+ * The chains' starting points (FlexFlow starts from data parallelism and from an expert
+ * design): the best data-parallel plan (t = p = 1) and Megatron's default (t = the largest valid
+ * degree within a node, the smallest even p that fits, b = 1, selective recompute, sequence
+ * parallel, distributed optimizer), lower energy first.  Returns how many (0: neither scores).
+ */
+static int start_states(chain *ch, start *st)
 {
 	const pp_graph *g = ch->g;
 	const pp_hw *hw = pp_costctx_hw(ch->c);
-	int found = 0, i, rc, li, ti;
+	int i, rc, li, ti, n = 0;
 	pp_global gl = PP_GLOBAL_INIT;
 	pp_cost cost;
 	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
 
 	if (ch->o->fixed) {
-		*best_gl = *ch->o->fixed;
-		pp_strategy_megatron(g, best_gl, best_cfg);
-		return score(ch, best_gl, best_cfg, best_cost);
+		pp_strategy_megatron(g, ch->o->fixed, cfg);
+		if (score(ch, ch->o->fixed, cfg, &cost) < 0)
+			return 0;
+		consider(ch, &st[0], ch->o->fixed, cfg, &cost);
+		return 1;
 	}
 	gl.global_batch = ch->o->space.global_batch;
-	/* best data-parallel plan: t = p = 1 */
 	gl.d = ch->o->space.gpus;
-	for (i = 0; i < ch->n_b; i++) {
-		for (rc = 0; rc < 3; rc++) {
+	for (i = 0; i < ch->n_b; i++)
+		for (rc = 0; rc < 3; rc++)
 			for (li = 0; li < 2; li++) {
 				gl.micro_batch = ch->b_vals[i];
 				gl.recompute = (pp_recompute)rc;
 				gl.distributed_optimizer = li;
 				pp_strategy_megatron(g, &gl, cfg);
-				if (score(ch, &gl, cfg, &cost) < 0)
-					continue;
-				if (!found || energy(&cost) < energy(best_cost)) {
-					found = 1;
-					*best_gl = gl;
-					*best_cost = cost;
-					memcpy(best_cfg, cfg, (size_t)g->n_ops);
-				}
+				if (score(ch, &gl, cfg, &cost) == 0)
+					consider(ch, &st[0], &gl, cfg, &cost);
 			}
-		}
-	}
-	/* Megatron's default: t = the largest valid degree within a node, the smallest even p
-	 * that fits */
 	gl = (pp_global)PP_GLOBAL_INIT;
 	gl.global_batch = ch->o->space.global_batch;
 	for (ti = ch->n_t - 1; ti >= 0; ti--)
@@ -259,16 +276,25 @@ static int start_state(chain *ch, pp_global *best_gl, uint8_t *best_cfg, pp_cost
 		pp_strategy_megatron(g, &gl, cfg);
 		if (score(ch, &gl, cfg, &cost) < 0)
 			continue;
-		if (!found || energy(&cost) < energy(best_cost)) {
-			found = 1;
-			*best_gl = gl;
-			*best_cost = cost;
-			memcpy(best_cfg, cfg, (size_t)g->n_ops);
-		}
+		consider(ch, &st[1], &gl, cfg, &cost);
 		if (cost.feasible)
 			break;
 	}
-	return found ? 0 : -1;
+	if (st[0].ok && st[1].ok && pp_space_cmp(&st[0].gl, 0, &st[1].gl, 0) == 0)
+		st[1].ok = 0; /* one plan: one chain */
+	if (st[0].ok && st[1].ok && energy(&st[1].cost) < energy(&st[0].cost)) {
+		start tmp = st[0];
+		st[0] = st[1];
+		st[1] = tmp;
+	}
+	if (!st[0].ok && st[1].ok) {
+		start tmp = st[0];
+		st[0] = st[1];
+		st[1] = tmp;
+	}
+	for (i = 0; i < 2; i++)
+		n += st[i].ok;
+	return n;
 }
 
 int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r, pp_error *err)
@@ -277,20 +303,23 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	const pp_hw *hw = pp_costctx_hw(c);
 	chain ch;
 	pp_pcg32 rng;
-	pp_global cur, nxt, best;
-	pp_cost cur_cost, nxt_cost, best_cost;
-	uint8_t *cur_cfg = NULL, *nxt_cfg = NULL, *best_cfg = NULL;
-	double t0 = pp_search_now(), e_cur, e_best;
+	pp_global cur, nxt, cbest;
+	pp_cost cur_cost, nxt_cost, cbest_cost, best_cost;
+	uint8_t *cur_cfg = NULL, *nxt_cfg = NULL, *cbest_cfg = NULL;
+	double t0 = pp_search_now(), e_cur, e_cbest;
 	long long step, max_steps = o->max_steps, since_best = 0;
-	int rc = 0, i, cap, tv;
+	int rc = 0, i, cap, tv, ci, n_starts;
+	start starts[2];
 	size_t n_ops = (size_t)(g->n_ops ? g->n_ops : 1);
 
 	memset(&ch, 0, sizeof(ch));
 	memset(r, 0, sizeof(*r));
+	memset(starts, 0, sizeof(starts));
+	memset(&best_cost, 0, sizeof(best_cost));
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
 	if (max_steps == 0 && o->time_limit_s == 0)
-		max_steps = 20000;
+		max_steps = PP_MCMC_DEFAULT_STEPS;
 	ch.c = c;
 	ch.g = g;
 	ch.o = o;
@@ -303,9 +332,11 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.top = calloc((size_t)ch.k, sizeof(*ch.top));
 	cur_cfg = malloc(n_ops);
 	nxt_cfg = malloc(n_ops);
-	best_cfg = malloc(n_ops);
+	cbest_cfg = malloc(n_ops);
+	starts[0].cfg = malloc(n_ops);
+	starts[1].cfg = malloc(n_ops);
 	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !ch.top || !cur_cfg || !nxt_cfg ||
-	    !best_cfg)
+	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
 		goto nomem;
 	for (i = 0; i < ch.k; i++)
 		if (!(ch.top[i].cfg = malloc(n_ops)))
@@ -334,74 +365,89 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 
 	if (o->fixed && (rc = pp_space_valid(c, &o->space, o->fixed, err)) < 0)
 		goto done;
-	if (start_state(&ch, &cur, cur_cfg, &cur_cost) < 0) {
+	if ((n_starts = start_states(&ch, starts)) == 0) {
 		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
-	best = cur;
-	best_cost = cur_cost;
-	memcpy(best_cfg, cur_cfg, n_ops);
-	memcpy(nxt_cfg, cur_cfg, n_ops);
-	e_cur = energy(&cur_cost);
-	e_best = e_cur;
-	offer(&ch, &cur, cur_cfg, &cur_cost);
-	if (o->target_s > 0 && cur_cost.feasible && cur_cost.iteration_s <= o->target_s) {
-		r->target_step = 0;
-		r->target_seconds = pp_search_now() - t0;
-	}
 	pp_pcg32_seed(&rng, o->seed, 0x5eed);
-
-	for (step = 1; max_steps == 0 || step <= max_steps; step++) {
-		double e_nxt;
-		if (o->stop && *o->stop) {
-			r->stopped = 1;
-			break;
+	step = 0;
+	/* one chain per starting point, each with its share of the steps or of the time */
+	for (ci = 0; ci < n_starts && !r->stopped; ci++) {
+		long long end_step = max_steps ? max_steps * (ci + 1) / n_starts : 0;
+		double deadline = o->time_limit_s > 0 ? o->time_limit_s * (ci + 1) / n_starts : 0;
+		cur = starts[ci].gl;
+		cur_cost = starts[ci].cost;
+		memcpy(cur_cfg, starts[ci].cfg, n_ops);
+		cbest = cur;
+		cbest_cost = cur_cost;
+		memcpy(cbest_cfg, cur_cfg, n_ops);
+		e_cur = energy(&cur_cost);
+		e_cbest = e_cur;
+		since_best = 0;
+		offer(&ch, &cur, cur_cfg, &cur_cost);
+		if (cur_cost.feasible && (!best_cost.feasible || cur_cost.iteration_s < best_cost.iteration_s))
+			best_cost = cur_cost;
+		if (o->target_s > 0 && r->target_step < 0 && best_cost.feasible && best_cost.iteration_s <= o->target_s) {
+			r->target_step = step;
+			r->target_seconds = pp_search_now() - t0;
 		}
-		if ((step & 63) == 0 && (o->time_limit_s > 0 || o->progress)) {
-			double el = pp_search_now() - t0;
-			if (o->time_limit_s > 0 && el >= o->time_limit_s) {
+		while (end_step == 0 || step < end_step) {
+			double e_nxt;
+			step++;
+			if (o->stop && *o->stop) {
 				r->stopped = 1;
 				break;
 			}
-			if (o->progress && (step & 4095) == 0)
-				o->progress(o->progress_arg, (double)step, el,
-					    best_cost.feasible ? best_cost.iteration_s : 0);
-		}
-		r->states = (double)step;
-		if (since_best >= MCMC_RESTART) {
-			/* jump back to the best state found */
-			cur = best;
-			cur_cost = best_cost;
-			memcpy(cur_cfg, best_cfg, n_ops);
-			e_cur = e_best;
-			since_best = 0;
-		}
-		since_best++;
-		memcpy(nxt_cfg, cur_cfg, n_ops);
-		if (!propose(&ch, &rng, &cur, &nxt, nxt_cfg))
-			continue;
-		if (score(&ch, &nxt, nxt_cfg, &nxt_cost) < 0)
-			continue;
-		e_nxt = energy(&nxt_cost);
-		if (e_nxt > e_cur) {
-			double delta = (e_nxt - e_cur) / e_cur;
-			if (pp_pcg32_double(&rng) >= exp(-o->beta * delta))
+			if ((step & 63) == 0 && (deadline > 0 || o->progress)) {
+				double el = pp_search_now() - t0;
+				if (deadline > 0 && el >= deadline) {
+					if (ci == n_starts - 1)
+						r->stopped = 1;
+					break;
+				}
+				if (o->progress && (step & 4095) == 0)
+					o->progress(o->progress_arg, (double)step, el,
+						    best_cost.feasible ? best_cost.iteration_s : 0);
+			}
+			r->states = (double)step;
+			if (since_best >= MCMC_RESTART) {
+				/* jump back to this chain's best state */
+				cur = cbest;
+				cur_cost = cbest_cost;
+				memcpy(cur_cfg, cbest_cfg, n_ops);
+				e_cur = e_cbest;
+				since_best = 0;
+			}
+			since_best++;
+			memcpy(nxt_cfg, cur_cfg, n_ops);
+			if (!propose(&ch, &rng, &cur, &nxt, nxt_cfg))
 				continue;
-		}
-		cur = nxt;
-		cur_cost = nxt_cost;
-		memcpy(cur_cfg, nxt_cfg, n_ops);
-		e_cur = e_nxt;
-		offer(&ch, &cur, cur_cfg, &cur_cost);
-		if (cur_cost.feasible && (!best_cost.feasible || e_cur < e_best)) {
-			best = cur;
-			best_cost = cur_cost;
-			memcpy(best_cfg, cur_cfg, n_ops);
-			e_best = e_cur;
-			since_best = 0;
-			if (o->target_s > 0 && r->target_step < 0 && e_best <= o->target_s) {
-				r->target_step = step;
-				r->target_seconds = pp_search_now() - t0;
+			if (score(&ch, &nxt, nxt_cfg, &nxt_cost) < 0)
+				continue;
+			e_nxt = energy(&nxt_cost);
+			if (e_nxt > e_cur) {
+				double delta = (e_nxt - e_cur) / e_cur;
+				if (pp_pcg32_double(&rng) >= exp(-o->beta * delta))
+					continue;
+			}
+			cur = nxt;
+			cur_cost = nxt_cost;
+			memcpy(cur_cfg, nxt_cfg, n_ops);
+			e_cur = e_nxt;
+			offer(&ch, &cur, cur_cfg, &cur_cost);
+			if (e_cur < e_cbest || (cur_cost.feasible && !cbest_cost.feasible)) {
+				cbest = cur;
+				cbest_cost = cur_cost;
+				memcpy(cbest_cfg, cur_cfg, n_ops);
+				e_cbest = e_cur;
+				since_best = 0;
+			}
+			if (cur_cost.feasible && (!best_cost.feasible || cur_cost.iteration_s < best_cost.iteration_s)) {
+				best_cost = cur_cost;
+				if (o->target_s > 0 && r->target_step < 0 && best_cost.iteration_s <= o->target_s) {
+					r->target_step = step;
+					r->target_seconds = pp_search_now() - t0;
+				}
 			}
 		}
 	}
@@ -428,6 +474,8 @@ done:
 	free_chain(&ch);
 	free(cur_cfg);
 	free(nxt_cfg);
-	free(best_cfg);
+	free(cbest_cfg);
+	free(starts[0].cfg);
+	free(starts[1].cfg);
 	return rc;
 }

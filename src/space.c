@@ -241,7 +241,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	const pp_hw *hw = pp_costctx_hw(c);
 	int (*layouts)[3] = NULL;
 	int n_layouts, cap, li, t, rc = 0, bi, n_b;
-	int *bs = NULL;
+	int *bs = NULL, *divs = NULL, n_div = 0;
 	double cap_bytes;
 	walk w;
 
@@ -256,12 +256,26 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.st.capacity_gib = cap_bytes / GIB;
 	cap = g->n_layers * g->n_layers + g->n_layers + 1;
 	layouts = malloc(sizeof(*layouts) * (size_t)cap);
-	bs = malloc(sizeof(int) * (size_t)o->global_batch);
-	if (!layouts || !bs) {
+	/* the divisors of B, ascending: every micro-batch dividing B/d is one */
+	for (bi = 1; (long long)bi * bi <= o->global_batch; bi++)
+		if (o->global_batch % bi == 0)
+			n_div += bi * bi == o->global_batch ? 1 : 2;
+	bs = malloc(sizeof(int) * (size_t)(n_div + 1));
+	divs = malloc(sizeof(int) * (size_t)(n_div + 1));
+	if (!layouts || !bs || !divs) {
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
 	n_layouts = pp_space_layouts(g, o->gpus, o->uneven_stages, layouts, cap);
+	{
+		int lo = 0, hi = n_div - 1;
+		for (bi = 1; (long long)bi * bi <= o->global_batch; bi++)
+			if (o->global_batch % bi == 0) {
+				divs[lo++] = bi;
+				if (bi * bi != o->global_batch)
+					divs[hi--] = o->global_batch / bi;
+			}
+	}
 
 	for (t = 1; t <= o->gpus; t++) {
 		if (o->gpus % t || g->heads % t || (g->kv_heads && g->kv_heads % t))
@@ -279,9 +293,9 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 				continue;
 			per = B / d;
 			n_b = 0;
-			for (bi = 1; bi <= per; bi++)
-				if (per % bi == 0)
-					bs[n_b++] = bi;
+			for (bi = 0; bi < n_div; bi++)
+				if (per % divs[bi] == 0)
+					bs[n_b++] = divs[bi];
 			gl.t = t;
 			gl.p = p;
 			gl.d = d;
@@ -339,5 +353,6 @@ done:
 		*st = w.st;
 	free(layouts);
 	free(bs);
+	free(divs);
 	return rc;
 }

@@ -35,7 +35,7 @@ typedef struct pp_search_opts {
 	int top_k;                  /* plans to return, >= 1 */
 	uint64_t seed;              /* mcmc */
 	double time_limit_s;        /* 0: none (mcmc, ilp: GLPK's tm_lim in total) */
-	long long max_steps;        /* mcmc; 0: 20000 unless a time limit is given */
+	long long max_steps;        /* mcmc, all chains; 0: 50000 unless a time limit is given */
 	double beta;                /* mcmc: accept a relative slowdown x with exp(-beta*x) */
 	const pp_global *fixed;     /* mcmc, ilp: search per-op configs for this global plan only */
 	double target_s;            /* mcmc: record the step the best first reaches this time */
