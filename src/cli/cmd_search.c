@@ -95,10 +95,13 @@ static void print_table(const pp_search_result *r)
 			snprintf(pdesc, sizeof(pdesc), "%d*", gl->p);
 		else
 			snprintf(pdesc, sizeof(pdesc), "%d", gl->p);
-		printf("%-3d %3d %3s %5d %4d %3d %-11s %-9s %-3s %-4s %11.4f %12.0f %5.1f%% %8.1f\n", i + 1, gl->t,
+		char it[32];
+		/* small models run in milliseconds: keep 4 significant digits there */
+		snprintf(it, sizeof(it), c->iteration_s >= 1.0 ? "%.4f" : "%.4g", c->iteration_s);
+		printf("%-3d %3d %3s %5d %4d %3d %-11s %-9s %-3s %-4s %11s %12.0f %5.1f%% %8.1f\n", i + 1, gl->t,
 		       pdesc, gl->d, gl->micro_batch, gl->virtual_stages, pp_schedule_name(gl->schedule),
 		       pp_recompute_name(gl->recompute), gl->sequence_parallel ? "yes" : "no",
-		       gl->distributed_optimizer ? "yes" : "no", c->iteration_s, c->tokens_per_s, c->mfu * 100.0,
+		       gl->distributed_optimizer ? "yes" : "no", it, c->tokens_per_s, c->mfu * 100.0,
 		       c->peak_gib);
 	}
 	for (i = 0; i < r->n; i++) {
