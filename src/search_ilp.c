@@ -493,7 +493,12 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		goto done;
 	}
 	if (st != GLP_OPT && st != GLP_FEAS) {
-		rc = pp_error_set(err, PP_EBACKEND, NULL, NULL, "GLPK failed (glp_intopt %d, status %d)", ret, st);
+		if (ret == GLP_ETMLIM)
+			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL,
+					  "GLPK found no solution within the time limit (%.3f s)", time_limit_s);
+		else
+			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL, "GLPK failed (glp_intopt %d, status %d)",
+					  ret, st);
 		goto done;
 	}
 	*optimal = st == GLP_OPT && ret == 0;
@@ -858,6 +863,12 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 		r->states += 1;
 		if (rc == PP_EINFEASIBLE)
 			continue;
+		if (rc < 0 && o->time_limit_s > 0 && n_cand > 0 &&
+		    pp_search_now() - t0 >= o->time_limit_s) {
+			/* out of time inside GLPK: keep what the earlier MIPs found */
+			r->stopped = 1;
+			break;
+		}
 		if (rc < 0) {
 			*err = e2;
 			goto done;
