@@ -65,9 +65,13 @@ check-headers:
 	  printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) -x c -c -o /dev/null - || exit 1; \
 	  echo "ok $$h"; done
 
+# The most useful real command: search the best plan for GPT-3 175B on 1024 A100s, then write
+# the Megatron-LM launch script for it.
 demo: all
-	$(PARPLAN) model gpt --name gpt3-175b --layers 96 --hidden 12288 --heads 96 --seq 2048 --vocab 51200 -o $(BUILD)/gpt3-175b.json
-	$(PARPLAN) info --model $(BUILD)/gpt3-175b.json
+	$(PARPLAN) search --model models/gpt3-175b.json --hw hwprofiles/dgx-a100-80g.json \
+	  --gpus 1024 --global-batch 1536 --top 5 -o $(BUILD)/demo-plan.json
+	$(PARPLAN) emit --plan $(BUILD)/demo-plan.json --format megatron -o $(BUILD)/demo-megatron.sh
+	@echo "plan: $(BUILD)/demo-plan.json  launcher: $(BUILD)/demo-megatron.sh"
 
 models: $(PARPLAN)
 	PARPLAN=$(PARPLAN) sh scripts/gen-models
