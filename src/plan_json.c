@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "json_int.h"
+#include "plan_int.h"
 #include "parplan/io.h"
 
 #define PLAN_FORMAT "parplan-plan/1"
@@ -202,6 +203,34 @@ static const char *split_name(pp_cfg c)
 #define STR(o, k, v) ok = ok && cJSON_AddStringToObject((o), (k), (v))
 #define BOOL(o, k, v) ok = ok && cJSON_AddBoolToObject((o), (k), (v) ? 1 : 0)
 
+cJSON *pp_global_json(const pp_global *gl)
+{
+	cJSON *o = cJSON_CreateObject();
+	int ok = o != NULL;
+	if (ok) {
+		NUM(o, "t", gl->t);
+		NUM(o, "p", gl->p);
+		NUM(o, "d", gl->d);
+		NUM(o, "micro_batch", gl->micro_batch);
+		NUM(o, "global_batch", gl->global_batch);
+		NUM(o, "virtual_stages", gl->virtual_stages);
+		STR(o, "schedule", pp_schedule_name(gl->schedule));
+		STR(o, "recompute", pp_recompute_name(gl->recompute));
+		BOOL(o, "sequence_parallel", gl->sequence_parallel);
+		BOOL(o, "distributed_optimizer", gl->distributed_optimizer);
+		BOOL(o, "overlap_grad_reduce", gl->overlap_grad_reduce);
+		if (gl->first_stage_layers)
+			NUM(o, "first_stage_layers", gl->first_stage_layers);
+		if (gl->last_stage_layers)
+			NUM(o, "last_stage_layers", gl->last_stage_layers);
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 char *pp_plan_to_json(const pp_plan *plan)
 {
 	const pp_global *gl = &plan->global;
@@ -238,24 +267,9 @@ char *pp_plan_to_json(const pp_plan *plan)
 		NUM(o, "params", sh->params);
 	}
 
-	ok = ok && (o = cJSON_AddObjectToObject(root, "global")) != NULL;
-	if (ok) {
-		NUM(o, "t", gl->t);
-		NUM(o, "p", gl->p);
-		NUM(o, "d", gl->d);
-		NUM(o, "micro_batch", gl->micro_batch);
-		NUM(o, "global_batch", gl->global_batch);
-		NUM(o, "virtual_stages", gl->virtual_stages);
-		STR(o, "schedule", pp_schedule_name(gl->schedule));
-		STR(o, "recompute", pp_recompute_name(gl->recompute));
-		BOOL(o, "sequence_parallel", gl->sequence_parallel);
-		BOOL(o, "distributed_optimizer", gl->distributed_optimizer);
-		BOOL(o, "overlap_grad_reduce", gl->overlap_grad_reduce);
-		if (gl->first_stage_layers)
-			NUM(o, "first_stage_layers", gl->first_stage_layers);
-		if (gl->last_stage_layers)
-			NUM(o, "last_stage_layers", gl->last_stage_layers);
-	}
+	ok = ok && (o = pp_global_json(gl)) != NULL;
+	if (ok)
+		cJSON_AddItemToObject(root, "global", o);
 
 	n_chunks = chunk_layers(plan, layers);
 	ok = ok && (a = cJSON_AddArrayToObject(root, "stages")) != NULL;

@@ -32,27 +32,6 @@ cJSON *cli_cost_json(const pp_cost *c)
 	return o;
 }
 
-cJSON *cli_global_json(const pp_global *gl)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "t", gl->t);
-	cJSON_AddNumberToObject(o, "p", gl->p);
-	cJSON_AddNumberToObject(o, "d", gl->d);
-	cJSON_AddNumberToObject(o, "micro_batch", gl->micro_batch);
-	cJSON_AddNumberToObject(o, "global_batch", gl->global_batch);
-	cJSON_AddNumberToObject(o, "virtual_stages", gl->virtual_stages);
-	cJSON_AddStringToObject(o, "schedule", pp_schedule_name(gl->schedule));
-	cJSON_AddStringToObject(o, "recompute", pp_recompute_name(gl->recompute));
-	cJSON_AddBoolToObject(o, "sequence_parallel", gl->sequence_parallel);
-	cJSON_AddBoolToObject(o, "distributed_optimizer", gl->distributed_optimizer);
-	cJSON_AddBoolToObject(o, "overlap_grad_reduce", gl->overlap_grad_reduce);
-	if (gl->first_stage_layers)
-		cJSON_AddNumberToObject(o, "first_stage_layers", gl->first_stage_layers);
-	if (gl->last_stage_layers)
-		cJSON_AddNumberToObject(o, "last_stage_layers", gl->last_stage_layers);
-	return o;
-}
-
 void cli_cost_to_predicted(const pp_cost *c, pp_predicted *p)
 {
 	p->valid = 1;

@@ -13,8 +13,6 @@
 
 /** The `parplan cost --json` object: feasible, iteration_s, ..., time {...}, memory {...}. */
 cJSON *cli_cost_json(const pp_cost *c);
-/** {"t", "p", "d", "micro_batch", ...} of a global plan. */
-cJSON *cli_global_json(const pp_global *gl);
 /** Copy the cost into a plan's "predicted" block. */
 void cli_cost_to_predicted(const pp_cost *c, pp_predicted *p);
 /** Time and memory breakdown tables. */

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_cost.h"
+#include "plan_int.h"
 #include "json_int.h"
 #include "parplan/cost.h"
 #include "parplan/emit.h"
@@ -57,7 +58,7 @@ static int print_json(const pp_search_result *r)
 		cJSON *o = cli_cost_json(&r->plans[i].cost);
 		if (!o)
 			break;
-		cJSON_AddItemToObject(o, "global", cli_global_json(&r->plans[i].global));
+		cJSON_AddItemToObject(o, "global", pp_global_json(&r->plans[i].global));
 		cJSON_AddItemToArray(plans, o);
 	}
 	s = cJSON_AddObjectToObject(root, "search");
