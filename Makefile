@@ -47,7 +47,7 @@ deps:
 	@sh scripts/deps.sh
 
 # Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
-check: all $(TESTS)
+check: all $(TESTS) check-headers
 	@fail=0; for t in $(TESTS); do echo "== $$t"; (cd tests && ../$$t) || fail=1; done; \
 	for s in tests/cli/*.sh; do echo "== $$s"; PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s || { echo "FAIL: $$s"; fail=1; }; done; \
 	exit $$fail
@@ -72,8 +72,11 @@ demo: all
 models: $(PARPLAN)
 	PARPLAN=$(PARPLAN) sh scripts/gen-models
 
-bench: all
+bench: all $(BUILD)/bench_cost
 	@PARPLAN=$(PARPLAN) BUILD=$(BUILD) sh scripts/bench
+
+$(BUILD)/bench_cost: scripts/bench_cost.c $(LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
 	rm -rf build build-asan bin

@@ -51,8 +51,8 @@ int pp_cfg_parse(const char *s)
 
 /*
  * Which t-axis configs each op type has.  Norms normalise over the hidden dim, so they cannot be
- * HIDDEN; element-wise ops take any split but not partial sums; matmuls add the two parameter
- * splits; attention splits heads (HIDDEN) but not the sequence (that would be context
+ * HIDDEN; element-wise ops take any split but not partial sums; matmuls take the two parameter
+ * splits besides replicate, sample and sequence; attention splits heads (HIDDEN) but not the sequence (that would be context
  * parallelism, not modelled); the embedding splits its table by vocabulary rows (ROW, Megatron's
  * VocabParallelEmbedding, output partial); the loss is vocab-parallel on HIDDEN logits.
  */
@@ -60,7 +60,7 @@ int pp_cfg_allowed(pp_op_type t, pp_cfg c)
 {
 	switch (t) {
 	case PP_OP_MATMUL:
-		return 1;
+		return c != PP_CFG_HIDDEN;
 	case PP_OP_ATTENTION:
 		return c == PP_CFG_REPLICATE || c == PP_CFG_SAMPLE || c == PP_CFG_HIDDEN;
 	case PP_OP_LAYERNORM:
@@ -184,33 +184,36 @@ static int is_norm_or_elementwise(pp_op_type t)
 	return t == PP_OP_LAYERNORM || t == PP_OP_RMSNORM || t == PP_OP_DROPOUT || t == PP_OP_ADD;
 }
 
+pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i)
+{
+	const pp_op *op = &g->ops[i];
+	if (gl->t <= 1)
+		return PP_CFG_REPLICATE;
+	switch (op->type) {
+	case PP_OP_EMBEDDING:
+		return PP_CFG_ROW;
+	case PP_OP_ATTENTION:
+	case PP_OP_GELU:
+	case PP_OP_SWIGLU:
+	case PP_OP_LOSS:
+		return PP_CFG_HIDDEN;
+	case PP_OP_MATMUL: {
+		/* the input's producer decides: a HIDDEN-split input makes a row-parallel matmul
+		 * (attention-out, MLP-out), anything else column-parallel */
+		int p = g->tensors[op->inputs[0]].producer;
+		pp_op_type pt = p >= 0 ? g->ops[p].type : PP_OP_LAYERNORM;
+		return pt == PP_OP_ATTENTION || pt == PP_OP_GELU || pt == PP_OP_SWIGLU ? PP_CFG_ROW
+											 : PP_CFG_COLUMN;
+	}
+	default:
+		return is_norm_or_elementwise(op->type) && gl->sequence_parallel ? PP_CFG_SEQUENCE
+										 : PP_CFG_REPLICATE;
+	}
+}
+
 void pp_strategy_megatron(const pp_graph *g, const pp_global *gl, uint8_t *cfg)
 {
 	int i;
-	for (i = 0; i < g->n_ops; i++) {
-		const pp_op *op = &g->ops[i];
-		pp_cfg c = PP_CFG_REPLICATE;
-		if (gl->t > 1) {
-			switch (op->type) {
-			case PP_OP_EMBEDDING: c = PP_CFG_ROW; break;
-			case PP_OP_ATTENTION:
-			case PP_OP_GELU:
-			case PP_OP_SWIGLU:
-			case PP_OP_LOSS: c = PP_CFG_HIDDEN; break;
-			case PP_OP_MATMUL: {
-				/* the input's producer decides: a HIDDEN-split input makes a row-parallel
-				 * matmul (attention-out, MLP-out), anything else column-parallel */
-				int p = g->tensors[op->inputs[0]].producer;
-				pp_op_type pt = p >= 0 ? g->ops[p].type : PP_OP_LAYERNORM;
-				c = pt == PP_OP_ATTENTION || pt == PP_OP_GELU || pt == PP_OP_SWIGLU ? PP_CFG_ROW
-												   : PP_CFG_COLUMN;
-				break;
-			}
-			default:
-				c = is_norm_or_elementwise(op->type) && gl->sequence_parallel ? PP_CFG_SEQUENCE
-											  : PP_CFG_REPLICATE;
-			}
-		}
-		cfg[i] = (uint8_t)c;
-	}
+	for (i = 0; i < g->n_ops; i++)
+		cfg[i] = (uint8_t)pp_strategy_megatron_op(g, gl, i);
 }

@@ -87,6 +87,17 @@ double pp_cost_op_grad_sync_s(const pp_costctx *c, const pp_global *gl, int op, 
 double pp_cf_gpt_layer_activation_bytes(double s, double b, double h, double a, int t, int sp,
 					pp_recompute r);
 
+/**
+ * The same accounting for a Llama layer (RMSNorm, grouped-query attention with kv heads, SwiGLU
+ * MLP of width f, no dropout): 2 bytes per element kept of both norm inputs (4sbh), the QKV and
+ * gate/up inputs (2sbh each), Q, K, V (2*s*b*(h + 2*kv*h/a)), the attention-out input (2sbh),
+ * the SwiGLU input (4sbf) and the down-projection input (2sbf), plus the attention core
+ * 5*a*s^2*b as in Korthikanti et al.  With TP the norm, QKV-input and gate/up-input terms stay
+ * whole and the rest is divided by t; SP divides everything by t.
+ */
+double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a, double kv,
+					  double f, int t, int sp, pp_recompute r);
+
 /** Tensor-parallel elements moved per layer per device per micro-batch: 8*b*s*h*(t-1)/t
  * (Narayanan et al. 2021, section 3.2: 2 all-reduces forward, 2 backward). */
 double pp_cf_tp_elements_per_layer(double b, double s, double h, int t);

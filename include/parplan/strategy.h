@@ -90,6 +90,8 @@ int pp_global_microbatches(const pp_global *gl);
  * with sequence parallelism, else REPLICATE.
  */
 void pp_strategy_megatron(const pp_graph *g, const pp_global *gl, uint8_t *cfg);
+/** Megatron-LM's config of op @i alone. */
+pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i);
 
 /* ---- plan file ------------------------------------------------------------------------ */
 
@@ -127,9 +129,12 @@ typedef struct pp_plan {
 	int gpus;
 	int node_devices;
 	pp_global global;
-	int n_ops;                  /* per-op configs (names owned by the plan) */
+	int n_ops;                  /* per-op config entries (names owned by the plan) */
 	char **op_names;
 	uint8_t *op_cfg;
+	int *op_stage;              /* pipeline rank of each entry */
+	int *op_class_layers;       /* > 0: the entry stands for its op in every one of this many
+				     * layers of its layer class; 0: this one op only */
 	pp_predicted predicted;
 	pp_search_info search;
 } pp_plan;

@@ -12,6 +12,7 @@ static const struct {
 	{"model", cmd_model, "generate a GPT or Llama operator graph"},
 	{"info", cmd_info, "summarise a model graph"},
 	{"validate", cmd_validate, "check a model graph and a hardware profile"},
+	{"cost", cmd_cost, "time, memory and MFU of one parallel plan"},
 };
 
 static void usage(FILE *f)

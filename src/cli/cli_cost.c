@@ -1,0 +1,187 @@
+/* cli_cost.c - cost tables, JSON and global-plan options for the CLI. */
+#include "cli_cost.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+cJSON *cli_cost_json(const pp_cost *c)
+{
+	cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateObject(), *m = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "feasible", c->feasible);
+	cJSON_AddNumberToObject(o, "iteration_s", c->iteration_s);
+	cJSON_AddNumberToObject(o, "tokens_per_s", c->tokens_per_s);
+	cJSON_AddNumberToObject(o, "model_tflops_per_gpu", c->model_tflops_per_gpu);
+	cJSON_AddNumberToObject(o, "hardware_tflops_per_gpu", c->hardware_tflops_per_gpu);
+	cJSON_AddNumberToObject(o, "mfu", c->mfu);
+	cJSON_AddNumberToObject(o, "hfu", c->hfu);
+	cJSON_AddNumberToObject(t, "compute_s", c->compute_s);
+	cJSON_AddNumberToObject(t, "tp_comm_s", c->tp_comm_s);
+	cJSON_AddNumberToObject(t, "pp_comm_s", c->pp_comm_s);
+	cJSON_AddNumberToObject(t, "bubble_s", c->bubble_s);
+	cJSON_AddNumberToObject(t, "dp_comm_s", c->dp_comm_s);
+	cJSON_AddNumberToObject(t, "optimizer_s", c->optimizer_s);
+	cJSON_AddItemToObject(o, "time", t);
+	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
+	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
+	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
+	cJSON_AddNumberToObject(m, "activations_gib", c->activations_gib);
+	cJSON_AddNumberToObject(m, "peak_gib", c->peak_gib);
+	cJSON_AddNumberToObject(m, "capacity_gib", c->capacity_gib);
+	cJSON_AddItemToObject(o, "memory", m);
+	return o;
+}
+
+cJSON *cli_global_json(const pp_global *gl)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "t", gl->t);
+	cJSON_AddNumberToObject(o, "p", gl->p);
+	cJSON_AddNumberToObject(o, "d", gl->d);
+	cJSON_AddNumberToObject(o, "micro_batch", gl->micro_batch);
+	cJSON_AddNumberToObject(o, "global_batch", gl->global_batch);
+	cJSON_AddNumberToObject(o, "virtual_stages", gl->virtual_stages);
+	cJSON_AddStringToObject(o, "schedule", pp_schedule_name(gl->schedule));
+	cJSON_AddStringToObject(o, "recompute", pp_recompute_name(gl->recompute));
+	cJSON_AddBoolToObject(o, "sequence_parallel", gl->sequence_parallel);
+	cJSON_AddBoolToObject(o, "distributed_optimizer", gl->distributed_optimizer);
+	cJSON_AddBoolToObject(o, "overlap_grad_reduce", gl->overlap_grad_reduce);
+	if (gl->first_stage_layers)
+		cJSON_AddNumberToObject(o, "first_stage_layers", gl->first_stage_layers);
+	if (gl->last_stage_layers)
+		cJSON_AddNumberToObject(o, "last_stage_layers", gl->last_stage_layers);
+	return o;
+}
+
+void cli_cost_to_predicted(const pp_cost *c, pp_predicted *p)
+{
+	p->valid = 1;
+	p->feasible = c->feasible;
+	p->iteration_s = c->iteration_s;
+	p->tokens_per_s = c->tokens_per_s;
+	p->model_tflops_per_gpu = c->model_tflops_per_gpu;
+	p->hardware_tflops_per_gpu = c->hardware_tflops_per_gpu;
+	p->mfu = c->mfu;
+	p->hfu = c->hfu;
+	p->compute_s = c->compute_s;
+	p->tp_comm_s = c->tp_comm_s;
+	p->pp_comm_s = c->pp_comm_s;
+	p->bubble_s = c->bubble_s;
+	p->dp_comm_s = c->dp_comm_s;
+	p->optimizer_s = c->optimizer_s;
+	p->weights_gib = c->weights_gib;
+	p->grads_gib = c->grads_gib;
+	p->optimizer_gib = c->optimizer_gib;
+	p->activations_gib = c->activations_gib;
+	p->peak_gib = c->peak_gib;
+	p->capacity_gib = c->capacity_gib;
+}
+
+static void row(FILE *f, const char *name, double s, double total)
+{
+	fprintf(f, "  %-22s %10.4f s  %5.1f%%\n", name, s, total > 0 ? 100.0 * s / total : 0.0);
+}
+
+void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
+{
+	fprintf(f, "plan: t=%d p=%d d=%d micro-batch=%d global-batch=%d (%d micro-batches) v=%d %s, "
+		   "recompute %s%s%s%s\n",
+		gl->t, gl->p, gl->d, gl->micro_batch, gl->global_batch, c->microbatches, gl->virtual_stages,
+		pp_schedule_name(gl->schedule), pp_recompute_name(gl->recompute),
+		gl->sequence_parallel ? ", sequence parallel" : "",
+		gl->distributed_optimizer ? ", distributed optimizer" : "",
+		gl->overlap_grad_reduce ? ", overlapped grad reduce" : "");
+	fprintf(f, "\ntime per iteration\n");
+	row(f, "compute", c->compute_s, c->iteration_s);
+	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
+	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
+	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
+	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);
+	row(f, "optimizer step", c->optimizer_s, c->iteration_s);
+	fprintf(f, "  %-22s %10.4f s\n", "iteration", c->iteration_s);
+	fprintf(f, "\nthroughput  %.0f tokens/s, %.1f model TFLOP/s per GPU (MFU %.1f%%), "
+		   "%.1f hardware TFLOP/s per GPU (HFU %.1f%%)\n",
+		c->tokens_per_s, c->model_tflops_per_gpu, 100 * c->mfu, c->hardware_tflops_per_gpu,
+		100 * c->hfu);
+	fprintf(f, "\nmemory per GPU (stage %d, the most loaded)\n", c->peak_stage);
+	fprintf(f, "  %-22s %10.2f GiB\n", "weights", c->weights_gib);
+	fprintf(f, "  %-22s %10.2f GiB\n", "gradients", c->grads_gib);
+	fprintf(f, "  %-22s %10.2f GiB\n", "optimizer states", c->optimizer_gib);
+	fprintf(f, "  %-22s %10.2f GiB\n", "activations", c->activations_gib);
+	fprintf(f, "  %-22s %10.2f GiB of %.2f GiB usable%s\n", "peak", c->peak_gib, c->capacity_gib,
+		c->feasible ? "" : "  -- DOES NOT FIT");
+	cli_cost_print_infeasible(f, c);
+}
+
+void cli_cost_print_infeasible(FILE *f, const pp_cost *c)
+{
+	if (!c->feasible)
+		fprintf(f, "infeasible: peak memory %.2f GiB exceeds the %.2f GiB usable by %.2f GiB\n",
+			c->peak_gib, c->capacity_gib, c->peak_gib - c->capacity_gib);
+}
+
+int cli_global_opt(int argc, char **argv, int *i, pp_global *gl)
+{
+	struct {
+		const char *name;
+		int *dst;
+		long long max;
+	} ints[] = {
+		{"--t", &gl->t, 1 << 20},
+		{"--p", &gl->p, 1 << 20},
+		{"--d", &gl->d, 1 << 24},
+		{"--micro-batch", &gl->micro_batch, 1 << 24},
+		{"--global-batch", &gl->global_batch, 1 << 30},
+		{"--virtual-stages", &gl->virtual_stages, 1 << 20},
+		{"--first-stage-layers", &gl->first_stage_layers, 1 << 20},
+		{"--last-stage-layers", &gl->last_stage_layers, 1 << 20},
+	};
+	const char *v;
+	long long n;
+	size_t k;
+	int r;
+
+	for (k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+		if ((r = cli_opt(argc, argv, i, ints[k].name, &v)) < 0)
+			return -1;
+		if (r) {
+			if (cli_int(ints[k].name, v, 1, ints[k].max, &n) < 0)
+				return -1;
+			*ints[k].dst = (int)n;
+			return 1;
+		}
+	}
+	if ((r = cli_opt(argc, argv, i, "--schedule", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		if ((r = pp_schedule_parse(v)) < 0) {
+			cli_usage("--schedule: unknown schedule \"%.40s\" (1f1b, gpipe or interleaved)", v);
+			return -1;
+		}
+		gl->schedule = (pp_schedule)r;
+		return 1;
+	}
+	if ((r = cli_opt(argc, argv, i, "--recompute", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		if ((r = pp_recompute_parse(v)) < 0) {
+			cli_usage("--recompute: unknown mode \"%.40s\" (none, selective or full)", v);
+			return -1;
+		}
+		gl->recompute = (pp_recompute)r;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--sequence-parallel")) {
+		gl->sequence_parallel = 1;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--distributed-optimizer")) {
+		gl->distributed_optimizer = 1;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--overlap-grad-reduce")) {
+		gl->overlap_grad_reduce = 1;
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * cli_cost.h - printing and option helpers shared by `parplan cost` and `parplan search`.
+ */
+#ifndef PARPLAN_CLI_COST_H
+#define PARPLAN_CLI_COST_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "parplan/cost.h"
+#include "parplan/strategy.h"
+
+/** The `parplan cost --json` object: feasible, iteration_s, ..., time {...}, memory {...}. */
+cJSON *cli_cost_json(const pp_cost *c);
+/** {"t", "p", "d", "micro_batch", ...} of a global plan. */
+cJSON *cli_global_json(const pp_global *gl);
+/** Copy the cost into a plan's "predicted" block. */
+void cli_cost_to_predicted(const pp_cost *c, pp_predicted *p);
+/** Time and memory breakdown tables. */
+void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c);
+/** One line saying by how much a plan does not fit, or nothing when it does. */
+void cli_cost_print_infeasible(FILE *f, const pp_cost *c);
+
+/**
+ * Global-plan options: --t --p --d --micro-batch --global-batch --virtual-stages --schedule
+ * --recompute --sequence-parallel --distributed-optimizer --overlap-grad-reduce
+ * --first-stage-layers --last-stage-layers.  Returns 1 when argv[*i] was one (applied to @gl),
+ * 0 when not, -1 after printing an error.
+ */
+int cli_global_opt(int argc, char **argv, int *i, pp_global *gl);
+
+#endif

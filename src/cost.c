@@ -1,0 +1,889 @@
+/*
+ * cost.c - the analytical cost model (see cost.h and DESIGN.md section 4).
+ *
+ * Everything that does not depend on the plan is prepared once in pp_costctx_new: per-op edge
+ * lists of the representative layer of each layer class, the pre (embedding) and post (LM head,
+ * loss) ops, and prefix counts of classes and "layer-input edge sets" over the layers so that a
+ * stage's totals are a few multiplications whatever its layer range.  pp_cost_eval then scores
+ * each op of each class once under its config and assembles stages, the pipeline schedule, data
+ * parallelism, the optimizer step and memory.
+ *
+ * Units: seconds, bytes, FLOP.  "Per micro-batch" quantities are for gl->micro_batch samples on
+ * one device.
+ */
+#include "parplan/cost.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parplan/comm.h"
+
+/* fmax without the libm call (no NaNs reach here) */
+#define MAXD(a, b) ((a) > (b) ? (a) : (b))
+
+/* Bytes of optimizer-side state per parameter (mixed-precision Adam; Rajbhandari et al. 2020,
+ * ZeRO section 3.1; Megatron-LM distributed optimizer): bf16 weights 2, fp32 main gradients 4,
+ * fp32 master weights + Adam m and v 12. */
+#define WEIGHT_BYTES 2.0
+#define GRAD_BYTES 4.0
+#define ADAM_BYTES 12.0
+/* Adam step traffic per parameter: read fp32 param, grad, m, v (16), write param, m, v (12),
+ * write the bf16 copy (2). */
+#define ADAM_STEP_BYTES 30.0
+
+typedef struct edge {
+	int cons, slot, prod;   /* op indices (prod, cons mapped to their class representatives) */
+	double elems;           /* elements per sample of the tensor on the edge */
+} edge;
+
+typedef struct opset {
+	int n_ops, *ops;        /* ops scored for this set (representative ops) */
+	int n_edges;
+	edge *edges;            /* edges into those ops from ops of the same set */
+} opset;
+
+struct pp_costctx {
+	const pp_graph *g;
+	const pp_hw *hw;
+	double peak, vec_peak, mem_bw, eb, capacity, mem_override;
+	int *rep;               /* op -> representative op (same position in its class's first layer) */
+	opset *cls;             /* per class: the representative layer's ops and internal edges */
+	opset pre, post;        /* embedding side / head side (edges include those from layers) */
+	int n_ext;              /* distinct sets of edges into a layer from outside it */
+	opset *ext;             /* (ops unused) */
+	int *layer_ext;         /* layer -> ext set */
+	int *cls_prefix;        /* [c * (L+1) + l]: layers of class c in [0, l) */
+	int *ext_prefix;        /* [e * (L+1) + l] */
+	double *layer_in_elems; /* per class: elements per sample of the layer's input */
+	double gemm_flops_sample, layer_gemm_flops_sample, attn_gemm_flops_sample;
+	int n_scored, *scored;  /* every op whose config the evaluation reads */
+	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
+	unsigned allowed[PP_OP_TYPE_COUNT]; /* bit c: config c allowed for the op type */
+};
+
+/* ---- closed forms ------------------------------------------------------------------------ */
+
+double pp_cf_gpt_layer_activation_bytes(double s, double b, double h, double a, int t, int sp,
+					pp_recompute r)
+{
+	double core = 5.0 * a * s / h;
+	/* Korthikanti et al. 2022, Table 2 */
+	if (r == PP_RECOMPUTE_FULL)
+		return 2.0 * s * b * h / (sp ? t : 1);
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		core = 0;
+	if (t <= 1)
+		return s * b * h * (34.0 + core);
+	if (sp)
+		return s * b * h / t * (34.0 + core);
+	return s * b * h * (10.0 + 24.0 / t + core / t);
+}
+
+double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a, double kv,
+					  double f, int t, int sp, pp_recompute r)
+{
+	double whole = s * b * (4 * h + 2 * h + 2 * h);
+	double split = s * b * (2 * (h + 2 * kv * h / a) + 2 * h + 4 * f + 2 * f);
+	double core = 5.0 * a * s * s * b;
+	if (r == PP_RECOMPUTE_FULL)
+		return 2.0 * s * b * h / (sp ? t : 1);
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		core = 0;
+	if (sp || t <= 1)
+		return (whole + split + core) / t;
+	return whole + (split + core) / t;
+}
+
+double pp_cf_tp_elements_per_layer(double b, double s, double h, int t)
+{
+	return 8.0 * b * s * h * (t - 1) / t;
+}
+
+double pp_cf_gpt_flops(double B, double s, double l, double h, double V, int full_recompute)
+{
+	if (full_recompute)
+		return 96.0 * B * s * l * h * h * (1.0 + s / (6.0 * h) + V / (16.0 * l * h));
+	return 72.0 * B * s * l * h * h * (1.0 + s / (6.0 * h) + V / (12.0 * l * h));
+}
+
+double pp_cf_pipeline_s(int m, int p, int v, double t_f, double t_b)
+{
+	return (m + (double)(p - 1) / v) * (t_f + t_b);
+}
+
+double pp_cf_bytes_per_param(int d, int distributed_optimizer)
+{
+	return WEIGHT_BYTES + GRAD_BYTES + (distributed_optimizer ? ADAM_BYTES / d : ADAM_BYTES);
+}
+
+/* ---- context ----------------------------------------------------------------------------- */
+
+static void opset_release(opset *s)
+{
+	free(s->ops);
+	free(s->edges);
+}
+
+void pp_costctx_free(pp_costctx *c)
+{
+	int i;
+	if (!c)
+		return;
+	for (i = 0; c->cls && i < c->g->n_classes; i++)
+		opset_release(&c->cls[i]);
+	for (i = 0; c->ext && i < c->n_ext; i++)
+		opset_release(&c->ext[i]);
+	opset_release(&c->pre);
+	opset_release(&c->post);
+	free(c->cls);
+	free(c->ext);
+	free(c->rep);
+	free(c->layer_ext);
+	free(c->cls_prefix);
+	free(c->ext_prefix);
+	free(c->layer_in_elems);
+	free(c->scored);
+	free(c);
+}
+
+const pp_graph *pp_costctx_graph(const pp_costctx *c)
+{
+	return c->g;
+}
+
+const pp_hw *pp_costctx_hw(const pp_costctx *c)
+{
+	return c->hw;
+}
+
+void pp_costctx_set_mem_limit(pp_costctx *c, double gib)
+{
+	c->mem_override = gib > 0 ? gib * 1073741824.0 : 0;
+}
+
+/* Edges into op @o (all its activation inputs with a producer), producers mapped by @rep. */
+static int add_edges(const pp_costctx *c, opset *s, int o, int (*keep)(const pp_costctx *, int, int),
+		     int arg)
+{
+	const pp_op *op = &c->g->ops[o];
+	int j;
+	for (j = 0; j < op->n_inputs; j++) {
+		const pp_tensor *t = &c->g->tensors[op->inputs[j]];
+		edge *e;
+		if (t->producer < 0 || !keep(c, t->producer, arg))
+			continue;
+		e = realloc(s->edges, (size_t)(s->n_edges + 1) * sizeof(edge));
+		if (!e)
+			return -1;
+		s->edges = e;
+		e[s->n_edges].cons = c->rep[o];
+		e[s->n_edges].slot = j;
+		e[s->n_edges].prod = c->rep[t->producer];
+		e[s->n_edges].elems = (double)t->elems;
+		s->n_edges++;
+	}
+	return 0;
+}
+
+static int keep_all(const pp_costctx *c, int prod, int arg)
+{
+	(void)c;
+	(void)prod;
+	(void)arg;
+	return 1;
+}
+
+/* producer inside layer @arg */
+static int keep_in_layer(const pp_costctx *c, int prod, int arg)
+{
+	return c->g->ops[prod].layer == arg;
+}
+
+/* producer outside layer @arg */
+static int keep_outside_layer(const pp_costctx *c, int prod, int arg)
+{
+	return c->g->ops[prod].layer != arg;
+}
+
+static int same_edges(const opset *a, const opset *b)
+{
+	int i;
+	if (a->n_edges != b->n_edges)
+		return 0;
+	for (i = 0; i < a->n_edges; i++)
+		if (a->edges[i].cons != b->edges[i].cons || a->edges[i].slot != b->edges[i].slot ||
+		    a->edges[i].prod != b->edges[i].prod || a->edges[i].elems != b->edges[i].elems)
+			return 0;
+	return 1;
+}
+
+int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_error *err)
+{
+	pp_costctx *c = calloc(1, sizeof(*c));
+	int L = g->n_layers, i, l, k;
+
+	*out = NULL;
+	if (!c)
+		goto oom;
+	c->g = g;
+	c->hw = hw;
+	c->peak = hw->peak_tflops[g->dtype] * 1e12;
+	if (c->peak <= 0)
+		c->peak = hw->peak_tflops[PP_DTYPE_BF16] > 0 ? hw->peak_tflops[PP_DTYPE_BF16] * 1e12
+							    : hw->peak_tflops[PP_DTYPE_FP16] * 1e12;
+	if (c->peak <= 0) {
+		free(c);
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "hardware profile %s gives no peak for %s",
+				    hw->name, pp_dtype_name(g->dtype));
+	}
+	/* element-wise FLOPs run on the vector units: the fp32 (non-tensor-core) peak */
+	c->vec_peak = hw->peak_tflops[PP_DTYPE_FP32] > 0 ? hw->peak_tflops[PP_DTYPE_FP32] * 1e12 : c->peak;
+	c->mem_bw = hw->memory_bw_gbs * 1e9;
+	c->gemm_rate = hw->n_gemm > 0 ? 0 : pp_hw_gemm_flops(hw, g->dtype, 1, 1, 1);
+	for (i = 0; i < PP_OP_TYPE_COUNT; i++)
+		for (k = 0; k < PP_CFG_COUNT; k++)
+			if (pp_cfg_allowed((pp_op_type)i, (pp_cfg)k))
+				c->allowed[i] |= 1u << k;
+	c->eb = pp_dtype_bytes(g->dtype);
+	c->capacity = pp_hw_usable_bytes(hw);
+
+	c->rep = malloc((size_t)g->n_ops * sizeof(int));
+	c->cls = calloc((size_t)g->n_classes, sizeof(opset));
+	c->ext = calloc((size_t)L + 1, sizeof(opset));
+	c->layer_ext = calloc((size_t)L + 1, sizeof(int));
+	c->cls_prefix = calloc((size_t)g->n_classes * (L + 1), sizeof(int));
+	c->ext_prefix = calloc((size_t)(L + 1) * (L + 1), sizeof(int));
+	c->layer_in_elems = calloc((size_t)g->n_classes, sizeof(double));
+	if (!c->rep || !c->cls || !c->ext || !c->layer_ext || !c->cls_prefix || !c->ext_prefix ||
+	    !c->layer_in_elems)
+		goto oom;
+	for (i = 0; i < g->n_ops; i++)
+		c->rep[i] = i;
+	for (l = 0; l < L; l++) {
+		const pp_layer_class *lc = &g->classes[g->layer_class[l]];
+		int r0 = g->layer_start[lc->first_layer];
+		for (k = g->layer_start[l]; k < g->layer_start[l + 1]; k++)
+			c->rep[g->layer_ops[k]] = g->layer_ops[r0 + (k - g->layer_start[l])];
+	}
+	/* classes: representative ops and edges inside the layer */
+	for (k = 0; k < g->n_classes; k++) {
+		int first = g->classes[k].first_layer, n = g->layer_start[first + 1] - g->layer_start[first];
+		opset *s = &c->cls[k];
+		s->ops = malloc((size_t)n * sizeof(int));
+		if (!s->ops)
+			goto oom;
+		for (i = 0; i < n; i++) {
+			int o = g->layer_ops[g->layer_start[first] + i];
+			s->ops[s->n_ops++] = o;
+			if (add_edges(c, s, o, keep_in_layer, first) < 0)
+				goto oom;
+		}
+	}
+	/* edges into each layer from outside it, deduplicated into sets */
+	for (l = 0; l < L; l++) {
+		opset tmp = {0, NULL, 0, NULL};
+		int e;
+		for (k = g->layer_start[l]; k < g->layer_start[l + 1]; k++)
+			if (add_edges(c, &tmp, g->layer_ops[k], keep_outside_layer, l) < 0) {
+				opset_release(&tmp);
+				goto oom;
+			}
+		for (e = 0; e < c->n_ext && !same_edges(&c->ext[e], &tmp); e++)
+			;
+		if (e == c->n_ext)
+			c->ext[c->n_ext++] = tmp;
+		else
+			opset_release(&tmp);
+		c->layer_ext[l] = e;
+		/* the layer's input: the first outside tensor it reads */
+		if (c->layer_in_elems[g->layer_class[l]] == 0 && c->ext[e].n_edges)
+			c->layer_in_elems[g->layer_class[l]] = c->ext[e].edges[0].elems;
+	}
+	for (l = 0; l < L; l++) {
+		for (k = 0; k < g->n_classes; k++)
+			c->cls_prefix[k * (L + 1) + l + 1] = c->cls_prefix[k * (L + 1) + l] + (g->layer_class[l] == k);
+		for (k = 0; k < c->n_ext; k++)
+			c->ext_prefix[k * (L + 1) + l + 1] = c->ext_prefix[k * (L + 1) + l] + (c->layer_ext[l] == k);
+	}
+	c->pre.ops = malloc((size_t)g->n_pre * sizeof(int) + 1);
+	c->post.ops = malloc((size_t)g->n_post * sizeof(int) + 1);
+	if (!c->pre.ops || !c->post.ops)
+		goto oom;
+	for (i = 0; i < g->n_pre; i++) {
+		c->pre.ops[c->pre.n_ops++] = g->pre_ops[i];
+		if (add_edges(c, &c->pre, g->pre_ops[i], keep_all, 0) < 0)
+			goto oom;
+	}
+	for (i = 0; i < g->n_post; i++) {
+		c->post.ops[c->post.n_ops++] = g->post_ops[i];
+		if (add_edges(c, &c->post, g->post_ops[i], keep_all, 0) < 0)
+			goto oom;
+	}
+	c->scored = malloc((size_t)g->n_ops * sizeof(int));
+	if (!c->scored)
+		goto oom;
+	for (i = 0; i < g->n_ops; i++)
+		if (c->rep[i] == i)
+			c->scored[c->n_scored++] = i;
+	for (i = 0; i < g->n_ops; i++) {
+		c->gemm_flops_sample += g->ops[i].gemm_flops;
+		if (g->ops[i].layer >= 0)
+			c->layer_gemm_flops_sample += g->ops[i].gemm_flops;
+		if (g->ops[i].type == PP_OP_ATTENTION)
+			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
+	}
+	*out = c;
+	return 0;
+oom:
+	pp_costctx_free(c);
+	return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+}
+
+/* ---- layouts ------------------------------------------------------------------------------ */
+
+/* Layout an op's config needs on its activation input (slot 0, and both operands of add). */
+static pp_layout in_layout(pp_cfg cfg)
+{
+	switch (cfg) {
+	case PP_CFG_SAMPLE: return PP_LAYOUT_SB;
+	case PP_CFG_SEQUENCE: return PP_LAYOUT_SS;
+	case PP_CFG_HIDDEN:
+	case PP_CFG_ROW: return PP_LAYOUT_SH;
+	default: return PP_LAYOUT_R; /* REPLICATE, COLUMN */
+	}
+}
+
+static pp_layout out_layout(pp_op_type type, pp_cfg cfg)
+{
+	switch (cfg) {
+	case PP_CFG_SAMPLE: return PP_LAYOUT_SB;
+	case PP_CFG_SEQUENCE: return PP_LAYOUT_SS;
+	case PP_CFG_HIDDEN:
+	case PP_CFG_COLUMN: return PP_LAYOUT_SH;
+	case PP_CFG_ROW: return PP_LAYOUT_P; /* row-parallel matmul, vocab-parallel embedding */
+	default: (void)type; return PP_LAYOUT_R;
+	}
+}
+
+/* Layout in which op @cfg hands back the gradient of its input: a column-parallel matmul (or
+ * anything computing from a replicated input with split weights) returns partial sums. */
+static pp_layout grad_layout(pp_cfg cfg)
+{
+	return cfg == PP_CFG_COLUMN ? PP_LAYOUT_P : in_layout(cfg);
+}
+
+static int is_split(pp_layout l)
+{
+	return l == PP_LAYOUT_SB || l == PP_LAYOUT_SS || l == PP_LAYOUT_SH;
+}
+
+/* The collective turning layout @from into @to on the t axis (DESIGN.md section 5 table). */
+static inline double reshard_s(const pp_costctx *c, int t, pp_layout from, pp_layout to, double bytes,
+			double *moved)
+{
+	pp_coll k;
+	if (t <= 1 || from == to || (from == PP_LAYOUT_R && to != PP_LAYOUT_P))
+		return 0;
+	if (from == PP_LAYOUT_P)
+		k = to == PP_LAYOUT_R ? PP_COLL_ALLREDUCE : PP_COLL_REDUCESCATTER;
+	else if (to == PP_LAYOUT_R)
+		k = PP_COLL_ALLGATHER;
+	else if (to == PP_LAYOUT_P)
+		return 0; /* a split or replicated gradient is a valid partial sum */
+	else
+		k = PP_COLL_ALLTOALL;
+	/* volume per device, for the closed-form check: ring all-reduce 2(n-1)/n S, others (n-1)/n S */
+	if (moved)
+		*moved += (k == PP_COLL_ALLREDUCE ? 2.0 : 1.0) * (t - 1) / t * bytes /
+			  (k == PP_COLL_ALLTOALL ? t : 1);
+	return pp_coll_s(c->hw, k, t, 1, bytes);
+}
+
+/* ---- ops ---------------------------------------------------------------------------------- */
+
+typedef struct opcost {
+	double f_s;          /* forward compute */
+	double b_s;          /* backward compute (2x forward FLOPs and bytes) */
+	double comm_f_s;     /* collectives inside the op (vocab-parallel loss) */
+	double gemm_s;       /* matrix-product part of f_s */
+	double saved;        /* activation bytes kept for backward, per micro-batch */
+	double core_saved;   /* of which attention core */
+	double params;       /* parameter elements held on the device */
+	int grad_group_td;   /* gradients partial over t as well as d (split data, whole weights) */
+} opcost;
+
+static int split_factor(pp_cfg cfg, int t)
+{
+	return cfg == PP_CFG_REPLICATE ? 1 : t;
+}
+
+/* Score op @o under @cfg for micro-batch b on one device.  Returns -1 when the config is not
+ * allowed or does not fit. */
+static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cfg cfg, opcost *r)
+{
+	const pp_op *op = &c->g->ops[o];
+	const pp_hw *hw = c->hw;
+	int t = gl->t, f = split_factor(cfg, t);
+	double b = gl->micro_batch, bytes, flops;
+
+	if ((unsigned)cfg >= PP_CFG_COUNT || !(c->allowed[op->type] >> cfg & 1u))
+		return -1;
+	if (cfg == PP_CFG_SAMPLE && t > 1 && gl->micro_batch % t)
+		return -1;
+	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_ATTENTION && (c->g->heads % t || c->g->kv_heads % t))
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->params = (double)op->params;
+	switch (op->type) {
+	case PP_OP_MATMUL: {
+		double m = (double)op->gemm_m * b, n = (double)op->gemm_n, k = (double)op->gemm_k;
+		double in = m * k, out = m * n, w = n * k;
+		switch (cfg) {
+		case PP_CFG_COLUMN: n /= t; out /= t; w /= t; break;
+		case PP_CFG_ROW: k /= t; in /= t; w /= t; break;
+		case PP_CFG_SAMPLE:
+		case PP_CFG_SEQUENCE: m /= t; in /= t; out /= t; break;
+		default: break;
+		}
+		flops = 2.0 * m * n * k;
+		r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_hw_gemm_flops(hw, c->g->dtype, m, n, k));
+		bytes = c->eb * (in + out + w);
+		r->f_s = MAXD(r->gemm_s, bytes / c->mem_bw);
+		r->gemm_s = r->f_s;
+		if (cfg == PP_CFG_COLUMN || cfg == PP_CFG_ROW)
+			r->params /= t;
+		break;
+	}
+	case PP_OP_ATTENTION: {
+		/* QK^T and AV: batched GEMMs of (s x s x head_dim) per head; the score traffic of
+		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
+		double s = (double)c->g->seq, hd = (double)(c->g->hidden / c->g->heads);
+		double gemm = op->gemm_flops * b / f;
+		r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_hw_gemm_flops(hw, c->g->dtype, s, s, hd));
+		r->gemm_s = MAXD(r->gemm_s, op->act_bytes * b / f / c->mem_bw);
+		r->f_s = r->gemm_s + op->score_bytes * b / f / c->mem_bw +
+			 (op->flops - op->gemm_flops) * b / f / c->vec_peak;
+		break;
+	}
+	default:
+		bytes = (op->act_bytes * b + op->param_bytes) / f;
+		r->f_s = MAXD((op->flops - op->gemm_flops) * b / f / c->vec_peak, bytes / c->mem_bw);
+		if (op->type == PP_OP_EMBEDDING && cfg == PP_CFG_ROW)
+			r->params /= t;
+		if (op->type == PP_OP_LOSS && cfg == PP_CFG_HIDDEN && t > 1) {
+			/* vocab-parallel cross-entropy: all-reduces of the max, the sum of exponentials
+			 * and the target logit, b*s fp32 each (Megatron-LM cross_entropy.py) */
+			double n = b * (double)c->g->seq * 4.0;
+			r->comm_f_s = 3.0 * pp_coll_s(hw, PP_COLL_ALLREDUCE, t, 1, n);
+		}
+		break;
+	}
+	r->b_s = 2.0 * r->f_s;
+	/* what an op keeps is its input, split when the input's layout is (a column-parallel matmul
+	 * keeps its whole replicated input; Korthikanti et al. 2022, Table 2's "10" term) */
+	f = is_split(in_layout(cfg)) ? t : 1;
+	r->saved = op->saved_bytes * b / f;
+	r->core_saved = op->core_saved_bytes * b / f;
+	/* data split over t with whole weights: the t copies' gradients differ and must be summed */
+	r->grad_group_td = t > 1 && op->params > 0 && cfg != PP_CFG_REPLICATE && cfg != PP_CFG_COLUMN &&
+			   cfg != PP_CFG_ROW;
+	return 0;
+}
+
+/* Forward and backward resharding on edge @e under configs @cfg (rep-indexed). */
+static inline void edge_cost(const pp_costctx *c, const pp_global *gl, const edge *e, pp_cfg pc, pp_cfg cc,
+		      double *fwd, double *bwd, double *moved)
+{
+	const pp_graph *g = c->g;
+	double bytes = e->elems * gl->micro_batch * c->eb;
+	pp_layout lp = out_layout(g->ops[e->prod].type, pc), lc = in_layout(cc);
+	pp_layout need = lp == PP_LAYOUT_P ? PP_LAYOUT_R : lp;
+	*fwd = reshard_s(c, gl->t, lp, lc, bytes, moved);
+	*bwd = reshard_s(c, gl->t, grad_layout(cc), need, bytes, moved);
+}
+
+/* Totals of a set of ops (a layer class, or the pre / post ops) under @cfg. */
+typedef struct settot {
+	double f_s, b_s, tp_f_s, tp_b_s, gemm_s, attn_f_s;
+	double saved, core_saved, params, params_td, tp_moved;
+	pp_layout out;          /* layout of the set's last op's output */
+	int last_split;
+} settot;
+
+static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, const opset *s,
+		    settot *r)
+{
+	/* accumulate in locals: the compiler cannot keep r's fields in registers across calls */
+	double f_s = 0, b_s = 0, tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
+	double params = 0, params_td = 0, moved = 0;
+	int i, t = gl->t;
+
+	for (i = 0; i < s->n_ops; i++) {
+		int o = s->ops[i];
+		opcost oc;
+		if (op_cost(c, gl, o, (pp_cfg)cfg[o], &oc) < 0)
+			return -1;
+		f_s += oc.f_s;
+		b_s += oc.b_s;
+		tp_f += oc.comm_f_s;
+		tp_b += oc.comm_f_s;
+		gemm += 3.0 * oc.gemm_s;
+		if (c->g->ops[o].type == PP_OP_ATTENTION)
+			attn += oc.f_s;
+		saved += oc.saved;
+		core += oc.core_saved;
+		if (oc.grad_group_td)
+			params_td += oc.params;
+		else
+			params += oc.params;
+	}
+	for (i = 0; i < s->n_edges && t > 1; i++) {
+		const edge *e = &s->edges[i];
+		const pp_op *cons = &c->g->ops[e->cons];
+		pp_cfg pc = (pp_cfg)cfg[e->prod], cc = (pp_cfg)cfg[e->cons];
+		double f, b;
+		edge_cost(c, gl, e, pc, cc, &f, &b, &moved);
+		tp_f += f;
+		tp_b += b;
+		/* with sequence parallelism a matmul fed by an all-gather keeps the sequence shard and
+		 * gathers it again in backward (Korthikanti et al. 2022, sec. 4.2.2) */
+		if (cons->type == PP_OP_MATMUL && e->slot == 0 &&
+		    is_split(out_layout(c->g->ops[e->prod].type, pc)) && !is_split(in_layout(cc)))
+			saved -= cons->saved_bytes * gl->micro_batch * (1.0 - 1.0 / t);
+	}
+	r->f_s = f_s;
+	r->b_s = b_s;
+	r->tp_f_s = tp_f;
+	r->tp_b_s = tp_b;
+	r->gemm_s = gemm;
+	r->attn_f_s = attn;
+	r->saved = saved;
+	r->core_saved = core;
+	r->params = params;
+	r->params_td = params_td;
+	r->tp_moved = moved;
+	r->out = PP_LAYOUT_R;
+	if (s->n_ops) {
+		int last = s->ops[s->n_ops - 1];
+		r->out = out_layout(c->g->ops[last].type, (pp_cfg)cfg[last]);
+	}
+	return 0;
+}
+
+/* ---- per-op pieces (ILP) ------------------------------------------------------------------ */
+
+double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
+{
+	opcost oc;
+	double t;
+	if (op < 0 || op >= c->g->n_ops || op_cost(c, gl, op, cfg, &oc) < 0)
+		return -1;
+	t = oc.f_s + oc.b_s + 2 * oc.comm_f_s;
+	if (c->g->ops[op].layer >= 0 && (gl->recompute == PP_RECOMPUTE_FULL ||
+					 (gl->recompute == PP_RECOMPUTE_SELECTIVE &&
+					  c->g->ops[op].type == PP_OP_ATTENTION)))
+		t += oc.f_s + oc.comm_f_s;
+	return t;
+}
+
+double pp_cost_edge_s(const pp_costctx *c, const pp_global *gl, int prod, pp_cfg pc, int cons,
+		      int slot, pp_cfg cc)
+{
+	const pp_graph *g = c->g;
+	edge e;
+	double f, b;
+	if (prod < 0 || prod >= g->n_ops || cons < 0 || cons >= g->n_ops || slot < 0 ||
+	    slot >= g->ops[cons].n_inputs || !pp_cfg_allowed(g->ops[prod].type, pc) ||
+	    !pp_cfg_allowed(g->ops[cons].type, cc))
+		return -1;
+	e.prod = prod;
+	e.cons = cons;
+	e.slot = slot;
+	e.elems = (double)g->tensors[g->ops[cons].inputs[slot]].elems;
+	edge_cost(c, gl, &e, pc, cc, &f, &b, NULL);
+	if (g->ops[cons].layer >= 0 && gl->recompute == PP_RECOMPUTE_FULL)
+		f *= 2;
+	return f + b;
+}
+
+double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
+{
+	opcost oc;
+	double per_param = pp_cf_bytes_per_param(gl->d, gl->distributed_optimizer), act;
+	if (op < 0 || op >= c->g->n_ops || op_cost(c, gl, op, cfg, &oc) < 0)
+		return -1;
+	act = oc.saved;
+	if (c->g->ops[op].layer >= 0) {
+		if (gl->recompute == PP_RECOMPUTE_SELECTIVE)
+			act -= oc.core_saved;
+		else if (gl->recompute == PP_RECOMPUTE_FULL)
+			act = 0; /* the layer keeps only its input, counted once per layer */
+	}
+	return oc.params * per_param + act;
+}
+
+static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
+{
+	double s = 0;
+	int d = gl->d, t = gl->t;
+	if (gl->distributed_optimizer) {
+		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights */
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * GRAD_BYTES) +
+		     pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * GRAD_BYTES) +
+		     pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
+	} else {
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * GRAD_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * GRAD_BYTES);
+	}
+	return s;
+}
+
+double pp_cost_op_grad_sync_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
+{
+	opcost oc;
+	if (op < 0 || op >= c->g->n_ops || op_cost(c, gl, op, cfg, &oc) < 0)
+		return -1;
+	return oc.grad_group_td ? grad_sync_s(c, gl, 0, oc.params) : grad_sync_s(c, gl, oc.params, 0);
+}
+
+/* ---- the whole plan ----------------------------------------------------------------------- */
+
+#define MAX_CLASSES 64
+#define MAX_EXT 64
+#define MAX_STAGES 1024
+
+/* Micro-batches in flight on stage @s (activations held at the peak of the schedule). */
+static double in_flight(const pp_global *gl, int s, int m)
+{
+	double n;
+	if (gl->p == 1)
+		return 1;
+	if (gl->schedule == PP_SCHED_GPIPE)
+		return m;
+	/* 1F1B: stage s holds p - s micro-batches (Narayanan et al. 2021, sec. 2.2); interleaving
+	 * adds (1 + (p-1)/(p*v)) on the first stage (Korthikanti et al. 2022, sec. 4.2.3) */
+	n = gl->p - s < m ? gl->p - s : m;
+	if (gl->schedule == PP_SCHED_INTERLEAVED)
+		n *= 1.0 + (double)(gl->p - 1) / ((double)gl->p * gl->virtual_stages);
+	return n;
+}
+
+int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in, pp_cost *out)
+{
+	const pp_graph *g = c->g;
+	const pp_hw *hw = c->hw;
+	uint8_t stack_cfg[8192], *mcfg = NULL;
+	const uint8_t *cfg = cfg_in;
+	settot cls[MAX_CLASSES], ext[MAX_EXT], pre, post;
+	double ext_f[MAX_EXT], ext_b[MAX_EXT];
+	int stage_layers[MAX_STAGES];
+	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
+	int k, s, first = 0, rc = 0, v = gl->virtual_stages;
+	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
+	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
+	double sync_max = 0, opt_params_max = 0, peak = -1, capacity;
+	double last_params = -1, last_params_td = -1, sync = 0;
+	int cnt[MAX_CLASSES + MAX_EXT];
+	struct {
+		double F, B, tpF, tpB, act, params, params_td;
+	} mid = {0, 0, 0, 0, 0, 0, 0};
+	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
+
+	memset(out, 0, sizeof(*out));
+	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1)
+		return PP_EINVALID;
+	if (!cfg) {
+		/* Megatron's configs, only for the ops the evaluation reads */
+		uint8_t *w = stack_cfg;
+		if (g->n_ops > (int)sizeof(stack_cfg) && !(w = mcfg = malloc((size_t)g->n_ops)))
+			return PP_ENOMEM;
+		for (k = 0; k < c->n_scored; k++)
+			w[c->scored[k]] = (uint8_t)pp_strategy_megatron_op(g, gl, c->scored[k]);
+		cfg = w;
+	}
+	for (k = 0; k < g->n_classes; k++)
+		if (set_cost(c, gl, cfg, &c->cls[k], &cls[k]) < 0)
+			goto invalid;
+	if (set_cost(c, gl, cfg, &c->pre, &pre) < 0 || set_cost(c, gl, cfg, &c->post, &post) < 0)
+		goto invalid;
+	for (k = 0; k < c->n_ext; k++) {
+		set_cost(c, gl, cfg, &c->ext[k], &ext[k]);
+		ext_f[k] = ext[k].tp_f_s;
+		ext_b[k] = ext[k].tp_b_s;
+	}
+	/* recomputation: full re-runs each layer's forward (and its forward collectives) during
+	 * backward and keeps only the layer input; selective re-runs the attention core and drops
+	 * its activations (Korthikanti et al. 2022, sections 4.2 and 5) */
+	for (k = 0; k < g->n_classes; k++) {
+		settot *x = &cls[k];
+		double full_act = x->saved;
+		if (gl->recompute == PP_RECOMPUTE_FULL) {
+			x->b_s += x->f_s;
+			x->tp_b_s += x->tp_f_s;
+			x->gemm_s += x->gemm_s / 3.0;
+			x->saved = c->layer_in_elems[k] * b * c->eb / (is_split(x->out) ? t : 1);
+			x->core_saved = 0;
+			if (full_act > ws_full)
+				ws_full = full_act;
+		} else if (gl->recompute == PP_RECOMPUTE_SELECTIVE) {
+			x->b_s += x->attn_f_s;
+			x->saved -= x->core_saved;
+		}
+	}
+	if (gl->recompute == PP_RECOMPUTE_FULL)
+		for (k = 0; k < c->n_ext; k++)
+			ext_b[k] += ext_f[k];
+
+	/* stage-boundary activations, b*s*h point-to-point (b*s*h/t with Megatron's scatter/gather
+	 * optimisation, Narayanan et al. 2021 sec. 4.1) */
+	boundary_bytes = c->layer_in_elems[0] * b * c->eb / (t > 1 ? t : 1);
+	if (p > 1)
+		p2p = pp_coll_s(hw, PP_COLL_P2P, 2, t * d, boundary_bytes);
+
+	per_param = pp_cf_bytes_per_param(d, gl->distributed_optimizer);
+	capacity = c->mem_override > 0 ? c->mem_override : c->capacity;
+	pp_global_stage_layers(g, gl, stage_layers);
+	for (s = 0; s < p; s++) {
+		int last = first + stage_layers[s], same = s >= 2 && s < p - 1;
+		double F, B, tpF, tpB, act, params, params_td, T, mem;
+		double flight = in_flight(gl, s, m);
+		for (k = 0; k < g->n_classes; k++) {
+			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
+			same &= n == cnt[k];
+			cnt[k] = n;
+		}
+		for (k = 0; k < c->n_ext; k++) {
+			int n = c->ext_prefix[k * (L + 1) + last] - c->ext_prefix[k * (L + 1) + first];
+			same &= n == cnt[MAX_CLASSES + k];
+			cnt[MAX_CLASSES + k] = n;
+		}
+		if (!same) {
+			/* middle stages made of the same layers as the one before are not re-added */
+			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
+			for (k = 0; k < g->n_classes; k++) {
+				int n = cnt[k];
+				mid.F += n * cls[k].f_s;
+				mid.B += n * cls[k].b_s;
+				mid.tpF += n * cls[k].tp_f_s;
+				mid.tpB += n * cls[k].tp_b_s;
+				mid.act += n * cls[k].saved;
+				mid.params += n * cls[k].params;
+				mid.params_td += n * cls[k].params_td;
+			}
+			for (k = 0; k < c->n_ext; k++) {
+				mid.tpF += cnt[MAX_CLASSES + k] * ext_f[k];
+				mid.tpB += cnt[MAX_CLASSES + k] * ext_b[k];
+			}
+		}
+		F = mid.F;
+		B = mid.B;
+		tpF = mid.tpF;
+		tpB = mid.tpB;
+		act = mid.act;
+		params = mid.params;
+		params_td = mid.params_td;
+		act *= flight;
+		if (s == 0) {
+			F += pre.f_s;
+			B += pre.b_s;
+			tpF += pre.tp_f_s;
+			tpB += pre.tp_b_s;
+			act += pre.saved * flight;
+			params += pre.params;
+			params_td += pre.params_td;
+		}
+		if (s == p - 1) {
+			F += post.f_s;
+			B += post.b_s;
+			tpF += post.tp_f_s;
+			tpB += post.tp_b_s;
+			act += post.saved * in_flight(gl, s, m);
+			params += post.params;
+			params_td += post.params_td;
+			if (p > 1 && g->tied_embeddings)
+				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
+		}
+		act += ws_full;
+		T = F + B + tpF + tpB + (p > 1 ? 2.0 * v * p2p : 0);
+		Tsum += T;
+		if (T > Tmax) {
+			Tmax = T;
+			Tmax_comp = F + B;
+			Tmax_tp = tpF + tpB;
+			Tmax_pp = p > 1 ? 2.0 * v * p2p : 0;
+			Tmax_f = F + tpF;
+			Tmax_b = B + tpB;
+		}
+		if (params != last_params || params_td != last_params_td) /* middle stages repeat */
+			sync = grad_sync_s(c, gl, params, params_td);
+		last_params = params;
+		last_params_td = params_td;
+		if (sync > sync_max)
+			sync_max = sync;
+		if (params + params_td > opt_params_max)
+			opt_params_max = params + params_td;
+		mem = (params + params_td) * per_param + act;
+		if (mem > peak) {
+			peak = mem;
+			out->peak_stage = s;
+			out->weights_gib = (params + params_td) * WEIGHT_BYTES / 1073741824.0;
+			out->grads_gib = (params + params_td) * GRAD_BYTES / 1073741824.0;
+			out->optimizer_gib = (params + params_td) * (per_param - WEIGHT_BYTES - GRAD_BYTES) /
+					     1073741824.0;
+			out->activations_gib = act / 1073741824.0;
+			out->stage_params = params + params_td;
+		}
+		first = last;
+	}
+	{
+		/* 1F1B / GPipe: (m - 1) * slowest stage + the sum over stages, which for equal stages is
+		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
+		 * 2021, sec. 2.2) */
+		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt;
+		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
+		dp = sync_max;
+		if (gl->overlap_grad_reduce)
+			dp = MAXD(0, sync_max - Tmax_b); /* hidden behind the last backward passes */
+		opt = opt_params_max / (gl->distributed_optimizer ? d : 1) * ADAM_STEP_BYTES / c->mem_bw;
+		out->compute_s = m * Tmax_comp;
+		out->tp_comm_s = m * Tmax_tp;
+		out->pp_comm_s = m * Tmax_pp;
+		out->bubble_s = pipe - m * Tmax;
+		out->dp_comm_s = dp;
+		out->optimizer_s = opt;
+		out->iteration_s = pipe + dp + opt;
+		out->microbatches = m;
+		out->stage_fwd_s = Tmax_f;
+		out->stage_bwd_s = Tmax_b;
+		out->tokens_per_s = B * (double)g->seq / out->iteration_s;
+		out->model_flops = 3.0 * c->gemm_flops_sample * B;
+		out->hardware_flops = out->model_flops;
+		if (gl->recompute == PP_RECOMPUTE_FULL)
+			out->hardware_flops += c->layer_gemm_flops_sample * B;
+		else if (gl->recompute == PP_RECOMPUTE_SELECTIVE)
+			out->hardware_flops += c->attn_gemm_flops_sample * B;
+		out->model_tflops_per_gpu = out->model_flops / (out->iteration_s * gpus) / 1e12;
+		out->hardware_tflops_per_gpu = out->hardware_flops / (out->iteration_s * gpus) / 1e12;
+		out->mfu = out->model_flops / (out->iteration_s * gpus * peak_flops);
+		out->hfu = out->hardware_flops / (out->iteration_s * gpus * peak_flops);
+	}
+	out->layer_fwd_s = cls[0].f_s + cls[0].tp_f_s;
+	out->layer_bwd_s = cls[0].b_s + cls[0].tp_b_s;
+	out->layer_gemm_s = cls[0].gemm_s;
+	out->layer_tp_s = cls[0].tp_f_s + cls[0].tp_b_s;
+	out->layer_tp_bytes = cls[0].tp_moved;
+	if (c->n_ext)
+		out->layer_tp_bytes += ext[c->n_ext > 1 ? 1 : 0].tp_moved;
+	out->layer_act_bytes = cls[0].saved;
+	out->peak_gib = peak / 1073741824.0;
+	out->capacity_gib = capacity / 1073741824.0;
+	out->feasible = peak <= capacity;
+	goto done;
+invalid:
+	rc = PP_EINVALID;
+done:
+	free(mcfg);
+	return rc;
+}

@@ -1,0 +1,457 @@
+/* check_cost.c - the cost model against formulas worked by hand and its own closed forms. */
+#include <check.h>
+#include <glob.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parplan/comm.h"
+#include "parplan/cost.h"
+
+#define MAXD0(a) ((a) > 0 ? (a) : 0)
+#define REL(a, b) (fabs((a) - (b)) / fmax(fabs(b), 1e-300))
+
+typedef struct fixture {
+	pp_graph *g;
+	pp_hw *hw;
+	pp_costctx *c;
+} fixture;
+
+static fixture open_fx(const char *model, const char *hw)
+{
+	fixture f = {NULL, NULL, NULL};
+	pp_error err = PP_ERROR_INIT;
+	ck_assert_msg(pp_graph_load(model, &f.g, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_hw_load(hw, &f.hw, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_costctx_new(&f.c, f.g, f.hw, &err) == 0, "%s", err.msg);
+	return f;
+}
+
+static void close_fx(fixture *f)
+{
+	pp_costctx_free(f->c);
+	pp_graph_free(f->g);
+	pp_hw_free(f->hw);
+}
+
+static pp_global plan(int t, int p, int d, int b, int B)
+{
+	pp_global gl = PP_GLOBAL_INIT;
+	gl.t = t;
+	gl.p = p;
+	gl.d = d;
+	gl.micro_batch = b;
+	gl.global_batch = B;
+	return gl;
+}
+
+static pp_cost eval(const fixture *f, const pp_global *gl)
+{
+	pp_cost c;
+	pp_error err = PP_ERROR_INIT;
+	ck_assert_msg(pp_global_validate(f->g, gl, 0, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pp_cost_eval(f->c, gl, NULL, &c), 0);
+	return c;
+}
+
+#define A100 "../hwprofiles/dgx-a100-80g.json"
+
+START_TEST(test_korthikanti_hand_values)
+{
+	/* GPT-3 175B layer, s=2048, b=1, h=12288, a=96, no parallelism (seed section 2.2) */
+	double want = 2048.0 * 12288 * (34 + 5.0 * 96 * 2048 / 12288);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes(2048, 1, 12288, 96, 1, 0, PP_RECOMPUTE_NONE),
+				want, 1e-3);
+	/* with TP t=8: 10 + 24/8 + 5as/(8h); with SP everything / 8 (seed section 3.2) */
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes(2048, 1, 12288, 96, 8, 0, PP_RECOMPUTE_NONE),
+				2048.0 * 12288 * (10 + 3 + 5.0 * 96 * 2048 / 12288 / 8), 1e-3);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes(2048, 1, 12288, 96, 8, 1, PP_RECOMPUTE_NONE),
+				want / 8, 1e-3);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes(2048, 1, 12288, 96, 8, 1, PP_RECOMPUTE_SELECTIVE),
+				2048.0 * 12288 * 34 / 8, 1e-3);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes(2048, 2, 12288, 96, 8, 0, PP_RECOMPUTE_FULL),
+				2.0 * 2048 * 2 * 12288, 1e-3);
+}
+END_TEST
+
+START_TEST(test_collective_formulas)
+{
+	/* ring all-reduce at n=8 of 1 GB at 100 GB/s, alpha 5 us: 2*7/8*0.01 s + 14*5 us */
+	ck_assert_double_eq_tol(pp_ring_allreduce_s(8, 1e9, 100e9, 5e-6), 0.0175 + 70e-6, 1e-12);
+	ck_assert_double_eq_tol(pp_ring_allgather_s(8, 1e9, 100e9, 5e-6), 0.00875 + 35e-6, 1e-12);
+	ck_assert_double_eq_tol(pp_p2p_s(1e9, 100e9, 5e-6), 0.01 + 5e-6, 1e-12);
+	ck_assert_double_eq(pp_ring_allreduce_s(1, 1e9, 100e9, 5e-6), 0);
+}
+END_TEST
+
+START_TEST(test_hierarchical_groups)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_hw *hw = NULL;
+	double bi, ai, bn, an, S = 1e9;
+	ck_assert_int_eq(pp_hw_load(A100, &hw, &err), 0);
+	bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9;
+	ai = hw->intra.latency_us * 1e-6;
+	bn = hw->network.bw_gbs * hw->network.efficiency * 1e9;
+	an = hw->network.latency_us * 1e-6;
+	/* 8 ranks at stride 1: one node, the NVLink ring */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 8, 1, S), pp_ring_allreduce_s(8, S, bi, ai), 1e-15);
+	/* 16 ranks at stride 1: reduce-scatter in node, all-reduce over 2 nodes on S/8, all-gather */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 16, 1, S),
+				2 * pp_ring_allgather_s(8, S, bi, ai) + pp_ring_allreduce_s(2, S / 8, bn, an), 1e-15);
+	/* a data-parallel group at stride t=8: every member in another node, the network ring */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 4, 8, S), pp_ring_allreduce_s(4, S, bn, an), 1e-15);
+	/* stride 2 on 8-GPU nodes: 4 members per node */
+	ck_assert_int_eq(pp_group_per_node(8, 2, 8), 4);
+	pp_hw_free(hw);
+}
+END_TEST
+
+START_TEST(test_model_flops_175b)
+{
+	/* GPT-3 175B, global batch 1536: 72*B*s*l*h^2*(1 + s/(6h) + V/(12lh)), Narayanan eq. 3 */
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 16, 8, 1, 1536);
+	pp_cost c;
+	gl.recompute = PP_RECOMPUTE_FULL;
+	c = eval(&f, &gl);
+	ck_assert_double_le(REL(c.model_flops, pp_cf_gpt_flops(1536, 2048, 96, 12288, 51200, 0)), 1e-12);
+	ck_assert_double_le(REL(c.hardware_flops, pp_cf_gpt_flops(1536, 2048, 96, 12288, 51200, 1)), 1e-12);
+	/* MFU = model FLOPs / (iteration * GPUs * peak) */
+	ck_assert_double_le(REL(c.mfu, c.model_flops / (c.iteration_s * 1024 * 312e12)), 1e-12);
+	ck_assert(c.hfu > c.mfu);
+	/* the parts of the time add up */
+	ck_assert_double_le(REL(c.compute_s + c.tp_comm_s + c.pp_comm_s + c.bubble_s + c.dp_comm_s + c.optimizer_s,
+				c.iteration_s), 1e-12);
+	close_fx(&f);
+}
+END_TEST
+
+/* Per-op engine totals against the closed forms, for several plans of one model. */
+static void check_model(const char *path)
+{
+	fixture f = open_fx(path, A100);
+	const pp_graph *g = f.g;
+	int ts[] = {1, 2, 4, 8}, llama = 0, i, ti, sp, r;
+	double s = (double)g->seq, h = (double)g->hidden, a = (double)g->heads, eb = 2;
+	for (i = 0; i < g->n_ops; i++)
+		llama |= g->ops[i].type == PP_OP_RMSNORM;
+	for (ti = 0; ti < 4; ti++) {
+		int t = ts[ti];
+		if (g->heads % t || g->kv_heads % t)
+			continue;
+		for (sp = 0; sp <= (t > 1); sp++)
+			for (r = 0; r < 3; r++) {
+				pp_global gl = plan(t, 1, 2, 2, 8);
+				pp_cost c;
+				double act, tp;
+				gl.sequence_parallel = sp;
+				gl.recompute = (pp_recompute)r;
+				c = eval(&f, &gl);
+				act = llama ? pp_cf_llama_layer_activation_bytes(s, 2, h, a, (double)g->kv_heads,
+										  (double)g->ffn, t, sp, gl.recompute)
+					    : pp_cf_gpt_layer_activation_bytes(s, 2, h, a, t, sp, gl.recompute);
+				ck_assert_msg(REL(c.layer_act_bytes, act) < 1e-9, "%s t=%d sp=%d r=%d: %.17g vs %.17g",
+					      path, t, sp, r, c.layer_act_bytes, act);
+				tp = pp_cf_tp_elements_per_layer(2, s, h, t) * eb;
+				ck_assert_msg(t == 1 ? c.layer_tp_bytes == 0 : REL(c.layer_tp_bytes, tp) < 1e-9,
+					      "%s t=%d sp=%d: TP bytes %.17g vs %.17g", path, t, sp, c.layer_tp_bytes, tp);
+				/* model FLOPs from op FLOPs: 3x the forward matrix products */
+				ck_assert(REL(c.model_flops, 3 * g->gemm_flops_per_token * s * 8) < 1e-9);
+				if (!llama)
+					ck_assert(REL(c.model_flops, pp_cf_gpt_flops(8, s, g->n_layers, h,
+										      (double)g->vocab, 0)) < 1e-9);
+			}
+	}
+	close_fx(&f);
+}
+
+START_TEST(test_one_engine_every_model)
+{
+	glob_t gb;
+	size_t i;
+	ck_assert_int_eq(glob("../models/*.json", 0, NULL, &gb), 0);
+	ck_assert_uint_ge(gb.gl_pathc, 18);
+	for (i = 0; i < gb.gl_pathc; i++)
+		check_model(gb.gl_pathv[i]);
+	globfree(&gb);
+}
+END_TEST
+
+START_TEST(test_pipeline_bubble)
+{
+	/* equal stages: iteration of the pipeline = (m + (p-1)/v) * (t_f + t_b), bubble (p-1)/(v m) */
+	fixture f = open_fx("../models/gpt-145.6b.json", A100);
+	int vs[] = {1, 2, 5}, k;
+	for (k = 0; k < 3; k++) {
+		pp_global gl = plan(8, 8, 4, 1, 256);
+		pp_cost c;
+		double T;
+		gl.virtual_stages = vs[k];
+		gl.schedule = vs[k] > 1 ? PP_SCHED_INTERLEAVED : PP_SCHED_1F1B;
+		gl.recompute = PP_RECOMPUTE_FULL;
+		c = eval(&f, &gl);
+		ck_assert_int_eq(c.microbatches, 64);
+		/* stages are not equal here (embedding / head), so check the formula's definition:
+		 * bubble = pipeline - m * slowest stage, and for the first-order equal-stage case the
+		 * fraction stays within 20% of (p-1)/(v m) */
+		T = (c.compute_s + c.tp_comm_s + c.pp_comm_s) / c.microbatches;
+		ck_assert_double_le(fabs(c.bubble_s / (c.microbatches * T) - 7.0 / (vs[k] * 64)),
+				    0.2 * 7.0 / (vs[k] * 64));
+		ck_assert_double_le(REL(pp_cf_pipeline_s(64, 8, vs[k], 1.0, 2.0), (64 + 7.0 / vs[k]) * 3), 1e-15);
+	}
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_pipeline_equal_stages_exact)
+{
+	/* without embedding/head imbalance the engine's pipeline time is the closed form exactly:
+	 * compare two p values whose difference is only the bubble */
+	fixture f = open_fx("../models/gpt-18.4b.json", A100);
+	pp_global gl = plan(8, 4, 1, 1, 64);
+	pp_cost c = eval(&f, &gl);
+	double T = (c.compute_s + c.tp_comm_s + c.pp_comm_s) / c.microbatches;
+	/* (m - 1) * max + sum over stages >= (m + p - 1) * min stage */
+	ck_assert(c.bubble_s > 0);
+	ck_assert_double_le(c.bubble_s, 3 * T + 1e-12);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_memory_bytes_per_param)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 16, 8, 1, 1536);
+	pp_cost c;
+	double P;
+	gl.recompute = PP_RECOMPUTE_FULL;
+	c = eval(&f, &gl);
+	P = c.stage_params;
+	ck_assert_double_le(REL((c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0, 18 * P), 1e-12);
+	gl.distributed_optimizer = 1;
+	c = eval(&f, &gl);
+	ck_assert_double_le(REL((c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0,
+				(6 + 12.0 / 8) * c.stage_params), 1e-12);
+	ck_assert_double_eq(pp_cf_bytes_per_param(8, 0), 18);
+	ck_assert_double_eq(pp_cf_bytes_per_param(8, 1), 7.5);
+	/* 1F1B stage 0 holds p micro-batches: 6 layers * p=16 * (2sbh/t... full recompute keeps
+	 * 2*s*b*h per layer, replicated without SP) + embedding, plus one layer's working set */
+	gl.distributed_optimizer = 0;
+	c = eval(&f, &gl);
+	ck_assert_int_eq(c.peak_stage, 0);
+	ck_assert(c.activations_gib * 1073741824.0 > 6 * 16 * 2.0 * 2048 * 12288);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_infeasible_and_interleaved_memory)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(1, 1, 8, 1, 8);
+	pp_cost c = eval(&f, &gl), c1, c2;
+	ck_assert(!c.feasible); /* 175B on one GPU's 80 GB: 18 bytes/param alone is 3 TB */
+	ck_assert(c.peak_gib > c.capacity_gib);
+	gl = plan(8, 8, 1, 1, 64);
+	c1 = eval(&f, &gl);
+	gl.schedule = PP_SCHED_INTERLEAVED;
+	gl.virtual_stages = 2;
+	c2 = eval(&f, &gl);
+	/* interleaving: activations x (1 + (p-1)/(p v)) on stage 0, bubble / v */
+	ck_assert(c2.activations_gib > c1.activations_gib);
+	ck_assert(c2.bubble_s < c1.bubble_s);
+	gl.schedule = PP_SCHED_GPIPE;
+	gl.virtual_stages = 1;
+	c2 = eval(&f, &gl);
+	ck_assert(c2.activations_gib > 7 * c1.activations_gib); /* all 64 micro-batches vs 8 */
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_recompute_and_sequence_parallel)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 16, 8, 1, 1536);
+	pp_cost none, full, sel;
+	int ln = pp_graph_find_op(f.g, "l0.ln1"), qkv = pp_graph_find_op(f.g, "l0.attn.qkv");
+	double rep, seq;
+	none = eval(&f, &gl);
+	gl.recompute = PP_RECOMPUTE_FULL;
+	full = eval(&f, &gl);
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	sel = eval(&f, &gl);
+	/* full: backward re-runs the whole layer forward, collectives included */
+	ck_assert_double_le(REL(full.layer_bwd_s - none.layer_bwd_s, none.layer_fwd_s), 1e-12);
+	ck_assert(sel.layer_bwd_s > none.layer_bwd_s && sel.layer_bwd_s < full.layer_bwd_s);
+	/* sequence parallel: LayerNorm work divided by t */
+	gl.recompute = PP_RECOMPUTE_NONE;
+	rep = pp_cost_op_s(f.c, &gl, ln, PP_CFG_REPLICATE);
+	seq = pp_cost_op_s(f.c, &gl, ln, PP_CFG_SEQUENCE);
+	ck_assert_double_le(REL(seq, rep / 8), 1e-12);
+	/* a column-parallel matmul does 1/t of the work; a norm cannot split the hidden dim */
+	ck_assert(pp_cost_op_s(f.c, &gl, qkv, PP_CFG_COLUMN) < pp_cost_op_s(f.c, &gl, qkv, PP_CFG_REPLICATE) / 7.9);
+	ck_assert(pp_cost_op_s(f.c, &gl, ln, PP_CFG_HIDDEN) < 0);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_compute_time_per_op)
+{
+	/* time = max(FLOPs / (peak * eff), bytes / bandwidth), backward twice forward */
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(1, 1, 1, 1, 1);
+	int qkv = pp_graph_find_op(f.g, "l0.attn.qkv"), gelu = pp_graph_find_op(f.g, "l0.mlp.gelu");
+	double flops = 2.0 * 2048 * 12288 * 36864, fwd = flops / (312e12 * 0.7);
+	double gb = 2.0 * 2048 * 49152 * 2; /* gelu: read and write b*s*4h in bf16 */
+	ck_assert_double_le(REL(pp_cost_op_s(f.c, &gl, qkv, PP_CFG_REPLICATE), 3 * fwd), 1e-12);
+	ck_assert_double_le(REL(pp_cost_op_s(f.c, &gl, gelu, PP_CFG_REPLICATE), 3 * gb / 2039e9), 1e-12);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_gemm_table_shrinks_with_split)
+{
+	/* with a calibrated table a column-parallel GEMM is looked up at its own smaller shape */
+	static const char *hwj =
+		"{\"format\": \"parplan-hw/1\", \"name\": \"t\", \"device\": {\"name\": \"x\", "
+		"\"peak_tflops\": {\"bf16\": 100}, \"memory_gib\": 80, \"memory_bw_gbs\": 2000, "
+		"\"gemm_table\": {\"dtype\": \"bf16\", \"points\": ["
+		"{\"m\": 2048, \"n\": 1024, \"k\": 12288, \"tflops\": 40},"
+		"{\"m\": 2048, \"n\": 36864, \"k\": 12288, \"tflops\": 80}]}, \"source\": \"test\"},"
+		"\"node\": {\"devices\": 8, \"intra\": {\"name\": \"n\", \"bw_gbs\": 300, \"latency_us\": 1, \"source\": \"t\"}},"
+		"\"network\": {\"name\": \"ib\", \"bw_gbs\": 25, \"latency_us\": 5, \"source\": \"t\"}}";
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	pp_hw *hw = NULL;
+	pp_costctx *c = NULL;
+	pp_global gl = plan(8, 1, 1, 1, 1);
+	int qkv;
+	double full, col;
+	ck_assert_int_eq(pp_graph_load("../models/gpt3-175b.json", &g, &err), 0);
+	ck_assert_int_eq(pp_hw_parse("mem", hwj, &hw, &err), 0);
+	ck_assert_int_eq(pp_costctx_new(&c, g, hw, &err), 0);
+	qkv = pp_graph_find_op(g, "l0.attn.qkv");
+	full = pp_cost_op_s(c, &gl, qkv, PP_CFG_REPLICATE);
+	col = pp_cost_op_s(c, &gl, qkv, PP_CFG_COLUMN);
+	/* the 2048 x 4608 x 12288 shard runs below 80 TFLOP/s, so more than 1/8 of the time */
+	ck_assert(col > full / 8 * 1.05);
+	pp_costctx_free(c);
+	pp_hw_free(hw);
+	pp_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_invalid_plans_name_the_rule)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_error err = PP_ERROR_INIT;
+	pp_global gl = plan(5, 16, 8, 1, 1536);
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "heads"));
+	gl = plan(8, 16, 8, 1, 1536);
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 1000, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "t*p*d"));
+	gl = plan(8, 16, 8, 5, 1536);
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "micro-batch*d"));
+	gl = plan(8, 16, 8, 1, 1536);
+	gl.schedule = PP_SCHED_INTERLEAVED;
+	gl.virtual_stages = 4;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "p*v"));
+	gl = plan(8, 7, 8, 1, 1536);
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "divisible by p"));
+	gl = plan(1, 16, 8, 1, 1536);
+	gl.sequence_parallel = 1;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "sequence parallel"));
+	/* uneven stages: first and last with fewer layers, the rest even */
+	gl = plan(8, 16, 8, 1, 1536);
+	gl.first_stage_layers = 5;
+	gl.last_stage_layers = 7; /* 84 layers left over 14 stages */
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), 0);
+	{
+		int layers[16];
+		pp_global_stage_layers(f.g, &gl, layers);
+		ck_assert_int_eq(layers[0], 5);
+		ck_assert_int_eq(layers[1], 6);
+		ck_assert_int_eq(layers[15], 7);
+	}
+	gl.first_stage_layers = 4;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_data_parallel_overlap)
+{
+	/* 7.5B on 128 GPUs, d = 32 over 4 nodes: the gradient all-reduce is exposed unless overlapped
+	 * with backward; the distributed optimizer turns it into reduce-scatter + all-gather */
+	fixture f = open_fx("../models/gpt-7.5b.json", A100);
+	pp_global gl = plan(4, 1, 32, 16, 512);
+	pp_cost plain, ovl, dist;
+	plain = eval(&f, &gl);
+	gl.overlap_grad_reduce = 1;
+	ovl = eval(&f, &gl);
+	gl.overlap_grad_reduce = 0;
+	gl.distributed_optimizer = 1;
+	dist = eval(&f, &gl);
+	ck_assert(plain.dp_comm_s > 0);
+	ck_assert_double_le(REL(ovl.dp_comm_s, MAXD0(plain.dp_comm_s - plain.stage_bwd_s)), 1e-12);
+	ck_assert(ovl.iteration_s < plain.iteration_s);
+	/* fp32 grads reduce-scattered (half an all-reduce) plus bf16 weights all-gathered */
+	ck_assert(dist.dp_comm_s < plain.dp_comm_s);
+	ck_assert(dist.optimizer_s < plain.optimizer_s / 31);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_bad_config_rejected)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 16, 8, 1, 1536);
+	uint8_t *cfg = malloc((size_t)f.g->n_ops);
+	pp_cost c;
+	pp_strategy_megatron(f.g, &gl, cfg);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &c), 0);
+	cfg[pp_graph_find_op(f.g, "l0.ln1")] = PP_CFG_HIDDEN;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &c), PP_EINVALID);
+	/* SAMPLE on the t axis needs the micro-batch divisible by t */
+	pp_strategy_megatron(f.g, &gl, cfg);
+	cfg[pp_graph_find_op(f.g, "l0.attn.qkv")] = PP_CFG_SAMPLE;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &c), PP_EINVALID);
+	free(cfg);
+	close_fx(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cost");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_korthikanti_hand_values);
+	tcase_add_test(tc, test_collective_formulas);
+	tcase_add_test(tc, test_hierarchical_groups);
+	tcase_add_test(tc, test_model_flops_175b);
+	tcase_add_test(tc, test_one_engine_every_model);
+	tcase_add_test(tc, test_pipeline_bubble);
+	tcase_add_test(tc, test_pipeline_equal_stages_exact);
+	tcase_add_test(tc, test_memory_bytes_per_param);
+	tcase_add_test(tc, test_infeasible_and_interleaved_memory);
+	tcase_add_test(tc, test_recompute_and_sequence_parallel);
+	tcase_add_test(tc, test_compute_time_per_op);
+	tcase_add_test(tc, test_gemm_table_shrinks_with_split);
+	tcase_add_test(tc, test_invalid_plans_name_the_rule);
+	tcase_add_test(tc, test_data_parallel_overlap);
+	tcase_add_test(tc, test_bad_config_rejected);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+# parplan cost: table, JSON keys, plan file round trip, invalid and infeasible plans, and the
+# accuracy gate against Narayanan et al. SC21 Table 1 (scripts/validate-published --check).
+set -u
+P=${PARPLAN:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+M=models/gpt3-175b.json
+H=hwprofiles/dgx-a100-80g.json
+PLAN="--t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --recompute selective --sequence-parallel --distributed-optimizer"
+
+"$P" cost --model $M --hw $H $PLAN >"$tmp/table" || { echo "FAIL: cost table"; fail=1; }
+grep -q "pipeline bubble" "$tmp/table" && grep -q "peak" "$tmp/table" || { echo "FAIL: table lacks rows"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN --gpus 1024 --json -o "$tmp/plan.json" >"$tmp/a.json" || { echo "FAIL: cost --json -o"; fail=1; }
+"$P" cost --plan "$tmp/plan.json" --json >"$tmp/b.json" || { echo "FAIL: cost --plan"; fail=1; }
+python3 - "$tmp/a.json" "$tmp/b.json" "$tmp/plan.json" <<'PY' || fail=1
+import json, sys
+a, b, plan = (json.load(open(f)) for f in sys.argv[1:])
+keys = ["feasible", "iteration_s", "tokens_per_s", "model_tflops_per_gpu", "hardware_tflops_per_gpu", "mfu", "hfu"]
+for k in keys: assert k in a, k
+for k in ["compute_s", "tp_comm_s", "pp_comm_s", "bubble_s", "dp_comm_s", "optimizer_s"]: assert k in a["time"], k
+for k in ["weights_gib", "grads_gib", "optimizer_gib", "activations_gib", "peak_gib", "capacity_gib"]: assert k in a["memory"], k
+assert a == b, "plan file round trip changed the prediction"
+assert a["feasible"] and 0.3 < a["mfu"] < 0.7, a["mfu"]
+assert abs(sum(a["time"].values()) / a["iteration_s"] - 1) < 1e-9
+assert plan["format"] == "parplan-plan/1" and plan["global"]["t"] == 8 and plan["gpus"] == 1024
+assert abs(plan["predicted"]["iteration_s"] - a["iteration_s"]) < 1e-9 * a["iteration_s"]
+PY
+
+# invalid plans: exit 2, one line naming the rule, nothing written
+expect_rule() {
+	rule=$1; shift
+	"$P" cost --model $M --hw $H "$@" -o "$tmp/never.json" >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "$rule" "$tmp/err" || [ -e "$tmp/never.json" ]; then
+		echo "FAIL: expected exit 2 naming '$rule', got $rc: $(cat "$tmp/err")"; fail=1
+	fi
+}
+expect_rule "does not divide 96 heads" --t 5 --p 16 --d 8 --micro-batch 1 --global-batch 1536
+expect_rule "not divisible by p\*v" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --virtual-stages 4
+expect_rule "micro-batch\*d" --t 8 --p 16 --d 8 --micro-batch 5 --global-batch 1536
+expect_rule "GPUs" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --gpus 512
+expect_rule "sequence parallelism needs t > 1" --t 1 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --sequence-parallel
+expect_rule "not divisible by p=" --t 8 --p 7 --d 8 --micro-batch 1 --global-batch 1536
+expect_rule "unknown tensor" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --model tests/data/bad/graph-dangling-input.json
+
+# infeasible: exit 0, feasible false, the table says by how much
+"$P" cost --model $M --hw $H --t 1 --p 1 --d 8 --micro-batch 1 --global-batch 8 >"$tmp/inf" || { echo "FAIL: infeasible exit"; fail=1; }
+grep -q "exceeds the .* usable by" "$tmp/inf" || { echo "FAIL: infeasible plan not explained"; fail=1; }
+"$P" cost --model $M --hw $H --t 1 --p 1 --d 8 --micro-batch 1 --global-batch 8 --json | grep -q '"feasible":	false' || { echo "FAIL: feasible false"; fail=1; }
+
+python3 scripts/validate-published --parplan "$P" --check || { echo "FAIL: accuracy against published runs"; fail=1; }
+exit $fail
