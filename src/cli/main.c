@@ -13,6 +13,7 @@ static const struct {
 	{"info", cmd_info, "summarise a model graph"},
 	{"validate", cmd_validate, "check a model graph and a hardware profile"},
 	{"cost", cmd_cost, "time, memory and MFU of one parallel plan"},
+	{"calibrate", cmd_calibrate, "hardware profile from parplan-exec measurements"},
 };
 
 static void usage(FILE *f)
