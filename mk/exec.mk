@@ -26,7 +26,7 @@ $(EXEC): $(EXEC_OBJ) $(LIB)
 # CUDA: the same stub with the cuda backend linked in.  nvcc compiles only the kernels.
 $(BUILD)/cuda/src/exec/%.o: src/exec/%.c
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(ALL_CFLAGS) -c $< -o $@
+	$(MPICC) $(CPPFLAGS) -isystem $(CUDA_HOME)/include $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/cuda/src/exec/backend_cuda_kernels.o: src/exec/backend_cuda_kernels.cu
 	@mkdir -p $(dir $@)

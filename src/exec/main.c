@@ -1011,11 +1011,12 @@ static int exec_main(int argc, char **argv, int rank, int size)
 	ref.ref = NULL;
 	ref.n_ref = 0;
 	R.tol = dt == PP_DTYPE_BF16 ? 2e-2 : 1e-5;
-	rc = be->open(&R.dev, MPI_COMM_WORLD, L->dtype, msg, sizeof(msg)) < 0 ? EXIT_BAD : 0;
+	i = be->open(&R.dev, MPI_COMM_WORLD, L->dtype, msg, sizeof(msg));
+	rc = i == PP_EINVALID ? EXIT_BAD : i < 0 ? EXIT_BACKEND : 0;
 	if ((rc = agree(rc, MPI_COMM_WORLD))) {
 		if (rank == 0)
 			fprintf(stderr, "parplan-exec: --backend %s: %s\n", be->name,
-				R.dev ? "failed to open on another rank" : msg);
+				i < 0 ? msg : "failed to open on another rank");
 		goto out;
 	}
 	rc = setup(&R, dt == PP_DTYPE_BF16) < 0 ? EXIT_BACKEND : 0;
