@@ -22,6 +22,8 @@
 #include "backend.h"
 #include "json_int.h"
 #include "parplan/exec.h"
+#include "parplan/graph.h"
+#include "parplan/strategy.h"
 #include "parplan/io.h"
 #include "parplan/pcg.h"
 
@@ -33,8 +35,9 @@
 /* ---- options --------------------------------------------------------------------------- */
 
 typedef struct opts {
-	const char *stub, *out, *backend, *dtype;
-	int iters, warmup, ranks;
+	const char *stub, *plan, *model, *out, *backend, *dtype;
+	const char *input;        /* whichever of stub, plan, model was given */
+	int iters, warmup, ranks, t, micro_batch, sp;
 	double scale;
 	uint64_t seed;
 	const char *wrong_shard;  /* test only: the last rank reads this weight one column/row off */
@@ -842,9 +845,15 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			return usage(rank, "usage: mpirun -np T parplan-exec --stub stub.json "
-				     "[--backend cpu|cuda] [--iters N] [--warmup N] [--dtype fp32|bf16] "
-				     "[--scale X] [--ranks T] [--seed N] -o measurements.json");
+			return usage(rank, "usage: mpirun -np T parplan-exec (--stub stub.json | "
+				     "--plan plan.json | --model graph.json --t T [--micro-batch b] "
+				     "[--sequence-parallel]) [--backend cpu|cuda] [--iters N] "
+				     "[--warmup N] [--dtype fp32|bf16] [--scale X] [--ranks T] "
+				     "[--seed N] -o measurements.json");
+		if (!strcmp(a, "--sequence-parallel")) {
+			o->sp = 1;
+			continue;
+		}
 		if (a[0] != '-')
 			return usage(rank, "unexpected argument \"%.40s\"", a);
 		if (!v)
@@ -852,6 +861,17 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 		i++;
 		if (!strcmp(a, "--stub"))
 			o->stub = v;
+		else if (!strcmp(a, "--plan"))
+			o->plan = v;
+		else if (!strcmp(a, "--model"))
+			o->model = v;
+		else if (!strcmp(a, "--t")) {
+			if ((rc = parse_int(rank, a, v, 1, 4096, &o->t)))
+				return rc;
+		} else if (!strcmp(a, "--micro-batch")) {
+			if ((rc = parse_int(rank, a, v, 1, 1 << 20, &o->micro_batch)))
+				return rc;
+		}
 		else if (!strcmp(a, "-o"))
 			o->out = v;
 		else if (!strcmp(a, "--backend"))
@@ -890,11 +910,60 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 			return usage(rank, "unknown option \"%.40s\"", a);
 		}
 	}
-	if (!o->stub || !o->out)
-		return usage(rank, "--stub FILE and -o FILE are required (see --help)");
+	if (!!o->stub + !!o->plan + !!o->model != 1 || !o->out)
+		return usage(rank, "one of --stub, --plan or --model, and -o FILE, are required "
+			     "(see --help)");
+	if (o->model && !o->t)
+		return usage(rank, "--model needs --t");
+	if (!o->model && (o->t || o->micro_batch || o->sp))
+		return usage(rank, "--t, --micro-batch and --sequence-parallel go with --model");
+	o->input = o->stub ? o->stub : o->plan ? o->plan : o->model;
 	if (strcmp(o->backend, "cpu") && strcmp(o->backend, "cuda"))
 		return usage(rank, "--backend: expected cpu or cuda, got \"%.40s\"", o->backend);
 	return 0;
+}
+
+/* The layer from a stub file, a plan (through pp_emit_exec) or a model graph's dimensions. */
+static int read_layer(const opts *o, pp_exec_layer *L, pp_error *err)
+{
+	char *text = NULL;
+	int rc;
+
+	if (o->model) {
+		pp_graph *g = NULL;
+		if ((rc = pp_graph_load(o->model, &g, err)) < 0)
+			return rc;
+		if (g->kv_heads && g->kv_heads != g->heads)
+			rc = pp_error_set(err, PP_EINVALID, o->model, "dims.kv_heads",
+					  "the execution stub runs GPT layers only");
+		else
+			rc = pp_exec_layer_build(L, g->name, g->dtype,
+						 o->micro_batch ? o->micro_batch : 1, g->seq,
+						 g->hidden, g->heads, g->ffn, o->t, o->sp, err);
+		if (rc < 0 && err && !err->file[0])
+			snprintf(err->file, sizeof(err->file), "%s", o->model);
+		pp_graph_free(g);
+		return rc;
+	}
+	if (o->plan) {
+		pp_plan plan;
+		if ((rc = pp_plan_load(o->plan, &plan, err)) < 0)
+			return rc;
+		rc = pp_emit_exec(&plan, &text, err);
+		pp_plan_release(&plan);
+		if (rc < 0) {
+			if (err && !err->file[0])
+				snprintf(err->file, sizeof(err->file), "%s", o->plan);
+			return rc;
+		}
+		rc = pp_exec_layer_parse(o->plan, text, L, err);
+		free(text);
+		return rc;
+	}
+	if ((rc = pp_read_file(o->stub, &text, NULL, err)) == 0)
+		rc = pp_exec_layer_parse(o->stub, text, L, err);
+	free(text);
+	return rc;
 }
 
 /* Every rank's rc; the worst wins (validation 1 < bad 2 < backend 3). */
@@ -925,8 +994,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 	if (!L)
 		return EXIT_BACKEND;
 	rc = 0;
-	if (pp_read_file(o.stub, &text, NULL, &err) < 0 ||
-	    pp_exec_layer_parse(o.stub, text, L, &err) < 0) {
+	if ((rc = read_layer(&o, L, &err)) < 0) {
 		char line[1100];
 		usage(rank, "%s", pp_error_format(&err, line, sizeof(line)));
 		rc = EXIT_BAD;
@@ -945,7 +1013,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 	if (t_run != size) {
 		rc = usage(rank, "%s: the layer is split over t=%d ranks but the job has %d (start "
 			   "it with mpirun -np %d, or pass --ranks %d to split it over %d)",
-			   o.stub, t_run, size, t_run, size, size);
+			   o.input, t_run, size, t_run, size, size);
 		goto out;
 	}
 	if (t_run != L->t &&
@@ -1167,7 +1235,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		be->describe(R.dev, device, sizeof(device), libs, sizeof(libs));
 		root = cJSON_CreateObject();
 		cJSON_AddStringToObject(root, "format", MEAS_FORMAT);
-		cJSON_AddStringToObject(root, "stub", o.stub);
+		cJSON_AddStringToObject(root, "stub", o.input);
 		cJSON_AddStringToObject(root, "model", L->model);
 		cJSON_AddStringToObject(root, "backend", be->name);
 		cJSON_AddStringToObject(root, "dtype", pp_dtype_name(L->dtype));

@@ -59,6 +59,17 @@ $RUN "$EXEC" --stub tests/data/exec-gpt-t2-sp.json --scale 0.25 --iters 2 --warm
 	-o "$tmp/sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "sequence-parallel run failed"; }
 grep -q '"reducescatter"' "$tmp/sp.json" 2>/dev/null || no "sequence-parallel collectives missing"
 
+# a plan file straight in (pp_emit_exec inside the stub): t=2, micro-batch 2, sequence parallel
+$RUN "$EXEC" --plan tests/data/plan-tiny-gpt.json --iters 2 --warmup 0 -o "$tmp/plan.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "--plan run failed"; }
+python3 - "$tmp/plan.json" <<'PY' || no "--plan measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+L = m["layer"]
+assert (L["micro_batch"], L["seq"], L["hidden"], L["t"], L["sequence_parallel"]) == (2, 16, 64, 2, True), L
+assert m["validation"]["passed"] and len(m["collectives"]) == 8
+PY
+
 # 2. a planted wrong shard offset and an unwritten element are caught, naming the GEMM
 for case in "--test-wrong-shard w_fc1:fwd.fc1 disagrees" "--test-wrong-shard w_qkv:fwd.qkv disagrees" \
 	    "--test-skip-write bwd.proj.wgrad:bwd.proj.wgrad disagrees"; do
