@@ -3,6 +3,7 @@
  * include/parplan/exec.h).
  */
 #include "parplan/exec.h"
+#include "parplan/emit.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -664,7 +664,8 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 	return 0;
 }
 
-int pp_plan_parse(const char *name_for_errors, const char *text, pp_plan *plan, pp_error *err)
+static int parse_len(const char *name_for_errors, const char *text, size_t len, pp_plan *plan,
+		     pp_error *err)
 {
 	pp_jctx c;
 	cJSON *root = NULL;
@@ -673,7 +674,7 @@ int pp_plan_parse(const char *name_for_errors, const char *text, pp_plan *plan, 
 	memset(plan, 0, sizeof(*plan));
 	c.file = name_for_errors;
 	c.err = err;
-	if ((rc = pp_json_parse(name_for_errors, text, strlen(text), &root, err)) < 0)
+	if ((rc = pp_json_parse(name_for_errors, text, len, &root, err)) < 0)
 		return rc;
 	rc = read_plan(&c, root, plan);
 	cJSON_Delete(root);
@@ -682,14 +683,20 @@ int pp_plan_parse(const char *name_for_errors, const char *text, pp_plan *plan, 
 	return rc;
 }
 
+int pp_plan_parse(const char *name_for_errors, const char *text, pp_plan *plan, pp_error *err)
+{
+	return parse_len(name_for_errors, text, strlen(text), plan, err);
+}
+
 int pp_plan_load(const char *path, pp_plan *plan, pp_error *err)
 {
 	char *text = NULL;
+	size_t len = 0;
 	int rc;
 	memset(plan, 0, sizeof(*plan));
-	if ((rc = pp_read_file(path, &text, NULL, err)) < 0)
+	if ((rc = pp_read_file(path, &text, &len, err)) < 0)
 		return rc;
-	rc = pp_plan_parse(path, text, plan, err);
+	rc = parse_len(path, text, len, plan, err); /* the length, so that a NUL byte is caught */
 	free(text);
 	return rc;
 }

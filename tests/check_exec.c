@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "parplan/calib.h"
+#include "parplan/emit.h"
 #include "parplan/exec.h"
 #include "parplan/io.h"
 #include "parplan/strategy.h"

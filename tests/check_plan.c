@@ -257,6 +257,7 @@ START_TEST(test_rejections_name_file_and_path)
 	expect_reject("duplicate-key.json", "gpus", "given twice");
 	expect_reject("truncated.json", "", "unexpected end");
 	expect_reject("not-object.json", "(root)", "expected an object");
+	expect_reject("nul-byte.json", "", "NUL byte");
 }
 END_TEST
 

@@ -101,11 +101,10 @@ char *pp_exec_layer_to_json(const pp_exec_layer *L);
 int pp_exec_layer_parse(const char *name_for_errors, const char *text, pp_exec_layer *L,
 			pp_error *err);
 
-/**
- * The stub input for @plan: one layer of its model at its micro-batch and sequence length, its
- * t and sequence parallelism (format parplan-exec/1).  *out is malloc'd text the caller frees.
- * Llama plans are refused (PP_EINVALID): the stub runs GPT layers only.
+/*
+ * pp_emit_exec() (declared in parplan/emit.h, defined in src/emit_exec.c) writes this file for a
+ * plan: one layer of its model at its micro-batch and sequence length, its t and sequence
+ * parallelism.  Llama plans are refused (PP_EINVALID): the stub runs GPT layers only.
  */
-int pp_emit_exec(const pp_plan *plan, char **out, pp_error *err);
 
 #endif

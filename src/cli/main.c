@@ -14,6 +14,7 @@ static const struct {
 	{"validate", cmd_validate, "check a model graph and a hardware profile"},
 	{"cost", cmd_cost, "time, memory and MFU of one parallel plan"},
 	{"calibrate", cmd_calibrate, "hardware profile from parplan-exec measurements"},
+	{"emit", cmd_emit, "write launcher configs, a report or an SVG timeline of a plan"},
 };
 
 static void usage(FILE *f)

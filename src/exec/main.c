@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "json_int.h"
+#include "parplan/emit.h"
 #include "parplan/exec.h"
 #include "parplan/graph.h"
 #include "parplan/strategy.h"

@@ -61,9 +61,25 @@ $RUN "$EXEC" --stub tests/data/exec-gpt-t2-sp.json --scale 0.25 --iters 2 --warm
 	-o "$tmp/sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "sequence-parallel run failed"; }
 grep -q '"reducescatter"' "$tmp/sp.json" 2>/dev/null || no "sequence-parallel collectives missing"
 
-# a plan file straight in (pp_emit_exec inside the stub): t=2, micro-batch 2, sequence parallel
+# point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
+# parallel), the stub runs it; --plan does the same in one step
+"$P" emit --plan tests/data/plan-tiny-gpt.json --format exec -o "$tmp/stub.json" || no "emit --format exec"
+$RUN "$EXEC" --stub "$tmp/stub.json" --iters 2 --warmup 0 -o "$tmp/emitted.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "run of the emitted stub failed"; }
 $RUN "$EXEC" --plan tests/data/plan-tiny-gpt.json --iters 2 --warmup 0 -o "$tmp/plan.json" \
 	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "--plan run failed"; }
+python3 - "$tmp/stub.json" "$tmp/emitted.json" <<'PY' || no "emitted stub content"
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = json.load(open(sys.argv[2]))
+assert s["format"] == "parplan-exec/1" and s["layer"]["t"] == 2 and s["layer"]["sequence_parallel"]
+names = [g["name"] for g in s["gemms"]]
+assert names == [g["name"] for g in m["gemms"]] and len(names) == 18
+q = s["gemms"][0]
+assert (q["m"], q["n"], q["k"], q["split"], q["weight"]) == (32, 96, 64, "column", "w_qkv"), q
+assert [c["op"] for c in s["collectives"]] == ["allgather", "reducescatter"] * 4
+assert s["collectives"][0]["bytes"] == 2 * 16 * 64 * 2
+PY
 python3 - "$tmp/plan.json" <<'PY' || no "--plan measurements"
 import json, sys
 m = json.load(open(sys.argv[1]))

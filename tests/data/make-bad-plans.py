@@ -84,3 +84,5 @@ with open(os.path.join(out, "truncated.json"), "w") as f:
     f.write(text[: len(text) // 2])
 with open(os.path.join(out, "not-object.json"), "w") as f:
     f.write("[1, 2, 3]\n")
+with open(os.path.join(out, "nul-byte.json"), "w") as f:
+    f.write(text[:40] + "\0" + text[40:] + "\n")

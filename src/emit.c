@@ -1,0 +1,389 @@
+/*
+ * emit.c - the table of emit formats, dispatch, writing several into a folder, the launcher
+ * rules every emitter checks, and the text buffer they print into.
+ */
+#include "parplan/emit.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "emit_int.h"
+#include "parplan/io.h"
+
+static int emit_plan(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
+{
+	(void)opts;
+	*out = pp_plan_to_json(plan);
+	return *out ? 0 : pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+}
+
+static int emit_exec(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
+{
+	(void)opts;
+	return pp_emit_exec(plan, out, err);
+}
+
+static const pp_emit_format formats[] = {
+	{"megatron", "megatron.sh", "Megatron-LM launch script (torchrun pretrain_gpt.py)",
+	 pp_emit_megatron},
+	{"megatron-deepspeed", "megatron_deepspeed.sh", "Megatron-DeepSpeed launch script",
+	 pp_emit_megatron_deepspeed},
+	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed", pp_emit_deepspeed},
+	{"torchtitan", "torchtitan.toml", "torchtitan 0.2 TOML job config", pp_emit_torchtitan},
+	{"nemo", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo},
+	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron},
+	{"report", "report.txt", "plain-text summary", pp_emit_report},
+	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg},
+	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan},
+	{"exec", "exec.json", "input of the execution stub", emit_exec},
+};
+
+const pp_emit_format *pp_emit_formats(int *n)
+{
+	*n = (int)(sizeof(formats) / sizeof(formats[0]));
+	return formats;
+}
+
+const pp_emit_format *pp_emit_find(const char *name)
+{
+	size_t i;
+	for (i = 0; name && i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(formats[i].name, name))
+			return &formats[i];
+	return NULL;
+}
+
+static int unknown_format(const char *name, pp_error *err)
+{
+	char list[256] = "";
+	size_t i;
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, formats[i].name, sizeof(list) - strlen(list) - 1);
+	}
+	return pp_error_set(err, PP_EINVALID, NULL, NULL, "unknown format \"%.40s\" (expected %s)",
+			    name, list);
+}
+
+int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, char **out,
+	    pp_error *err)
+{
+	static const pp_emit_opts defaults = PP_EMIT_OPTS_INIT;
+	const pp_emit_format *f = pp_emit_find(format);
+	*out = NULL;
+	if (!f)
+		return unknown_format(format ? format : "", err);
+	return f->fn(plan, opts ? opts : &defaults, out, err);
+}
+
+/* mkdir -p */
+static int make_dir(const char *dir, pp_error *err)
+{
+	char buf[1024];
+	size_t i, n = strlen(dir);
+	if (n == 0 || n >= sizeof(buf))
+		return pp_error_set(err, PP_EINVALID, dir, NULL, "bad output folder name");
+	memcpy(buf, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char c = buf[i];
+			buf[i] = '\0';
+			if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+				return pp_error_set(err, PP_EIO, buf, NULL, "cannot create folder: %s",
+						    strerror(errno));
+			buf[i] = c;
+		}
+	}
+	{
+		struct stat st;
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return pp_error_set(err, PP_EIO, dir, NULL, "not a folder");
+	}
+	return 0;
+}
+
+#define MAX_DIR_FORMATS 16
+
+int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir, pp_error *err)
+{
+	const pp_emit_format *want[MAX_DIR_FORMATS];
+	char *text[MAX_DIR_FORMATS] = {NULL};
+	char name[64], path[1280];
+	int n = 0, i, rc = 0;
+	const char *s = formats_csv, *e;
+
+	if (!formats_csv || !*formats_csv)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "no formats given");
+	for (; s; s = e ? e + 1 : NULL) {
+		size_t len;
+		const pp_emit_format *f;
+		e = strchr(s, ',');
+		len = e ? (size_t)(e - s) : strlen(s);
+		if (len == 0 || len >= sizeof(name))
+			return pp_error_set(err, PP_EINVALID, NULL, NULL,
+					    "bad format list \"%.80s\"", formats_csv);
+		memcpy(name, s, len);
+		name[len] = '\0';
+		if (!(f = pp_emit_find(name)))
+			return unknown_format(name, err);
+		for (i = 0; i < n; i++)
+			if (want[i] == f)
+				break;
+		if (i < n)
+			continue; /* given twice */
+		if (n == MAX_DIR_FORMATS)
+			return pp_error_set(err, PP_EINVALID, NULL, NULL, "too many formats");
+		want[n++] = f;
+	}
+	/* everything first, so that a broken rule writes nothing */
+	for (i = 0; i < n && rc == 0; i++)
+		rc = pp_emit(plan, want[i]->name, NULL, &text[i], err);
+	if (rc == 0)
+		rc = make_dir(dir, err);
+	for (i = 0; i < n && rc == 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, want[i]->file);
+		rc = pp_write_atomic(path, text[i], strlen(text[i]), err);
+	}
+	for (i = 0; i < n; i++)
+		free(text[i]);
+	return rc;
+}
+
+/* ---- text buffer --------------------------------------------------------------------------- */
+
+void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->s && (size_t)k < room) {
+			b->len += (size_t)k;
+			return;
+		}
+		{
+			size_t ncap = b->cap ? b->cap * 2 : 4096;
+			char *ns;
+			while (ncap - b->len <= (size_t)k)
+				ncap *= 2;
+			ns = realloc(b->s, ncap);
+			if (!ns) {
+				b->oom = 1;
+				return;
+			}
+			b->s = ns;
+			b->cap = ncap;
+		}
+	}
+}
+
+int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err)
+{
+	if (b->oom || !b->s) {
+		free(b->s);
+		b->s = NULL;
+		*out = NULL;
+		return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+	}
+	*out = b->s;
+	b->s = NULL;
+	return 0;
+}
+
+/* ---- launcher rules ------------------------------------------------------------------------ */
+
+int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts)
+{
+	if (opts && opts->zero_stage >= 0)
+		return opts->zero_stage;
+	return plan->global.distributed_optimizer ? 1 : 0;
+}
+
+int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts)
+{
+	if (plan->global.recompute != PP_RECOMPUTE_FULL)
+		return opts ? opts->recompute_num_layers : 0;
+	return opts && opts->recompute_num_layers > 0 ? opts->recompute_num_layers : 1;
+}
+
+void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node)
+{
+	int nd = plan->node_devices > 0 ? plan->node_devices : 1;
+	if (plan->gpus <= nd) {
+		*nnodes = 1;
+		*per_node = plan->gpus;
+	} else {
+		*nnodes = (plan->gpus + nd - 1) / nd;
+		*per_node = nd;
+	}
+}
+
+int pp_emit_min_chunk_layers(const pp_plan *plan)
+{
+	const pp_global *gl = &plan->global;
+	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, m;
+	if (v > 1 || p == 1)
+		return L / (p * v);
+	m = (L - gl->first_stage_layers - gl->last_stage_layers) /
+	    (p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0) > 0
+		     ? p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0)
+		     : 1);
+	if (gl->first_stage_layers && gl->first_stage_layers < m)
+		m = gl->first_stage_layers;
+	if (gl->last_stage_layers && gl->last_stage_layers < m)
+		m = gl->last_stage_layers;
+	return m;
+}
+
+#define BROKEN(path, rule, ...) broken(err, fmt, path, rule, __VA_ARGS__)
+
+static int broken(pp_error *err, const char *fmt, const char *path, const char *rule,
+		  const char *detail, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 5, 6)))
+#endif
+	;
+
+static int broken(pp_error *err, const char *fmt, const char *path, const char *rule,
+		  const char *detail, ...)
+{
+	char msg[PP_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, detail);
+	vsnprintf(msg, sizeof(msg), detail, ap);
+	va_end(ap);
+	return pp_error_set(err, PP_EINVALID, NULL, path, "%s: rule \"%s\": %s", fmt, rule, msg);
+}
+
+int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts *opts,
+			unsigned rules, pp_error *err)
+{
+	const pp_global *gl = &plan->global;
+	const pp_model_shape *sh = &plan->shape;
+	long long t = gl->t, p = gl->p, d = gl->d, v = gl->virtual_stages, L = sh->layers;
+	long long world = t * p * d;
+	int m = pp_global_microbatches(gl);
+
+	if (t < 1 || p < 1 || d < 1 || v < 1 || gl->micro_batch < 1 || gl->global_batch < 1 ||
+	    plan->node_devices < 1 || L < 1 || sh->heads < 1 || sh->kv_heads < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, "global",
+				    "%s: degrees, batch sizes and model shape must be at least 1", fmt);
+	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
+		return BROKEN("model_shape.family", "llama models only",
+			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
+	if ((rules & PP_RULE_WORLD) && world != plan->gpus)
+		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld but the plan has %d GPUs",
+			      world, plan->gpus);
+	if ((rules & PP_RULE_NODES) && plan->gpus > plan->node_devices &&
+	    plan->gpus % plan->node_devices)
+		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,
+			      plan->node_devices);
+	if ((rules & PP_RULE_BATCH) && gl->global_batch % (gl->micro_batch * d))
+		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
+			      "global batch %d is not divisible by micro-batch*d = %lld",
+			      gl->global_batch, gl->micro_batch * d);
+	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))
+		return BROKEN("global.schedule", "no interleaved schedule",
+			      "%s has no interleaved (virtual stage) pipeline schedule", fmt);
+	if ((rules & PP_RULE_NO_GPIPE) && p > 1 && gl->schedule == PP_SCHED_GPIPE)
+		return BROKEN("global.schedule", "no GPipe schedule",
+			      "%s runs 1F1B, not GPipe, with pipeline parallelism", fmt);
+	if ((rules & PP_RULE_NO_UNEVEN) && (gl->first_stage_layers || gl->last_stage_layers))
+		return BROKEN("global.first_stage_layers", "even pipeline stages",
+			      "%s cannot give the first or last stage a different layer count", fmt);
+	if (rules & PP_RULE_LAYERS) {
+		if (gl->schedule == PP_SCHED_INTERLEAVED) {
+			if (p < 2)
+				return BROKEN("global.p", "interleaving needs p > 1",
+					      "the interleaved schedule needs pipeline parallelism");
+			if (L % (p * v))
+				return BROKEN("model_shape.layers", "layers divisible by p*v",
+					      "%lld layers are not divisible by p*v = %lld", L, p * v);
+			if (m % p)
+				return BROKEN("global.global_batch", "micro-batches a multiple of p",
+					      "%d micro-batches are not a multiple of p = %lld "
+					      "(interleaved schedule)", m, p);
+		} else if (gl->first_stage_layers || gl->last_stage_layers) {
+			long long inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+			long long rest = L - gl->first_stage_layers - gl->last_stage_layers;
+			if (p < 2 || rest < 0 || (inner == 0 ? rest != 0 : (rest < inner || rest % inner)))
+				return BROKEN("global.first_stage_layers", "layers divisible by p",
+					      "the %lld layers left after the first/last stages are not "
+					      "divisible by the %lld middle stages", rest, inner);
+		} else if (L % p) {
+			return BROKEN("model_shape.layers", "layers divisible by p",
+				      "%lld layers are not divisible by p = %lld", L, p);
+		}
+	}
+	if ((rules & PP_RULE_HEADS) && sh->heads % t)
+		return BROKEN("global.t", "heads divisible by t", "t = %lld does not divide %lld heads",
+			      t, (long long)sh->heads);
+	if ((rules & PP_RULE_GROUPS) && sh->kv_heads % t && t % sh->kv_heads)
+		return BROKEN("global.t", "query groups a multiple or divisor of t",
+			      "%lld query groups are neither a multiple nor a divisor of t = %lld",
+			      (long long)sh->kv_heads, t);
+	if ((rules & PP_RULE_KV_AT_LEAST_T) && sh->kv_heads < t)
+		return BROKEN("global.t", "kv heads at least t", "%lld kv heads are fewer than t = %lld",
+			      (long long)sh->kv_heads, t);
+	if ((rules & PP_RULE_SP) && gl->sequence_parallel && t == 1)
+		return BROKEN("global.sequence_parallel", "sequence parallel only with t > 1",
+			      "sequence parallelism needs tensor parallelism (t = 1)");
+	if ((rules & PP_RULE_TP_NEEDS_SP) && t > 1 && !gl->sequence_parallel)
+		return BROKEN("global.sequence_parallel", "tensor parallel is sequence parallel",
+			      "%s always shards norms along the sequence with t > 1", fmt);
+	if ((rules & PP_RULE_MB_PER_STAGE) && p > 1 && m < p * v)
+		return BROKEN("global.global_batch", "micro-batches at least p*v",
+			      "%d micro-batches for %lld pipeline stages", m, p * v);
+	if (rules & PP_RULE_RECOMPUTE) {
+		int n = opts ? opts->recompute_num_layers : 0;
+		if (gl->recompute != PP_RECOMPUTE_FULL && n > 0)
+			return BROKEN("global.recompute", "recompute flags",
+				      "%s recompute takes no method or layer count (got %d layers)",
+				      pp_recompute_name(gl->recompute), n);
+		if (gl->recompute == PP_RECOMPUTE_FULL) {
+			int k = pp_emit_recompute_layers(plan, opts), lo = pp_emit_min_chunk_layers(plan);
+			if (k < 1 || k > lo)
+				return BROKEN("global.recompute", "recompute flags",
+					      "full recompute needs a method and 1 to %d layers per group "
+					      "(got %d)", lo, k);
+		}
+	}
+	if ((rules & PP_RULE_ZERO) && p > 1 && pp_emit_zero_stage(plan, opts) >= 2)
+		return BROKEN("global.p", "no ZeRO 2/3 with pipeline parallelism",
+			      "DeepSpeed ZeRO stage %d cannot run with p = %lld",
+			      pp_emit_zero_stage(plan, opts), p);
+	return 0;
+}
+
+void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan)
+{
+	const pp_global *gl = &plan->global;
+	pp_sb_printf(b, "# %s generated by parplan emit from a parplan-plan/1 plan\n", what);
+	pp_sb_printf(b, "# model %s (%.4g B parameters) on %s: %d GPUs = t %d x p %d x d %d\n",
+		     plan->model, (double)plan->shape.params / 1e9, plan->hw, plan->gpus, gl->t, gl->p,
+		     gl->d);
+	pp_sb_printf(b, "# schedule %s, v %d, micro-batch %d, global batch %d, recompute %s%s%s\n",
+		     pp_schedule_name(gl->schedule), gl->virtual_stages, gl->micro_batch,
+		     gl->global_batch, pp_recompute_name(gl->recompute),
+		     gl->sequence_parallel ? ", sequence parallel" : "",
+		     gl->distributed_optimizer ? ", distributed optimizer" : "");
+	if (plan->predicted.valid)
+		pp_sb_printf(b, "# predicted: %.4g s per iteration, %.4g tokens/s, MFU %.1f%%, "
+			     "peak %.1f of %.1f GiB per GPU\n",
+			     plan->predicted.iteration_s, plan->predicted.tokens_per_s,
+			     100 * plan->predicted.mfu, plan->predicted.peak_gib,
+			     plan->predicted.capacity_gib);
+}

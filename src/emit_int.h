@@ -1,0 +1,80 @@
+/*
+ * emit_int.h - what the emitters (src/emit_*.c) share: a growing text buffer and the launcher
+ * rules.
+ */
+#ifndef PARPLAN_EMIT_INT_H
+#define PARPLAN_EMIT_INT_H
+
+#include <stddef.h>
+
+#include "parplan/emit.h"
+
+/* Text that grows as it is printed into; an allocation failure is remembered and reported once
+ * by pp_sb_finish(). */
+typedef struct pp_sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} pp_sbuf;
+
+#define PP_SBUF_INIT {NULL, 0, 0, 0}
+
+void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/** Hand the text to *out (0), or free it and fail with PP_ENOMEM. */
+int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err);
+
+/* Launcher rules (see emit.h); each emitter passes the set its launcher enforces. */
+enum {
+	PP_RULE_WORLD = 1 << 0,        /* gpus = t*p*d */
+	PP_RULE_NODES = 1 << 1,        /* whole nodes: gpus <= node or a multiple of it */
+	PP_RULE_BATCH = 1 << 2,        /* global batch divisible by micro-batch*d */
+	PP_RULE_LAYERS = 1 << 3,       /* layers divisible by p (uneven: by the middle stages),
+					* by p*v interleaved with micro-batches a multiple of p */
+	PP_RULE_HEADS = 1 << 4,        /* heads divisible by t */
+	PP_RULE_GROUPS = 1 << 5,       /* query groups a multiple or divisor of t */
+	PP_RULE_SP = 1 << 6,           /* sequence parallelism only with t > 1 */
+	PP_RULE_RECOMPUTE = 1 << 7,    /* full: method + layer count; selective: neither */
+	PP_RULE_ZERO = 1 << 8,         /* no ZeRO 2/3 with pipeline parallelism */
+	PP_RULE_KV_AT_LEAST_T = 1 << 9,/* Nanotron: kv heads >= t */
+	PP_RULE_NO_INTERLEAVE = 1 << 10,
+	PP_RULE_NO_UNEVEN = 1 << 11,
+	PP_RULE_LLAMA_ONLY = 1 << 12,
+	PP_RULE_TP_NEEDS_SP = 1 << 13, /* torchtitan: tensor parallelism is always sequence parallel */
+	PP_RULE_MB_PER_STAGE = 1 << 14,/* torchtitan: micro-batches >= p*v */
+	PP_RULE_NO_GPIPE = 1 << 15     /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
+};
+
+#define PP_RULES_LAUNCHER                                                                      \
+	(PP_RULE_WORLD | PP_RULE_NODES | PP_RULE_BATCH | PP_RULE_LAYERS | PP_RULE_HEADS |       \
+	 PP_RULE_GROUPS | PP_RULE_SP | PP_RULE_RECOMPUTE)
+
+/** Check @rules for @plan as format @fmt; on a broken one PP_EINVALID naming it. */
+int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts *opts,
+			unsigned rules, pp_error *err);
+
+/** The ZeRO stage a DeepSpeed launcher gets: opts->zero_stage, else 1 with the distributed
+ * optimizer, else 0. */
+int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts);
+/** Layers per recompute group with full recompute (opts, default 1); 0 without. */
+int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts);
+/** Nodes and devices per node of the plan's world. */
+void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node);
+/** Layers on the smallest model chunk. */
+int pp_emit_min_chunk_layers(const pp_plan *plan);
+
+/* The "#" comment lines opening every launcher file: what the plan is and what it predicts. */
+void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan);
+
+/* Megatron-LM's model-shape and batch flags as bash array lines, shared with
+ * Megatron-DeepSpeed (@deepspeed: its older spellings). */
+void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed);
+/* --recompute-* array lines of the plan's recompute mode. */
+void pp_emit_megatron_recompute_args(pp_sbuf *b, const pp_plan *plan, const pp_emit_opts *opts);
+/* The launcher preamble of both Megatron scripts (nodes, rendezvous, data). */
+void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan);
+
+#endif

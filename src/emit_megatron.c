@@ -1,0 +1,122 @@
+/*
+ * emit_megatron.c - a bash script that launches Megatron-LM's pretrain_gpt.py with torchrun.
+ *
+ * Flags are Megatron-LM's (megatron/training/arguments.py, core_r0.10 and later):
+ * --tensor-model-parallel-size, --pipeline-model-parallel-size,
+ * --num-virtual-stages-per-pipeline-rank (interleaved), --decoder-first-pipeline-num-layers /
+ * --decoder-last-pipeline-num-layers (uneven stages), --sequence-parallel,
+ * --use-distributed-optimizer, --overlap-grad-reduce, --recompute-granularity / -method /
+ * -num-layers, the model shape (Llama: RMSNorm, SwiGLU, RoPE, untied embeddings, no biases,
+ * --group-query-attention --num-query-groups), --micro-batch-size and --global-batch-size (never
+ * a batch-size ramp: the plan is for one global batch).  Arguments are bash arrays, one flag per
+ * line, so that the script reads like a table and `bash -n` checks it.  The helpers here also
+ * serve emit_megatron_deepspeed.c.
+ */
+#include <stdlib.h>
+
+#include "emit_int.h"
+
+void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan)
+{
+	int nnodes, per_node;
+	pp_emit_nodes(plan, &nnodes, &per_node);
+	pp_sb_printf(b, "set -euo pipefail\n\n");
+	pp_sb_printf(b, "NNODES=%d\nGPUS_PER_NODE=%d\n", nnodes, per_node);
+	pp_sb_printf(b, "NODE_RANK=${NODE_RANK:-0}\nMASTER_ADDR=${MASTER_ADDR:-localhost}\n"
+			"MASTER_PORT=${MASTER_PORT:-6000}\nTRAIN_ITERS=${TRAIN_ITERS:-100}\n"
+			"LR=${LR:-1.0e-4}\n");
+	pp_sb_printf(b, "# DATA_ARGS: --data-path and tokenizer flags; mock data by default\n");
+	pp_sb_printf(b, "if [ -n \"${DATA_ARGS:-}\" ]; then\n\tread -r -a DATA <<<\"$DATA_ARGS\"\n"
+			"else\n\tDATA=(--mock-data --tokenizer-type NullTokenizer --vocab-size %lld)\n"
+			"fi\n\n",
+		     (long long)plan->shape.vocab);
+}
+
+void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed)
+{
+	const pp_model_shape *sh = &plan->shape;
+	const pp_global *gl = &plan->global;
+	pp_sb_printf(b, "MODEL=(\n");
+	pp_sb_printf(b, "\t--num-layers %lld\n", (long long)sh->layers);
+	pp_sb_printf(b, "\t--hidden-size %lld\n", (long long)sh->hidden);
+	pp_sb_printf(b, "\t--ffn-hidden-size %lld\n", (long long)sh->ffn);
+	pp_sb_printf(b, "\t--num-attention-heads %lld\n", (long long)sh->heads);
+	if (sh->kv_heads != sh->heads) {
+		if (deepspeed)
+			pp_sb_printf(b, "\t--num-key-value-heads %lld\n", (long long)sh->kv_heads);
+		else
+			pp_sb_printf(b, "\t--group-query-attention\n\t--num-query-groups %lld\n",
+				     (long long)sh->kv_heads);
+	}
+	pp_sb_printf(b, "\t--seq-length %lld\n", (long long)sh->seq);
+	pp_sb_printf(b, "\t--max-position-embeddings %lld\n", (long long)sh->seq);
+	if (sh->family_llama) {
+		if (deepspeed)
+			pp_sb_printf(b, "\t--normalization rmsnorm\n\t--swiglu\n"
+					"\t--use-rotary-position-embeddings\n"
+					"\t--no-query-key-layer-scaling\n");
+		else
+			pp_sb_printf(b, "\t--normalization RMSNorm\n\t--swiglu\n"
+					"\t--position-embedding-type rope\n");
+		pp_sb_printf(b, "\t--disable-bias-linear\n");
+	}
+	if (!sh->tied_embeddings)
+		pp_sb_printf(b, "\t--untie-embeddings-and-output-weights\n");
+	pp_sb_printf(b, ")\nBATCH=(\n\t--micro-batch-size %d\n\t--global-batch-size %d\n)\n",
+		     gl->micro_batch, gl->global_batch);
+}
+
+void pp_emit_megatron_recompute_args(pp_sbuf *b, const pp_plan *plan, const pp_emit_opts *opts)
+{
+	if (plan->global.recompute == PP_RECOMPUTE_FULL)
+		pp_sb_printf(b, "\t--recompute-granularity full\n\t--recompute-method uniform\n"
+				"\t--recompute-num-layers %d\n",
+			     pp_emit_recompute_layers(plan, opts));
+	else if (plan->global.recompute == PP_RECOMPUTE_SELECTIVE)
+		pp_sb_printf(b, "\t--recompute-granularity selective\n");
+}
+
+int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
+{
+	const pp_global *gl = &plan->global;
+	pp_sbuf b = PP_SBUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pp_emit_check_rules("megatron", plan, opts, PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE,
+				      err)) < 0)
+		return rc;
+	pp_sb_printf(&b, "#!/usr/bin/env bash\n");
+	pp_emit_header(&b, "Megatron-LM launch script", plan);
+	pp_sb_printf(&b, "# Run on every node with NODE_RANK set (0 .. NNODES-1) and MASTER_ADDR naming "
+			 "node 0;\n# MEGATRON_LM is the Megatron-LM checkout.\n");
+	pp_emit_megatron_preamble(&b, plan);
+	pp_sb_printf(&b, "MEGATRON_LM=${MEGATRON_LM:-.}\nexport CUDA_DEVICE_MAX_CONNECTIONS=1\n\n");
+	pp_sb_printf(&b, "DISTRIBUTED=(\n\t--nproc_per_node \"$GPUS_PER_NODE\"\n\t--nnodes \"$NNODES\"\n"
+			 "\t--node_rank \"$NODE_RANK\"\n\t--master_addr \"$MASTER_ADDR\"\n"
+			 "\t--master_port \"$MASTER_PORT\"\n)\n");
+	pp_emit_megatron_model_args(&b, plan, 0);
+	pp_sb_printf(&b, "PARALLEL=(\n\t--tensor-model-parallel-size %d\n"
+			 "\t--pipeline-model-parallel-size %d\n",
+		     gl->t, gl->p);
+	if (gl->virtual_stages > 1)
+		pp_sb_printf(&b, "\t--num-virtual-stages-per-pipeline-rank %d\n", gl->virtual_stages);
+	if (gl->first_stage_layers)
+		pp_sb_printf(&b, "\t--decoder-first-pipeline-num-layers %d\n", gl->first_stage_layers);
+	if (gl->last_stage_layers)
+		pp_sb_printf(&b, "\t--decoder-last-pipeline-num-layers %d\n", gl->last_stage_layers);
+	if (gl->sequence_parallel)
+		pp_sb_printf(&b, "\t--sequence-parallel\n");
+	if (gl->distributed_optimizer)
+		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
+	if (gl->overlap_grad_reduce)
+		pp_sb_printf(&b, "\t--overlap-grad-reduce\n");
+	pp_emit_megatron_recompute_args(&b, plan, opts);
+	pp_sb_printf(&b, ")\n");
+	pp_sb_printf(&b, "TRAINING=(\n\t--bf16\n\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"
+			 "\t--log-interval 1\n)\n\n");
+	pp_sb_printf(&b, "exec torchrun \"${DISTRIBUTED[@]}\" \"$MEGATRON_LM/pretrain_gpt.py\" \\\n"
+			 "\t\"${MODEL[@]}\" \"${BATCH[@]}\" \"${PARALLEL[@]}\" \"${TRAINING[@]}\" "
+			 "\"${DATA[@]}\"\n");
+	return pp_sb_finish(&b, out, err);
+}

@@ -1,0 +1,71 @@
+/*
+ * emit_nemo.c - a NeMo 1.x config in the layout of examples/nlp/language_modeling/conf/
+ * megatron_gpt_config.yaml (trainer.*, model.*), for megatron_gpt_pretraining.py.
+ *
+ * trainer.devices is GPUs per node; the model block carries the parallel sizes, batch sizes,
+ * sequence parallelism, activation checkpointing (granularity / method / num_layers: all null
+ * without recompute, granularity only for selective) and the model shape; the distributed
+ * optimizer is NeMo's distributed_fused_adam.  NeMo 1.x splits layers evenly over stages.
+ */
+#include <stdlib.h>
+
+#include "emit_int.h"
+
+#define NEMO_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN)
+
+int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
+{
+	const pp_global *gl = &plan->global;
+	const pp_model_shape *sh = &plan->shape;
+	pp_sbuf b = PP_SBUF_INIT;
+	int rc, nnodes, per_node, llama = sh->family_llama;
+
+	*out = NULL;
+	if ((rc = pp_emit_check_rules("nemo", plan, opts, NEMO_RULES, err)) < 0)
+		return rc;
+	pp_emit_nodes(plan, &nnodes, &per_node);
+	pp_emit_header(&b, "NeMo 1.x megatron_gpt_config", plan);
+	pp_sb_printf(&b, "# python megatron_gpt_pretraining.py --config-path . --config-name nemo\n");
+	pp_sb_printf(&b, "name: megatron_gpt\n");
+	pp_sb_printf(&b, "trainer:\n  devices: %d\n  num_nodes: %d\n  accelerator: gpu\n"
+			 "  precision: bf16-mixed\n  logger: false\n  enable_checkpointing: false\n"
+			 "  use_distributed_sampler: false\n  max_steps: 100\n  log_every_n_steps: 1\n",
+		     per_node, nnodes);
+	pp_sb_printf(&b, "exp_manager:\n  create_checkpoint_callback: false\n");
+	pp_sb_printf(&b, "model:\n  mcore_gpt: true\n  micro_batch_size: %d\n  global_batch_size: %d\n"
+			 "  rampup_batch_size: null\n",
+		     gl->micro_batch, gl->global_batch);
+	pp_sb_printf(&b, "  tensor_model_parallel_size: %d\n  pipeline_model_parallel_size: %d\n",
+		     gl->t, gl->p);
+	if (gl->virtual_stages > 1)
+		pp_sb_printf(&b, "  virtual_pipeline_model_parallel_size: %d\n", gl->virtual_stages);
+	else
+		pp_sb_printf(&b, "  virtual_pipeline_model_parallel_size: null\n");
+	pp_sb_printf(&b, "  sequence_parallel: %s\n", gl->sequence_parallel ? "true" : "false");
+	pp_sb_printf(&b, "  encoder_seq_length: %lld\n  max_position_embeddings: %lld\n"
+			 "  num_layers: %lld\n  hidden_size: %lld\n  ffn_hidden_size: %lld\n"
+			 "  num_attention_heads: %lld\n  num_query_groups: %lld\n",
+		     (long long)sh->seq, (long long)sh->seq, (long long)sh->layers,
+		     (long long)sh->hidden, (long long)sh->ffn, (long long)sh->heads,
+		     (long long)sh->kv_heads);
+	pp_sb_printf(&b, "  normalization: %s\n  activation: %s\n  position_embedding_type: %s\n"
+			 "  bias: %s\n  share_embeddings_and_output_weights: %s\n",
+		     llama ? "rmsnorm" : "layernorm", llama ? "fast-swiglu" : "gelu",
+		     llama ? "rope" : "learned_absolute", llama ? "false" : "true",
+		     sh->tied_embeddings ? "true" : "false");
+	if (gl->recompute == PP_RECOMPUTE_FULL)
+		pp_sb_printf(&b, "  activations_checkpoint_granularity: full\n"
+				 "  activations_checkpoint_method: uniform\n"
+				 "  activations_checkpoint_num_layers: %d\n",
+			     pp_emit_recompute_layers(plan, opts));
+	else
+		pp_sb_printf(&b, "  activations_checkpoint_granularity: %s\n"
+				 "  activations_checkpoint_method: null\n"
+				 "  activations_checkpoint_num_layers: null\n",
+			     gl->recompute == PP_RECOMPUTE_SELECTIVE ? "selective" : "null");
+	pp_sb_printf(&b, "  optim:\n    name: %s\n    lr: 1.0e-4\n",
+		     gl->distributed_optimizer ? "distributed_fused_adam" : "fused_adam");
+	if (gl->distributed_optimizer)
+		pp_sb_printf(&b, "    overlap_grad_sync: %s\n", gl->overlap_grad_reduce ? "true" : "false");
+	return pp_sb_finish(&b, out, err);
+}

@@ -1,0 +1,195 @@
+#!/bin/sh
+# parplan emit: golden files for three plans x every launcher format, the report and the SVG
+# (tests/golden/emit/<plan>/<format>, "<format>.err" where the launcher's rules refuse the plan,
+# "svg.sha256" where the SVG is too large to keep); parse-back of each file (tests/cli/
+# emit_check.py); one plan breaking each launcher rule; malformed plans; failed commands leave
+# no file.  UPDATE_GOLDEN=1 rewrites the goldens.
+set -u
+P=${PARPLAN:?PARPLAN must name the parplan binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0 n=0
+G=tests/golden/emit
+FORMATS="megatron megatron-deepspeed deepspeed torchtitan nemo nanotron report svg"
+BIG=524288
+
+# torchrun stand-in: records the command line the Megatron scripts build
+mkdir -p "$tmp/bin"
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"$ARGV_OUT"\n' >"$tmp/bin/torchrun"
+chmod +x "$tmp/bin/torchrun"
+
+bad() { echo "FAIL: $*"; fail=1; }
+
+golden() { # golden-file, produced-file
+	if [ -n "${UPDATE_GOLDEN:-}" ]; then
+		mkdir -p "$(dirname "$1")"
+		cp "$2" "$1"
+	fi
+	cmp -s "$1" "$2" || bad "$2 differs from $1"
+}
+
+for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
+	pf=tests/data/plans/$plan.json
+	for f in $FORMATS; do
+		out="$tmp/$plan.$f"
+		n=$((n + 1))
+		"$P" emit --plan "$pf" --format "$f" -o "$out" 2>"$tmp/err"
+		rc=$?
+		if [ -e "$G/$plan/$f.err" ] || { [ -n "${UPDATE_GOLDEN:-}" ] && [ $rc -ne 0 ]; }; then
+			# a refusal: exit 2, one line naming the plan file and the rule, no file
+			[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "$pf: .*rule \"" "$tmp/err" ||
+				bad "$plan $f: exit $rc: $(cat "$tmp/err")"
+			[ ! -e "$out" ] || bad "$plan $f: refused but wrote $out"
+			golden "$G/$plan/$f.err" "$tmp/err"
+			continue
+		fi
+		[ $rc -eq 0 ] || { bad "$plan $f: exit $rc: $(cat "$tmp/err")"; continue; }
+		if [ "$(wc -c <"$out")" -gt $BIG ]; then
+			(cd "$tmp" && sha256sum "$plan.$f" | cut -d' ' -f1) >"$tmp/sum"
+			golden "$G/$plan/$f.sha256" "$tmp/sum"
+		else
+			golden "$G/$plan/$f" "$out"
+		fi
+		case $f in
+		megatron | megatron-deepspeed)
+			bash -n "$out" || bad "$plan $f: bash -n"
+			PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" MEGATRON_LM=/opt/Megatron-LM \
+				MEGATRON_DEEPSPEED=/opt/Megatron-DeepSpeed bash "$out" || bad "$plan $f: script failed"
+			python3 tests/cli/emit_check.py "$f" "$pf" "$out" "$tmp/argv" || fail=1
+			;;
+		svg)
+			if command -v xmllint >/dev/null; then
+				xmllint --noout "$out" || bad "$plan svg: xmllint"
+			fi
+			if command -v rsvg-convert >/dev/null; then
+				rsvg-convert -o "$tmp/$plan.png" "$out" && [ -s "$tmp/$plan.png" ] ||
+					bad "$plan svg: rsvg-convert"
+			fi
+			python3 tests/cli/emit_check.py svg "$pf" "$out" || fail=1
+			;;
+		*)
+			python3 tests/cli/emit_check.py "$f" "$pf" "$out" || fail=1
+			;;
+		esac
+	done
+done
+
+# stdout without -o equals the file
+"$P" emit --plan tests/data/plans/llama3-70b-h100.json --format nemo >"$tmp/stdout.yaml" || bad "emit to stdout"
+cmp -s "$tmp/stdout.yaml" "$G/llama3-70b-h100/nemo" || bad "stdout differs from -o output"
+
+# one plan breaking each launcher rule: exit 2, one line naming the file and the rule
+rules() {
+	python3 - "$tmp" <<'PY'
+import copy, json, sys
+base = json.load(open("tests/data/plans/llama3-70b-h100.json"))
+base["ops"] = []   # per-op degrees would have to follow t and d; the rules are about the globals
+
+def stages(p):
+    g, L = p["global"], p["model_shape"]["layers"]
+    n = g["p"] * g["virtual_stages"]
+    if g.get("first_stage_layers") or g.get("last_stage_layers"):
+        f, l = g.get("first_stage_layers", 0), g.get("last_stage_layers", 0)
+        inner = n - (f > 0) - (l > 0)
+        sizes = ([f] if f else []) + [(L - f - l) // inner] * inner + ([l] if l else [])
+    else:
+        sizes = [L // n] * n
+    sizes[-1] += L - sum(sizes)
+    p["stages"], first = [], 0
+    for i, s in enumerate(sizes):
+        p["stages"].append({"first_layer": first, "layers": s, "embedding": i == 0,
+                            "head": i == n - 1})
+        first += s
+
+cases = [
+    ("world", "megatron", "world size = t*p*d", {"gpus": 96}, {}, {}),
+    ("batch", "megatron", "global batch divisible by micro-batch*d", {}, {"global_batch": 510}, {}),
+    ("layers", "megatron", "layers divisible by p", {}, {}, {"layers": 78}),
+    ("heads", "nemo", "heads divisible by t", {}, {}, {"heads": 60, "kv_heads": 60}),
+    ("groups", "megatron", "query groups a multiple or divisor of t", {}, {},
+     {"heads": 96, "kv_heads": 12}),
+    ("kv", "nanotron", "kv heads at least t", {}, {}, {"kv_heads": 4}),
+    ("sp", "megatron", "sequence parallel only with t > 1", {}, {"t": 1, "d": 32}, {}),
+    ("recompute", "megatron", "recompute flags", {}, {}, {}),
+    ("zero", "deepspeed", "no ZeRO 2/3 with pipeline parallelism", {}, {}, {}),
+    ("nodes", "megatron", "whole nodes", {"node_devices": 6}, {}, {}),
+    ("pv", "megatron", "layers divisible by p*v", {},
+     {"schedule": "interleaved", "virtual_stages": 3}, {}),
+    ("mp", "megatron", "micro-batches a multiple of p", {},
+     {"schedule": "interleaved", "virtual_stages": 2, "global_batch": 24}, {}),
+    ("gpipe", "megatron", "no GPipe schedule", {}, {"schedule": "gpipe"}, {}),
+    ("uneven", "nemo", "even pipeline stages", {},
+     {"first_stage_layers": 18, "last_stage_layers": 20}, {}),
+    ("interleave", "nanotron", "no interleaved schedule", {},
+     {"schedule": "interleaved", "virtual_stages": 2}, {}),
+    ("family", "torchtitan", "llama models only", {}, {}, {"family": "gpt"}),
+    ("tpsp", "torchtitan", "tensor parallel is sequence parallel", {},
+     {"sequence_parallel": False}, {}),
+    ("mbstage", "torchtitan", "micro-batches at least p*v", {}, {"global_batch": 12}, {}),
+    ("flavor", "torchtitan", "registered model flavor", {}, {}, {"hidden": 4096}),
+]
+for name, fmt, rule, top, glob, shape in cases:
+    p = copy.deepcopy(base)
+    p.update(top)
+    p["global"].update(glob)
+    p["model_shape"].update(shape)
+    stages(p)
+    path = f"{sys.argv[1]}/rule-{name}.json"
+    json.dump(p, open(path, "w"), indent=1)
+    print(f"{path}|{fmt}|{rule}")
+PY
+}
+rules >"$tmp/rules" || bad "making rule plans"
+while IFS='|' read -r pf f rule; do
+	n=$((n + 1))
+	extra=""
+	case $pf in
+	*rule-recompute.json) extra="--recompute-num-layers 2" ;;
+	*rule-zero.json) extra="--zero-stage 2" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$P" emit --plan "$pf" --format "$f" $extra -o "$tmp/never" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF "$pf" "$tmp/err" &&
+		grep -qF "$f: rule \"$rule\"" "$tmp/err" || bad "rule \"$rule\" ($f): exit $rc: $(cat "$tmp/err")"
+	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
+done <"$tmp/rules"
+[ "$(wc -l <"$tmp/rules")" -eq 19 ] || bad "expected 19 rule plans"
+
+# malformed plans: exit 2, one line naming the file
+for pf in tests/data/bad-plans/*.json; do
+	n=$((n + 1))
+	"$P" emit --plan "$pf" --format megatron -o "$tmp/never" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF "$pf" "$tmp/err" ||
+		bad "$pf: exit $rc: $(cat "$tmp/err")"
+	[ ! -e "$tmp/never" ] || bad "$pf: output written"
+done
+"$P" emit --plan "$tmp/missing.json" --format megatron 2>"$tmp/err"
+[ $? -eq 2 ] && grep -qF "$tmp/missing.json" "$tmp/err" || bad "missing plan"
+"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format fortran 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q 'unknown format "fortran"' "$tmp/err" || bad "unknown format"
+"$P" emit --plan tests/data/plans/llama3-8b-p1.json 2>/dev/null
+[ $? -eq 2 ] || bad "missing --format accepted"
+"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format deepspeed --zero-stage 4 2>/dev/null
+[ $? -eq 2 ] || bad "--zero-stage 4 accepted"
+
+# a failed emit leaves an existing output untouched, and no temp files
+echo keep >"$tmp/keep"
+"$P" emit --plan tests/data/plans/gpt3-175b-1024.json --format nanotron -o "$tmp/keep" 2>/dev/null
+[ "$(cat "$tmp/keep")" = keep ] || bad "failed emit overwrote its -o file"
+if ls "$tmp"/*.tmp.* >/dev/null 2>&1; then bad "temp file left"; fi
+
+# the report lists runner-ups with how much slower they are
+"$P" emit --plan tests/data/plans/llama3-70b-h100.json --format report \
+	--compare tests/data/plans/llama3-8b-p1.json >"$tmp/report" || bad "report --compare"
+want=$(python3 -c '
+import json
+a = json.load(open("tests/data/plans/llama3-70b-h100.json"))["predicted"]["iteration_s"]
+b = json.load(open("tests/data/plans/llama3-8b-p1.json"))["predicted"]["iteration_s"]
+print("%.4g s, %+.1f%% %s" % (b, 100 * (b / a - 1), "slower" if b >= a else "faster"))')
+grep -q "^  2\. t 2 x p 1 x d 4, .*: $want\$" "$tmp/report" ||
+	bad "report runner-up line: $(grep '^  2\.' "$tmp/report"), expected ...: $want"
+
+echo "emit: $n emits checked"
+exit $fail

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Parse-back checks of `parplan emit` output (run by tests/cli/emit.sh).
+
+    emit_check.py FORMAT PLAN.json FILE [ARGV_FILE]
+
+Reads FILE as its launcher would (JSON, TOML with tomllib, YAML with PyYAML, the bash script's
+torchrun command line as captured in ARGV_FILE, the SVG with xml.etree) and checks that every
+number taken from the plan equals the plan's.  Exits non-zero with a message on the first
+mismatch.
+"""
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+fmt, plan_path, path = sys.argv[1], sys.argv[2], sys.argv[3]
+plan = json.load(open(plan_path))
+g, sh = plan["global"], plan["model_shape"]
+t, p, d, v = g["t"], g["p"], g["d"], g["virtual_stages"]
+mb, gb = g["micro_batch"], g["global_batch"]
+m = gb // (mb * d)
+gpus, nd = plan["gpus"], plan["node_devices"]
+nnodes, per_node = (1, gpus) if gpus <= nd else (gpus // nd, nd)
+
+
+def eq(what, have, want):
+    if have != want:
+        sys.exit(f"{fmt}: {path}: {what} is {have!r}, the plan says {want!r}")
+
+
+def flags(argv):
+    """--flag value pairs and bare --flags of a command line."""
+    out, i = {}, 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--"):
+            if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                out.setdefault(a, []).append(argv[i + 1])
+                i += 2
+                continue
+            out.setdefault(a, []).append(True)
+        i += 1
+    return out
+
+
+def one(f, name):
+    vals = f.get(name)
+    if not vals or len(vals) != 1:
+        sys.exit(f"{fmt}: {name} given {0 if not vals else len(vals)} times, expected once")
+    return vals[0]
+
+
+def check_megatron_like(deepspeed):
+    argv = open(sys.argv[4]).read().split("\n")[:-1]
+    f = flags(argv)
+    eq("--nproc_per_node", int(one(f, "--nproc_per_node")), per_node)
+    eq("--nnodes", int(one(f, "--nnodes")), nnodes)
+    if not argv[argv.index(one(f, "--master_port")) + 1].endswith("/pretrain_gpt.py"):
+        sys.exit(f"{fmt}: torchrun does not run pretrain_gpt.py")
+    eq("--tensor-model-parallel-size", int(one(f, "--tensor-model-parallel-size")), t)
+    eq("--pipeline-model-parallel-size", int(one(f, "--pipeline-model-parallel-size")), p)
+    eq("--micro-batch-size", int(one(f, "--micro-batch-size")), mb)
+    eq("--global-batch-size", int(one(f, "--global-batch-size")), gb)
+    eq("--rampup-batch-size", f.get("--rampup-batch-size"), None)
+    eq("--num-layers", int(one(f, "--num-layers")), sh["layers"])
+    eq("--hidden-size", int(one(f, "--hidden-size")), sh["hidden"])
+    eq("--ffn-hidden-size", int(one(f, "--ffn-hidden-size")), sh["ffn"])
+    eq("--num-attention-heads", int(one(f, "--num-attention-heads")), sh["heads"])
+    eq("--seq-length", int(one(f, "--seq-length")), sh["seq"])
+    eq("--max-position-embeddings", int(one(f, "--max-position-embeddings")), sh["seq"])
+    eq("--vocab-size", int(one(f, "--vocab-size")), sh["vocab"])
+    eq("--bf16", one(f, "--bf16"), True)
+    gqa = sh["kv_heads"] != sh["heads"]
+    if deepspeed:
+        eq("--num-key-value-heads", int(one(f, "--num-key-value-heads")) if gqa else None,
+           sh["kv_heads"] if gqa else None)
+        eq("--deepspeed", one(f, "--deepspeed"), True)
+        if not one(f, "--deepspeed_config").endswith("ds_config.json"):
+            sys.exit(f"{fmt}: --deepspeed_config is not ds_config.json")
+        eq("--zero-stage", int(one(f, "--zero-stage")), 1 if g["distributed_optimizer"] else 0)
+        eq("--no-pipeline-parallel", "--no-pipeline-parallel" in f, p == 1)
+    else:
+        eq("--group-query-attention", "--group-query-attention" in f, gqa)
+        eq("--num-query-groups", int(one(f, "--num-query-groups")) if gqa else None,
+           sh["kv_heads"] if gqa else None)
+        vs = f.get("--num-virtual-stages-per-pipeline-rank")
+        eq("--num-virtual-stages-per-pipeline-rank", int(vs[0]) if vs else 1, v)
+        eq("v > 1 only with the flag", bool(vs), v > 1)
+        for k, key in (("--decoder-first-pipeline-num-layers", "first_stage_layers"),
+                       ("--decoder-last-pipeline-num-layers", "last_stage_layers")):
+            eq(k, int(one(f, k)) if k in f else 0, g.get(key, 0))
+        eq("--use-distributed-optimizer", "--use-distributed-optimizer" in f,
+           g["distributed_optimizer"])
+        eq("--overlap-grad-reduce", "--overlap-grad-reduce" in f, g["overlap_grad_reduce"])
+    eq("--sequence-parallel", "--sequence-parallel" in f, g["sequence_parallel"])
+    rc = g["recompute"]
+    eq("--recompute-granularity", f.get("--recompute-granularity"),
+       None if rc == "none" else [rc])
+    eq("--recompute-method", f.get("--recompute-method"), ["uniform"] if rc == "full" else None)
+    eq("--recompute-num-layers", f.get("--recompute-num-layers"), ["1"] if rc == "full" else None)
+    eq("world", per_node * nnodes, t * p * d)
+
+
+def check_svg():
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = {}
+    for r in root.iter(ns + "rect"):
+        c = r.get("class")
+        if c in ("fwd", "bwd"):
+            key = (int(r.get("data-stage")), int(r.get("data-mb")), int(r.get("data-chunk")), c)
+            if key in boxes:
+                sys.exit(f"svg: two boxes for {key}")
+            x, w = float(r.get("x")), float(r.get("width"))
+            boxes[key] = (x, x + w)
+    eq("boxes", len(boxes), 2 * m * p * v)
+    for s in range(p):
+        for k in range(m):
+            for c in range(v):
+                for kind in ("fwd", "bwd"):
+                    if (s, k, c, kind) not in boxes:
+                        sys.exit(f"svg: no {kind} box for stage {s} mb {k} chunk {c}")
+    eps = 0.02  # coordinates are printed to 0.01 px
+    for s in range(p):  # a stage does one thing at a time
+        row = sorted(iv for key, iv in boxes.items() if key[0] == s)
+        for a, b in zip(row, row[1:]):
+            if b[0] < a[1] - eps:
+                sys.exit(f"svg: boxes overlap on stage {s}: {a} {b}")
+    S = p * v  # dependencies: forward after the previous stage's, backward after the next's
+
+    def box(gs, k, kind):
+        return boxes[(gs % p, k, gs // p, kind)]
+    for k in range(m):
+        for gs in range(S):
+            if gs > 0 and box(gs, k, "fwd")[0] < box(gs - 1, k, "fwd")[1] - eps:
+                sys.exit(f"svg: forward of mb {k} on stage {gs} starts before its input")
+            nxt = box(gs + 1, k, "bwd") if gs + 1 < S else box(gs, k, "fwd")
+            if box(gs, k, "bwd")[0] < nxt[1] - eps:
+                sys.exit(f"svg: backward of mb {k} on stage {gs} starts before its gradient")
+    # the schedule's order on stage 0
+    order = [key[3] for key, iv in sorted(boxes.items(), key=lambda kv: kv[1][0]) if key[0] == 0]
+    if g["schedule"] == "gpipe":
+        eq("gpipe order", order, ["fwd"] * (m * v) + ["bwd"] * (m * v))
+    elif g["schedule"] == "1f1b":
+        warm = min(p - 1, m)
+        want = ["fwd"] * warm + ["fwd", "bwd"] * (m - warm) + ["bwd"] * warm
+        eq("1f1b order", order, want)
+    else:
+        warm = min((p - 1) * 2 + (v - 1) * p, m * v)
+        eq("interleaved warm-up", order[:warm + 1], ["fwd"] * (warm + 1))
+        eq("interleaved steady state", order[warm + 1], "bwd")
+    parts = [r for r in root.iter(ns + "rect") if r.get("class") == "part"]
+    if not parts:
+        sys.exit("svg: no time breakdown bar")
+
+
+if fmt == "megatron":
+    check_megatron_like(False)
+elif fmt == "megatron-deepspeed":
+    check_megatron_like(True)
+elif fmt == "deepspeed":
+    c = json.load(open(path))
+    eq("train_batch_size", c["train_batch_size"], gb)
+    eq("train_micro_batch_size_per_gpu", c["train_micro_batch_size_per_gpu"], mb)
+    eq("gradient_accumulation_steps", c["gradient_accumulation_steps"], m)
+    eq("batch identity", c["train_micro_batch_size_per_gpu"] * c["gradient_accumulation_steps"]
+       * (gpus // (t * p)), c["train_batch_size"])
+    eq("zero_optimization.stage", c["zero_optimization"]["stage"],
+       1 if g["distributed_optimizer"] else 0)
+    eq("bf16.enabled", c["bf16"]["enabled"], True)
+elif fmt == "torchtitan":
+    import tomllib
+    c = tomllib.load(open(path, "rb"))
+    par, tr = c["parallelism"], c["training"]
+    eq("tensor_parallel_degree", par["tensor_parallel_degree"], t)
+    eq("pipeline_parallel_degree", par["pipeline_parallel_degree"], p)
+    eq("dp degrees", par["data_parallel_replicate_degree"] * par["data_parallel_shard_degree"], d)
+    eq("world", par["data_parallel_replicate_degree"] * par["data_parallel_shard_degree"] * t * p,
+       gpus)
+    eq("global_batch_size", tr["global_batch_size"], gb)
+    eq("seq_len", tr["seq_len"], sh["seq"])
+    if p > 1:
+        eq("pipeline_parallel_schedule", par["pipeline_parallel_schedule"],
+           {"1f1b": "1F1B", "gpipe": "GPipe", "interleaved": "Interleaved1F1B"}[g["schedule"]])
+        eq("pipeline_parallel_microbatch_size", par["pipeline_parallel_microbatch_size"], mb)
+        eq("microbatches", tr["local_batch_size"] // par["pipeline_parallel_microbatch_size"], m)
+        eq("pipeline_parallel_layers_per_stage", par["pipeline_parallel_layers_per_stage"],
+           sh["layers"] // (p * v))
+    else:
+        eq("local_batch_size", tr["local_batch_size"], mb)
+    eq("activation_checkpoint.mode", c["activation_checkpoint"]["mode"], g["recompute"])
+    eq("model.name", c["model"]["name"], "llama3")
+elif fmt in ("nemo", "nanotron"):
+    import yaml
+    c = yaml.safe_load(open(path))
+    if fmt == "nemo":
+        tr, mo = c["trainer"], c["model"]
+        eq("trainer.devices", tr["devices"], per_node)
+        eq("trainer.num_nodes", tr["num_nodes"], nnodes)
+        eq("tensor_model_parallel_size", mo["tensor_model_parallel_size"], t)
+        eq("pipeline_model_parallel_size", mo["pipeline_model_parallel_size"], p)
+        eq("virtual_pipeline_model_parallel_size", mo["virtual_pipeline_model_parallel_size"],
+           v if v > 1 else None)
+        eq("micro_batch_size", mo["micro_batch_size"], mb)
+        eq("global_batch_size", mo["global_batch_size"], gb)
+        eq("sequence_parallel", mo["sequence_parallel"], g["sequence_parallel"])
+        rc = g["recompute"]
+        eq("activations_checkpoint_granularity", mo["activations_checkpoint_granularity"],
+           None if rc == "none" else rc)
+        eq("activations_checkpoint_method", mo["activations_checkpoint_method"],
+           "uniform" if rc == "full" else None)
+        eq("activations_checkpoint_num_layers", mo["activations_checkpoint_num_layers"],
+           1 if rc == "full" else None)
+        for k, want in (("num_layers", "layers"), ("hidden_size", "hidden"),
+                        ("ffn_hidden_size", "ffn"), ("num_attention_heads", "heads"),
+                        ("num_query_groups", "kv_heads"), ("encoder_seq_length", "seq"),
+                        ("max_position_embeddings", "seq")):
+            eq(k, mo[k], sh[want])
+        eq("optim.name", mo["optim"]["name"],
+           "distributed_fused_adam" if g["distributed_optimizer"] else "fused_adam")
+    else:
+        par, tok, mc = c["parallelism"], c["tokens"], c["model"]["model_config"]
+        eq("dp", par["dp"], d)
+        eq("pp", par["pp"], p)
+        eq("tp", par["tp"], t)
+        eq("pp_engine", par["pp_engine"], "afab" if g["schedule"] == "gpipe" else "1f1b")
+        eq("tp_mode", par["tp_mode"], "REDUCE_SCATTER" if g["sequence_parallel"] else "ALL_REDUCE")
+        eq("micro_batch_size", tok["micro_batch_size"], mb)
+        eq("batch_accumulation_per_replica", tok["batch_accumulation_per_replica"], m)
+        eq("sequence_length", tok["sequence_length"], sh["seq"])
+        for k, want in (("num_hidden_layers", "layers"), ("hidden_size", "hidden"),
+                        ("intermediate_size", "ffn"), ("num_attention_heads", "heads"),
+                        ("num_key_value_heads", "kv_heads"), ("vocab_size", "vocab")):
+            eq(k, mc[k], sh[want])
+        eq("zero_stage", c["optimizer"]["zero_stage"], 1 if g["distributed_optimizer"] else 0)
+elif fmt == "svg":
+    check_svg()
+elif fmt == "report":
+    text = open(path).read()
+    pr = plan["predicted"]
+    for want in (f"{t} x p {p} x d {d}", f"global batch {gb} = {m} micro-batches",
+                 f"iteration     {pr['iteration_s']:.4g} s", f"MFU / HFU     {100 * pr['mfu']:.1f}%",
+                 f"{pr['peak_gib']:.1f} of {pr['capacity_gib']:.1f} GiB"):
+        if want not in text:
+            sys.exit(f"report: \"{want}\" missing")
+    bar = [ln for ln in text.splitlines() if ln.startswith("  [")][0]
+    eq("breakdown bar width", len(bar), 2 + 1 + 50 + 1)
+else:
+    sys.exit(f"unknown format {fmt}")
