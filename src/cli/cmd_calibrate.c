@@ -17,7 +17,7 @@
 int cmd_calibrate(int argc, char **argv)
 {
 	pp_error err = PP_ERROR_INIT;
-	const char *mp = NULL, *hp = NULL, *out = NULL, *name = NULL, *model = NULL, *v;
+	const char *mp = NULL, *hp = NULL, *out = NULL, *name = NULL, *model = NULL;
 	char *mt = NULL, *ht = NULL, *prof = NULL;
 	pp_calib_summary sum;
 	pp_calib_layer lay;
@@ -38,7 +38,6 @@ int cmd_calibrate(int argc, char **argv)
 			json = 1;
 			continue;
 		}
-		(void)v;
 		return cli_usage("calibrate: unknown option \"%.40s\"", argv[i]);
 	}
 	if (!mp || !hp || !out)
