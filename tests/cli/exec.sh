@@ -61,6 +61,18 @@ $RUN "$EXEC" --stub tests/data/exec-gpt-t2-sp.json --scale 0.25 --iters 2 --warm
 	-o "$tmp/sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "sequence-parallel run failed"; }
 grep -q '"reducescatter"' "$tmp/sp.json" 2>/dev/null || no "sequence-parallel collectives missing"
 
+# bf16 (bf16 storage, fp32 accumulation): validated at 2e-2, and really rounded (error > 1e-5)
+$RUN "$EXEC" --stub $STUB --scale 0.25 --dtype bf16 --iters 2 --warmup 0 -o "$tmp/bf16.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "bf16 run failed"; }
+python3 - "$tmp/bf16.json" <<'PY' || no "bf16 measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+v = m["validation"]
+assert m["dtype"] == "bf16" and v["tolerance"] == 2e-2 and 1e-5 < v["max_rel_error"] <= 2e-2, v
+c = m["collectives"][0]
+assert c["bytes"] == 2 * c["elements"], c
+PY
+
 # point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
 # parallel), the stub runs it; --plan does the same in one step
 "$P" emit --plan tests/data/plan-tiny-gpt.json --format exec -o "$tmp/stub.json" || no "emit --format exec"
