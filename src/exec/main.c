@@ -845,12 +845,17 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			return usage(rank, "usage: mpirun -np T parplan-exec (--stub stub.json | "
-				     "--plan plan.json | --model graph.json --t T [--micro-batch b] "
-				     "[--sequence-parallel]) [--backend cpu|cuda] [--iters N] "
-				     "[--warmup N] [--dtype fp32|bf16] [--scale X] [--ranks T] "
-				     "[--seed N] -o measurements.json");
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			if (rank == 0)
+				printf("usage: mpirun -np T parplan-exec (--stub stub.json | --plan "
+				       "plan.json | --model graph.json --t T [--micro-batch b] "
+				       "[--sequence-parallel])\n       [--backend cpu|cuda] [--iters N] "
+				       "[--warmup N] [--dtype fp32|bf16] [--scale X] [--ranks T] "
+				       "[--seed N] -o measurements.json\n"
+				       "exit: 0 ok, 1 validation failed, 2 bad usage or input, 3 backend "
+				       "failure\n");
+			return -1;
+		}
 		if (!strcmp(a, "--sequence-parallel")) {
 			o->sp = 1;
 			continue;
@@ -989,8 +994,11 @@ static int exec_main(int argc, char **argv, int rank, int size)
 
 	memset(&R, 0, sizeof(R));
 	memset(&ref, 0, sizeof(ref));
-	if ((rc = agree(parse_opts(argc, argv, rank, &o), MPI_COMM_WORLD)))
-		return rc ? rc : EXIT_BAD;
+	rc = parse_opts(argc, argv, rank, &o);
+	if (rc < 0)
+		return 0; /* --help */
+	if ((rc = agree(rc, MPI_COMM_WORLD)))
+		return rc;
 	L = malloc(sizeof(*L));
 	if (!L)
 		return EXIT_BACKEND;
