@@ -63,8 +63,8 @@ double pp_coll_s(const pp_hw *hw, pp_coll c, int n, int stride, double bytes)
 	k = pp_group_per_node(n, stride, hw->node_devices);
 	if (k >= n)
 		return flat(c, n, bytes, bi, ai);
-	if (k <= 1)
-		return flat(c, n, bytes, bn, an);
+	if (k <= 1 || n % k)
+		return flat(c, n, bytes, bn, an); /* uneven over nodes: the network ring bounds it */
 	/* hierarchical: in-node reduce-scatter / all-gather around the cross-node collective on
 	 * 1/k of the data (NCCL's tree/ring split; Megatron and Alpa cost models) */
 	switch (c) {

@@ -686,10 +686,12 @@ static int same_layer(const pp_graph *g, int la, int lb)
 		for (j = 0; j < a->n_inputs; j++) {
 			const pp_tensor *ta = &g->tensors[a->inputs[j]], *tb = &g->tensors[b->inputs[j]];
 			int pa = ta->producer, pb = tb->producer;
-			if (ta->kind != tb->kind || !same_shape(ta, tb))
+			if ((ta->kind == PP_TENSOR_PARAMETER) != (tb->kind == PP_TENSOR_PARAMETER) ||
+			    !same_shape(ta, tb))
 				return 0;
-			if (pa >= 0 && pb >= 0) {
-				int ina = g->ops[pa].layer == la, inb = g->ops[pb].layer == lb;
+			if (ta->kind != PP_TENSOR_PARAMETER) {
+				/* an activation from outside the layer and a graph input are alike */
+				int ina = pa >= 0 && g->ops[pa].layer == la, inb = pb >= 0 && g->ops[pb].layer == lb;
 				if (ina != inb)
 					return 0;
 				if (ina) {
@@ -703,8 +705,6 @@ static int same_layer(const pp_graph *g, int la, int lb)
 					if (posa != posb)
 						return 0;
 				}
-			} else if ((pa >= 0) != (pb >= 0)) {
-				return 0;
 			}
 		}
 	}

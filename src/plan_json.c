@@ -465,32 +465,61 @@ static int read_stages(const pp_jctx *c, const cJSON *a, const pp_plan *plan)
 	const cJSON *e;
 	char p[PP_JPATH_MAX];
 
+	int *want;
 	if (cJSON_GetArraySize(a) != n)
 		return pp_json_fail(c, "stages", NULL, "%d stages, expected p*v = %d",
 				    cJSON_GetArraySize(a), n);
+	/* the cost model splits layers by the global settings: the ranges must be that split */
+	if (n < 1 || plan->shape.layers < n ||
+	    !(want = calloc((size_t)n + (size_t)plan->shape.layers, sizeof(int))))
+		return pp_json_fail(c, "stages", NULL, "%d stages for %lld layers", n,
+				    (long long)plan->shape.layers);
+	chunk_layers(plan, want);
+	{
+		/* only a well-defined split can be compared with; an invalid one (layers not
+		 * divisible by p, ...) is left to the rule checks that name it */
+		int64_t sum = 0;
+		for (i = 0; i < n; i++)
+			sum += want[i] > 0 ? want[i] : -plan->shape.layers;
+		if (sum != plan->shape.layers)
+			for (i = 0; i < n; i++)
+				want[i] = -1;
+		i = 0;
+	}
 	cJSON_ArrayForEach(e, a)
 	{
 		pp_jpath_idx(p, "stages", i);
 		if ((rc = pp_json_check_object(c, e, p, keys)) < 0 ||
 		    (rc = get_i(c, e, p, "first_layer", 1, 0, plan->shape.layers, &first)) < 0 ||
-		    (rc = get_i(c, e, p, "layers", 1, 0, plan->shape.layers, &layers)) < 0 ||
+		    (rc = get_i(c, e, p, "layers", 1, 1, plan->shape.layers, &layers)) < 0 ||
 		    (rc = pp_json_get_bool(c, e, p, "embedding", 1, &emb)) < 0 ||
 		    (rc = pp_json_get_bool(c, e, p, "head", 1, &head)) < 0)
-			return rc;
+			goto fail;
+		rc = 0;
 		if (first != next)
-			return pp_json_fail(c, p, "first_layer", "stage starts at layer %lld, expected %lld",
-					    (long long)first, (long long)next);
-		if (emb != (i == 0))
-			return pp_json_fail(c, p, "embedding", "only the first stage holds the embedding");
-		if (head != (i == n - 1))
-			return pp_json_fail(c, p, "head", "only the last stage holds the head");
+			rc = pp_json_fail(c, p, "first_layer", "stage starts at layer %lld, expected %lld",
+					  (long long)first, (long long)next);
+		else if (want[i] >= 0 && layers != want[i])
+			rc = pp_json_fail(c, p, "layers", "stage has %lld layers but the global settings "
+					  "give %d (first_stage_layers / last_stage_layers set uneven stages)",
+					  (long long)layers, want[i]);
+		else if (emb != (i == 0))
+			rc = pp_json_fail(c, p, "embedding", "only the first stage holds the embedding");
+		else if (head != (i == n - 1))
+			rc = pp_json_fail(c, p, "head", "only the last stage holds the head");
+		if (rc < 0)
+			goto fail;
 		next = first + layers;
 		i++;
 	}
+	free(want);
 	if (next != plan->shape.layers)
 		return pp_json_fail(c, "stages", NULL, "stages cover %lld of the %lld layers",
 				    (long long)next, (long long)plan->shape.layers);
 	return 0;
+fail:
+	free(want);
+	return rc;
 }
 
 static int read_ops(const pp_jctx *c, const cJSON *a, pp_plan *plan)
@@ -708,6 +737,14 @@ int pp_plan_configs(const pp_plan *plan, const pp_graph *g, uint8_t *cfg, pp_err
 	char path[64];
 	int pass, i;
 
+	const pp_model_shape *sh = &plan->shape;
+	if (sh->layers != g->n_layers || sh->hidden != g->hidden || sh->heads != g->heads ||
+	    sh->kv_heads != g->kv_heads || sh->seq != g->seq || sh->vocab != g->vocab)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape",
+				    "the plan is for model \"%.64s\" (%lld layers, hidden %lld), not the "
+				    "graph \"%.64s\" (%d layers, hidden %lld)", plan->model,
+				    (long long)sh->layers, (long long)sh->hidden, g->name, g->n_layers,
+				    (long long)g->hidden);
 	pp_strategy_megatron(g, &plan->global, cfg);
 	/* class entries first, so that single-op entries (overrides) win */
 	for (pass = 0; pass < 2; pass++) {

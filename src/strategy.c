@@ -152,6 +152,8 @@ int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_erro
 	if (gl->schedule == PP_SCHED_INTERLEAVED) {
 		if (p < 2)
 			return RULE("the interleaved schedule needs p > 1");
+		if (v < 2)
+			return RULE("the interleaved schedule needs virtual stages v > 1");
 		if (gl->first_stage_layers || gl->last_stage_layers)
 			return RULE("uneven first/last stages cannot be interleaved");
 		if (g->n_layers % ((long long)p * v))

@@ -101,6 +101,9 @@ START_TEST(test_hierarchical_groups)
 				2 * pp_ring_allgather_s(8, S, bi, ai) + pp_ring_allreduce_s(2, S / 8, bn, an), 1e-15);
 	/* a data-parallel group at stride t=8: every member in another node, the network ring */
 	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 4, 8, S), pp_ring_allreduce_s(4, S, bn, an), 1e-15);
+	/* 12 ranks over 8-GPU nodes fill them unevenly: a flat ring over the network */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 12, 1, S), pp_ring_allreduce_s(12, S, bn, an), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 6, 2, S), pp_ring_allreduce_s(6, S, bn, an), 1e-15);
 	/* stride 2 on 8-GPU nodes: 4 members per node */
 	ck_assert_int_eq(pp_group_per_node(8, 2, 8), 4);
 	pp_hw_free(hw);
@@ -215,6 +218,45 @@ START_TEST(test_pipeline_equal_stages_exact)
 	/* (m - 1) * max + sum over stages >= (m + p - 1) * min stage */
 	ck_assert(c.bubble_s > 0);
 	ck_assert_double_le(c.bubble_s, 3 * T + 1e-12);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_equal_stages_exact)
+{
+	/* a graph of 8 identical layers and nothing else: every stage is the same, so the engine's
+	 * pipeline must be the closed form exactly, and so must in-flight memory, p2p and DP */
+	fixture f = open_fx("data/layers-only.json", A100);
+	pp_schedule scheds[] = {PP_SCHED_1F1B, PP_SCHED_INTERLEAVED, PP_SCHED_GPIPE};
+	int k;
+	for (k = 0; k < 3; k++) {
+		pp_global gl = plan(2, 4, 2, 1, 16);
+		pp_cost c;
+		int m = 8, p = 4, v = k == 1 ? 2 : 1;
+		double tf, tb, flight, p2p;
+		gl.schedule = scheds[k];
+		gl.virtual_stages = v;
+		c = eval(&f, &gl);
+		ck_assert_int_eq(c.microbatches, m);
+		/* a stage is L/p layers */
+		ck_assert_double_le(REL(c.stage_fwd_s + c.stage_bwd_s, 2 * (c.layer_fwd_s + c.layer_bwd_s)), 1e-12);
+		/* point-to-point: b*s*h/t bytes each way per micro-batch, v times with interleaving */
+		p2p = pp_coll_s(f.hw, PP_COLL_P2P, 2, 2 * 2, 1.0 * 128 * 256 * 2 / 2);
+		ck_assert_double_le(REL(c.pp_comm_s, m * 2.0 * v * p2p), 1e-12);
+		/* (m + (p-1)/v) * (t_f + t_b), Narayanan et al. 2021 */
+		tf = c.stage_fwd_s + v * p2p;
+		tb = c.stage_bwd_s + v * p2p;
+		ck_assert_double_le(REL(c.compute_s + c.tp_comm_s + c.pp_comm_s + c.bubble_s,
+					pp_cf_pipeline_s(m, p, v, tf, tb)), 1e-12);
+		ck_assert_double_le(REL(c.bubble_s / (m * (tf + tb)), (p - 1.0) / (v * m)), 1e-12);
+		/* stage 0 holds p micro-batches (1F1B), x (1 + (p-1)/(p v)) interleaved, m with GPipe */
+		flight = k == 0 ? p : k == 1 ? p * (1 + (p - 1.0) / (p * v)) : m;
+		ck_assert_int_eq(c.peak_stage, 0);
+		ck_assert_double_le(REL(c.activations_gib * 1073741824.0, 2 * c.layer_act_bytes * flight), 1e-12);
+		/* data parallel: fp32 gradients of the stage's shard, all-reduced over d at stride t */
+		ck_assert_double_le(REL(c.dp_comm_s, pp_coll_s(f.hw, PP_COLL_ALLREDUCE, 2, 2, c.stage_params * 4)),
+				    1e-12);
+	}
 	close_fx(&f);
 }
 END_TEST
@@ -440,6 +482,7 @@ int main(void)
 	tcase_add_test(tc, test_one_engine_every_model);
 	tcase_add_test(tc, test_pipeline_bubble);
 	tcase_add_test(tc, test_pipeline_equal_stages_exact);
+	tcase_add_test(tc, test_equal_stages_exact);
 	tcase_add_test(tc, test_memory_bytes_per_param);
 	tcase_add_test(tc, test_infeasible_and_interleaved_memory);
 	tcase_add_test(tc, test_recompute_and_sequence_parallel);

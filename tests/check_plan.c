@@ -245,7 +245,7 @@ START_TEST(test_rejections_name_file_and_path)
 	expect_reject("kv-heads-not-dividing.json", "model_shape.kv_heads", "do not divide");
 	expect_reject("stage-gap.json", "stages[1].first_layer", "expected 1");
 	expect_reject("stage-count.json", "stages", "expected p*v = 2");
-	expect_reject("stages-short.json", "stages", "cover 1 of the 2 layers");
+	expect_reject("stages-short.json", "stages[1].layers", "out of range");
 	expect_reject("head-on-first.json", "stages[0].head", "last stage");
 	expect_reject("bad-config.json", "ops[0].config", "unknown value");
 	expect_reject("degree-mismatch.json", "ops[3].parameter", "does not match config column");

@@ -6,7 +6,8 @@
  * pipeline neighbour is t*d away.  With N devices per node, a group whose members all sit in one
  * node uses the intra-node link; otherwise it is hierarchical: reduce-scatter inside the node
  * over its k members, the collective across the n/k nodes on 1/k of the data over the network,
- * all-gather inside the node.  Bandwidths are the link's bw_gbs * efficiency per direction per
+ * all-gather inside the node.  A group whose members do not fill its nodes evenly is priced as
+ * a flat ring over the network, the slowest link it crosses.  Bandwidths are the link's bw_gbs * efficiency per direction per
  * device; alpha is the link's latency per step.  Sizes are bytes of the whole buffer S.
  */
 #ifndef PARPLAN_COMM_H

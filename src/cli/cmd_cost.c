@@ -34,7 +34,7 @@ int cmd_cost(int argc, char **argv)
 	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v;
 	double mem_limit = 0;
 	long long gpus = 0;
-	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0;
+	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&from, 0, sizeof(from));
@@ -45,6 +45,7 @@ int cmd_cost(int argc, char **argv)
 			return CLI_BAD;
 		if (r) {
 			sched_given |= !strncmp(argv[i - 1], "--schedule", 10) || !strncmp(argv[i], "--schedule=", 11);
+			plan_opts = 1;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--model", &model)) < 0 ||
@@ -82,7 +83,7 @@ int cmd_cost(int argc, char **argv)
 			model = from.model_path;
 		if (!hwp && from.hw_path[0])
 			hwp = from.hw_path;
-		if (gl.t || gl.p || gl.d || gl.micro_batch || gl.global_batch) {
+		if (plan_opts) {
 			rc = cli_usage("cost: give either --plan or the plan's options, not both");
 			goto done;
 		}
@@ -121,7 +122,8 @@ int cmd_cost(int argc, char **argv)
 		}
 	}
 	if (pp_cost_eval(ctx, &gl, cfg, &cost) < 0) {
-		rc = cli_usage("cost: a per-op config of the plan does not suit its op");
+		rc = cli_usage("cost: the plan cannot be scored: a per-op config does not suit its op, or it "
+			       "passes parplan's limits (64 layer classes, 1024 stages)");
 		goto done;
 	}
 	if (outp) {
@@ -146,7 +148,8 @@ int cmd_cost(int argc, char **argv)
 		free(s);
 		cJSON_Delete(o);
 	} else {
-		printf("model %s on %d x %s (%s)\n", g->name, gl.t * gl.p * gl.d, hw->device_name, hw->name);
+		printf("model %s on %lld x %s (%s)\n", g->name, (long long)gl.t * gl.p * gl.d, hw->device_name,
+		       hw->name);
 		cli_cost_print(stdout, &gl, &cost);
 	}
 done:

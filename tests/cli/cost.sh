@@ -45,6 +45,23 @@ expect_rule "sequence parallelism needs t > 1" --t 1 --p 16 --d 8 --micro-batch 
 expect_rule "not divisible by p=" --t 8 --p 7 --d 8 --micro-batch 1 --global-batch 1536
 expect_rule "unknown tensor" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --model tests/data/bad/graph-dangling-input.json
 
+# a plan file whose stages are not its global split, or that is scored with another model
+python3 - "$tmp/plan.json" "$tmp/uneven.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["stages"][0]["layers"] -= 1
+p["stages"][1]["first_layer"] -= 1
+p["stages"][1]["layers"] += 1
+json.dump(p, open(sys.argv[2], "w"))
+PY
+"$P" cost --plan "$tmp/uneven.json" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "stages\[0\].layers: stage has 5 layers but the global settings give 6" "$tmp/err" || { echo "FAIL: edited stages: $(cat "$tmp/err")"; fail=1; }
+"$P" cost --plan "$tmp/plan.json" --model models/gpt-310.1b.json >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "model_shape: the plan is for model" "$tmp/err" || { echo "FAIL: plan scored with another model: $(cat "$tmp/err")"; fail=1; }
+"$P" cost --plan "$tmp/plan.json" --recompute none >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] || { echo "FAIL: --plan with plan options accepted"; fail=1; }
+expect_rule "interleaved schedule needs virtual stages v > 1" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --schedule interleaved
+
 # infeasible: exit 0, feasible false, the table says by how much
 "$P" cost --model $M --hw $H --t 1 --p 1 --d 8 --micro-batch 1 --global-batch 8 >"$tmp/inf" || { echo "FAIL: infeasible exit"; fail=1; }
 grep -q "exceeds the .* usable by" "$tmp/inf" || { echo "FAIL: infeasible plan not explained"; fail=1; }
