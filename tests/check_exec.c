@@ -187,6 +187,51 @@ START_TEST(test_calibrate_exact)
 }
 END_TEST
 
+/* the loop check prices only the layer that was measured, in the dtype it was measured in */
+START_TEST(test_layer_check_rules)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_calib_layer lay;
+	pp_graph *g = NULL;
+	pp_hw *hw = NULL;
+	char *meas = synthetic(1);
+
+	ck_assert_int_eq(pp_hw_load("data/cpu-base.json", &hw, &err), 0);
+	ck_assert_int_eq(pp_graph_load("data/exec-gpt.json", &g, &err), 0);
+	/* data/exec-gpt.json has hidden 1024, the measurements 512 */
+	ck_assert_int_eq(pp_calib_layer_check("m.json", meas, g, hw, &lay, &err), PP_EINVALID);
+	ck_assert_str_eq(err.file, "m.json");
+	ck_assert_str_eq(err.path, "layer");
+	ck_assert_ptr_nonnull(strstr(err.msg, "measured hidden 512"));
+	pp_graph_free(g);
+	pp_hw_free(hw);
+	free(meas);
+}
+END_TEST
+
+/* llama plans are refused by name, not run as something else */
+START_TEST(test_emit_llama_refused)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_plan plan;
+	char *out = NULL;
+
+	memset(&plan, 0, sizeof(plan));
+	snprintf(plan.model, sizeof(plan.model), "llama3-8b");
+	plan.shape.family_llama = 1;
+	plan.shape.hidden = 4096;
+	plan.shape.heads = 32;
+	plan.shape.kv_heads = 8;
+	plan.shape.seq = 8192;
+	plan.shape.ffn = 14336;
+	plan.global.t = 1;
+	plan.global.micro_batch = 1;
+	ck_assert_int_eq(pp_emit_exec(&plan, &out, &err), PP_EINVALID);
+	ck_assert_ptr_null(out);
+	ck_assert_ptr_nonnull(strstr(err.msg, "GPT layers only"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -198,6 +243,8 @@ int main(void)
 	tcase_add_test(tc, test_layer_lists);
 	tcase_add_test(tc, test_parse_rejects_edits);
 	tcase_add_test(tc, test_calibrate_exact);
+	tcase_add_test(tc, test_layer_check_rules);
+	tcase_add_test(tc, test_emit_llama_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
