@@ -10,6 +10,8 @@ EXEC_LIBS := -lopenblas
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(NVCC)),/usr/local/cuda)
 CUDA_LIBDIR := $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib))
+# A100 (sm_80) and H100/H200 (sm_90) machine code, plus PTX for newer GPUs.
+NVCC_ARCH ?= -gencode 'arch=compute_80,code=sm_80' -gencode 'arch=compute_90,code=[sm_90,compute_90]'
 EXEC_CUDA_OBJ := $(EXEC_COMMON:%.c=$(BUILD)/cuda/%.o) $(BUILD)/cuda/src/exec/backend_cuda.o \
                  $(BUILD)/cuda/src/exec/backend_cuda_kernels.o
 
@@ -30,7 +32,7 @@ $(BUILD)/cuda/src/exec/%.o: src/exec/%.c
 
 $(BUILD)/cuda/src/exec/backend_cuda_kernels.o: src/exec/backend_cuda_kernels.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror -c $< -o $@
+	$(NVCC) -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall,-Werror -c $< -o $@
 
 $(EXEC_CUDA): $(EXEC_CUDA_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
