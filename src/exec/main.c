@@ -1146,7 +1146,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		goto out;
 	}
 
-	/* the output: per-rank medians, the slowest rank's reported */
+	/* the output: GEMMs the slowest rank's median, collectives the median over iterations */
 	{
 		double gmed[PP_EXEC_MAX_GEMMS], gmin[PP_EXEC_MAX_GEMMS], cmed[PP_EXEC_MAX_COLLS],
 		       cmin[PP_EXEC_MAX_COLLS], tmp[PP_EXEC_MAX_GEMMS > PP_EXEC_MAX_COLLS ?
@@ -1161,6 +1161,13 @@ static int exec_main(int argc, char **argv, int rank, int size)
 			rc = EXIT_BACKEND;
 			goto out;
 		}
+		/*
+		 * A collective's time in one iteration is the shortest any rank saw: all start
+		 * from a barrier, and the last one out of it waits for nobody, so the others' extra
+		 * is barrier skew (a rank descheduled on a busy machine), not the collective.
+		 */
+		MPI_Allreduce(MPI_IN_PLACE, cs, o.iters * PP_EXEC_MAX_COLLS, MPI_DOUBLE, MPI_MIN,
+			      MPI_COMM_WORLD);
 		for (i = 0; i < L->n_gemm; i++) {
 			for (it = 0; it < o.iters; it++)
 				col[it] = gs[(size_t)it * PP_EXEC_MAX_GEMMS + i];
@@ -1175,10 +1182,6 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		}
 		MPI_Allreduce(gmed, tmp, L->n_gemm, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
 		memcpy(gmed, tmp, sizeof(double) * (size_t)L->n_gemm);
-		if (L->n_coll) {
-			MPI_Allreduce(cmed, tmp, L->n_coll, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-			memcpy(cmed, tmp, sizeof(double) * (size_t)L->n_coll);
-		}
 		MPI_Allreduce(&membw, &membw_min, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
 
 		/* the sweep: every collective at sizes around the layer's, for the alpha-beta fit */
@@ -1215,9 +1218,9 @@ static int exec_main(int argc, char **argv, int rank, int size)
 					}
 					if (rc)
 						break;
-					med = median(col, reps);
-					MPI_Allreduce(MPI_IN_PLACE, &med, 1, MPI_DOUBLE, MPI_MAX,
+					MPI_Allreduce(MPI_IN_PLACE, col, reps, MPI_DOUBLE, MPI_MIN,
 						      MPI_COMM_WORLD);
+					med = median(col, reps);
 					cJSON_AddItemToArray(sweep, coll_entry(NULL, (pp_exec_collop)op,
 									      size, (double)ne, esize,
 									      med, col[0]));

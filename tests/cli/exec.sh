@@ -73,6 +73,19 @@ c = m["collectives"][0]
 assert c["bytes"] == 2 * c["elements"], c
 PY
 
+# --ranks: the t=2 stub re-split over the 1 rank the job has (no collectives then)
+mpirun --allow-run-as-root -np 1 "$EXEC" --stub $STUB --ranks 1 --scale 0.25 --iters 2 --warmup 0 \
+	-o "$tmp/r1.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "--ranks 1 run failed"; }
+python3 - "$tmp/r1.json" <<'PY' || no "--ranks 1 measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["ranks"] == 1 and m["layer"]["t"] == 1 and m["collectives"] == [] and m["sweep"] == []
+assert {g["name"]: g for g in m["gemms"]}["fwd.qkv"]["n"] == 3 * 256
+PY
+# a stub built without CUDA says so
+$RUN "$EXEC" --stub $STUB --backend cuda -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "make exec-cuda" "$tmp/err" || no "--backend cuda without CUDA: exit $rc"
+
 # point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
 # parallel), the stub runs it; --plan does the same in one step
 "$P" emit --plan tests/data/plan-tiny-gpt.json --format exec -o "$tmp/stub.json" || no "emit --format exec"
@@ -124,7 +137,7 @@ sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/loop.json" >"$tmp/loop
 closed=0
 for attempt in 1 2 3 4 5; do
 	if [ $attempt -gt 1 ]; then
-		sleep $((attempt * 2))
+		sleep $((attempt * 5))
 		$RUN "$EXEC" --stub $STUB --scale 0.5 --iters 15 --warmup 3 -o "$tmp/m.json" \
 			>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "stub rerun failed"; break; }
 	fi
