@@ -34,7 +34,7 @@ typedef struct meas {
 	cJSON *root;
 	const char *dtype, *device, *backend, *libs;
 	int ranks, iters, t, sp;
-	int64_t b, s, h, heads, ffn;
+	int64_t b, s, h, heads, kv_heads, ffn;
 	double membw, gemm_s, coll_s;
 	int n_gemm, n_coll;
 	mgemm gemm[MAX_GEMMS];
@@ -93,12 +93,13 @@ static int parse_coll(const pp_jctx *c, const cJSON *e, const char *path, mcoll 
 
 static int parse_meas(const char *file, const char *text, meas *M, pp_error *err)
 {
-	static const char *const keys[] = {"format", "stub", "model", "backend", "dtype", "ranks",
+	static const char *const keys[] = {"format", "stub", "model", "family", "backend", "dtype",
+					   "ranks",
 					   "iters", "warmup", "scale", "layer", "machine",
 					   "validation", "gemms", "collectives", "sweep",
 					   "layer_time", NULL};
-	static const char *const lkeys[] = {"micro_batch", "seq", "hidden", "heads", "ffn", "t",
-					    "sequence_parallel", NULL};
+	static const char *const lkeys[] = {"micro_batch", "seq", "hidden", "heads", "kv_heads",
+					    "ffn", "t", "sequence_parallel", NULL};
 	static const char *const mkeys[] = {"host", "device", "libraries", "memory_bw_gbs", NULL};
 	static const char *const vkeys[] = {"passed", "checks", "tolerance", "max_rel_error",
 					    "reference", NULL};
@@ -125,6 +126,7 @@ static int parse_meas(const char *file, const char *text, meas *M, pp_error *err
 		return pp_json_fail(&c, "format", NULL, "\"%.40s\" is not %s", fmt, PP_MEAS_FORMAT);
 	if ((rc = pp_json_get_string(&c, M->root, "", "stub", 0, &s)) < 0 ||
 	    (rc = pp_json_get_string(&c, M->root, "", "model", 0, &s)) < 0 ||
+	    (rc = pp_json_get_string(&c, M->root, "", "family", 0, &s)) < 0 ||
 	    (rc = pp_json_get_string(&c, M->root, "", "backend", 1, &M->backend)) < 0 ||
 	    (rc = pp_json_get_string(&c, M->root, "", "dtype", 1, &M->dtype)) < 0 ||
 	    (rc = pp_json_get_int(&c, M->root, "", "ranks", 1, 1, 1 << 24, &n)) < 0)
@@ -148,6 +150,9 @@ static int parse_meas(const char *file, const char *text, meas *M, pp_error *err
 	M->heads = v[3];
 	M->ffn = v[4];
 	M->t = (int)(v[5] > 1 << 24 ? 1 << 24 : v[5]);
+	M->kv_heads = M->heads;
+	if ((rc = pp_json_get_int(&c, lay, "layer", "kv_heads", 0, 1, MAX_DIM, &M->kv_heads)) < 0)
+		return rc;
 	if ((rc = pp_json_get_bool(&c, lay, "layer", "sequence_parallel", 1, &M->sp)) < 0)
 		return rc;
 	if ((rc = pp_json_get_object(&c, M->root, "", "machine", 1, &mach)) < 0 ||
@@ -577,12 +582,14 @@ int pp_calib_layer_check(const char *meas_path, const char *meas_text, const pp_
 	if ((rc = parse_meas(mfile, meas_text, &M, err)) < 0)
 		goto done;
 	dt = pp_dtype_parse(M.dtype);
-	if (g->hidden != M.h || g->heads != M.heads || g->ffn != M.ffn || g->seq != M.s) {
+	if (g->hidden != M.h || g->heads != M.heads || g->ffn != M.ffn || g->seq != M.s ||
+	    (g->kv_heads ? g->kv_heads : g->heads) != M.kv_heads) {
 		rc = pp_error_set(err, PP_EINVALID, mfile, "layer",
-				  "measured hidden %lld heads %lld ffn %lld seq %lld, the model %s "
-				  "has %lld, %lld, %lld, %lld", (long long)M.h, (long long)M.heads,
-				  (long long)M.ffn, (long long)M.s, g->name, (long long)g->hidden,
-				  (long long)g->heads, (long long)g->ffn, (long long)g->seq);
+				  "measured hidden %lld heads %lld (kv %lld) ffn %lld seq %lld, the "
+				  "model %s has %lld, %lld (%lld), %lld, %lld", (long long)M.h,
+				  (long long)M.heads, (long long)M.kv_heads, (long long)M.ffn,
+				  (long long)M.s, g->name, (long long)g->hidden, (long long)g->heads,
+				  (long long)g->kv_heads, (long long)g->ffn, (long long)g->seq);
 		goto done;
 	}
 	if ((int)g->dtype != dt) {

@@ -78,15 +78,22 @@ static void build_lists(pp_exec_layer *L)
 {
 	int64_t M = L->b * L->s, t = L->t, hp = L->h / t, ap = L->heads / t, fp = L->ffn / t;
 	int64_t d = L->h / L->heads, bh = L->b * ap;
+	int64_t qw = (L->heads + 2 * L->kv_heads) * d / t; /* QKV columns per rank */
+	int64_t f1 = L->llama ? 2 * fp : fp;                /* MLP-in columns per rank */
 	int sp = L->sp && t > 1, tp = t > 1;
 	char sh[4][96];
 
+	if (L->llama)
+		snprintf(sh[2], sizeof(sh[2]), "columns [r*%lld, (r+1)*%lld) and %lld + those of "
+			 "[%lld, %lld]", (long long)fp, (long long)fp, (long long)L->ffn,
+			 (long long)L->h, (long long)(2 * L->ffn));
+	else
+		snprintf(sh[2], sizeof(sh[2]), "columns [r*%lld, (r+1)*%lld) of [%lld, %lld]",
+			 (long long)fp, (long long)fp, (long long)L->h, (long long)L->ffn);
 	snprintf(sh[0], sizeof(sh[0]), "columns [r*%lld, (r+1)*%lld) of [%lld, %lld]",
-		 (long long)(3 * hp), (long long)(3 * hp), (long long)L->h, (long long)(3 * L->h));
+		 (long long)qw, (long long)qw, (long long)L->h, (long long)(qw * t));
 	snprintf(sh[1], sizeof(sh[1]), "rows [r*%lld, (r+1)*%lld) of [%lld, %lld]", (long long)hp,
 		 (long long)hp, (long long)L->h, (long long)L->h);
-	snprintf(sh[2], sizeof(sh[2]), "columns [r*%lld, (r+1)*%lld) of [%lld, %lld]", (long long)fp,
-		 (long long)fp, (long long)L->h, (long long)L->ffn);
 	snprintf(sh[3], sizeof(sh[3]), "rows [r*%lld, (r+1)*%lld) of [%lld, %lld]", (long long)fp,
 		 (long long)fp, (long long)L->ffn, (long long)L->h);
 	L->n_gemm = L->n_coll = 0;
@@ -94,7 +101,7 @@ static void build_lists(pp_exec_layer *L)
 	/* forward */
 	if (sp)
 		add_coll(L, "fwd.qkv.allgather", PP_EXEC_ALLGATHER, NULL, "fwd.qkv");
-	add_gemm(L, "fwd.qkv", NULL, M, 3 * hp, L->h, 1, PP_EXEC_COLUMN, "w_qkv", sh[0]);
+	add_gemm(L, "fwd.qkv", NULL, M, qw, L->h, 1, PP_EXEC_COLUMN, "w_qkv", sh[0]);
 	add_gemm(L, "fwd.scores", NULL, L->s, L->s, d, bh, PP_EXEC_HEADS, NULL, NULL);
 	add_gemm(L, "fwd.context", NULL, L->s, d, L->s, bh, PP_EXEC_HEADS, NULL, NULL);
 	add_gemm(L, "fwd.proj", NULL, M, L->h, hp, 1, PP_EXEC_ROW, "w_proj", sh[1]);
@@ -104,7 +111,7 @@ static void build_lists(pp_exec_layer *L)
 		add_coll(L, "fwd.proj.allreduce", PP_EXEC_ALLREDUCE, "fwd.proj", "fwd.fc1");
 	if (sp)
 		add_coll(L, "fwd.fc1.allgather", PP_EXEC_ALLGATHER, NULL, "fwd.fc1");
-	add_gemm(L, "fwd.fc1", NULL, M, fp, L->h, 1, PP_EXEC_COLUMN, "w_fc1", sh[2]);
+	add_gemm(L, "fwd.fc1", NULL, M, f1, L->h, 1, PP_EXEC_COLUMN, "w_fc1", sh[2]);
 	add_gemm(L, "fwd.fc2", NULL, M, L->h, fp, 1, PP_EXEC_ROW, "w_fc2", sh[3]);
 	if (sp)
 		add_coll(L, "fwd.fc2.reducescatter", PP_EXEC_REDUCESCATTER, "fwd.fc2", NULL);
@@ -116,8 +123,8 @@ static void build_lists(pp_exec_layer *L)
 		add_coll(L, "bwd.fc2.allgather", PP_EXEC_ALLGATHER, NULL, "bwd.fc2.dgrad");
 	add_gemm(L, "bwd.fc2.dgrad", "fwd.fc2", M, fp, L->h, 1, PP_EXEC_COLUMN, "w_fc2", sh[3]);
 	add_gemm(L, "bwd.fc2.wgrad", "fwd.fc2", fp, L->h, M, 1, PP_EXEC_WGRAD_ROW, "w_fc2", sh[3]);
-	add_gemm(L, "bwd.fc1.dgrad", "fwd.fc1", M, L->h, fp, 1, PP_EXEC_ROW, "w_fc1", sh[2]);
-	add_gemm(L, "bwd.fc1.wgrad", "fwd.fc1", L->h, fp, M, 1, PP_EXEC_COLUMN, "w_fc1", sh[2]);
+	add_gemm(L, "bwd.fc1.dgrad", "fwd.fc1", M, L->h, f1, 1, PP_EXEC_ROW, "w_fc1", sh[2]);
+	add_gemm(L, "bwd.fc1.wgrad", "fwd.fc1", L->h, f1, M, 1, PP_EXEC_COLUMN, "w_fc1", sh[2]);
 	if (sp) {
 		add_coll(L, "bwd.fc1.reducescatter", PP_EXEC_REDUCESCATTER, "bwd.fc1.dgrad", NULL);
 		add_coll(L, "bwd.proj.allgather", PP_EXEC_ALLGATHER, NULL, "bwd.proj.dgrad");
@@ -132,8 +139,8 @@ static void build_lists(pp_exec_layer *L)
 	add_gemm(L, "bwd.context.dv", "fwd.context", L->s, d, L->s, bh, PP_EXEC_HEADS, NULL, NULL);
 	add_gemm(L, "bwd.scores.dq", "fwd.scores", L->s, d, L->s, bh, PP_EXEC_HEADS, NULL, NULL);
 	add_gemm(L, "bwd.scores.dk", "fwd.scores", L->s, d, L->s, bh, PP_EXEC_HEADS, NULL, NULL);
-	add_gemm(L, "bwd.qkv.dgrad", "fwd.qkv", M, L->h, 3 * hp, 1, PP_EXEC_ROW, "w_qkv", sh[0]);
-	add_gemm(L, "bwd.qkv.wgrad", "fwd.qkv", L->h, 3 * hp, M, 1, PP_EXEC_COLUMN, "w_qkv", sh[0]);
+	add_gemm(L, "bwd.qkv.dgrad", "fwd.qkv", M, L->h, qw, 1, PP_EXEC_ROW, "w_qkv", sh[0]);
+	add_gemm(L, "bwd.qkv.wgrad", "fwd.qkv", L->h, qw, M, 1, PP_EXEC_COLUMN, "w_qkv", sh[0]);
 	if (sp)
 		add_coll(L, "bwd.qkv.reducescatter", PP_EXEC_REDUCESCATTER, "bwd.qkv.dgrad", NULL);
 	else if (tp)
@@ -142,11 +149,12 @@ static void build_lists(pp_exec_layer *L)
 
 static int check_shape(pp_exec_layer *L, pp_error *err)
 {
-	const int64_t v[5] = {L->b, L->s, L->h, L->heads, L->ffn};
-	static const char *const nm[5] = {"micro_batch", "seq", "hidden", "heads", "ffn"};
+	const int64_t v[6] = {L->b, L->s, L->h, L->heads, L->ffn, L->kv_heads};
+	static const char *const nm[6] = {"micro_batch", "seq", "hidden", "heads", "ffn",
+					  "kv_heads"};
 	int i;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		if (v[i] < 1 || v[i] > MAX_DIM)
 			return pp_error_set(err, PP_EINVALID, NULL, nm[i],
 					    "%lld is out of range [1, %lld]", (long long)v[i],
@@ -161,6 +169,17 @@ static int check_shape(pp_exec_layer *L, pp_error *err)
 	if (L->heads % L->t)
 		return pp_error_set(err, PP_EINVALID, NULL, "t", "t=%d does not divide %lld heads",
 				    L->t, (long long)L->heads);
+	if (L->heads % L->kv_heads)
+		return pp_error_set(err, PP_EINVALID, NULL, "kv_heads",
+				    "%lld key/value heads do not divide %lld heads",
+				    (long long)L->kv_heads, (long long)L->heads);
+	if (!L->llama && L->kv_heads != L->heads)
+		return pp_error_set(err, PP_EINVALID, NULL, "kv_heads",
+				    "a gpt layer has as many key/value heads as heads");
+	if (L->kv_heads % L->t)
+		return pp_error_set(err, PP_EINVALID, NULL, "t",
+				    "t=%d does not divide %lld key/value heads", L->t,
+				    (long long)L->kv_heads);
 	if (L->ffn % L->t)
 		return pp_error_set(err, PP_EINVALID, NULL, "t", "t=%d does not divide ffn %lld",
 				    L->t, (long long)L->ffn);
@@ -174,13 +193,18 @@ static int check_shape(pp_exec_layer *L, pp_error *err)
 	return 0;
 }
 
-int pp_exec_layer_build(pp_exec_layer *L, const char *model, pp_dtype dtype, int64_t b,
-			int64_t s, int64_t h, int64_t heads, int64_t ffn, int t, int sp,
-			pp_error *err)
+int pp_exec_layer_build(pp_exec_layer *L, const char *model, pp_dtype dtype, int llama,
+			int64_t b, int64_t s, int64_t h, int64_t heads, int64_t kv_heads,
+			int64_t ffn, int t, int sp, pp_error *err)
 {
+	char name[sizeof(L->model)];
+
+	snprintf(name, sizeof(name), "%s", model ? model : ""); /* @model may be L->model */
 	memset(L, 0, sizeof(*L));
-	snprintf(L->model, sizeof(L->model), "%s", model ? model : "");
+	memcpy(L->model, name, sizeof(name));
 	L->dtype = dtype;
+	L->llama = llama != 0;
+	L->kv_heads = kv_heads;
 	L->b = b;
 	L->s = s;
 	L->h = h;
@@ -259,7 +283,7 @@ static cJSON *layer_json(const pp_exec_layer *L)
 		return NULL;
 	cJSON_AddStringToObject(root, "format", PP_EXEC_FORMAT);
 	cJSON_AddStringToObject(root, "model", L->model);
-	cJSON_AddStringToObject(root, "family", "gpt");
+	cJSON_AddStringToObject(root, "family", L->llama ? "llama" : "gpt");
 	cJSON_AddStringToObject(root, "dtype", pp_dtype_name(L->dtype));
 	lay = cJSON_AddObjectToObject(root, "layer");
 	ga = cJSON_AddArrayToObject(root, "gemms");
@@ -270,6 +294,7 @@ static cJSON *layer_json(const pp_exec_layer *L)
 	cJSON_AddNumberToObject(lay, "seq", (double)L->s);
 	cJSON_AddNumberToObject(lay, "hidden", (double)L->h);
 	cJSON_AddNumberToObject(lay, "heads", (double)L->heads);
+	cJSON_AddNumberToObject(lay, "kv_heads", (double)L->kv_heads);
 	cJSON_AddNumberToObject(lay, "ffn", (double)L->ffn);
 	cJSON_AddNumberToObject(lay, "t", L->t);
 	cJSON_AddBoolToObject(lay, "sequence_parallel", L->sp);
@@ -336,16 +361,17 @@ int pp_exec_layer_parse(const char *name_for_errors, const char *text, pp_exec_l
 {
 	static const char *const keys[] = {"format", "model", "family", "dtype", "layer", "gemms",
 					   "collectives", "hw", "plan", NULL};
-	static const char *const lkeys[] = {"micro_batch", "seq", "hidden", "heads", "ffn", "t",
-					    "sequence_parallel", NULL};
+	static const char *const lkeys[] = {"micro_batch", "seq", "hidden", "heads", "kv_heads",
+					    "ffn", "t", "sequence_parallel", NULL};
 	const char *file = name_for_errors ? name_for_errors : "(text)";
 	pp_jctx c = {file, err};
 	cJSON *root = NULL, *want = NULL;
 	const cJSON *lay = NULL;
 	const char *fmt = NULL, *model = NULL, *family = NULL, *dtype = NULL;
-	int64_t v[6];
+	int64_t v[7];
 	int sp = 0, rc, i, dt;
-	static const char *const lk[6] = {"micro_batch", "seq", "hidden", "heads", "ffn", "t"};
+	static const char *const lk[7] = {"micro_batch", "seq", "hidden", "heads", "ffn", "t",
+					  "kv_heads"};
 
 	memset(L, 0, sizeof(*L));
 	if (!text)
@@ -363,9 +389,8 @@ int pp_exec_layer_parse(const char *name_for_errors, const char *text, pp_exec_l
 	    (rc = pp_json_get_string(&c, root, "", "family", 1, &family)) < 0 ||
 	    (rc = pp_json_get_string(&c, root, "", "dtype", 1, &dtype)) < 0)
 		goto done;
-	if (strcmp(family, "gpt") != 0) {
-		rc = pp_json_fail(&c, "family", NULL, "\"%.40s\" is not supported, expected gpt",
-				  family);
+	if (strcmp(family, "gpt") != 0 && strcmp(family, "llama") != 0) {
+		rc = pp_json_fail(&c, "family", NULL, "\"%.40s\" is not gpt or llama", family);
 		goto done;
 	}
 	dt = pp_dtype_parse(dtype);
@@ -376,14 +401,14 @@ int pp_exec_layer_parse(const char *name_for_errors, const char *text, pp_exec_l
 	if ((rc = pp_json_get_object(&c, root, "", "layer", 1, &lay)) < 0 ||
 	    (rc = pp_json_check_object(&c, lay, "layer", lkeys)) < 0)
 		goto done;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 		if ((rc = pp_json_get_int(&c, lay, "layer", lk[i], 1, 1,
 					  i == 5 ? 4096 : MAX_DIM, &v[i])) < 0)
 			goto done;
 	if ((rc = pp_json_get_bool(&c, lay, "layer", "sequence_parallel", 1, &sp)) < 0)
 		goto done;
-	if ((rc = pp_exec_layer_build(L, model, (pp_dtype)dt, v[0], v[1], v[2], v[3], v[4],
-				      (int)v[5], sp, err)) < 0) {
+	if ((rc = pp_exec_layer_build(L, model, (pp_dtype)dt, !strcmp(family, "llama"), v[0],
+				      v[1], v[2], v[3], v[6], v[4], (int)v[5], sp, err)) < 0) {
 		/* the builder names the field; put it under "layer" in this file */
 		char p[PP_JPATH_MAX];
 		if (err && err->path[0])
@@ -423,16 +448,14 @@ int pp_emit_exec(const pp_plan *plan, char **out, pp_error *err)
 	if (!plan)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "no plan given");
 	s = &plan->shape;
-	if (s->family_llama || (s->kv_heads && s->kv_heads != s->heads))
-		return pp_error_set(err, PP_EINVALID, NULL, "model",
-				    "the execution stub runs GPT layers only, \"%.64s\" is a "
-				    "llama model", plan->model);
 	L = malloc(sizeof(*L));
 	if (!L)
 		return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
-	rc = pp_exec_layer_build(L, plan->model, PP_DTYPE_BF16, plan->global.micro_batch, s->seq,
-				 s->hidden, s->heads, s->ffn ? s->ffn : 4 * s->hidden,
-				 plan->global.t, plan->global.sequence_parallel, err);
+	rc = pp_exec_layer_build(L, plan->model, PP_DTYPE_BF16, s->family_llama,
+				 plan->global.micro_batch, s->seq, s->hidden, s->heads,
+				 s->kv_heads ? s->kv_heads : s->heads,
+				 s->ffn ? s->ffn : 4 * s->hidden, plan->global.t,
+				 plan->global.sequence_parallel, err);
 	if (rc == 0) {
 		*out = pp_exec_layer_to_json(L);
 		if (!*out)

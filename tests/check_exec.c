@@ -51,7 +51,7 @@ START_TEST(test_layer_lists)
 	double fwd = 0, bwd = 0;
 	int i, nar = 0;
 
-	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 2, 128, 256, 4, 1024, 2, 0,
+	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 0, 2, 128, 256, 4, 4, 1024, 2, 0,
 					     &err), 0);
 	ck_assert_int_eq(L.n_gemm, 18);
 	for (i = 0; i < L.n_gemm; i++)
@@ -63,14 +63,14 @@ START_TEST(test_layer_lists)
 		nar += L.coll[i].op == PP_EXEC_ALLREDUCE && L.coll[i].elems == 2 * 128 * 256;
 	ck_assert_int_eq(nar, 4);
 	/* rules */
-	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 1, 128, 256, 4, 1024, 3, 0,
+	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 0, 1, 128, 256, 4, 4, 1024, 3, 0,
 					     &err), PP_EINVALID);
 	ck_assert_ptr_nonnull(strstr(err.msg, "does not divide 4 heads"));
-	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 1, 129, 256, 4, 1024, 2, 1,
+	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 0, 1, 129, 256, 4, 4, 1024, 2, 1,
 					     &err), PP_EINVALID);
 	/* scale keeps the rules */
-	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 1, 2048, 12288, 96, 49152, 8,
-					     1, &err), 0);
+	ck_assert_int_eq(pp_exec_layer_build(&L, "m", PP_DTYPE_BF16, 0, 1, 2048, 12288, 96, 96, 49152,
+					     8, 1, &err), 0);
 	ck_assert_int_eq(pp_exec_layer_scale(&L, 0.125, &err), 0);
 	ck_assert_int_eq(L.h, 1536);
 	ck_assert_int_eq(L.s, 256);
@@ -209,10 +209,11 @@ START_TEST(test_layer_check_rules)
 }
 END_TEST
 
-/* llama plans are refused by name, not run as something else */
-START_TEST(test_emit_llama_refused)
+/* a Llama plan: grouped-query QKV ((a + 2g) * d / t columns), SwiGLU MLP-in 2f/t wide */
+START_TEST(test_emit_llama)
 {
 	pp_error err = PP_ERROR_INIT;
+	pp_exec_layer L;
 	pp_plan plan;
 	char *out = NULL;
 
@@ -224,11 +225,19 @@ START_TEST(test_emit_llama_refused)
 	plan.shape.kv_heads = 8;
 	plan.shape.seq = 8192;
 	plan.shape.ffn = 14336;
-	plan.global.t = 1;
+	plan.global.t = 4;
 	plan.global.micro_batch = 1;
+	ck_assert_int_eq(pp_emit_exec(&plan, &out, &err), 0);
+	ck_assert_int_eq(pp_exec_layer_parse("s.json", out, &L, &err), 0);
+	ck_assert(L.llama);
+	ck_assert_int_eq(L.gemm[0].n, (32 + 2 * 8) * 128 / 4);
+	ck_assert_str_eq(L.gemm[4].name, "fwd.fc1");
+	ck_assert_int_eq(L.gemm[4].n, 2 * 14336 / 4);
+	free(out);
+	/* t must divide the key/value heads */
+	plan.global.t = 16;
 	ck_assert_int_eq(pp_emit_exec(&plan, &out, &err), PP_EINVALID);
-	ck_assert_ptr_null(out);
-	ck_assert_ptr_nonnull(strstr(err.msg, "GPT layers only"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "does not divide 8 key/value heads"));
 }
 END_TEST
 
@@ -244,7 +253,7 @@ int main(void)
 	tcase_add_test(tc, test_parse_rejects_edits);
 	tcase_add_test(tc, test_calibrate_exact);
 	tcase_add_test(tc, test_layer_check_rules);
-	tcase_add_test(tc, test_emit_llama_refused);
+	tcase_add_test(tc, test_emit_llama);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -3,16 +3,17 @@
  * (format "parplan-exec/1", the stub.json that `parplan emit --format exec` writes and
  * `parplan-exec` reads).
  *
- * A layer of a GPT model at micro-batch b, sequence s, hidden h, a heads, ffn f, split over t
- * tensor-parallel ranks the Megatron way (Shoeybi et al. 2019): QKV and MLP-in column-parallel,
- * attention-out and MLP-out row-parallel, attention heads split.  Every rank runs the same GEMM
+ * A layer of a GPT or Llama model at micro-batch b, sequence s, hidden h, a heads (g key/value
+ * heads with grouped-query attention), ffn f, split over t tensor-parallel ranks the Megatron
+ * way (Shoeybi et al. 2019): QKV and MLP-in (Llama: gate and up together, 2f wide)
+ * column-parallel, attention-out and MLP-out row-parallel, attention heads split by groups.  Every rank runs the same GEMM
  * shapes on its own shards; the list below is what one rank runs, forward then backward, each
  * GEMM C[m,n] = A[m,k] B[k,n] repeated @batch times (attention's per-head products).  Rows of
  * activations are ordered (sequence, batch), so a sequence-parallel shard is a block of rows.
  * Backward GEMMs name the forward GEMM they belong to (@of): a forward GEMM's training cost is
  * its own time plus that of its backward GEMMs, twice its FLOPs (the cost model's convention).
- * Invariants after pp_exec_layer_build(): h % a == 0, a % t == 0, f % t == 0, and s % t == 0
- * with sequence parallelism.
+ * Invariants after pp_exec_layer_build(): h % a == 0, a % g == 0, g % t == 0, f % t == 0, and
+ * s % t == 0 with sequence parallelism.
  */
 #ifndef PARPLAN_EXEC_H
 #define PARPLAN_EXEC_H
@@ -59,7 +60,8 @@ typedef struct pp_exec_coll {
 typedef struct pp_exec_layer {
 	char model[128];
 	pp_dtype dtype;
-	int64_t b, s, h, heads, ffn;
+	int llama;           /* 1: grouped-query attention and SwiGLU MLP (Llama), 0: GPT */
+	int64_t b, s, h, heads, kv_heads, ffn;
 	int t;
 	int sp;              /* sequence parallel */
 	int n_gemm, n_coll;
@@ -76,9 +78,9 @@ const char *pp_exec_split_name(pp_exec_split s);
  * Fill @L with the GEMMs and collectives of one GPT layer (see above).  Fails with PP_EINVALID
  * (message names the rule) when the shape does not divide over t.
  */
-int pp_exec_layer_build(pp_exec_layer *L, const char *model, pp_dtype dtype, int64_t b,
-			int64_t s, int64_t h, int64_t heads, int64_t ffn, int t, int sp,
-			pp_error *err);
+int pp_exec_layer_build(pp_exec_layer *L, const char *model, pp_dtype dtype, int llama,
+			int64_t b, int64_t s, int64_t h, int64_t heads, int64_t kv_heads,
+			int64_t ffn, int t, int sp, pp_error *err);
 
 /**
  * Shrink @L's h, s and ffn by @scale (0 < scale <= 1) keeping every divisibility rule: h to a
@@ -104,7 +106,7 @@ int pp_exec_layer_parse(const char *name_for_errors, const char *text, pp_exec_l
 /*
  * pp_emit_exec() (declared in parplan/emit.h, defined in src/emit_exec.c) writes this file for a
  * plan: one layer of its model at its micro-batch and sequence length, its t and sequence
- * parallelism.  Llama plans are refused (PP_EINVALID): the stub runs GPT layers only.
+ * parallelism.
  */
 
 #endif

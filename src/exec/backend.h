@@ -62,6 +62,11 @@ typedef struct pp_xbackend {
 	int (*gelu)(pp_xdev *d, void *y, const void *x, size_t n);
 	/** dy := dy * gelu'(x), in place. */
 	int (*gelu_bwd)(pp_xdev *d, void *dy, const void *x, size_t n);
+	/** SwiGLU of @rows rows of @x = [gate | up] (2 * @cols wide): y = silu(gate) * up. */
+	int (*swiglu)(pp_xdev *d, void *y, const void *x, int64_t rows, int64_t cols);
+	/** Its backward: dx = [dy * up * silu'(gate) | dy * silu(gate)]. */
+	int (*swiglu_bwd)(pp_xdev *d, void *dx, const void *dy, const void *x, int64_t rows,
+			  int64_t cols);
 	/** Sum over the group, in place, @n elements. */
 	int (*allreduce)(pp_xdev *d, void *buf, size_t n);
 	/** Each rank gives @n elements; every rank gets all, rank-ordered. */

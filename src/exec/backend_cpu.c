@@ -311,6 +311,34 @@ static int cpu_gelu_bwd(pp_xdev *d, void *dy, const void *x, size_t n)
 	return 0;
 }
 
+/* SwiGLU (Shazeer 2020): silu(g) = g * sigmoid(g), silu'(g) = s * (1 + g * (1 - s)). */
+static int cpu_swiglu(pp_xdev *d, void *y, const void *x, int64_t rows, int64_t cols)
+{
+	int64_t r, c;
+	for (r = 0; r < rows; r++)
+		for (c = 0; c < cols; c++) {
+			float g = ld(d, x, (size_t)(r * 2 * cols + c));
+			float u = ld(d, x, (size_t)(r * 2 * cols + cols + c));
+			st(d, y, (size_t)(r * cols + c), g / (1.0f + expf(-g)) * u);
+		}
+	return 0;
+}
+
+static int cpu_swiglu_bwd(pp_xdev *d, void *dx, const void *dy, const void *x, int64_t rows,
+			  int64_t cols)
+{
+	int64_t r, c;
+	for (r = 0; r < rows; r++)
+		for (c = 0; c < cols; c++) {
+			size_t gi = (size_t)(r * 2 * cols + c), ui = gi + (size_t)cols;
+			float g = ld(d, x, gi), u = ld(d, x, ui), e = ld(d, dy, (size_t)(r * cols + c));
+			float sg = 1.0f / (1.0f + expf(-g));
+			st(d, dx, gi, e * u * sg * (1.0f + g * (1.0f - sg)));
+			st(d, dx, ui, e * g * sg);
+		}
+	return 0;
+}
+
 static int mpi_fail(pp_xdev *d, const char *what, int rc)
 {
 	char s[MPI_MAX_ERROR_STRING];
@@ -453,6 +481,8 @@ const pp_xbackend pp_xbackend_cpu = {
 	cpu_softmax_bwd,
 	cpu_gelu,
 	cpu_gelu_bwd,
+	cpu_swiglu,
+	cpu_swiglu_bwd,
 	cpu_allreduce,
 	cpu_allgather,
 	cpu_reduce_scatter,

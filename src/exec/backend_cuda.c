@@ -24,6 +24,9 @@ int ppx_cuda_to_float(float *dst, const void *src, int64_t n, int bf16, cudaStre
 int ppx_cuda_gelu(void *y, const void *x, int64_t n, int bf16, cudaStream_t s);
 int ppx_cuda_gelu_bwd(void *dy, const void *x, int64_t n, int bf16, cudaStream_t s);
 int ppx_cuda_softmax(void *x, int64_t rows, int64_t cols, int bf16, cudaStream_t s);
+int ppx_cuda_swiglu(void *y, const void *x, int64_t rows, int64_t cols, int bf16, cudaStream_t s);
+int ppx_cuda_swiglu_bwd(void *dx, const void *dy, const void *x, int64_t rows, int64_t cols,
+			int bf16, cudaStream_t s);
 int ppx_cuda_softmax_bwd(void *dp, const void *p, int64_t rows, int64_t cols, int bf16,
 			 cudaStream_t s);
 
@@ -255,6 +258,19 @@ static int cuda_gelu_bwd(pp_xdev *d, void *dy, const void *x, size_t n)
 	return 0;
 }
 
+static int cuda_swiglu(pp_xdev *d, void *y, const void *x, int64_t rows, int64_t cols)
+{
+	KR(d, ppx_cuda_swiglu(y, x, rows, cols, d->bf16, d->stream));
+	return 0;
+}
+
+static int cuda_swiglu_bwd(pp_xdev *d, void *dx, const void *dy, const void *x, int64_t rows,
+			   int64_t cols)
+{
+	KR(d, ppx_cuda_swiglu_bwd(dx, dy, x, rows, cols, d->bf16, d->stream));
+	return 0;
+}
+
 static ncclDataType_t ntype(const pp_xdev *d)
 {
 	return d->bf16 ? ncclBfloat16 : ncclFloat;
@@ -370,6 +386,8 @@ static const pp_xbackend cuda_backend = {
 	cuda_softmax_bwd,
 	cuda_gelu,
 	cuda_gelu_bwd,
+	cuda_swiglu,
+	cuda_swiglu_bwd,
 	cuda_allreduce,
 	cuda_allgather,
 	cuda_reduce_scatter,

@@ -54,6 +54,28 @@ template <typename T> __global__ void k_gelu_bwd(T *dy, const T *x, int64_t n)
 	}
 }
 
+template <typename T> __global__ void k_swiglu(T *y, const T *x, int64_t rows, int64_t cols)
+{
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < rows * cols;
+	     i += (int64_t)gridDim.x * blockDim.x) {
+		int64_t r = i / cols, c = i % cols;
+		float g = ld(x, r * 2 * cols + c), u = ld(x, r * 2 * cols + cols + c);
+		st(y, i, g / (1.0f + expf(-g)) * u);
+	}
+}
+
+template <typename T>
+__global__ void k_swiglu_bwd(T *dx, const T *dy, const T *x, int64_t rows, int64_t cols)
+{
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < rows * cols;
+	     i += (int64_t)gridDim.x * blockDim.x) {
+		int64_t r = i / cols, c = i % cols, gi = r * 2 * cols + c, ui = gi + cols;
+		float g = ld(x, gi), u = ld(x, ui), e = ld(dy, i), sg = 1.0f / (1.0f + expf(-g));
+		st(dx, gi, e * u * sg * (1.0f + g * (1.0f - sg)));
+		st(dx, ui, e * g * sg);
+	}
+}
+
 // One block per row; 256 threads reduce with shared memory.
 template <typename T> __global__ void k_softmax(T *x, int64_t rows, int64_t cols)
 {
@@ -166,6 +188,30 @@ int ppx_cuda_gelu_bwd(void *dy, const void *x, int64_t n, int bf16, cudaStream_t
 								  (const __nv_bfloat16 *)x, n);
 	else
 		k_gelu_bwd<float><<<grid(n), 256, 0, s>>>((float *)dy, (const float *)x, n);
+	return (int)cudaGetLastError();
+}
+
+int ppx_cuda_swiglu(void *y, const void *x, int64_t rows, int64_t cols, int bf16, cudaStream_t s)
+{
+	if (bf16)
+		k_swiglu<__nv_bfloat16><<<grid(rows * cols), 256, 0, s>>>(
+			(__nv_bfloat16 *)y, (const __nv_bfloat16 *)x, rows, cols);
+	else
+		k_swiglu<float><<<grid(rows * cols), 256, 0, s>>>((float *)y, (const float *)x, rows,
+								 cols);
+	return (int)cudaGetLastError();
+}
+
+int ppx_cuda_swiglu_bwd(void *dx, const void *dy, const void *x, int64_t rows, int64_t cols,
+			int bf16, cudaStream_t s)
+{
+	if (bf16)
+		k_swiglu_bwd<__nv_bfloat16><<<grid(rows * cols), 256, 0, s>>>(
+			(__nv_bfloat16 *)dx, (const __nv_bfloat16 *)dy, (const __nv_bfloat16 *)x, rows,
+			cols);
+	else
+		k_swiglu_bwd<float><<<grid(rows * cols), 256, 0, s>>>(
+			(float *)dx, (const float *)dy, (const float *)x, rows, cols);
 	return (int)cudaGetLastError();
 }
 

@@ -47,7 +47,7 @@ typedef struct opts {
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
-enum { CK_FULL = 0, CK_BLOCK, CK_PARTIAL, CK_COL };
+enum { CK_FULL = 0, CK_BLOCK, CK_PARTIAL, CK_COL, CK_COL2 };
 
 typedef struct snap {
 	char key[40];
@@ -61,13 +61,15 @@ typedef struct run {
 	const pp_exec_layer *L;
 	const opts *o;
 	MPI_Comm comm;
-	int rank, t, sp;
+	int rank, t, sp, llama;
 	int64_t b, s, h, M, Ms, hp, ap, d, fp;
+	int64_t qw, f1w;     /* QKV and MLP-in columns per rank */
+	int64_t qpg, gk, gw; /* query heads per kv group, kv groups per rank, QKV columns a group */
 	/* inputs, weights (host, this rank's part) and device buffers */
 	void *x, *xs, *wqkv, *wproj, *w1, *w2;
 	void *qkv, *scores, *ctx, *proj, *y1s, *y1, *f1, *a1, *fc2, *y2s;
-	void *dy2s, *dy2, *da1, *dw2, *dh, *dhs, *dhf, *dw1, *dctx, *dwproj, *dp, *dqkv, *dx, *dxs,
-	     *dwqkv;
+	void *dy2s, *dy2, *da1, *df1, *dw2, *dh, *dhs, *dhf, *dw1, *dctx, *dwproj, *dp, *dqkv, *dx,
+	     *dxs, *dwqkv;
 	/* mode: 0 plain (timed), 1 validate against @ref (rank 0 holds it), 2 store (reference) */
 	int mode;
 	snap *ref;
@@ -76,8 +78,9 @@ typedef struct run {
 	int checks;
 	char fail_msg[512];
 	int failed;
-	/* timings of the current iteration, seconds */
+	/* timings of the current iteration, seconds; products run per GEMM (checked against the list) */
 	double *gemm_s, *coll_s;
+	int64_t calls[PP_EXEC_MAX_GEMMS];
 } run;
 
 static char errbuf[768];
@@ -245,6 +248,7 @@ static int check(run *R, const char *step, const char *key, int kind, const void
 			}
 			break;
 		case CK_COL:
+		case CK_COL2:
 			if (ref->n != n * (size_t)R->t) {
 				rc = seterr("internal: %s has %zu elements, reference %zu", step, n,
 					    ref->n);
@@ -256,8 +260,11 @@ static int check(run *R, const char *step, const char *key, int kind, const void
 					for (c = 0; c < cols; c++) {
 						if (c % period < off || c % period >= off + width)
 							continue;
+						/* CK_COL2: two halves ([gate | up]), each split by columns */
+						int64_t hw = kind == CK_COL2 ? cols / 2 : cols;
+						int64_t rc_ = (c / hw) * hw * R->t + r * hw + c % hw;
 						acc(&rn, &rd, all[(size_t)r * n + (size_t)(row * cols + c)],
-						    ref->v[(size_t)(row * cols * R->t + r * cols + c)]);
+						    ref->v[(size_t)(row * cols * R->t + rc_)]);
 					}
 				num += rn;
 				den += rd;
@@ -304,7 +311,8 @@ static int gemm(run *R, const char *name, pp_xgemm g)
 	if (gi < 0)
 		return seterr("internal: GEMM %s is not in the layer's list", name);
 	e = &R->L->gemm[gi];
-	if (e->m != g.m || e->n != g.n || e->k != g.k || e->batch != g.outer * g.inner)
+	R->calls[gi] += g.outer * g.inner;
+	if (e->m != g.m || e->n != g.n || e->k != g.k || R->calls[gi] > e->batch)
 		return seterr("internal: GEMM %s runs %lldx%lldx%lld x%lld, the list says "
 			      "%lldx%lldx%lld x%lld", name, (long long)g.m, (long long)g.n,
 			      (long long)g.k, (long long)(g.outer * g.inner), (long long)e->m,
@@ -315,7 +323,57 @@ static int gemm(run *R, const char *name, pp_xgemm g)
 	    (rc = R->be->toc(R->dev, &s)) < 0)
 		return be_fail(R, name);
 	if (R->gemm_s)
-		R->gemm_s[gi] = s;
+		R->gemm_s[gi] += s;
+	return 0;
+}
+
+/* An element offset affine in (micro-batch index, kv group, query head within the group). */
+typedef struct aff {
+	int64_t base, bi, grp, hig;
+} aff;
+
+/*
+ * An attention product for every (batch, head) of this rank, operands addressed by @A, @B, @C.
+ * Without grouped-query attention one batched call over (batch, head); with it one call per
+ * batch over (group, head in group), and where heads of a group write the same output (dK, dV:
+ * @accumulate) one call per head in the group, adding up.
+ */
+static int attn_gemm(run *R, const char *name, pp_xgemm g, aff A, aff B, aff C, int accumulate)
+{
+	int64_t bi, hig;
+	int rc;
+
+	if (R->qpg == 1) {
+		g.a0 = A.base, g.a_so = A.bi, g.a_si = A.grp;
+		g.b0 = B.base, g.b_so = B.bi, g.b_si = B.grp;
+		g.c0 = C.base, g.c_so = C.bi, g.c_si = C.grp;
+		g.outer = R->b;
+		g.inner = R->gk;
+		return gemm(R, name, g);
+	}
+	for (bi = 0; bi < R->b; bi++) {
+		g.a_so = A.grp, g.b_so = B.grp, g.c_so = C.grp;
+		g.outer = R->gk;
+		if (!accumulate) {
+			g.a0 = A.base + bi * A.bi, g.a_si = A.hig;
+			g.b0 = B.base + bi * B.bi, g.b_si = B.hig;
+			g.c0 = C.base + bi * C.bi, g.c_si = C.hig;
+			g.inner = R->qpg;
+			if ((rc = gemm(R, name, g)) < 0)
+				return rc;
+			continue;
+		}
+		g.inner = 1;
+		g.a_si = g.b_si = g.c_si = 0;
+		for (hig = 0; hig < R->qpg; hig++) {
+			g.a0 = A.base + bi * A.bi + hig * A.hig;
+			g.b0 = B.base + bi * B.bi + hig * B.hig;
+			g.c0 = C.base + bi * C.bi + hig * C.hig;
+			g.beta = hig ? 1.0f : 0.0f;
+			if ((rc = gemm(R, name, g)) < 0)
+				return rc;
+		}
+	}
 	return 0;
 }
 
@@ -379,46 +437,41 @@ static int run_layer(run *R)
 	int64_t M = R->M, Ms = R->Ms, h = R->h, hp = R->hp, ap = R->ap, d = R->d, fp = R->fp;
 	int64_t s = R->s, b = R->b;
 	int sp = R->sp, tp = R->t > 1, rc;
+	int64_t qw = R->qw, gw = R->gw, f1w = R->f1w, qpg = R->qpg;
 	float sc = 1.0f / sqrtf((float)d);
-	void *H, *DH;
+	/* where head j = (group, head in group) of micro-batch bi finds its operands */
+	const aff Q = {0, qw, gw, d}, K = {qpg * d, qw, gw, 0}, V = {(qpg + 1) * d, qw, gw, 0};
+	const aff S = {0, s * s, qpg * b * s * s, b * s * s}, O = {0, hp, qpg * d, d};
+	void *H, *DH, *DF1 = R->llama ? R->df1 : R->da1;
 	pp_xgemm g;
+	int i;
+
+	for (i = 0; i < R->L->n_gemm; i++) {
+		R->calls[i] = 0;
+		if (R->gemm_s)
+			R->gemm_s[i] = 0;
+	}
 
 	/* ---- forward ---- */
 	if (sp) {
 		TRY(coll(R, "fwd.qkv.allgather", PP_EXEC_ALLGATHER, R->xs, R->x, (size_t)(Ms * h)));
 		TRY(check(R, "fwd.qkv.allgather", "in.x", CK_FULL, R->x, M, h, h, 0, h));
 	}
-	TRY(gemm(R, "fwd.qkv", mm(0, 0, M, 3 * hp, h, R->x, R->wqkv, R->qkv)));
-	TRY(check(R, "fwd.qkv", "fwd.qkv", CK_COL, R->qkv, M, 3 * hp, 3 * hp, 0, 3 * hp));
+	TRY(gemm(R, "fwd.qkv", mm(0, 0, M, qw, h, R->x, R->wqkv, R->qkv)));
+	TRY(check(R, "fwd.qkv", "fwd.qkv", CK_COL, R->qkv, M, qw, qw, 0, qw));
 
+	/* S = Q K^T / sqrt(d), P = softmax(S), O = P V, per (batch, head) */
 	g = mm(0, 1, s, s, d, R->qkv, R->qkv, R->scores);
 	g.alpha = sc;
-	g.lda = g.ldb = b * 3 * hp;
-	g.b0 = d;
-	g.outer = b;
-	g.inner = ap;
-	g.a_so = g.b_so = 3 * hp;
-	g.a_si = g.b_si = 3 * d;
-	g.c_so = s * s;
-	g.c_si = b * s * s;
-	TRY(gemm(R, "fwd.scores", g));
+	g.lda = g.ldb = b * qw;
+	TRY(attn_gemm(R, "fwd.scores", g, Q, K, S, 0));
 	TRY(check(R, "fwd.scores", "fwd.scores", CK_BLOCK, R->scores, ap * b * s, s, s, 0, s));
 	if (R->be->softmax(R->dev, R->scores, ap * b * s, s) < 0)
 		return be_fail(R, "softmax");
-
 	g = mm(0, 0, s, d, s, R->scores, R->qkv, R->ctx);
-	g.a_so = s * s;
-	g.a_si = b * s * s;
-	g.ldb = b * 3 * hp;
-	g.b0 = 2 * d;
-	g.b_so = 3 * hp;
-	g.b_si = 3 * d;
+	g.ldb = b * qw;
 	g.ldc = b * hp;
-	g.c_so = hp;
-	g.c_si = d;
-	g.outer = b;
-	g.inner = ap;
-	TRY(gemm(R, "fwd.context", g));
+	TRY(attn_gemm(R, "fwd.context", g, S, V, O, 0));
 	TRY(check(R, "fwd.context", "fwd.context", CK_COL, R->ctx, M, hp, hp, 0, hp));
 
 	TRY(gemm(R, "fwd.proj", mm(0, 0, M, h, hp, R->ctx, R->wproj, R->proj)));
@@ -435,10 +488,11 @@ static int run_layer(run *R)
 		TRY(coll(R, "fwd.proj.allreduce", PP_EXEC_ALLREDUCE, NULL, R->proj, (size_t)(M * h)));
 		TRY(check(R, "fwd.proj.allreduce", "fwd.proj", CK_FULL, R->proj, M, h, h, 0, h));
 	}
-	TRY(gemm(R, "fwd.fc1", mm(0, 0, M, fp, h, H, R->w1, R->f1)));
-	TRY(check(R, "fwd.fc1", "fwd.fc1", CK_COL, R->f1, M, fp, fp, 0, fp));
-	if (R->be->gelu(R->dev, R->a1, R->f1, (size_t)(M * fp)) < 0)
-		return be_fail(R, "gelu");
+	TRY(gemm(R, "fwd.fc1", mm(0, 0, M, f1w, h, H, R->w1, R->f1)));
+	TRY(check(R, "fwd.fc1", "fwd.fc1", R->llama ? CK_COL2 : CK_COL, R->f1, M, f1w, f1w, 0, f1w));
+	if (R->llama ? R->be->swiglu(R->dev, R->a1, R->f1, M, fp) < 0
+		     : R->be->gelu(R->dev, R->a1, R->f1, (size_t)(M * fp)) < 0)
+		return be_fail(R, R->llama ? "swiglu" : "gelu");
 	TRY(gemm(R, "fwd.fc2", mm(0, 0, M, h, fp, R->a1, R->w2, R->fc2)));
 	TRY(check(R, "fwd.fc2", "fwd.fc2", CK_PARTIAL, R->fc2, M, h, h, 0, h));
 	if (sp) {
@@ -460,12 +514,14 @@ static int run_layer(run *R)
 	TRY(check(R, "bwd.fc2.dgrad", "bwd.fc2.dgrad", CK_COL, R->da1, M, fp, fp, 0, fp));
 	TRY(gemm(R, "bwd.fc2.wgrad", mm(1, 0, fp, h, M, R->a1, R->dy2, R->dw2)));
 	TRY(check(R, "bwd.fc2.wgrad", "bwd.fc2.wgrad", CK_BLOCK, R->dw2, fp, h, h, 0, h));
-	if (R->be->gelu_bwd(R->dev, R->da1, R->f1, (size_t)(M * fp)) < 0)
-		return be_fail(R, "gelu backward");
-	TRY(gemm(R, "bwd.fc1.dgrad", mm(0, 1, M, h, fp, R->da1, R->w1, R->dh)));
+	if (R->llama ? R->be->swiglu_bwd(R->dev, R->df1, R->da1, R->f1, M, fp) < 0
+		     : R->be->gelu_bwd(R->dev, R->da1, R->f1, (size_t)(M * fp)) < 0)
+		return be_fail(R, R->llama ? "swiglu backward" : "gelu backward");
+	TRY(gemm(R, "bwd.fc1.dgrad", mm(0, 1, M, h, f1w, DF1, R->w1, R->dh)));
 	TRY(check(R, "bwd.fc1.dgrad", "bwd.fc1.dgrad", CK_PARTIAL, R->dh, M, h, h, 0, h));
-	TRY(gemm(R, "bwd.fc1.wgrad", mm(1, 0, h, fp, M, H, R->da1, R->dw1)));
-	TRY(check(R, "bwd.fc1.wgrad", "bwd.fc1.wgrad", CK_COL, R->dw1, h, fp, fp, 0, fp));
+	TRY(gemm(R, "bwd.fc1.wgrad", mm(1, 0, h, f1w, M, H, DF1, R->dw1)));
+	TRY(check(R, "bwd.fc1.wgrad", "bwd.fc1.wgrad", R->llama ? CK_COL2 : CK_COL, R->dw1, h, f1w,
+		  f1w, 0, f1w));
 	DH = R->dh;
 	if (sp) {
 		TRY(coll(R, "bwd.fc1.reducescatter", PP_EXEC_REDUCESCATTER, R->dh, R->dhs,
@@ -488,64 +544,37 @@ static int run_layer(run *R)
 	/* attention backward: dP = dO V^T, dV = P^T dO, dS = softmax'(dP), dQ = dS K, dK = dS^T Q */
 	g = mm(0, 1, s, s, d, R->dctx, R->qkv, R->dp);
 	g.lda = b * hp;
-	g.a_so = hp;
-	g.a_si = d;
-	g.ldb = b * 3 * hp;
-	g.b0 = 2 * d;
-	g.b_so = 3 * hp;
-	g.b_si = 3 * d;
-	g.c_so = s * s;
-	g.c_si = b * s * s;
-	g.outer = b;
-	g.inner = ap;
-	TRY(gemm(R, "bwd.context.dprobs", g));
+	g.ldb = b * qw;
+	TRY(attn_gemm(R, "bwd.context.dprobs", g, O, V, S, 0));
 	TRY(check(R, "bwd.context.dprobs", "bwd.context.dprobs", CK_BLOCK, R->dp, ap * b * s, s, s,
 		  0, s));
 	g = mm(1, 0, s, d, s, R->scores, R->dctx, R->dqkv);
 	g.lda = s;
-	g.a_so = s * s;
-	g.a_si = b * s * s;
 	g.ldb = b * hp;
-	g.b_so = hp;
-	g.b_si = d;
-	g.ldc = b * 3 * hp;
-	g.c0 = 2 * d;
-	g.c_so = 3 * hp;
-	g.c_si = 3 * d;
-	g.outer = b;
-	g.inner = ap;
-	TRY(gemm(R, "bwd.context.dv", g));
-	TRY(check(R, "bwd.context.dv", "bwd.context.dv", CK_COL, R->dqkv, M, 3 * hp, 3 * d, 2 * d,
-		  d));
+	g.ldc = b * qw;
+	TRY(attn_gemm(R, "bwd.context.dv", g, S, O, V, 1));
+	TRY(check(R, "bwd.context.dv", "bwd.context.dv", CK_COL, R->dqkv, M, qw, gw,
+		  (R->qpg + 1) * d, d));
 	if (R->be->softmax_bwd(R->dev, R->dp, R->scores, ap * b * s, s) < 0)
 		return be_fail(R, "softmax backward");
 	g = mm(0, 0, s, d, s, R->dp, R->qkv, R->dqkv);
 	g.alpha = sc;
-	g.a_so = s * s;
-	g.a_si = b * s * s;
-	g.ldb = b * 3 * hp;
-	g.b0 = d;
-	g.b_so = 3 * hp;
-	g.b_si = 3 * d;
-	g.ldc = b * 3 * hp;
-	g.c_so = 3 * hp;
-	g.c_si = 3 * d;
-	g.outer = b;
-	g.inner = ap;
-	TRY(gemm(R, "bwd.scores.dq", g));
-	TRY(check(R, "bwd.scores.dq", "bwd.scores.dq", CK_COL, R->dqkv, M, 3 * hp, 3 * d, 0, d));
-	g.ta = 1;
+	g.ldb = b * qw;
+	g.ldc = b * qw;
+	TRY(attn_gemm(R, "bwd.scores.dq", g, S, K, Q, 0));
+	TRY(check(R, "bwd.scores.dq", "bwd.scores.dq", CK_COL, R->dqkv, M, qw, gw, 0, R->qpg * d));
+	g = mm(1, 0, s, d, s, R->dp, R->qkv, R->dqkv);
+	g.alpha = sc;
 	g.lda = s;
-	g.b0 = 0;
-	g.c0 = d;
-	TRY(gemm(R, "bwd.scores.dk", g));
-	TRY(check(R, "bwd.scores.dk", "bwd.scores.dk", CK_COL, R->dqkv, M, 3 * hp, 3 * d, d, d));
+	g.ldb = b * qw;
+	g.ldc = b * qw;
+	TRY(attn_gemm(R, "bwd.scores.dk", g, S, Q, K, 1));
+	TRY(check(R, "bwd.scores.dk", "bwd.scores.dk", CK_COL, R->dqkv, M, qw, gw, R->qpg * d, d));
 
-	TRY(gemm(R, "bwd.qkv.dgrad", mm(0, 1, M, h, 3 * hp, R->dqkv, R->wqkv, R->dx)));
+	TRY(gemm(R, "bwd.qkv.dgrad", mm(0, 1, M, h, qw, R->dqkv, R->wqkv, R->dx)));
 	TRY(check(R, "bwd.qkv.dgrad", "bwd.qkv.dgrad", CK_PARTIAL, R->dx, M, h, h, 0, h));
-	TRY(gemm(R, "bwd.qkv.wgrad", mm(1, 0, h, 3 * hp, M, R->x, R->dqkv, R->dwqkv)));
-	TRY(check(R, "bwd.qkv.wgrad", "bwd.qkv.wgrad", CK_COL, R->dwqkv, h, 3 * hp, 3 * hp, 0,
-		  3 * hp));
+	TRY(gemm(R, "bwd.qkv.wgrad", mm(1, 0, h, qw, M, R->x, R->dqkv, R->dwqkv)));
+	TRY(check(R, "bwd.qkv.wgrad", "bwd.qkv.wgrad", CK_COL, R->dwqkv, h, qw, qw, 0, qw));
 	if (sp) {
 		TRY(coll(R, "bwd.qkv.reducescatter", PP_EXEC_REDUCESCATTER, R->dx, R->dxs,
 			 (size_t)(Ms * h)));
@@ -555,6 +584,11 @@ static int run_layer(run *R)
 		TRY(coll(R, "bwd.qkv.allreduce", PP_EXEC_ALLREDUCE, NULL, R->dx, (size_t)(M * h)));
 		TRY(check(R, "bwd.qkv.allreduce", "bwd.qkv.dgrad", CK_FULL, R->dx, M, h, h, 0, h));
 	}
+	for (i = 0; i < R->L->n_gemm; i++)
+		if (R->calls[i] != R->L->gemm[i].batch)
+			return seterr("internal: GEMM %s ran %lld products, the list says %lld",
+				      R->L->gemm[i].name, (long long)R->calls[i],
+				      (long long)R->L->gemm[i].batch);
 	return 0;
 }
 
@@ -568,35 +602,37 @@ typedef struct bufspec {
 
 static int specs(run *R, bufspec *B)
 {
-	int64_t M = R->M, Ms = R->Ms, h = R->h, hp = R->hp, fp = R->fp;
+	int64_t M = R->M, Ms = R->Ms, h = R->h, hp = R->hp, fp = R->fp, qw = R->qw, f1w = R->f1w;
 	int64_t att = R->ap * R->b * R->s * R->s;
 	int n = 0, sp = R->sp;
 #define ADD(ptr, cnt, out) do { B[n].p = (void **)&R->ptr; B[n].n = (cnt); B[n].output = (out); n++; } while (0)
 	ADD(x, M * h, sp);
 	if (sp)
 		ADD(xs, Ms * h, 0);
-	ADD(wqkv, h * 3 * hp, 0);
+	ADD(wqkv, h * qw, 0);
 	ADD(wproj, hp * h, 0);
-	ADD(w1, h * fp, 0);
+	ADD(w1, h * f1w, 0);
 	ADD(w2, fp * h, 0);
-	ADD(qkv, M * 3 * hp, 1);
+	ADD(qkv, M * qw, 1);
 	ADD(scores, att, 1);
 	ADD(ctx, M * hp, 1);
 	ADD(proj, M * h, 1);
-	ADD(f1, M * fp, 1);
+	ADD(f1, M * f1w, 1);
 	ADD(a1, M * fp, 1);
 	ADD(fc2, M * h, 1);
 	ADD(dy2, M * h, sp);
 	ADD(da1, M * fp, 1);
 	ADD(dw2, fp * h, 1);
 	ADD(dh, M * h, 1);
-	ADD(dw1, h * fp, 1);
+	ADD(dw1, h * f1w, 1);
 	ADD(dctx, M * hp, 1);
 	ADD(dwproj, hp * h, 1);
 	ADD(dp, att, 1);
-	ADD(dqkv, M * 3 * hp, 1);
+	ADD(dqkv, M * qw, 1);
 	ADD(dx, M * h, 1);
-	ADD(dwqkv, h * 3 * hp, 1);
+	ADD(dwqkv, h * qw, 1);
+	if (R->llama)
+		ADD(df1, M * f1w, 1);
 	if (sp) {
 		ADD(y1s, Ms * h, 1);
 		ADD(y1, M * h, 1);
@@ -633,30 +669,31 @@ static void free_bufs(run *R)
 	}
 }
 
-/* Weight @id's rows [r0, r0+nr) x columns [c0, c0+nc) of a [rows, cols] matrix, each row from
- * its own PCG32 stream so that any part is cheap to make; @shift moves the part by one row or
- * column (wrapping), the planted test fault.  Values uniform in [-amp, amp), rounded to bf16
- * when @bf16. */
+/* Weight @id's rows [r0, r0+nr) x columns [c0, c0+nc) (and [c1, c1+nc) after them when c1 >= 0)
+ * of a [rows, cols] matrix, each row from its own PCG32 stream so that any part is cheap to
+ * make; @shift moves the part by one row or column (wrapping), the planted test fault.  Values
+ * uniform in [-amp, amp), rounded to bf16 when @bf16. */
 static void gen(float *out, uint64_t seed, uint64_t id, int64_t rows, int64_t cols, int64_t r0,
-		int64_t nr, int64_t c0, int64_t nc, int shift_row, int shift_col, float amp,
-		int bf16, float *rowbuf)
+		int64_t nr, int64_t c0, int64_t nc, int64_t c1, int shift_row, int shift_col,
+		float amp, int bf16, float *rowbuf)
 {
-	int64_t i, j;
+	int64_t i, j, w = c1 >= 0 ? 2 * nc : nc;
 	for (i = 0; i < nr; i++) {
 		int64_t gi = (r0 + i + shift_row) % rows;
 		pp_pcg32 g;
 		pp_pcg32_seed(&g, seed, (id << 40) ^ (uint64_t)gi);
 		for (j = 0; j < cols; j++)
 			rowbuf[j] = (float)((2 * pp_pcg32_double(&g) - 1) * amp);
-		for (j = 0; j < nc; j++) {
-			float v = rowbuf[(c0 + j + shift_col) % cols];
+		for (j = 0; j < w; j++) {
+			int64_t src = j < nc ? c0 + j : c1 + j - nc;
+			float v = rowbuf[(src + shift_col) % cols];
 			if (bf16) {
 				uint32_t u;
 				memcpy(&u, &v, 4);
 				u = (u + 0x7fffu + ((u >> 16) & 1)) & 0xffff0000u;
 				memcpy(&v, &u, 4);
 			}
-			out[i * nc + j] = v;
+			out[i * w + j] = v;
 		}
 	}
 }
@@ -669,7 +706,8 @@ static int setup(run *R, int bf16)
 	bufspec B[MAX_BUFS];
 	int n = specs(R, B), i, rc = 0, last = R->rank == R->t - 1 && R->mode != 2;
 	int64_t h = R->h, M = R->M, Ms = R->Ms, hp = R->hp, fp = R->fp, r = R->rank;
-	int64_t maxc = 3 * h > R->L->ffn ? 3 * h : R->L->ffn, maxn = 0;
+	int64_t qw = R->qw, f = R->L->ffn, f1 = R->llama ? 2 * f : f, maxn = 0;
+	int64_t maxc = qw * R->t > f1 ? qw * R->t : f1;
 	float *host = NULL, *row = NULL;
 	const char *ws = R->o->wrong_shard ? R->o->wrong_shard : "";
 	uint64_t seed = R->o->seed;
@@ -688,28 +726,31 @@ static int setup(run *R, int bf16)
 		goto done;
 	}
 #define UP(buf, cnt) do { if (R->be->upload(R->dev, R->buf, host, (size_t)(cnt)) < 0) { rc = be_fail(R, "upload"); goto done; } } while (0)
-	gen(host, seed, W_X, M, h, R->sp ? r * Ms : 0, R->sp ? Ms : M, 0, h, 0, 0, 1.0f, bf16, row);
+	gen(host, seed, W_X, M, h, R->sp ? r * Ms : 0, R->sp ? Ms : M, 0, h, -1, 0, 0, 1.0f, bf16,
+	    row);
 	if (R->sp)
 		UP(xs, Ms * h);
 	else
 		UP(x, M * h);
-	gen(host, seed, W_DY, M, h, R->sp ? r * Ms : 0, R->sp ? Ms : M, 0, h, 0, 0, 1.0f, bf16,
+	gen(host, seed, W_DY, M, h, R->sp ? r * Ms : 0, R->sp ? Ms : M, 0, h, -1, 0, 0, 1.0f, bf16,
 	    row);
 	if (R->sp)
 		UP(dy2s, Ms * h);
 	else
 		UP(dy2, M * h);
-	gen(host, seed, W_QKV, h, 3 * h, 0, h, r * 3 * hp, 3 * hp, 0,
+	/* QKV columns are kv-group major, so rank r's groups are one block of columns */
+	gen(host, seed, W_QKV, h, qw * R->t, 0, h, r * qw, qw, -1, 0,
 	    last && !strcmp(ws, "w_qkv"), 1.0f / sqrtf((float)h), bf16, row);
-	UP(wqkv, h * 3 * hp);
-	gen(host, seed, W_PROJ, h, h, r * hp, hp, 0, h, last && !strcmp(ws, "w_proj"), 0,
+	UP(wqkv, h * qw);
+	gen(host, seed, W_PROJ, h, h, r * hp, hp, 0, h, -1, last && !strcmp(ws, "w_proj"), 0,
 	    1.0f / sqrtf((float)h), bf16, row);
 	UP(wproj, hp * h);
-	gen(host, seed, W_FC1, h, R->L->ffn, 0, h, r * fp, fp, 0, last && !strcmp(ws, "w_fc1"),
-	    1.0f / sqrtf((float)h), bf16, row);
-	UP(w1, h * fp);
-	gen(host, seed, W_FC2, R->L->ffn, h, r * fp, fp, 0, h, last && !strcmp(ws, "w_fc2"), 0,
-	    1.0f / sqrtf((float)R->L->ffn), bf16, row);
+	/* Llama's MLP-in is [gate | up], 2f wide: rank r holds block r of each half */
+	gen(host, seed, W_FC1, h, f1, 0, h, r * fp, fp, R->llama ? f + r * fp : -1, 0,
+	    last && !strcmp(ws, "w_fc1"), 1.0f / sqrtf((float)h), bf16, row);
+	UP(w1, h * R->f1w);
+	gen(host, seed, W_FC2, f, h, r * fp, fp, 0, h, -1, last && !strcmp(ws, "w_fc2"), 0,
+	    1.0f / sqrtf((float)f), bf16, row);
 	UP(w2, fp * h);
 #undef UP
 	if (R->mode == 2) {
@@ -742,6 +783,12 @@ static void run_init(run *R, const pp_exec_layer *L, const opts *o, MPI_Comm com
 	R->ap = L->heads / L->t;
 	R->d = L->h / L->heads;
 	R->fp = L->ffn / L->t;
+	R->llama = L->llama;
+	R->qpg = L->heads / L->kv_heads;
+	R->gk = L->kv_heads / L->t;
+	R->gw = (R->qpg + 2) * R->d;
+	R->qw = R->gk * R->gw;
+	R->f1w = L->llama ? 2 * R->fp : R->fp;
 }
 
 static void run_release(run *R)
@@ -929,6 +976,16 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 	return 0;
 }
 
+/* A Llama graph: its MLP is SwiGLU (the generator's only other family is GPT). */
+static int is_llama(const pp_graph *g)
+{
+	int i;
+	for (i = 0; i < g->n_ops; i++)
+		if (g->ops[i].type == PP_OP_SWIGLU)
+			return 1;
+	return 0;
+}
+
 /* The layer from a stub file, a plan (through pp_emit_exec) or a model graph's dimensions. */
 static int read_layer(const opts *o, pp_exec_layer *L, pp_error *err)
 {
@@ -939,13 +996,10 @@ static int read_layer(const opts *o, pp_exec_layer *L, pp_error *err)
 		pp_graph *g = NULL;
 		if ((rc = pp_graph_load(o->model, &g, err)) < 0)
 			return rc;
-		if (g->kv_heads && g->kv_heads != g->heads)
-			rc = pp_error_set(err, PP_EINVALID, o->model, "dims.kv_heads",
-					  "the execution stub runs GPT layers only");
-		else
-			rc = pp_exec_layer_build(L, g->name, g->dtype,
-						 o->micro_batch ? o->micro_batch : 1, g->seq,
-						 g->hidden, g->heads, g->ffn, o->t, o->sp, err);
+		rc = pp_exec_layer_build(L, g->name, g->dtype, is_llama(g),
+					 o->micro_batch ? o->micro_batch : 1, g->seq, g->hidden,
+					 g->heads, g->kv_heads ? g->kv_heads : g->heads, g->ffn, o->t,
+					 o->sp, err);
 		if (rc < 0 && err && !err->file[0])
 			snprintf(err->file, sizeof(err->file), "%s", o->model);
 		pp_graph_free(g);
@@ -1026,8 +1080,8 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		goto out;
 	}
 	if (t_run != L->t &&
-	    pp_exec_layer_build(L, strcpy(msg, L->model), L->dtype, L->b, L->s, L->h, L->heads, L->ffn, t_run,
-				L->sp, &err) < 0) {
+	    pp_exec_layer_build(L, L->model, L->dtype, L->llama, L->b, L->s, L->h, L->heads,
+				L->kv_heads, L->ffn, t_run, L->sp, &err) < 0) {
 		rc = usage(rank, "--ranks %d: %s", t_run, err.msg);
 		goto out;
 	}
@@ -1052,8 +1106,9 @@ static int exec_main(int argc, char **argv, int rank, int size)
 	rc = 0;
 	if (rank == 0) {
 		pp_exec_layer *L1 = malloc(sizeof(*L1));
-		if (!L1 || pp_exec_layer_build(L1, L->model, PP_DTYPE_FP32, L->b, L->s, L->h, L->heads,
-						L->ffn, 1, 0, &err) < 0) {
+		if (!L1 || pp_exec_layer_build(L1, L->model, PP_DTYPE_FP32, L->llama, L->b, L->s,
+						L->h, L->heads, L->kv_heads, L->ffn, 1, 0,
+						&err) < 0) {
 			rc = seterr("reference layer: %s", L1 ? err.msg : "out of memory");
 		} else {
 			run_init(&ref, L1, &o, MPI_COMM_SELF);
@@ -1249,6 +1304,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		cJSON_AddStringToObject(root, "format", MEAS_FORMAT);
 		cJSON_AddStringToObject(root, "stub", o.input);
 		cJSON_AddStringToObject(root, "model", L->model);
+		cJSON_AddStringToObject(root, "family", L->llama ? "llama" : "gpt");
 		cJSON_AddStringToObject(root, "backend", be->name);
 		cJSON_AddStringToObject(root, "dtype", pp_dtype_name(L->dtype));
 		cJSON_AddNumberToObject(root, "ranks", size);
@@ -1260,6 +1316,7 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		cJSON_AddNumberToObject(m, "seq", (double)L->s);
 		cJSON_AddNumberToObject(m, "hidden", (double)L->h);
 		cJSON_AddNumberToObject(m, "heads", (double)L->heads);
+		cJSON_AddNumberToObject(m, "kv_heads", (double)L->kv_heads);
 		cJSON_AddNumberToObject(m, "ffn", (double)L->ffn);
 		cJSON_AddNumberToObject(m, "t", L->t);
 		cJSON_AddBoolToObject(m, "sequence_parallel", L->sp);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The execution stub end to end on this machine's CPU: 2 MPI ranks, scaled shapes.
+# The execution stub end to end on this machine's CPU: 2 MPI ranks, scaled shapes, GPT and Llama.
 #  - validated: a t=2 layer (and its sequence-parallel twin) matches the unsharded layer within
 #    1e-5 (fp32); a planted wrong weight shard and an unwritten (poisoned) output are caught
 #    with exit 1 naming the GEMM;
@@ -85,6 +85,37 @@ PY
 # a stub built without CUDA says so
 $RUN "$EXEC" --stub $STUB --backend cuda -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "make exec-cuda" "$tmp/err" || no "--backend cuda without CUDA: exit $rc"
+
+# Llama: grouped-query attention (8 heads, 2 kv groups) and SwiGLU, micro-batch 2, sequence
+# parallel, validated; a wrong QKV shard caught; the loop closes for it too (straight from --model)
+"$P" model llama --name tl --layers 2 --hidden 512 --heads 8 --kv-heads 2 --ffn 1376 --seq 128 \
+	--vocab 1000 -o "$tmp/tl.json" || no "llama model"
+sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/tl.json" >"$tmp/tl32.json"
+$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --micro-batch 2 --sequence-parallel --iters 2 --warmup 0 \
+	-o "$tmp/llama-sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "llama sequence-parallel run failed"; }
+$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --iters 1 --warmup 0 --test-wrong-shard w_qkv \
+	-o "$tmp/bad.json" >"$tmp/out" 2>&1
+grep -q "validation failed: fwd.qkv disagrees" "$tmp/out" || { cat "$tmp/out"; no "llama wrong shard not caught"; }
+llama_ok=0
+for attempt in 1 2 3; do
+	[ $attempt -gt 1 ] && sleep $((attempt * 5))
+	$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --micro-batch 2 --iters 15 --warmup 3 \
+		-o "$tmp/llama.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "llama run failed"; break; }
+	"$P" calibrate --measurements "$tmp/llama.json" --hw tests/data/cpu-base.json \
+		--model "$tmp/tl32.json" -o "$tmp/cal-llama.json" --json >"$tmp/cal.out" || { no "llama calibrate"; break; }
+	python3 - "$tmp/cal.out" "$tmp/llama.json" <<'PY' && { llama_ok=1; break; }
+import json, sys
+l = json.load(open(sys.argv[1]))["layer"]
+m = json.load(open(sys.argv[2]))
+assert m["family"] == "llama" and m["layer"]["kv_heads"] == 2
+g = {x["name"]: x for x in m["gemms"]}
+assert g["fwd.qkv"]["n"] == (8 + 2 * 2) * 64 // 2 and g["fwd.fc1"]["n"] == 1376
+print("exec: llama layer measured %.3f ms, predicted %.3f ms (%+.1f%%)"
+      % (l["measured_s"] * 1e3, l["predicted_s"] * 1e3, 100 * l["rel_error"]))
+assert abs(l["rel_error"]) <= 0.15
+PY
+done
+[ $llama_ok -eq 1 ] || no "llama: closing the loop"
 
 # point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
 # parallel), the stub runs it; --plan does the same in one step
