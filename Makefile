@@ -22,7 +22,7 @@ TESTS_SRC := $(wildcard tests/check_*.c)
 TESTS   := $(TESTS_SRC:tests/%.c=$(BUILD)/tests/%)
 HEADERS := $(wildcard include/parplan/*.h)
 
-.PHONY: all deps check unit cli-test asan check-headers demo clean bench models exec exec-cuda calibrate-local
+.PHONY: all deps check test asan check-headers demo demo-run clean bench models exec exec-cuda calibrate-local
 all: $(LIB) $(PARPLAN) exec
 
 -include mk/exec.mk
@@ -46,15 +46,20 @@ $(BUILD)/tests/%: tests/%.c $(LIB)
 deps:
 	@sh scripts/deps.sh
 
+# `make check` and `make demo` first install what is missing (scripts/deps.sh: quick when all is
+# there), so both work on a fresh Debian 12 machine; `make test` skips that step.
+check: deps
+	@$(MAKE) --no-print-directory test
+
 # Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
-check: all $(TESTS) check-headers
+test: all $(TESTS) check-headers
 	@fail=0; for t in $(TESTS); do echo "== $$t"; (cd tests && ../$$t) || fail=1; done; \
 	for s in tests/cli/*.sh; do echo "== $$s"; PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s || { echo "FAIL: $$s"; fail=1; }; done; \
 	exit $$fail
 
 # The same tests under AddressSanitizer + UBSan, in a separate tree.
-asan:
-	$(MAKE) check BUILD=build-asan BIN=build-asan/bin \
+asan: deps
+	$(MAKE) test BUILD=build-asan BIN=build-asan/bin \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -65,9 +70,16 @@ check-headers:
 	  printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) -x c -c -o /dev/null - || exit 1; \
 	  echo "ok $$h"; done
 
-demo: all
-	$(PARPLAN) model gpt --name gpt3-175b --layers 96 --hidden 12288 --heads 96 --seq 2048 --vocab 51200 -o $(BUILD)/gpt3-175b.json
-	$(PARPLAN) info --model $(BUILD)/gpt3-175b.json
+# The most useful real command: search the best plan for GPT-3 175B on 1024 A100s, then write
+# the Megatron-LM launch script for it.
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	$(PARPLAN) search --model models/gpt3-175b.json --hw hwprofiles/dgx-a100-80g.json \
+	  --gpus 1024 --global-batch 1536 --top 5 -o $(BUILD)/demo-plan.json
+	$(PARPLAN) emit --plan $(BUILD)/demo-plan.json --format megatron -o $(BUILD)/demo-megatron.sh
+	@echo "plan: $(BUILD)/demo-plan.json  launcher: $(BUILD)/demo-megatron.sh"
 
 models: $(PARPLAN)
 	PARPLAN=$(PARPLAN) sh scripts/gen-models

@@ -1,0 +1,114 @@
+/*
+ * space.h - the SOAP strategy space: every valid global plan of a model on a cluster, and the
+ * per-op configs each op may take under a global plan.
+ *
+ * A global plan (t, p, d, micro-batch b, virtual stages v, schedule, recompute, sequence
+ * parallelism, distributed optimizer, first/last stage layers) is valid when:
+ *   - t divides the heads and kv heads, and t <= devices per node unless cross-node TP is allowed;
+ *   - p divides the layers, or the first and/or last stage hold fewer layers than the middle
+ *     stages, which share the rest evenly (Megatron's --decoder-first/last-pipeline-num-layers);
+ *   - d = gpus / (t * p) is whole, b divides B / d;
+ *   - interleaving: p > 1, layers divisible by p*v, micro-batches a multiple of p; v = 1 else;
+ *   - sequence parallelism only with t > 1.
+ * Per op, a config (pp_cfg) fixes its SOAP degrees on its stage's t x d mesh (their product is
+ * t*d) and the op sits on the stage that holds its layer (embedding on the first, LM head and
+ * loss on the last).  Only the ops of each layer class's representative layer and the ops
+ * outside the layers are free: the cost model applies a class's representative configs to all
+ * its layers.
+ *
+ * Walking the space prunes by memory before timing: a static lower bound on the weight and
+ * optimizer bytes per device skips whole (t, p) meshes, and since peak memory grows with the
+ * micro-batch and shrinks with recompute, sequence parallelism and the distributed optimizer,
+ * a micro-batch whose leanest variant does not fit ends the micro-batch loop.  No state is
+ * global; the walk allocates nothing per plan.
+ */
+#ifndef PARPLAN_SPACE_H
+#define PARPLAN_SPACE_H
+
+#include <stdint.h>
+
+#include "parplan/cost.h"
+#include "parplan/error.h"
+#include "parplan/graph.h"
+#include "parplan/strategy.h"
+
+typedef struct pp_space_opts {
+	int gpus;                   /* required, >= 1 */
+	int global_batch;           /* required, >= 1 */
+	int allow_cross_node_tp;    /* 1: t may exceed the devices of one node */
+	int uneven_stages;          /* 1: also first/last stages with fewer layers */
+	int no_prune;               /* 1: time every valid plan (tests of the pruning) */
+	double mem_limit_gib;       /* 0: the profile's usable memory; else per device */
+} pp_space_opts;
+
+#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0}
+
+typedef struct pp_space_stats {
+	double valid;               /* valid global plans met (pruned or timed) */
+	double evaluated;           /* plans scored by pp_cost_eval */
+	double pruned;              /* valid plans skipped by a memory bound */
+	double feasible;            /* scored plans that fit */
+	double min_peak_gib;        /* smallest peak memory among scored plans (0: none scored) */
+	double capacity_gib;        /* per-device memory the plans had to fit */
+	double min_bound_gib;       /* smallest static lower bound among plans pruned unscored */
+} pp_space_stats;
+
+/**
+ * Called with every scored plan that fits (Megatron's per-op configs); @cost is its score.
+ * Return 0 to go on, non-zero to stop the walk (pp_space_walk then returns that value).
+ */
+typedef int (*pp_space_visit_fn)(void *arg, const pp_global *gl, const pp_cost *cost);
+
+/**
+ * Check the options against the graph and profile of @c.  PP_EINVALID with a message when the
+ * GPU count or batch is out of range.
+ */
+int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *err);
+
+/** Validate @gl as a member of the space of @o (pp_global_validate plus the node rule). */
+int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global *gl, pp_error *err);
+
+/**
+ * Walk every valid global plan of @o on @c in a fixed order, prune by memory, score the rest and
+ * call @fn for each that fits.  @st (may be NULL) receives the counts.  Returns 0, @fn's non-zero
+ * value, or a negative PP_E* code.
+ */
+int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
+		  pp_space_stats *st, pp_error *err);
+
+/**
+ * Stage layouts (p, first-stage layers, last-stage layers) of @g for up to @max_p stages, as
+ * triples in @out (caller's array of @cap triples); returns how many, at most @cap.
+ */
+int pp_space_layouts(const pp_graph *g, int max_p, int uneven, int (*out)[3], int cap);
+
+/**
+ * Ops whose configs are free: ops outside the layers and the ops of each layer class's
+ * representative layer, in graph order, written to @ops (caller's array of g->n_ops ints).
+ * Returns their count.
+ */
+int pp_space_free_ops(const pp_graph *g, int *ops);
+
+/**
+ * The op of @g that carries the config of op @op: itself for ops outside the layers and in a
+ * representative layer, else the same position in its class's representative layer.
+ */
+int pp_space_config_owner(const pp_graph *g, int op);
+
+/** Copy each representative layer's configs to every layer of its class (in place). */
+void pp_space_spread_configs(const pp_graph *g, uint8_t *cfg);
+
+/**
+ * Configs op @op may take under @gl, written to @out (PP_CFG_COUNT entries); returns how many.
+ * With t = 1 every config is the same placement, so only REPLICATE is listed; SAMPLE needs the
+ * micro-batch divisible by t.
+ */
+int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *out);
+
+/** Pipeline stage of op @op under @gl (0 .. p-1). */
+int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op);
+
+/** Compare two plans for a deterministic order: iteration time, then the global fields. */
+int pp_space_cmp(const pp_global *a, double a_s, const pp_global *b, double b_s);
+
+#endif

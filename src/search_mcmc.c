@@ -1,0 +1,481 @@
+/*
+ * search_mcmc.c - FlexFlow's Markov chain Monte Carlo search (Jia et al., "Beyond Data and Model
+ * Parallelism for Deep Neural Networks", SysML 2019, section 4.1).
+ *
+ * The state is a global plan plus the configs of the free ops (space.h).  A proposal changes one
+ * free op's config or one global degree (t, the stage layout p, the micro-batch, schedule and
+ * v, recompute, sequence parallelism, distributed optimizer; d follows as gpus/(t*p)), which is
+ * symmetric, so Metropolis-Hastings accepts it with probability min(1, exp(-beta * delta)),
+ * delta being the relative change of the cost.  A plan that does not fit costs its time times
+ * 2 + 10 * (its excess memory fraction), so the chain can walk out of infeasible regions while
+ * only fitting plans are kept.  Two chains run one after the other, each with half the steps
+ * (or half the time): one from the best data-parallel plan, one from Megatron's default (t =
+ * node size, smallest p that fits, b = 1, selective recompute, sequence parallel, distributed
+ * optimizer), the lower-cost start first; a chain jumps back to its best state after 2000 steps
+ * without improvement.  Everything random comes from one PCG32 seeded with --seed; the clock
+ * is only read to stop, so with --max-steps the result depends on the seed alone.
+ */
+#include "parplan/pcg.h"
+#include "parplan/search.h"
+#include "search_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MCMC_RESTART 2000
+#define PP_MCMC_DEFAULT_STEPS 50000
+#define N_KINDS 8
+
+typedef struct chain {
+	const pp_costctx *c;
+	const pp_graph *g;
+	const pp_search_opts *o;
+	int *free_ops, n_free;
+	int t_vals[64], n_t;
+	int (*layouts)[3];
+	int n_layouts;
+	int *b_vals, n_b;
+	int sv[128][2], n_sv;       /* (schedule, v) */
+	uint8_t *mega;              /* Megatron's configs for the current t (scratch) */
+	/* top-K kept, best first */
+	pp_candidate *top;
+	int k, n_top;
+	double min_peak_gib, capacity_gib;
+} chain;
+
+static double energy(const pp_cost *cost)
+{
+	double over;
+	if (cost->feasible)
+		return cost->iteration_s;
+	over = cost->capacity_gib > 0 ? cost->peak_gib / cost->capacity_gib - 1.0 : 1.0;
+	if (over < 0)
+		over = 0;
+	return cost->iteration_s * (2.0 + 10.0 * over);
+}
+
+/* score a state; -1 when the cost model rejects it */
+static int score(chain *ch, const pp_global *gl, const uint8_t *cfg, pp_cost *cost)
+{
+	if (pp_space_valid(ch->c, &ch->o->space, gl, NULL) < 0)
+		return -1;
+	if (pp_cost_eval(ch->c, gl, cfg, cost) < 0)
+		return -1;
+	if (ch->min_peak_gib == 0 || cost->peak_gib < ch->min_peak_gib)
+		ch->min_peak_gib = cost->peak_gib;
+	if (cost->capacity_gib > 0)
+		ch->capacity_gib = cost->capacity_gib;
+	return 0;
+}
+
+static int same_state(const chain *ch, const pp_candidate *a, const pp_global *gl, const uint8_t *cfg)
+{
+	int i;
+	if (pp_space_cmp(&a->global, 0, gl, 0) != 0)
+		return 0;
+	for (i = 0; i < ch->n_free; i++)
+		if (a->cfg[ch->free_ops[i]] != cfg[ch->free_ops[i]])
+			return 0;
+	return 1;
+}
+
+/* keep a fitting state among the K best distinct ones */
+static void offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_cost *cost)
+{
+	int i, pos;
+	uint8_t *buf;
+	if (!cost->feasible)
+		return;
+	if (ch->n_top == ch->k &&
+	    pp_space_cmp(gl, cost->iteration_s, &ch->top[ch->k - 1].global, ch->top[ch->k - 1].cost.iteration_s) >= 0)
+		return;
+	/* one entry per state, and per (global plan, time): configs that change nothing are one plan */
+	for (i = 0; i < ch->n_top; i++)
+		if (same_state(ch, &ch->top[i], gl, cfg) ||
+		    (pp_space_cmp(&ch->top[i].global, 0, gl, 0) == 0 &&
+		     fabs(ch->top[i].cost.iteration_s - cost->iteration_s) <= 1e-9 * cost->iteration_s))
+			return;
+	/* reuse the last slot's buffer */
+	pos = ch->n_top < ch->k ? ch->n_top++ : ch->k - 1;
+	buf = ch->top[pos].cfg;
+	while (pos > 0 && pp_space_cmp(gl, cost->iteration_s, &ch->top[pos - 1].global,
+				       ch->top[pos - 1].cost.iteration_s) < 0) {
+		ch->top[pos] = ch->top[pos - 1];
+		pos--;
+	}
+	ch->top[pos].global = *gl;
+	ch->top[pos].cost = *cost;
+	ch->top[pos].cfg = buf;
+	memcpy(buf, cfg, (size_t)ch->g->n_ops);
+}
+
+/* make the free ops' configs suit a new t or micro-batch */
+static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t *cfg)
+{
+	int i;
+	if (gl->t == old->t && gl->micro_batch == old->micro_batch &&
+	    gl->sequence_parallel == old->sequence_parallel)
+		return;
+	pp_strategy_megatron(ch->g, gl, ch->mega);
+	for (i = 0; i < ch->n_free; i++) {
+		int op = ch->free_ops[i];
+		if (gl->t <= 1)
+			cfg[op] = PP_CFG_REPLICATE;
+		else if (old->t <= 1 || (cfg[op] == PP_CFG_SAMPLE && gl->micro_batch % gl->t))
+			cfg[op] = ch->mega[op];
+	}
+}
+
+/* propose a neighbour of (gl, cfg) into (ng, ncfg); 0 when nothing changed */
+static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, uint8_t *ncfg)
+{
+	int kind, j;
+	pp_cfg opts[PP_CFG_COUNT];
+	*ng = *gl;
+	if (ch->o->fixed || (gl->t > 1 && ch->n_free > 0 && pp_pcg32_bounded(r, 2) == 0))
+		kind = 0;
+	else
+		kind = 1 + (int)pp_pcg32_bounded(r, N_KINDS - 1);
+	switch (kind) {
+	case 0: {
+		int op = ch->free_ops[pp_pcg32_bounded(r, (uint32_t)ch->n_free)], n, cur = -1;
+		n = pp_space_op_configs(ch->g, gl, op, opts);
+		for (j = 0; j < n; j++)
+			if (opts[j] == ncfg[op])
+				cur = j;
+		if (n < 2)
+			return 0;
+		if (cur < 0) {
+			ncfg[op] = (uint8_t)opts[pp_pcg32_bounded(r, (uint32_t)n)];
+		} else {
+			j = (int)pp_pcg32_bounded(r, (uint32_t)(n - 1));
+			ncfg[op] = (uint8_t)opts[j >= cur ? j + 1 : j];
+		}
+		return 1;
+	}
+	case 1:
+		ng->t = ch->t_vals[pp_pcg32_bounded(r, (uint32_t)ch->n_t)];
+		break;
+	case 2: {
+		int li = (int)pp_pcg32_bounded(r, (uint32_t)ch->n_layouts);
+		ng->p = ch->layouts[li][0];
+		ng->first_stage_layers = ch->layouts[li][1];
+		ng->last_stage_layers = ch->layouts[li][2];
+		break;
+	}
+	case 3:
+		ng->micro_batch = ch->b_vals[pp_pcg32_bounded(r, (uint32_t)ch->n_b)];
+		break;
+	case 4:
+		j = (int)pp_pcg32_bounded(r, (uint32_t)ch->n_sv);
+		ng->schedule = (pp_schedule)ch->sv[j][0];
+		ng->virtual_stages = ch->sv[j][1];
+		break;
+	case 5:
+		ng->recompute = (pp_recompute)pp_pcg32_bounded(r, 3);
+		break;
+	case 6:
+		ng->sequence_parallel = !gl->sequence_parallel;
+		break;
+	default:
+		ng->distributed_optimizer = !gl->distributed_optimizer;
+		break;
+	}
+	if ((long long)ng->t * ng->p > ch->o->space.gpus || ch->o->space.gpus % (ng->t * ng->p))
+		return 0;
+	ng->d = ch->o->space.gpus / (ng->t * ng->p);
+	if (pp_space_cmp(gl, 0, ng, 0) == 0)
+		return 0;
+	repair(ch, gl, ng, ncfg);
+	return 1;
+}
+
+static void free_chain(chain *ch)
+{
+	int i;
+	free(ch->free_ops);
+	free(ch->layouts);
+	free(ch->b_vals);
+	free(ch->mega);
+	if (ch->top)
+		for (i = 0; i < ch->k; i++)
+			free(ch->top[i].cfg);
+	free(ch->top);
+}
+
+/* one starting point of a chain */
+typedef struct start {
+	pp_global gl;
+	uint8_t *cfg;
+	pp_cost cost;
+	int ok;
+} start;
+
+/* keep the lower-energy candidate in @st */
+static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *cfg, const pp_cost *cost)
+{
+	if (!st->ok || energy(cost) < energy(&st->cost)) {
+		st->ok = 1;
+		st->gl = *gl;
+		st->cost = *cost;
+		memcpy(st->cfg, cfg, (size_t)ch->g->n_ops);
+	}
+}
+
+/*
+ * The chains' starting points (FlexFlow starts from data parallelism and from an expert
+ * design): the best data-parallel plan (t = p = 1) and Megatron's default (t = the largest valid
+ * degree within a node, the smallest even p that fits, b = 1, selective recompute, sequence
+ * parallel, distributed optimizer), lower energy first.  Returns how many (0: neither scores).
+ */
+static int start_states(chain *ch, start *st)
+{
+	const pp_graph *g = ch->g;
+	const pp_hw *hw = pp_costctx_hw(ch->c);
+	int i, rc, li, ti, n = 0;
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_cost cost;
+	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
+
+	if (ch->o->fixed) {
+		pp_strategy_megatron(g, ch->o->fixed, cfg);
+		if (score(ch, ch->o->fixed, cfg, &cost) < 0)
+			return 0;
+		consider(ch, &st[0], ch->o->fixed, cfg, &cost);
+		return 1;
+	}
+	gl.global_batch = ch->o->space.global_batch;
+	gl.d = ch->o->space.gpus;
+	for (i = 0; i < ch->n_b; i++)
+		for (rc = 0; rc < 3; rc++)
+			for (li = 0; li < 2; li++) {
+				gl.micro_batch = ch->b_vals[i];
+				gl.recompute = (pp_recompute)rc;
+				gl.distributed_optimizer = li;
+				pp_strategy_megatron(g, &gl, cfg);
+				if (score(ch, &gl, cfg, &cost) == 0)
+					consider(ch, &st[0], &gl, cfg, &cost);
+			}
+	gl = (pp_global)PP_GLOBAL_INIT;
+	gl.global_batch = ch->o->space.global_batch;
+	for (ti = ch->n_t - 1; ti >= 0; ti--)
+		if (ch->t_vals[ti] <= hw->node_devices)
+			break;
+	gl.t = ti >= 0 ? ch->t_vals[ti] : 1;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	gl.sequence_parallel = gl.t > 1;
+	gl.distributed_optimizer = 1;
+	for (li = 0; li < ch->n_layouts; li++) {
+		if (ch->layouts[li][1] || ch->layouts[li][2])
+			continue;
+		gl.p = ch->layouts[li][0];
+		if (ch->o->space.gpus % (gl.t * gl.p))
+			continue;
+		gl.d = ch->o->space.gpus / (gl.t * gl.p);
+		pp_strategy_megatron(g, &gl, cfg);
+		if (score(ch, &gl, cfg, &cost) < 0)
+			continue;
+		consider(ch, &st[1], &gl, cfg, &cost);
+		if (cost.feasible)
+			break;
+	}
+	if (st[0].ok && st[1].ok && pp_space_cmp(&st[0].gl, 0, &st[1].gl, 0) == 0)
+		st[1].ok = 0; /* one plan: one chain */
+	if (st[0].ok && st[1].ok && energy(&st[1].cost) < energy(&st[0].cost)) {
+		start tmp = st[0];
+		st[0] = st[1];
+		st[1] = tmp;
+	}
+	if (!st[0].ok && st[1].ok) {
+		start tmp = st[0];
+		st[0] = st[1];
+		st[1] = tmp;
+	}
+	for (i = 0; i < 2; i++)
+		n += st[i].ok;
+	return n;
+}
+
+int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r, pp_error *err)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	const pp_hw *hw = pp_costctx_hw(c);
+	chain ch;
+	pp_pcg32 rng;
+	pp_global cur, nxt, cbest;
+	pp_cost cur_cost, nxt_cost, cbest_cost, best_cost;
+	uint8_t *cur_cfg = NULL, *nxt_cfg = NULL, *cbest_cfg = NULL;
+	double t0 = pp_search_now(), e_cur, e_cbest;
+	long long step, max_steps = o->max_steps, since_best = 0;
+	int rc = 0, i, cap, tv, ci, n_starts;
+	start starts[2];
+	size_t n_ops = (size_t)(g->n_ops ? g->n_ops : 1);
+
+	memset(&ch, 0, sizeof(ch));
+	memset(r, 0, sizeof(*r));
+	memset(starts, 0, sizeof(starts));
+	memset(&best_cost, 0, sizeof(best_cost));
+	if ((rc = pp_search__check(c, o, err)) < 0)
+		return rc;
+	if (max_steps == 0 && o->time_limit_s == 0)
+		max_steps = PP_MCMC_DEFAULT_STEPS;
+	ch.c = c;
+	ch.g = g;
+	ch.o = o;
+	ch.k = o->top_k;
+	cap = g->n_layers * g->n_layers + g->n_layers + 1;
+	ch.free_ops = malloc(sizeof(int) * n_ops);
+	ch.layouts = malloc(sizeof(*ch.layouts) * (size_t)cap);
+	ch.b_vals = malloc(sizeof(int) * (size_t)o->space.global_batch);
+	ch.mega = malloc(n_ops);
+	ch.top = calloc((size_t)ch.k, sizeof(*ch.top));
+	cur_cfg = malloc(n_ops);
+	nxt_cfg = malloc(n_ops);
+	cbest_cfg = malloc(n_ops);
+	starts[0].cfg = malloc(n_ops);
+	starts[1].cfg = malloc(n_ops);
+	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !ch.top || !cur_cfg || !nxt_cfg ||
+	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
+		goto nomem;
+	for (i = 0; i < ch.k; i++)
+		if (!(ch.top[i].cfg = malloc(n_ops)))
+			goto nomem;
+	ch.n_free = pp_space_free_ops(g, ch.free_ops);
+	for (tv = 1; tv <= o->space.gpus && ch.n_t < 64; tv++)
+		if (o->space.gpus % tv == 0 && g->heads % tv == 0 && (!g->kv_heads || g->kv_heads % tv == 0) &&
+		    (o->space.allow_cross_node_tp || tv <= hw->node_devices))
+			ch.t_vals[ch.n_t++] = tv;
+	ch.n_layouts = pp_space_layouts(g, o->space.gpus, o->space.uneven_stages, ch.layouts, cap);
+	for (i = 1; i <= o->space.global_batch; i++)
+		if (o->space.global_batch % i == 0)
+			ch.b_vals[ch.n_b++] = i;
+	ch.sv[0][0] = PP_SCHED_1F1B, ch.sv[0][1] = 1;
+	ch.sv[1][0] = PP_SCHED_GPIPE, ch.sv[1][1] = 1;
+	ch.n_sv = 2;
+	for (i = 2; i <= g->n_layers && ch.n_sv < 128; i++)
+		if (g->n_layers % i == 0) {
+			ch.sv[ch.n_sv][0] = PP_SCHED_INTERLEAVED;
+			ch.sv[ch.n_sv][1] = i;
+			ch.n_sv++;
+		}
+	if ((rc = pp_search__result_init(r, PP_SEARCH_MCMC, g->n_ops, ch.k, err)) < 0)
+		goto done;
+	r->seed = o->seed;
+
+	if (o->fixed && (rc = pp_space_valid(c, &o->space, o->fixed, err)) < 0)
+		goto done;
+	if ((n_starts = start_states(&ch, starts)) == 0) {
+		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		goto done;
+	}
+	pp_pcg32_seed(&rng, o->seed, 0x5eed);
+	step = 0;
+	/* one chain per starting point, each with its share of the steps or of the time */
+	for (ci = 0; ci < n_starts && !r->stopped; ci++) {
+		long long end_step = max_steps ? max_steps * (ci + 1) / n_starts : 0;
+		double deadline = o->time_limit_s > 0 ? o->time_limit_s * (ci + 1) / n_starts : 0;
+		cur = starts[ci].gl;
+		cur_cost = starts[ci].cost;
+		memcpy(cur_cfg, starts[ci].cfg, n_ops);
+		cbest = cur;
+		cbest_cost = cur_cost;
+		memcpy(cbest_cfg, cur_cfg, n_ops);
+		e_cur = energy(&cur_cost);
+		e_cbest = e_cur;
+		since_best = 0;
+		offer(&ch, &cur, cur_cfg, &cur_cost);
+		if (cur_cost.feasible && (!best_cost.feasible || cur_cost.iteration_s < best_cost.iteration_s))
+			best_cost = cur_cost;
+		if (o->target_s > 0 && r->target_step < 0 && best_cost.feasible && best_cost.iteration_s <= o->target_s) {
+			r->target_step = step;
+			r->target_seconds = pp_search_now() - t0;
+		}
+		while (end_step == 0 || step < end_step) {
+			double e_nxt;
+			step++;
+			if (o->stop && *o->stop) {
+				r->stopped = 1;
+				break;
+			}
+			if ((step & 63) == 0 && (deadline > 0 || o->progress)) {
+				double el = pp_search_now() - t0;
+				if (deadline > 0 && el >= deadline) {
+					if (ci == n_starts - 1)
+						r->stopped = 1;
+					break;
+				}
+				if (o->progress && (step & 4095) == 0)
+					o->progress(o->progress_arg, (double)step, el,
+						    best_cost.feasible ? best_cost.iteration_s : 0);
+			}
+			r->states = (double)step;
+			if (since_best >= MCMC_RESTART) {
+				/* jump back to this chain's best state */
+				cur = cbest;
+				cur_cost = cbest_cost;
+				memcpy(cur_cfg, cbest_cfg, n_ops);
+				e_cur = e_cbest;
+				since_best = 0;
+			}
+			since_best++;
+			memcpy(nxt_cfg, cur_cfg, n_ops);
+			if (!propose(&ch, &rng, &cur, &nxt, nxt_cfg))
+				continue;
+			if (score(&ch, &nxt, nxt_cfg, &nxt_cost) < 0)
+				continue;
+			e_nxt = energy(&nxt_cost);
+			if (e_nxt > e_cur) {
+				double delta = (e_nxt - e_cur) / e_cur;
+				if (pp_pcg32_double(&rng) >= exp(-o->beta * delta))
+					continue;
+			}
+			cur = nxt;
+			cur_cost = nxt_cost;
+			memcpy(cur_cfg, nxt_cfg, n_ops);
+			e_cur = e_nxt;
+			offer(&ch, &cur, cur_cfg, &cur_cost);
+			if (e_cur < e_cbest || (cur_cost.feasible && !cbest_cost.feasible)) {
+				cbest = cur;
+				cbest_cost = cur_cost;
+				memcpy(cbest_cfg, cur_cfg, n_ops);
+				e_cbest = e_cur;
+				since_best = 0;
+			}
+			if (cur_cost.feasible && (!best_cost.feasible || cur_cost.iteration_s < best_cost.iteration_s)) {
+				best_cost = cur_cost;
+				if (o->target_s > 0 && r->target_step < 0 && best_cost.iteration_s <= o->target_s) {
+					r->target_step = step;
+					r->target_seconds = pp_search_now() - t0;
+				}
+			}
+		}
+	}
+	r->seconds = pp_search_now() - t0;
+	r->optimal = 0;
+	if (ch.n_top == 0) {
+		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		goto done;
+	}
+	/* hand the kept plans over, every layer given its class's configs */
+	for (i = 0; i < ch.n_top; i++) {
+		r->plans[i] = ch.top[i];
+		pp_space_spread_configs(g, r->plans[i].cfg);
+		ch.top[i].cfg = NULL;
+		r->n = i + 1;
+	}
+	rc = 0;
+	goto done;
+nomem:
+	rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+done:
+	if (rc < 0)
+		pp_search_result_release(r);
+	free_chain(&ch);
+	free(cur_cfg);
+	free(nxt_cfg);
+	free(cbest_cfg);
+	free(starts[0].cfg);
+	free(starts[1].cfg);
+	return rc;
+}

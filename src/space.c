@@ -1,0 +1,358 @@
+/*
+ * space.c - valid global plans, per-op configs and the memory-pruned walk of the space.
+ */
+#include "parplan/space.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *err)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	if (o->gpus < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the GPU count must be at least 1");
+	if (o->global_batch < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the global batch must be at least 1");
+	if (g->n_layers < 1)
+		return pp_error_set(err, PP_EINVALID, g->file, NULL, "model %s has no layers", g->name);
+	if (o->mem_limit_gib < 0)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the memory limit must be positive");
+	return 0;
+}
+
+int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global *gl, pp_error *err)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	const pp_hw *hw = pp_costctx_hw(c);
+	int rc;
+	if ((rc = pp_global_validate(g, gl, o->gpus, err)) < 0)
+		return rc;
+	if (gl->global_batch != o->global_batch)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
+				    gl->global_batch, o->global_batch);
+	if (!o->allow_cross_node_tp && gl->t > hw->node_devices)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL,
+				    "t=%d is more than the %d devices of a node (see --allow-cross-node-tp)",
+				    gl->t, hw->node_devices);
+	return 0;
+}
+
+int pp_space_layouts(const pp_graph *g, int max_p, int uneven, int (*out)[3], int cap)
+{
+	int L = g->n_layers, p, f, l, n = 0;
+	for (p = 1; p <= max_p && p <= L; p++) {
+		if (L % p == 0 && n < cap) {
+			out[n][0] = p;
+			out[n][1] = 0;
+			out[n][2] = 0;
+			n++;
+		}
+		if (!uneven || p < 2)
+			continue;
+		/* first stage f layers (0 = even), last stage l layers, middle stages mid each with
+		 * f < mid and l < mid: the ends hold fewer layers, as the embedding and the LM head
+		 * already load them */
+		for (f = 0; f < L; f++) {
+			for (l = 0; l < L; l++) {
+				int inner = p - (f > 0) - (l > 0), rest = L - f - l, mid;
+				if ((f == 0 && l == 0) || inner < 1 || rest < inner || rest % inner)
+					continue;
+				mid = rest / inner;
+				if (f >= mid || l >= mid)
+					continue;
+				if (n < cap) {
+					out[n][0] = p;
+					out[n][1] = f;
+					out[n][2] = l;
+					n++;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+int pp_space_free_ops(const pp_graph *g, int *ops)
+{
+	int i, n = 0;
+	for (i = 0; i < g->n_ops; i++)
+		if (pp_space_config_owner(g, i) == i)
+			ops[n++] = i;
+	return n;
+}
+
+int pp_space_config_owner(const pp_graph *g, int op)
+{
+	int l = g->ops[op].layer, rep, pos, k;
+	if (l < 0 || l >= g->n_layers)
+		return op;
+	rep = g->classes[g->layer_class[l]].first_layer;
+	if (rep == l)
+		return op;
+	for (k = g->layer_start[l]; k < g->layer_start[l + 1]; k++)
+		if (g->layer_ops[k] == op)
+			break;
+	pos = k - g->layer_start[l];
+	if (g->layer_start[rep] + pos >= g->layer_start[rep + 1])
+		return op;
+	return g->layer_ops[g->layer_start[rep] + pos];
+}
+
+void pp_space_spread_configs(const pp_graph *g, uint8_t *cfg)
+{
+	int l, k;
+	for (l = 0; l < g->n_layers; l++) {
+		int rep = g->classes[g->layer_class[l]].first_layer;
+		int n = g->layer_start[l + 1] - g->layer_start[l];
+		if (rep == l || n != g->layer_start[rep + 1] - g->layer_start[rep])
+			continue;
+		for (k = 0; k < n; k++)
+			cfg[g->layer_ops[g->layer_start[l] + k]] = cfg[g->layer_ops[g->layer_start[rep] + k]];
+	}
+}
+
+int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *out)
+{
+	int c, n = 0;
+	if (gl->t <= 1) {
+		out[0] = PP_CFG_REPLICATE;
+		return 1;
+	}
+	for (c = 0; c < PP_CFG_COUNT; c++) {
+		if (!pp_cfg_allowed(g->ops[op].type, (pp_cfg)c))
+			continue;
+		if (c == PP_CFG_SAMPLE && gl->micro_batch % gl->t)
+			continue;
+		out[n++] = (pp_cfg)c;
+	}
+	return n;
+}
+
+int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
+{
+	int l = g->ops[op].layer, s, acc = 0;
+	int layers[1024];
+	if (gl->p <= 1)
+		return 0;
+	if (l < 0) {
+		/* ops before the layers sit on the first stage, after them on the last */
+		int k;
+		for (k = 0; k < g->n_pre; k++)
+			if (g->pre_ops[k] == op)
+				return 0;
+		return gl->p - 1;
+	}
+	if (gl->p > 1024)
+		return 0;
+	pp_global_stage_layers(g, gl, layers);
+	for (s = 0; s < gl->p; s++) {
+		acc += layers[s];
+		if (l < acc)
+			return s;
+	}
+	return gl->p - 1;
+}
+
+int pp_space_cmp(const pp_global *a, double a_s, const pp_global *b, double b_s)
+{
+	int ka[11], kb[11], i;
+	if (a_s < b_s)
+		return -1;
+	if (a_s > b_s)
+		return 1;
+	ka[0] = a->t, ka[1] = a->p, ka[2] = a->d, ka[3] = a->micro_batch, ka[4] = a->virtual_stages;
+	ka[5] = a->schedule, ka[6] = a->recompute, ka[7] = a->sequence_parallel;
+	ka[8] = a->distributed_optimizer, ka[9] = a->first_stage_layers, ka[10] = a->last_stage_layers;
+	kb[0] = b->t, kb[1] = b->p, kb[2] = b->d, kb[3] = b->micro_batch, kb[4] = b->virtual_stages;
+	kb[5] = b->schedule, kb[6] = b->recompute, kb[7] = b->sequence_parallel;
+	kb[8] = b->distributed_optimizer, kb[9] = b->first_stage_layers, kb[10] = b->last_stage_layers;
+	for (i = 0; i < 11; i++)
+		if (ka[i] != kb[i])
+			return ka[i] < kb[i] ? -1 : 1;
+	return 0;
+}
+
+/* ---- the walk ------------------------------------------------------------------------- */
+
+typedef struct walk {
+	const pp_costctx *c;
+	const pp_space_opts *o;
+	pp_space_visit_fn fn;
+	void *arg;
+	pp_space_stats st;
+} walk;
+
+static void note(walk *w, const pp_cost *cost)
+{
+	w->st.evaluated += 1;
+	if (w->st.min_peak_gib == 0 || cost->peak_gib < w->st.min_peak_gib)
+		w->st.min_peak_gib = cost->peak_gib;
+	if (cost->capacity_gib > 0)
+		w->st.capacity_gib = cost->capacity_gib;
+}
+
+/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b), leanest first */
+static int variants(walk *w, pp_global gl, int *fits_any)
+{
+	static const int rc_order[3] = {PP_RECOMPUTE_FULL, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_NONE};
+	int ri, sp, dopt, rc;
+	int n_sp = gl.t > 1 ? 2 : 1;
+	pp_cost cost;
+	*fits_any = 0;
+	for (ri = 0; ri < 3; ri++) {
+		for (sp = n_sp - 1; sp >= 0; sp--) {
+			for (dopt = 1; dopt >= 0; dopt--) {
+				gl.recompute = (pp_recompute)rc_order[ri];
+				gl.sequence_parallel = gl.t > 1 ? sp : 0;
+				gl.distributed_optimizer = dopt;
+				w->st.valid += 1;
+				if (pp_cost_eval(w->c, &gl, NULL, &cost) < 0)
+					continue;
+				note(w, &cost);
+				if (ri == 0 && sp == n_sp - 1 && dopt == 1 && !cost.feasible && !w->o->no_prune) {
+					/* the leanest variant does not fit: neither does any other */
+					w->st.valid += 3.0 * n_sp * 2 - 1;
+					w->st.pruned += 3.0 * n_sp * 2 - 1;
+					return 0;
+				}
+				if (!cost.feasible)
+					continue;
+				*fits_any = 1;
+				w->st.feasible += 1;
+				if (w->fn && (rc = w->fn(w->arg, &gl, &cost)) != 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int count_variants(int t)
+{
+	return t > 1 ? 12 : 6;
+}
+
+int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
+		  pp_space_stats *st, pp_error *err)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	const pp_hw *hw = pp_costctx_hw(c);
+	int (*layouts)[3] = NULL;
+	int n_layouts, cap, li, t, rc = 0, bi, n_b;
+	int *bs = NULL, *divs = NULL, n_div = 0;
+	double cap_bytes;
+	walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.o = o;
+	w.fn = fn;
+	w.arg = arg;
+	if ((rc = pp_space_check_opts(c, o, err)) < 0)
+		goto done;
+	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	w.st.capacity_gib = cap_bytes / GIB;
+	cap = g->n_layers * g->n_layers + g->n_layers + 1;
+	layouts = malloc(sizeof(*layouts) * (size_t)cap);
+	/* the divisors of B, ascending: every micro-batch dividing B/d is one */
+	for (bi = 1; (long long)bi * bi <= o->global_batch; bi++)
+		if (o->global_batch % bi == 0)
+			n_div += bi * bi == o->global_batch ? 1 : 2;
+	bs = malloc(sizeof(int) * (size_t)(n_div + 1));
+	divs = malloc(sizeof(int) * (size_t)(n_div + 1));
+	if (!layouts || !bs || !divs) {
+		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+		goto done;
+	}
+	n_layouts = pp_space_layouts(g, o->gpus, o->uneven_stages, layouts, cap);
+	{
+		int lo = 0, hi = n_div - 1;
+		for (bi = 1; (long long)bi * bi <= o->global_batch; bi++)
+			if (o->global_batch % bi == 0) {
+				divs[lo++] = bi;
+				if (bi * bi != o->global_batch)
+					divs[hi--] = o->global_batch / bi;
+			}
+	}
+
+	for (t = 1; t <= o->gpus; t++) {
+		if (o->gpus % t || g->heads % t || (g->kv_heads && g->kv_heads % t))
+			continue;
+		if (!o->allow_cross_node_tp && t > hw->node_devices)
+			continue;
+		for (li = 0; li < n_layouts; li++) {
+			int p = layouts[li][0], d, B = o->global_batch, per, sched, v;
+			pp_global gl = PP_GLOBAL_INIT;
+			double lb;
+			if (o->gpus % (t * p))
+				continue;
+			d = o->gpus / (t * p);
+			if (B % d)
+				continue;
+			per = B / d;
+			n_b = 0;
+			for (bi = 0; bi < n_div; bi++)
+				if (per % divs[bi] == 0)
+					bs[n_b++] = divs[bi];
+			gl.t = t;
+			gl.p = p;
+			gl.d = d;
+			gl.global_batch = B;
+			gl.first_stage_layers = layouts[li][1];
+			gl.last_stage_layers = layouts[li][2];
+			/* static bound: the most loaded stage holds at least params/p, each parameter
+			 * split over at most t devices for weights and gradients (6 bytes) and over t*d
+			 * for Adam's 12 bytes */
+			lb = (double)g->params / p * (6.0 / t + 12.0 / ((double)t * d));
+			for (sched = 0; sched < 3; sched++) {
+				for (v = 1; v <= g->n_layers; v++) {
+					if (sched != PP_SCHED_INTERLEAVED && v > 1)
+						break;
+					if (sched == PP_SCHED_INTERLEAVED &&
+					    (v < 2 || p < 2 || gl.first_stage_layers || gl.last_stage_layers ||
+					     g->n_layers % (p * v)))
+						continue;
+					gl.schedule = (pp_schedule)sched;
+					gl.virtual_stages = v;
+					for (bi = 0; bi < n_b; bi++) {
+						int fits;
+						gl.micro_batch = bs[bi];
+						if (pp_space_valid(c, o, &gl, NULL) < 0)
+							continue;
+						if (lb > cap_bytes && !o->no_prune) {
+							if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
+								w.st.min_bound_gib = lb / GIB;
+							w.st.valid += count_variants(t);
+							w.st.pruned += count_variants(t);
+							continue;
+						}
+						if ((rc = variants(&w, gl, &fits)) != 0)
+							goto done;
+						if (!fits && !o->no_prune) {
+							/* peak memory grows with the micro-batch: skip the larger ones,
+							 * counting the valid plans skipped */
+							int bj;
+							for (bj = bi + 1; bj < n_b; bj++) {
+								gl.micro_batch = bs[bj];
+								if (pp_space_valid(c, o, &gl, NULL) == 0) {
+									w.st.valid += count_variants(t);
+									w.st.pruned += count_variants(t);
+								}
+							}
+							break;
+						}
+					}
+				}
+			}
+		}
+	}
+done:
+	if (st)
+		*st = w.st;
+	free(layouts);
+	free(bs);
+	free(divs);
+	return rc;
+}

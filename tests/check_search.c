@@ -1,0 +1,777 @@
+/* check_search.c - the SOAP space, exhaustive, MCMC and ILP searches (issue 4, point 6). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parplan/comm.h"
+#include "parplan/cost.h"
+#include "parplan/graph.h"
+#include "parplan/hw.h"
+#include "parplan/pcg.h"
+#include "parplan/search.h"
+#include "parplan/space.h"
+#include "parplan/strategy.h"
+
+#define GPT3 "../models/gpt3-175b.json"
+#define TOY "data/toy4-gpt.json"
+#define A100 "../hwprofiles/dgx-a100-80g.json"
+
+typedef struct fx {
+	pp_graph *g;
+	pp_hw *hw;
+	pp_costctx *c;
+} fx;
+
+static void fx_open(fx *f, const char *model, const char *hw)
+{
+	pp_error err = PP_ERROR_INIT;
+	memset(f, 0, sizeof(*f));
+	ck_assert_msg(pp_graph_load(model, &f->g, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_hw_load(hw, &f->hw, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_costctx_new(&f->c, f->g, f->hw, &err) == 0, "%s", err.msg);
+}
+
+static void fx_close(fx *f)
+{
+	pp_costctx_free(f->c);
+	pp_hw_free(f->hw);
+	pp_graph_free(f->g);
+}
+
+static int rel_eq(double a, double b, double tol)
+{
+	return fabs(a - b) <= tol * fmax(fabs(a), fabs(b));
+}
+
+/* ---- space ------------------------------------------------------------------------------- */
+
+typedef struct collect {
+	const pp_costctx *c;
+	const pp_space_opts *o;
+	int n, bad, uneven, interleaved;
+	double best;
+	pp_global best_gl;
+} collect;
+
+static int collect_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	collect *C = arg;
+	pp_cost again;
+	C->n++;
+	if (pp_space_valid(C->c, C->o, gl, NULL) < 0 || !cost->feasible)
+		C->bad++;
+	/* the cost handed over is the cost model's for Megatron's configs */
+	if (pp_cost_eval(C->c, gl, NULL, &again) < 0 || again.iteration_s != cost->iteration_s)
+		C->bad++;
+	if (gl->first_stage_layers || gl->last_stage_layers)
+		C->uneven++;
+	if (gl->schedule == PP_SCHED_INTERLEAVED)
+		C->interleaved++;
+	if (C->n == 1 || pp_space_cmp(gl, cost->iteration_s, &C->best_gl, C->best) < 0) {
+		C->best = cost->iteration_s;
+		C->best_gl = *gl;
+	}
+	return 0;
+}
+
+START_TEST(test_space_walk_valid_and_pruning_exact)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT, o2;
+	pp_space_stats st, st2;
+	pp_error err = PP_ERROR_INIT;
+	collect a, b;
+	fx_open(&f, GPT3, A100);
+	o.gpus = 1024;
+	o.global_batch = 1536;
+	memset(&a, 0, sizeof(a));
+	a.c = f.c;
+	a.o = &o;
+	ck_assert_int_eq(pp_space_walk(f.c, &o, collect_fn, &a, &st, &err), 0);
+	ck_assert_int_eq(a.bad, 0);
+	ck_assert_int_gt(a.n, 100);
+	ck_assert_int_gt(a.uneven, 0);
+	ck_assert_int_gt(a.interleaved, 0);
+	ck_assert(st.pruned > 0);
+	ck_assert(st.evaluated + st.pruned == st.valid);
+	/* without pruning: the same plans fit and the same one is best */
+	o2 = o;
+	o2.no_prune = 1;
+	memset(&b, 0, sizeof(b));
+	b.c = f.c;
+	b.o = &o2;
+	ck_assert_int_eq(pp_space_walk(f.c, &o2, collect_fn, &b, &st2, &err), 0);
+	ck_assert_int_eq(b.n, a.n);
+	ck_assert(st2.valid == st.valid);
+	ck_assert(st2.evaluated > st.evaluated);
+	ck_assert(b.best == a.best && pp_space_cmp(&a.best_gl, 0, &b.best_gl, 0) == 0);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_space_rules)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_error err = PP_ERROR_INIT;
+	int lay[4096][3], n, i, ops[4096], nf;
+	pp_cfg cl[PP_CFG_COUNT];
+	fx_open(&f, GPT3, A100);
+	o.gpus = 1024;
+	o.global_batch = 1536;
+	gl.t = 16, gl.p = 8, gl.d = 8, gl.global_batch = 1536;
+	/* t beyond the 8 GPUs of a node needs --allow-cross-node-tp */
+	ck_assert_int_eq(pp_space_valid(f.c, &o, &gl, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "node"));
+	o.allow_cross_node_tp = 1;
+	ck_assert_int_eq(pp_space_valid(f.c, &o, &gl, &err), 0);
+	/* uneven layouts: ends shorter than the middle stages, the rest even */
+	n = pp_space_layouts(f.g, 1024, 1, lay, 4096);
+	ck_assert_int_gt(n, 12);
+	for (i = 0; i < n; i++) {
+		int p = lay[i][0], fl = lay[i][1], ll = lay[i][2];
+		int inner = p - (fl > 0) - (ll > 0), rest = 96 - fl - ll;
+		if (!fl && !ll) {
+			ck_assert_int_eq(96 % p, 0);
+			continue;
+		}
+		ck_assert_int_gt(inner, 0);
+		ck_assert_int_eq(rest % inner, 0);
+		ck_assert_int_lt(fl, rest / inner);
+		ck_assert_int_lt(ll, rest / inner);
+	}
+	/* free ops: the representative layer (one class) plus the ops outside the layers */
+	nf = pp_space_free_ops(f.g, ops);
+	ck_assert_int_eq(nf, f.g->n_pre + f.g->n_post + f.g->classes[0].ops_per_layer);
+	/* SAMPLE needs b divisible by t; t = 1 has one placement */
+	gl.t = 8, gl.micro_batch = 1;
+	{
+		int allowed = 0, c2;
+		for (c2 = 0; c2 < PP_CFG_COUNT; c2++)
+			allowed += pp_cfg_allowed(PP_OP_MATMUL, (pp_cfg)c2);
+		ck_assert(pp_cfg_allowed(PP_OP_MATMUL, PP_CFG_SAMPLE));
+		n = pp_space_op_configs(f.g, &gl, pp_graph_find_op(f.g, "l5.attn.qkv"), cl);
+		ck_assert_int_eq(n, allowed - 1);
+		for (i = 0; i < n; i++)
+			ck_assert_int_ne(cl[i], PP_CFG_SAMPLE);
+		gl.micro_batch = 8;
+		ck_assert_int_eq(pp_space_op_configs(f.g, &gl, pp_graph_find_op(f.g, "l5.attn.qkv"), cl), allowed);
+	}
+	gl.t = 1;
+	ck_assert_int_eq(pp_space_op_configs(f.g, &gl, pp_graph_find_op(f.g, "l5.attn.qkv"), cl), 1);
+	ck_assert_int_eq(pp_space_config_owner(f.g, pp_graph_find_op(f.g, "l5.attn.qkv")),
+			 pp_graph_find_op(f.g, "l0.attn.qkv"));
+	/* stage placement: layer 13 of 96 on p = 16 even stages is on stage 2 */
+	gl.t = 8, gl.p = 16, gl.d = 8;
+	ck_assert_int_eq(pp_space_op_stage(f.g, &gl, pp_graph_find_op(f.g, "l13.mlp.fc1")), 2);
+	ck_assert_int_eq(pp_space_op_stage(f.g, &gl, pp_graph_find_op(f.g, "embed")), 0);
+	ck_assert_int_eq(pp_space_op_stage(f.g, &gl, pp_graph_find_op(f.g, "loss")), 15);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- (a) brute force on the toy graph ------------------------------------------------------ */
+
+#define MV 64
+typedef struct bf {
+	const pp_graph *g;
+	int n_var, var_op[MV], grp[MV], nc[MV];
+	pp_cfg cl[MV][PP_CFG_COUNT];
+	double U[MV][PP_CFG_COUNT];
+	int kind[MV][PP_CFG_COUNT]; /* bit 1: gradients over d, bit 2: over t*d */
+	int n_pair, pu[256], pw[256];
+	double PW[256][PP_CFG_COUNT][PP_CFG_COUNT];
+	double alpha_d, alpha_td;
+	/* enumeration */
+	int layer_vars[MV], n_layer, sel[MV], best_sel[MV];
+	double best;
+	int n_pre_asg, n_post_asg;
+	int (*pre_asg)[MV], (*post_asg)[MV];
+	double *pre_val, *post_val;
+	int *pre_kind, *post_kind;
+	double leaves;
+} bf;
+
+static int var_index(const bf *B, int op)
+{
+	int v;
+	for (v = 0; v < B->n_var; v++)
+		if (B->var_op[v] == op)
+			return v;
+	return -1;
+}
+
+/* the decomposition of pp_cost_eval for p = 1: m * (ops + resharding) + gradient sync (one
+ * collective per group, latency once) + optimizer step (per parameter) */
+static void bf_build(bf *B, const pp_costctx *c, const pp_global *gl)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	const pp_hw *hw = pp_costctx_hw(c);
+	pp_global gl2 = *gl;
+	int ops[4096], i, v, j, s, m = pp_global_microbatches(gl);
+	double per_param = pp_cf_bytes_per_param(gl->d, gl->distributed_optimizer), kappa, P = 0;
+	uint8_t *cfg = malloc((size_t)g->n_ops);
+	pp_cost ref;
+
+	memset(B, 0, sizeof(*B));
+	B->g = g;
+	B->n_var = pp_space_free_ops(g, ops);
+	ck_assert_int_le(B->n_var, MV);
+	for (v = 0; v < B->n_var; v++) {
+		int k, pre = 0;
+		B->var_op[v] = ops[v];
+		B->nc[v] = pp_space_op_configs(g, gl, ops[v], B->cl[v]);
+		for (k = 0; k < g->n_pre; k++)
+			pre |= g->pre_ops[k] == ops[v];
+		B->grp[v] = g->ops[ops[v]].layer >= 0 ? 1 : (pre ? 0 : 2);
+	}
+	B->alpha_d = pp_coll_s(hw, PP_COLL_REDUCESCATTER, gl->d, gl->t, 1e-30) +
+		     pp_coll_s(hw, PP_COLL_ALLGATHER, gl->d, gl->t, 1e-30);
+	B->alpha_td = pp_coll_s(hw, PP_COLL_REDUCESCATTER, gl->d * gl->t, 1, 1e-30) +
+		      pp_coll_s(hw, PP_COLL_ALLGATHER, gl->d * gl->t, 1, 1e-30);
+	ck_assert(gl->distributed_optimizer);
+	/* optimizer seconds per parameter, from Megatron's plan */
+	pp_strategy_megatron(g, gl, cfg);
+	ck_assert_int_eq(pp_cost_eval(c, gl, cfg, &ref), 0);
+	gl2.micro_batch *= 2;
+	gl2.global_batch *= 2;
+	for (i = 0; i < g->n_ops; i++) {
+		double b1 = pp_cost_op_bytes(c, gl, i, (pp_cfg)cfg[i]), b2 = pp_cost_op_bytes(c, &gl2, i, (pp_cfg)cfg[i]);
+		P += (b1 - (b2 - b1)) / per_param;
+	}
+	kappa = ref.optimizer_s / P;
+	for (i = 0; i < g->n_ops; i++) {
+		v = var_index(B, pp_space_config_owner(g, i));
+		ck_assert_int_ge(v, 0);
+		for (j = 0; j < B->nc[v]; j++) {
+			pp_cfg cf = B->cl[v][j];
+			double gs = pp_cost_op_grad_sync_s(c, gl, i, cf);
+			double b1 = pp_cost_op_bytes(c, gl, i, cf), b2 = pp_cost_op_bytes(c, &gl2, i, cf);
+			B->U[v][j] += m * pp_cost_op_s(c, gl, i, cf) + kappa * (b1 - (b2 - b1)) / per_param;
+			if (gs > 0) {
+				int td = gl->t > 1 && cf != PP_CFG_REPLICATE && cf != PP_CFG_COLUMN && cf != PP_CFG_ROW;
+				B->U[v][j] += gs - (td ? B->alpha_td : B->alpha_d);
+				B->kind[v][j] |= td ? 2 : 1;
+			}
+		}
+		for (s = 0; s < g->ops[i].n_inputs; s++) {
+			const pp_tensor *tn = &g->tensors[g->ops[i].inputs[s]];
+			int u, k, a, b;
+			if (tn->kind != PP_TENSOR_ACTIVATION || tn->producer < 0)
+				continue;
+			u = var_index(B, pp_space_config_owner(g, tn->producer));
+			for (k = 0; k < B->n_pair; k++)
+				if (B->pu[k] == u && B->pw[k] == v)
+					break;
+			if (k == B->n_pair) {
+				ck_assert_int_lt(B->n_pair, 256);
+				B->pu[k] = u;
+				B->pw[k] = v;
+				B->n_pair++;
+			}
+			for (a = 0; a < B->nc[u]; a++)
+				for (b = 0; b < B->nc[v]; b++)
+					B->PW[k][a][b] += m * pp_cost_edge_s(c, gl, tn->producer, B->cl[u][a], i, s,
+									   B->cl[v][b]);
+		}
+	}
+	free(cfg);
+}
+
+static double bf_value(const bf *B, const int *sel)
+{
+	double s = 0;
+	int v, k, kd = 0;
+	for (v = 0; v < B->n_var; v++) {
+		s += B->U[v][sel[v]];
+		kd |= B->kind[v][sel[v]];
+	}
+	for (k = 0; k < B->n_pair; k++)
+		s += B->PW[k][sel[B->pu[k]]][sel[B->pw[k]]];
+	return s + ((kd & 1) ? B->alpha_d : 0) + ((kd & 2) ? B->alpha_td : 0);
+}
+
+static void sel_cfg(const bf *B, const pp_global *gl, const int *sel, uint8_t *cfg)
+{
+	int v;
+	pp_strategy_megatron(B->g, gl, cfg);
+	for (v = 0; v < B->n_var; v++)
+		cfg[B->var_op[v]] = (uint8_t)B->cl[v][sel[v]];
+	pp_space_spread_configs(B->g, cfg);
+}
+
+/* all assignments of the vars of group @grp: value of their own terms (unary, pairs inside the
+ * group) and gradient kinds */
+static int enum_group(bf *B, int grp, int (**asg)[MV], double **val, int **kinds)
+{
+	int vars[MV], nv = 0, v, n = 1, i, k;
+	for (v = 0; v < B->n_var; v++)
+		if (B->grp[v] == grp) {
+			vars[nv++] = v;
+			n *= B->nc[v];
+		}
+	*asg = calloc((size_t)n, sizeof(**asg));
+	*val = calloc((size_t)n, sizeof(double));
+	*kinds = calloc((size_t)n, sizeof(int));
+	for (i = 0; i < n; i++) {
+		int x = i;
+		for (k = 0; k < nv; k++) {
+			(*asg)[i][vars[k]] = x % B->nc[vars[k]];
+			x /= B->nc[vars[k]];
+		}
+		for (k = 0; k < nv; k++) {
+			(*val)[i] += B->U[vars[k]][(*asg)[i][vars[k]]];
+			(*kinds)[i] |= B->kind[vars[k]][(*asg)[i][vars[k]]];
+		}
+		for (k = 0; k < B->n_pair; k++)
+			if (B->grp[B->pu[k]] == grp && B->grp[B->pw[k]] == grp)
+				(*val)[i] += B->PW[k][(*asg)[i][B->pu[k]]][(*asg)[i][B->pw[k]]];
+	}
+	return n;
+}
+
+/* every layer assignment (depth-first with running sums), each against every pre and post
+ * assignment */
+static void bf_dfs(bf *B, int depth, double acc, int kd)
+{
+	int v, j, k;
+	if (depth == B->n_layer) {
+		double bp[4], bq[4];
+		int ip[4], iq[4], i, a, b;
+		for (i = 0; i < 4; i++)
+			bp[i] = bq[i] = INFINITY, ip[i] = iq[i] = -1;
+		for (i = 0; i < B->n_pre_asg; i++) {
+			double s = B->pre_val[i];
+			for (k = 0; k < B->n_pair; k++)
+				if (B->grp[B->pu[k]] == 0 && B->grp[B->pw[k]] == 1)
+					s += B->PW[k][B->pre_asg[i][B->pu[k]]][B->sel[B->pw[k]]];
+			B->leaves += 1;
+			if (s < bp[B->pre_kind[i]])
+				bp[B->pre_kind[i]] = s, ip[B->pre_kind[i]] = i;
+		}
+		for (i = 0; i < B->n_post_asg; i++) {
+			double s = B->post_val[i];
+			for (k = 0; k < B->n_pair; k++)
+				if (B->grp[B->pu[k]] == 1 && B->grp[B->pw[k]] == 2)
+					s += B->PW[k][B->sel[B->pu[k]]][B->post_asg[i][B->pw[k]]];
+			B->leaves += 1;
+			if (s < bq[B->post_kind[i]])
+				bq[B->post_kind[i]] = s, iq[B->post_kind[i]] = i;
+		}
+		for (a = 0; a < 4; a++)
+			for (b = 0; b < 4; b++) {
+				int all = kd | a | b;
+				double s;
+				if (ip[a] < 0 || iq[b] < 0)
+					continue;
+				s = acc + bp[a] + bq[b] + ((all & 1) ? B->alpha_d : 0) + ((all & 2) ? B->alpha_td : 0);
+				if (s < B->best) {
+					B->best = s;
+					for (v = 0; v < B->n_var; v++)
+						B->best_sel[v] = B->grp[v] == 1 ? B->sel[v]
+							       : B->grp[v] == 0 ? B->pre_asg[ip[a]][v] : B->post_asg[iq[b]][v];
+				}
+			}
+		return;
+	}
+	v = B->layer_vars[depth];
+	for (j = 0; j < B->nc[v]; j++) {
+		double s = acc + B->U[v][j];
+		B->sel[v] = j;
+		/* pairs inside the layer whose other end is already chosen */
+		for (k = 0; k < B->n_pair; k++) {
+			int u = B->pu[k], w = B->pw[k], du = -1, dw = -1, q;
+			if (B->grp[u] != 1 || B->grp[w] != 1 || (u != v && w != v))
+				continue;
+			for (q = 0; q <= depth; q++) {
+				if (B->layer_vars[q] == u)
+					du = q;
+				if (B->layer_vars[q] == w)
+					dw = q;
+			}
+			if (du < 0 || dw < 0 || (du != depth && dw != depth))
+				continue;
+			if (du == depth && dw == depth) /* a self pair */
+				s += B->PW[k][j][j];
+			else
+				s += B->PW[k][B->sel[u]][B->sel[w]];
+		}
+		bf_dfs(B, depth + 1, s, kd | B->kind[v][j]);
+	}
+}
+
+START_TEST(test_toy_brute_force_ilp_mcmc_agree)
+{
+	fx f;
+	bf *B = calloc(1, sizeof(bf));
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	pp_cost ref, cost;
+	pp_pcg32 rng;
+	uint8_t *cfg;
+	int i, v, sel[MV], opt;
+	double base_bf, base_eval, obj, gap, want;
+
+	fx_open(&f, TOY, A100);
+	cfg = malloc((size_t)f.g->n_ops);
+	gl.t = 2, gl.p = 1, gl.d = 4, gl.micro_batch = 1, gl.global_batch = 8;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE, gl.sequence_parallel = 1, gl.distributed_optimizer = 1;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 8, &err), 0);
+	bf_build(B, f.c, &gl);
+
+	/* the decomposition is pp_cost_eval up to a constant: Megatron's plan, then random ones */
+	pp_strategy_megatron(f.g, &gl, cfg);
+	for (v = 0; v < B->n_var; v++) {
+		sel[v] = 0;
+		for (i = 0; i < B->nc[v]; i++)
+			if ((int)B->cl[v][i] == cfg[B->var_op[v]])
+				sel[v] = i;
+	}
+	sel_cfg(B, &gl, sel, cfg);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &ref), 0);
+	base_bf = bf_value(B, sel);
+	base_eval = ref.iteration_s;
+	pp_pcg32_seed(&rng, 9, 9);
+	for (i = 0; i < 300; i++) {
+		for (v = 0; v < B->n_var; v++)
+			sel[v] = (int)pp_pcg32_bounded(&rng, (uint32_t)B->nc[v]);
+		sel_cfg(B, &gl, sel, cfg);
+		ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &cost), 0);
+		ck_assert_msg(rel_eq(cost.iteration_s - base_eval, bf_value(B, sel) - base_bf, 1e-9) ||
+				      fabs((cost.iteration_s - base_eval) - (bf_value(B, sel) - base_bf)) < 1e-12 * base_eval,
+			      "decomposition off at sample %d: eval %.17g bf %.17g", i, cost.iteration_s - base_eval,
+			      bf_value(B, sel) - base_bf);
+	}
+
+	/* brute force over every assignment of the representative layer, embedding and head ops */
+	for (v = 0; v < B->n_var; v++)
+		if (B->grp[v] == 1)
+			B->layer_vars[B->n_layer++] = v;
+	for (i = 0; i < B->n_pair; i++) /* embedding and head never meet directly */
+		ck_assert(!((B->grp[B->pu[i]] == 0 && B->grp[B->pw[i]] == 2) ||
+			    (B->grp[B->pu[i]] == 2 && B->grp[B->pw[i]] == 0)));
+	B->n_pre_asg = enum_group(B, 0, &B->pre_asg, &B->pre_val, &B->pre_kind);
+	B->n_post_asg = enum_group(B, 2, &B->post_asg, &B->post_val, &B->post_kind);
+	B->best = INFINITY;
+	bf_dfs(B, 0, 0, 0);
+	ck_assert(B->leaves > 1e6);
+	ck_assert(rel_eq(bf_value(B, B->best_sel), B->best, 1e-12));
+	sel_cfg(B, &gl, B->best_sel, cfg);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &cost), 0);
+	want = cost.iteration_s;
+	ck_assert(rel_eq(want - base_eval, B->best - base_bf, 1e-9));
+	ck_assert(want <= ref.iteration_s);
+
+	/* the ILP optimum */
+	ck_assert_msg(pp_ilp_configs(f.c, &gl, 0, cfg, &obj, &opt, &gap, &err) == 0, "%s", err.msg);
+	ck_assert(opt);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &cost), 0);
+	ck_assert_msg(rel_eq(cost.iteration_s, want, 1e-9), "ilp %.17g brute force %.17g", cost.iteration_s, want);
+	ck_assert_msg(rel_eq(obj, want, 1e-9), "ilp objective %.17g brute force %.17g", obj, want);
+
+	/* the MCMC best, seed fixed, 20k steps */
+	o.space.gpus = 8;
+	o.space.global_batch = 8;
+	o.fixed = &gl;
+	o.seed = 1;
+	o.max_steps = 20000;
+	o.top_k = 1;
+	ck_assert_msg(pp_search_mcmc(f.c, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_msg(rel_eq(r.plans[0].cost.iteration_s, want, 1e-9), "mcmc %.17g brute force %.17g",
+		      r.plans[0].cost.iteration_s, want);
+	pp_search_result_release(&r);
+
+	free(B->pre_asg);
+	free(B->post_asg);
+	free(B->pre_val);
+	free(B->post_val);
+	free(B->pre_kind);
+	free(B->post_kind);
+	free(B);
+	free(cfg);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- (b) the ILP finds Megatron's pattern ------------------------------------------------- */
+
+START_TEST(test_ilp_megatron_pattern)
+{
+	fx f;
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_error err = PP_ERROR_INIT;
+	uint8_t *cfg;
+	double obj, gap;
+	int opt, fc1, gelu, fc2, sp;
+	pp_cost meg, got;
+	fx_open(&f, GPT3, A100);
+	cfg = malloc((size_t)f.g->n_ops);
+	gl.t = 8, gl.p = 16, gl.d = 8, gl.micro_batch = 1, gl.global_batch = 1536;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE, gl.sequence_parallel = 1, gl.distributed_optimizer = 1;
+	/* with 80 GB the cost model prefers keeping some weights whole and splitting the sequence
+	 * (docs/performance.md); with memory for split weights only (Megatron's plan peaks at 19.7
+	 * GiB) the ILP must split every weight matrix over t */
+	pp_costctx_set_mem_limit(f.c, 22.0);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &meg), 0);
+	ck_assert(meg.feasible);
+	ck_assert_msg(pp_ilp_configs(f.c, &gl, 0, cfg, &obj, &opt, &gap, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(cfg[pp_graph_find_op(f.g, "l0.attn.qkv")], PP_CFG_COLUMN);
+	ck_assert_int_eq(cfg[pp_graph_find_op(f.g, "l0.mlp.fc1")], PP_CFG_COLUMN);
+	ck_assert_int_eq(cfg[pp_graph_find_op(f.g, "l0.attn.proj")], PP_CFG_ROW);
+	ck_assert_int_eq(cfg[pp_graph_find_op(f.g, "l0.mlp.fc2")], PP_CFG_ROW);
+	/* spread to every layer */
+	ck_assert_int_eq(cfg[pp_graph_find_op(f.g, "l77.mlp.fc2")], PP_CFG_ROW);
+	/* no resharding between MLP-in and MLP-out */
+	fc1 = pp_graph_find_op(f.g, "l0.mlp.fc1");
+	gelu = pp_graph_find_op(f.g, "l0.mlp.gelu");
+	fc2 = pp_graph_find_op(f.g, "l0.mlp.fc2");
+	for (sp = 0; sp < f.g->ops[fc2].n_inputs; sp++)
+		if (f.g->tensors[f.g->ops[fc2].inputs[sp]].producer == gelu)
+			ck_assert(pp_cost_edge_s(f.c, &gl, gelu, (pp_cfg)cfg[gelu], fc2, sp, (pp_cfg)cfg[fc2]) == 0);
+	ck_assert(pp_cost_edge_s(f.c, &gl, fc1, (pp_cfg)cfg[fc1], gelu, 0, (pp_cfg)cfg[gelu]) == 0);
+	/* it fits, and is at least as fast as Megatron's own configs, at the time the MIP said */
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &got), 0);
+	ck_assert(got.feasible && got.peak_gib <= 22.0);
+	ck_assert(got.iteration_s <= meg.iteration_s);
+	ck_assert(rel_eq(got.iteration_s, obj, 1e-9));
+	ck_assert(opt);
+	free(cfg);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- (c) gpt3-175b on 1024 GPUs vs Megatron's published plan ------------------------------ */
+
+START_TEST(test_gpt3_beats_published_plan)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	pp_global pub = PP_GLOBAL_INIT;
+	pp_cost pc;
+	int i, found = 0;
+	fx_open(&f, GPT3, A100);
+	pub.t = 8, pub.p = 16, pub.d = 8, pub.micro_batch = 1, pub.global_batch = 1536;
+	pub.recompute = PP_RECOMPUTE_SELECTIVE, pub.sequence_parallel = 1, pub.distributed_optimizer = 1;
+	ck_assert_int_eq(pp_cost_eval(f.c, &pub, NULL, &pc), 0);
+	ck_assert(pc.feasible);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.top_k = 100000;
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert(r.optimal);
+	ck_assert(r.plans[0].cost.iteration_s <= pc.iteration_s);
+	for (i = 0; i < r.n; i++) {
+		if (i > 0) /* sorted, ties in a fixed order */
+			ck_assert_int_lt(pp_space_cmp(&r.plans[i - 1].global, r.plans[i - 1].cost.iteration_s,
+						      &r.plans[i].global, r.plans[i].cost.iteration_s), 0);
+		if (pp_space_cmp(&r.plans[i].global, 0, &pub, 0) == 0) {
+			found = 1;
+			ck_assert(r.plans[i].cost.iteration_s == pc.iteration_s);
+		}
+	}
+	ck_assert(found);
+	ck_assert(r.states == r.space.evaluated);
+	pp_search_result_release(&r);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- (d) reproducible MCMC, anytime stop --------------------------------------------------- */
+
+START_TEST(test_mcmc_same_seed_same_result)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result a, b, c3;
+	pp_error err = PP_ERROR_INIT;
+	int i, differ = 0;
+	fx_open(&f, GPT3, A100);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.seed = 42;
+	o.max_steps = 3000;
+	ck_assert(pp_search_mcmc(f.c, &o, &a, &err) == 0);
+	ck_assert(pp_search_mcmc(f.c, &o, &b, &err) == 0);
+	ck_assert_int_eq(a.n, b.n);
+	ck_assert(a.states == 3000);
+	for (i = 0; i < a.n; i++) {
+		ck_assert(pp_space_cmp(&a.plans[i].global, a.plans[i].cost.iteration_s, &b.plans[i].global,
+				       b.plans[i].cost.iteration_s) == 0);
+		ck_assert(memcmp(a.plans[i].cfg, b.plans[i].cfg, (size_t)f.g->n_ops) == 0);
+	}
+	/* another seed walks elsewhere */
+	o.seed = 43;
+	ck_assert(pp_search_mcmc(f.c, &o, &c3, &err) == 0);
+	for (i = 0; i < a.n && i < c3.n; i++)
+		differ |= pp_space_cmp(&a.plans[i].global, a.plans[i].cost.iteration_s, &c3.plans[i].global,
+				       c3.plans[i].cost.iteration_s) != 0 ||
+			  memcmp(a.plans[i].cfg, c3.plans[i].cfg, (size_t)f.g->n_ops) != 0;
+	ck_assert(differ || a.n != c3.n);
+	pp_search_result_release(&a);
+	pp_search_result_release(&b);
+	pp_search_result_release(&c3);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_stop_flag_returns_best_so_far)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	volatile sig_atomic_t stop = 1;
+	fx_open(&f, GPT3, A100);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.max_steps = 1000000000LL;
+	o.stop = &stop;
+	/* stopped before the first step: the starting plan (Megatron's default) comes back */
+	ck_assert(pp_search_mcmc(f.c, &o, &r, &err) == 0);
+	ck_assert(r.stopped);
+	ck_assert_int_ge(r.n, 1);
+	ck_assert(r.plans[0].cost.feasible);
+	pp_search_result_release(&r);
+	/* a time limit ends a chain that has no step limit */
+	stop = 0;
+	o.max_steps = 0;
+	o.time_limit_s = 0.05;
+	ck_assert(pp_search_mcmc(f.c, &o, &r, &err) == 0);
+	ck_assert(r.stopped);
+	ck_assert(r.seconds < 2);
+	pp_search_result_release(&r);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- (e) memory limit ----------------------------------------------------------------------- */
+
+START_TEST(test_mem_limit_respected_by_every_method)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	int m, i;
+	double lim = 30.0;
+	fx_open(&f, GPT3, A100);
+	pp_costctx_set_mem_limit(f.c, lim);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.space.mem_limit_gib = lim;
+	o.top_k = 20;
+	o.max_steps = 5000;
+	for (m = 0; m < 3; m++) {
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s",
+			      pp_search_method_name((pp_search_method)m), err.msg);
+		ck_assert_int_ge(r.n, 1);
+		for (i = 0; i < r.n; i++) {
+			ck_assert(r.plans[i].cost.feasible);
+			ck_assert_msg(r.plans[i].cost.peak_gib <= lim, "%s plan %d: %.2f GiB",
+				      pp_search_method_name((pp_search_method)m), i, r.plans[i].cost.peak_gib);
+		}
+		pp_search_result_release(&r);
+	}
+	/* nothing fits in 1 GiB: every method says so, with the smallest peak it met */
+	pp_costctx_set_mem_limit(f.c, 1.0);
+	o.space.mem_limit_gib = 1.0;
+	for (m = 0; m < 3; m++) {
+		ck_assert_int_eq(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err), PP_EINFEASIBLE);
+		ck_assert_ptr_nonnull(strstr(err.msg, "no plan fits"));
+		ck_assert_int_eq(r.n, 0);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- the inter-op dynamic program against every partition -------------------------------- */
+
+static double brute_partition(const double *lt, int L, int p, double pre, double post, int k, int start,
+			      double worst)
+{
+	int end;
+	double best = INFINITY;
+	if (k == p - 1) {
+		double s = post + (k == 0 ? pre : 0);
+		int i;
+		if (start >= L)
+			return INFINITY;
+		for (i = start; i < L; i++)
+			s += lt[i];
+		return fmax(worst, s);
+	}
+	for (end = start + 1; end <= L - (p - 1 - k); end++) {
+		double s = k == 0 ? pre : 0;
+		int i;
+		for (i = start; i < end; i++)
+			s += lt[i];
+		best = fmin(best, brute_partition(lt, L, p, pre, post, k + 1, end, fmax(worst, s)));
+	}
+	return best;
+}
+
+START_TEST(test_stage_dp_matches_every_partition)
+{
+	pp_pcg32 r;
+	double lt[12], cells = 0;
+	int trial, bounds[13];
+	pp_pcg32_seed(&r, 5, 5);
+	for (trial = 0; trial < 200; trial++) {
+		int L = 1 + (int)pp_pcg32_bounded(&r, 12), p = 1 + (int)pp_pcg32_bounded(&r, (uint32_t)L), i, k;
+		double pre = pp_pcg32_double(&r) * 3, post = pp_pcg32_double(&r) * 3, got, want, worst = 0;
+		for (i = 0; i < L; i++)
+			lt[i] = 0.1 + pp_pcg32_double(&r);
+		got = pp_stage_dp(lt, L, p, pre, post, bounds, &cells);
+		want = brute_partition(lt, L, p, pre, post, 0, 0, 0);
+		ck_assert_msg(fabs(got - want) <= 1e-12 * want, "L=%d p=%d: dp %.17g brute force %.17g", L, p, got, want);
+		/* the boundaries it returns give that time, every stage non-empty */
+		ck_assert_int_eq(bounds[0], 0);
+		ck_assert_int_eq(bounds[p], L);
+		for (k = 0; k < p; k++) {
+			double s = (k == 0 ? pre : 0) + (k == p - 1 ? post : 0);
+			ck_assert_int_lt(bounds[k], bounds[k + 1]);
+			for (i = bounds[k]; i < bounds[k + 1]; i++)
+				s += lt[i];
+			worst = fmax(worst, s);
+		}
+		ck_assert(fabs(worst - got) <= 1e-12 * got);
+	}
+	ck_assert(cells > 0);
+	ck_assert(pp_stage_dp(lt, 3, 4, 0, 0, NULL, NULL) < 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("search");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_space_walk_valid_and_pruning_exact);
+	tcase_add_test(tc, test_space_rules);
+	tcase_add_test(tc, test_toy_brute_force_ilp_mcmc_agree);
+	tcase_add_test(tc, test_ilp_megatron_pattern);
+	tcase_add_test(tc, test_gpt3_beats_published_plan);
+	tcase_add_test(tc, test_mcmc_same_seed_same_result);
+	tcase_add_test(tc, test_stop_flag_returns_best_so_far);
+	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
+	tcase_add_test(tc, test_stage_dp_matches_every_partition);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

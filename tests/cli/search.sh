@@ -1,0 +1,145 @@
+#!/bin/sh
+# `parplan search`: the three methods end to end on gpt3-175b / 1024 A100s, the published
+# Megatron plan in the exhaustive list at `parplan cost`'s time, byte-identical MCMC plans for a
+# seed, the memory limit, Ctrl-C, the progress line on a terminal, and bad input.
+set -u
+P=${PARPLAN:?PARPLAN must name the parplan binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+M=models/gpt3-175b.json
+H=hwprofiles/dgx-a100-80g.json
+S="$P search --model $M --hw $H --gpus 1024 --global-batch 1536"
+die() { echo "FAIL: $*"; fail=1; }
+
+# exhaustive: every feasible plan, sorted; Megatron's published plan (t=8 p=16 b=1) is in the
+# list with the time `parplan cost` gives it, and the best is at least as fast
+$S --top 100000 --json >"$tmp/all.json" 2>"$tmp/err" || die "exhaustive search"
+[ -s "$tmp/err" ] && die "stderr not empty: $(head -c 300 "$tmp/err")"
+$P cost --model $M --hw $H --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 \
+	--recompute selective --sequence-parallel --distributed-optimizer --json >"$tmp/pub.json" || die "cost"
+python3 - "$tmp/all.json" "$tmp/pub.json" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1])); pub = json.load(open(sys.argv[2]))
+plans = r["plans"]; s = r["search"]
+assert s["method"] == "exhaustive" and s["optimal"] is True and s["states"] > 1000, s
+for k in ("method", "states", "seconds", "seed", "optimal"):
+    assert k in s, k
+times = [p["iteration_s"] for p in plans]
+assert times == sorted(times), "not sorted"
+for p in plans:
+    assert p["feasible"] and p["memory"]["peak_gib"] <= p["memory"]["capacity_gib"], p
+    for k in pub:                        # every key of `parplan cost --json`
+        assert k in p, k
+    g = p["global"]
+    for k in ("t", "p", "d", "micro_batch", "global_batch", "virtual_stages", "schedule",
+              "recompute", "sequence_parallel", "distributed_optimizer"):
+        assert k in g, k
+    assert g["t"] * g["p"] * g["d"] == 1024 and g["global_batch"] == 1536, g
+want = dict(t=8, p=16, d=8, micro_batch=1, virtual_stages=1, schedule="1f1b", recompute="selective",
+            sequence_parallel=True, distributed_optimizer=True)
+hits = [p for p in plans if all(p["global"][k] == v for k, v in want.items())
+        and not p["global"].get("first_stage_layers") and not p["global"].get("last_stage_layers")]
+assert len(hits) == 1, len(hits)
+assert abs(hits[0]["iteration_s"] / pub["iteration_s"] - 1) < 1e-12, (hits[0]["iteration_s"], pub["iteration_s"])
+assert plans[0]["iteration_s"] <= pub["iteration_s"]
+PY
+
+# the table and the one-line summary
+$S --top 3 >"$tmp/table" || die "table"
+head -1 "$tmp/table" | grep -q 'iteration_s.*tokens/s.*MFU.*peak_GiB' || die "table header"
+[ "$(grep -c '^[0-9]' "$tmp/table")" -eq 3 ] || die "3 plans in the table"
+grep -qE '^exhaustive: [0-9]+ states in [0-9.]+ s' "$tmp/table" || die "summary line"
+
+# -o writes a plan the cost command reads back to the same time
+for m in exhaustive mcmc ilp; do
+	$S --method $m --seed 3 --max-steps 3000 --json -o "$tmp/$m.plan.json" >"$tmp/$m.json" || die "$m"
+	$P cost --model $M --hw $H --plan "$tmp/$m.plan.json" --json >"$tmp/$m.cost.json" || die "$m plan does not load"
+	python3 - "$tmp/$m.json" "$tmp/$m.cost.json" "$tmp/$m.plan.json" "$m" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2])); plan = json.load(open(sys.argv[3]))
+assert r["search"]["method"] == sys.argv[4]
+assert abs(r["plans"][0]["iteration_s"] / c["iteration_s"] - 1) < 1e-9, (r["plans"][0]["iteration_s"], c["iteration_s"])
+assert plan["format"] == "parplan-plan/1" and plan["search"]["method"] == sys.argv[4]
+if sys.argv[4] == "ilp":
+    assert r["search"]["optimal"] is True and plan["search"]["optimal"] is True
+PY
+done
+
+# (d) same seed, same plan bytes; another seed, another chain
+$S --method mcmc --seed 11 --max-steps 4000 -o "$tmp/a.json" >/dev/null || die "mcmc a"
+$S --method mcmc --seed 11 --max-steps 4000 -o "$tmp/b.json" >/dev/null || die "mcmc b"
+cmp -s "$tmp/a.json" "$tmp/b.json" || die "same seed gave different plan files"
+$S --method mcmc --seed 12 --max-steps 4000 --json >"$tmp/c.json" || die "mcmc c"
+$S --method mcmc --seed 11 --max-steps 4000 --json >"$tmp/a2.json" || die "mcmc a2"
+grep -q '"seed":	11' "$tmp/a2.json" || die "seed not reported"
+
+# (e) a tight memory limit: every method returns only plans under it
+for m in exhaustive mcmc ilp; do
+	$S --method $m --mem-limit 30 --top 20 --max-steps 3000 --json >"$tmp/mem.json" || die "$m --mem-limit 30"
+	python3 -c "
+import json, sys
+r = json.load(open('$tmp/mem.json'))
+assert r['plans'], 'no plans'
+for p in r['plans']:
+    assert p['memory']['peak_gib'] <= 30.0, p['memory']
+" || die "$m plans over 30 GiB"
+	# nothing fits in 1 GiB: exit 1, one line with the reason
+	$S --method $m --mem-limit 1 >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 1 ] || die "$m --mem-limit 1 exit $rc"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'no plan fits.*GiB' "$tmp/err" || die "$m infeasible message: $(cat "$tmp/err")"
+done
+
+# Ctrl-C returns the best plan so far
+$S --method mcmc --time-limit 60 >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 0 ] || die "SIGINT: exit $rc"
+grep -q 'stopped early' "$tmp/int.out" || die "SIGINT: no best-so-far summary: $(cat "$tmp/int.out")"
+[ "$(grep -c '^[0-9]' "$tmp/int.out")" -ge 1 ] || die "SIGINT: no plan printed"
+
+# progress line on a terminal only (and only past one second)
+if command -v script >/dev/null 2>&1; then
+	script -qec "$S --method mcmc --time-limit 2.5 >/dev/null" /dev/null >"$tmp/tty.out" 2>&1 || die "search under script"
+	grep -q 'parplan: search:.*states' "$tmp/tty.out" || die "no progress line on a terminal"
+fi
+$S --method mcmc --time-limit 1.5 >/dev/null 2>"$tmp/err" || die "mcmc time limit"
+[ -s "$tmp/err" ] && die "progress written to a non-terminal"
+
+# --emit writes the best plan's launcher files into a folder, and the plan it emits is the best
+$S --top 1 --emit megatron,report,plan --out-dir "$tmp/emit" --json >"$tmp/emit.json" || die "--emit"
+for f in megatron.sh report.txt plan.json; do [ -s "$tmp/emit/$f" ] || die "--emit did not write $f"; done
+$P cost --model $M --hw $H --plan "$tmp/emit/plan.json" --json >"$tmp/emit.cost.json" || die "emitted plan does not load"
+python3 -c "
+import json
+a = json.load(open('$tmp/emit.json'))['plans'][0]['iteration_s']; b = json.load(open('$tmp/emit.cost.json'))['iteration_s']
+assert abs(a / b - 1) < 1e-9, (a, b)
+" || die "emitted plan is not the best"
+grep -q -- '--tensor-model-parallel-size 4' "$tmp/emit/megatron.sh" || die "megatron.sh does not carry t of the best plan"
+
+# bad input: exit 2, one line naming the problem, no output file
+bad() {
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] || die "$* -> exit $rc: $(head -c 300 "$tmp/err")"
+}
+bad $P search --model $M --hw $H --gpus 1024
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --method annealing
+bad $P search --model $M --hw $H --gpus 0 --global-batch 1536
+bad $P search --model tests/data/bad/graph-cycle.json --hw $H --gpus 8 --global-batch 8
+grep -q 'graph-cycle.json' "$tmp/err" || die "bad model not named"
+bad $P search --model $M --hw tests/data/bad/hw-empty.json --gpus 8 --global-batch 8
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 -o "$tmp/nodir/plan.json"
+[ -e "$tmp/nodir/plan.json" ] && die "plan written into a missing folder"
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --top 0
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --frobnicate
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron,bogus --out-dir "$tmp/e2"
+[ -e "$tmp/e2" ] && die "--emit with an unknown format wrote something"
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron
+
+[ $fail -eq 0 ] && echo "search: ok"
+exit $fail
