@@ -179,8 +179,11 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 hw = json.load(open(sys.argv[2]))
 l = r["layer"]
-print("exec: layer measured %.3f ms, predicted %.3f ms (%+.1f%%); link %.3g GB/s, alpha %.3g us"
-      % (l["measured_s"] * 1e3, l["predicted_s"] * 1e3, 100 * l["rel_error"], r["bw_gbs"], r["alpha_us"]))
+print("exec: layer measured %.3f ms (GEMMs %.3f, collectives %.3f), predicted %.3f ms (GEMMs %.3f, "
+      "TP %.3f): %+.1f%%; link %.3g GB/s, alpha %.3g us"
+      % (l["measured_s"] * 1e3, l["measured_gemm_s"] * 1e3, l["measured_collective_s"] * 1e3,
+         l["predicted_s"] * 1e3, l["predicted_gemm_s"] * 1e3, l["predicted_tp_s"] * 1e3,
+         100 * l["rel_error"], r["bw_gbs"], r["alpha_us"]))
 assert r["gemm_points"] == 5 and r["collectives_fitted"] >= 10
 pts = hw["device"]["gemm_table"]["points"]
 assert hw["device"]["gemm_table"]["dtype"] == "fp32" and all("parplan-exec" in p["source"] for p in pts)
