@@ -4,6 +4,7 @@
 #include "parplan/calib.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +343,6 @@ static void add_src(point *p, const char *fmt, ...)
 #endif
 	;
 
-#include <stdarg.h>
 static void add_src(point *p, const char *fmt, ...)
 {
 	size_t len = strlen(p->src);
@@ -366,7 +366,7 @@ int pp_calibrate(const char *meas_path, const char *meas_text, const char *hw_pa
 	point *P = NULL;
 	pp_hw *check = NULL;
 	double alpha = 0, beta = 0, rms = 0, peak = 0;
-	int rc, i, j, np = 0, used = 0, dt;
+	int rc, i, j, np = 0, used = 0;
 	char *text = NULL;
 
 	if (out)
@@ -385,7 +385,6 @@ int pp_calibrate(const char *meas_path, const char *meas_text, const char *hw_pa
 		goto done;
 	if ((rc = pp_json_parse(hfile, hw_text, strlen(hw_text), &hw, err)) < 0)
 		goto done;
-	dt = pp_dtype_parse(M.dtype);
 	dev = cJSON_GetObjectItemCaseSensitive(hw, "device");
 	peaks = cJSON_GetObjectItemCaseSensitive(dev, "peak_tflops");
 	{
@@ -555,7 +554,6 @@ int pp_calibrate(const char *meas_path, const char *meas_text, const char *hw_pa
 	}
 	*out = text;
 	text = NULL;
-	(void)dt;
 	rc = 0;
 done:
 	pp_hw_free(check);
