@@ -13,6 +13,7 @@ static const struct {
 	{"info", cmd_info, "summarise a model graph"},
 	{"validate", cmd_validate, "check a model graph and a hardware profile"},
 	{"cost", cmd_cost, "time, memory and MFU of one parallel plan"},
+	{"calibrate", cmd_calibrate, "hardware profile from parplan-exec measurements"},
 	{"search", cmd_search, "find the fastest plan that fits (exhaustive, mcmc, ilp)"},
 	{"emit", cmd_emit, "write launcher configs, a report or an SVG timeline of a plan"},
 	{"regress", cmd_regress, "check cost predictions against regression cases (CI)"},

@@ -1,0 +1,216 @@
+#!/bin/sh
+# The execution stub end to end on this machine's CPU: 2 MPI ranks, scaled shapes, GPT and Llama.
+#  - validated: a t=2 layer (and its sequence-parallel twin) matches the unsharded layer within
+#    1e-5 (fp32); a planted wrong weight shard and an unwritten (poisoned) output are caught
+#    with exit 1 naming the GEMM;
+#  - measured: medians, TFLOP/s, bus bandwidth by the nccl-tests convention;
+#  - closing the loop: calibrate a profile from the run, and the cost model's layer time
+#    (layer_gemm_s + layer_tp_s) is within 15% of the stub's own measured layer time;
+#  - bad input: one line on stderr naming the file (and JSON path), exit 2, no output file.
+# tests/check_exec.c checks that tests/data/exec-gpt-t2*.json are what pp_emit_exec writes.
+set -u
+P=${PARPLAN:?}
+EXEC=$(dirname "$P")/parplan-exec
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+no() { echo "FAIL: $*"; fail=1; }
+
+# One OpenBLAS thread per rank; shared-memory transport only (no network in CI sandboxes);
+# OpenMPI's own allocations are not ours to leak-check under ASan.
+export OPENBLAS_NUM_THREADS=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+# a rank waiting in a collective yields its core instead of spinning (2 ranks on 2 noisy cores)
+export OMPI_MCA_mpi_yield_when_idle=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+RUN="mpirun --allow-run-as-root --oversubscribe -np 2"
+STUB=tests/data/exec-gpt-t2.json
+
+# 1. validated and measured
+$RUN "$EXEC" --stub $STUB --scale 0.5 --iters 15 --warmup 3 -o "$tmp/m.json" >"$tmp/out" 2>&1 \
+	|| { cat "$tmp/out"; no "stub run failed"; }
+python3 - "$tmp/m.json" <<'PY' || no "measurements.json content"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["format"] == "parplan-measurements/1" and m["ranks"] == 2 and m["dtype"] == "fp32"
+L = m["layer"]
+assert (L["hidden"], L["seq"], L["ffn"], L["heads"], L["t"]) == (512, 256, 2048, 8, 2), L
+v = m["validation"]
+assert v["passed"] and v["checks"] >= 22 and 0 <= v["max_rel_error"] <= 1e-5, v
+g = {x["name"]: x for x in m["gemms"]}
+assert len(g) == 18, len(g)
+q = g["fwd.qkv"]
+assert (q["m"], q["n"], q["k"], q["batch"]) == (256, 768, 512, 1), q
+assert abs(q["tflops"] - 2 * 256 * 768 * 512 / q["median_s"] / 1e12) < 1e-9 * q["tflops"]
+assert g["fwd.scores"]["batch"] == 4 and g["bwd.qkv.wgrad"]["of"] == "fwd.qkv"
+c = m["collectives"]
+assert [x["op"] for x in c] == ["allreduce"] * 4, c
+for x in c + m["sweep"]:
+    f = 2 * (2 - 1) / 2 if x["op"] == "allreduce" else (2 - 1) / 2
+    assert abs(x["algbw_gbs"] - x["bytes"] / x["median_s"] / 1e9) < 1e-9 * x["algbw_gbs"]
+    assert abs(x["busbw_gbs"] - x["algbw_gbs"] * f) < 1e-9 * x["algbw_gbs"], x
+assert {x["op"] for x in m["sweep"]} == {"allreduce", "allgather", "reducescatter"}
+t = m["layer_time"]
+assert abs(t["gemm_s"] - sum(x["median_s"] for x in m["gemms"])) < 1e-12
+assert abs(t["collective_s"] - sum(x["median_s"] for x in c)) < 1e-12
+assert m["machine"]["memory_bw_gbs"] > 0 and "OpenBLAS" in m["machine"]["libraries"]
+PY
+
+# sequence parallel: all-gather + reduce-scatter, validated too
+$RUN "$EXEC" --stub tests/data/exec-gpt-t2-sp.json --scale 0.25 --iters 2 --warmup 0 \
+	-o "$tmp/sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "sequence-parallel run failed"; }
+grep -q '"reducescatter"' "$tmp/sp.json" 2>/dev/null || no "sequence-parallel collectives missing"
+
+# bf16 (bf16 storage, fp32 accumulation): validated at 2e-2, and really rounded (error > 1e-5)
+$RUN "$EXEC" --stub $STUB --scale 0.25 --dtype bf16 --iters 2 --warmup 0 -o "$tmp/bf16.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "bf16 run failed"; }
+python3 - "$tmp/bf16.json" <<'PY' || no "bf16 measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+v = m["validation"]
+assert m["dtype"] == "bf16" and v["tolerance"] == 2e-2 and 1e-5 < v["max_rel_error"] <= 2e-2, v
+c = m["collectives"][0]
+assert c["bytes"] == 2 * c["elements"], c
+PY
+
+# --ranks: the t=2 stub re-split over the 1 rank the job has (no collectives then)
+mpirun --allow-run-as-root -np 1 "$EXEC" --stub $STUB --ranks 1 --scale 0.25 --iters 2 --warmup 0 \
+	-o "$tmp/r1.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "--ranks 1 run failed"; }
+python3 - "$tmp/r1.json" <<'PY' || no "--ranks 1 measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["ranks"] == 1 and m["layer"]["t"] == 1 and m["collectives"] == [] and m["sweep"] == []
+assert {g["name"]: g for g in m["gemms"]}["fwd.qkv"]["n"] == 3 * 256
+PY
+# a stub built without CUDA says so
+$RUN "$EXEC" --stub $STUB --backend cuda -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "make exec-cuda" "$tmp/err" || no "--backend cuda without CUDA: exit $rc"
+
+# Llama: grouped-query attention (8 heads, 2 kv groups) and SwiGLU, micro-batch 2, sequence
+# parallel, validated; a wrong QKV shard caught; the loop closes for it too (straight from --model)
+"$P" model llama --name tl --layers 2 --hidden 512 --heads 8 --kv-heads 2 --ffn 1376 --seq 128 \
+	--vocab 1000 -o "$tmp/tl.json" || no "llama model"
+sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/tl.json" >"$tmp/tl32.json"
+$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --micro-batch 2 --sequence-parallel --iters 2 --warmup 0 \
+	-o "$tmp/llama-sp.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "llama sequence-parallel run failed"; }
+$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --iters 1 --warmup 0 --test-wrong-shard w_qkv \
+	-o "$tmp/bad.json" >"$tmp/out" 2>&1
+grep -q "validation failed: fwd.qkv disagrees" "$tmp/out" || { cat "$tmp/out"; no "llama wrong shard not caught"; }
+llama_ok=0
+for attempt in 1 2 3; do
+	[ $attempt -gt 1 ] && sleep $((attempt * 5))
+	$RUN "$EXEC" --model "$tmp/tl32.json" --t 2 --micro-batch 2 --iters 15 --warmup 3 \
+		-o "$tmp/llama.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "llama run failed"; break; }
+	"$P" calibrate --measurements "$tmp/llama.json" --hw tests/data/cpu-base.json \
+		--model "$tmp/tl32.json" -o "$tmp/cal-llama.json" --json >"$tmp/cal.out" || { no "llama calibrate"; break; }
+	python3 - "$tmp/cal.out" "$tmp/llama.json" <<'PY' && { llama_ok=1; break; }
+import json, sys
+l = json.load(open(sys.argv[1]))["layer"]
+m = json.load(open(sys.argv[2]))
+assert m["family"] == "llama" and m["layer"]["kv_heads"] == 2
+g = {x["name"]: x for x in m["gemms"]}
+assert g["fwd.qkv"]["n"] == (8 + 2 * 2) * 64 // 2 and g["fwd.fc1"]["n"] == 1376
+print("exec: llama layer measured %.3f ms, predicted %.3f ms (%+.1f%%)"
+      % (l["measured_s"] * 1e3, l["predicted_s"] * 1e3, 100 * l["rel_error"]))
+assert abs(l["rel_error"]) <= 0.15
+PY
+done
+[ $llama_ok -eq 1 ] || no "llama: closing the loop"
+
+# point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
+# parallel), the stub runs it; --plan does the same in one step
+"$P" emit --plan tests/data/plan-tiny-gpt.json --format exec -o "$tmp/stub.json" || no "emit --format exec"
+$RUN "$EXEC" --stub "$tmp/stub.json" --iters 2 --warmup 0 -o "$tmp/emitted.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "run of the emitted stub failed"; }
+$RUN "$EXEC" --plan tests/data/plan-tiny-gpt.json --iters 2 --warmup 0 -o "$tmp/plan.json" \
+	>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "--plan run failed"; }
+python3 - "$tmp/stub.json" "$tmp/emitted.json" <<'PY' || no "emitted stub content"
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = json.load(open(sys.argv[2]))
+assert s["format"] == "parplan-exec/1" and s["layer"]["t"] == 2 and s["layer"]["sequence_parallel"]
+names = [g["name"] for g in s["gemms"]]
+assert names == [g["name"] for g in m["gemms"]] and len(names) == 18
+q = s["gemms"][0]
+assert (q["m"], q["n"], q["k"], q["split"], q["weight"]) == (32, 96, 64, "column", "w_qkv"), q
+assert [c["op"] for c in s["collectives"]] == ["allgather", "reducescatter"] * 4
+assert s["collectives"][0]["bytes"] == 2 * 16 * 64 * 2
+PY
+python3 - "$tmp/plan.json" <<'PY' || no "--plan measurements"
+import json, sys
+m = json.load(open(sys.argv[1]))
+L = m["layer"]
+assert (L["micro_batch"], L["seq"], L["hidden"], L["t"], L["sequence_parallel"]) == (2, 16, 64, 2, True), L
+assert m["validation"]["passed"] and len(m["collectives"]) == 8
+PY
+
+# 2. a planted wrong shard offset and an unwritten element are caught, naming the GEMM
+for case in "--test-wrong-shard w_fc1:fwd.fc1 disagrees" "--test-wrong-shard w_qkv:fwd.qkv disagrees" \
+	    "--test-skip-write bwd.proj.wgrad:bwd.proj.wgrad disagrees"; do
+	opt=${case%%:*}
+	want=${case#*:}
+	$RUN "$EXEC" --stub $STUB --scale 0.25 --iters 1 --warmup 0 $opt -o "$tmp/bad.json" \
+		>"$tmp/out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] || no "$opt: exit $rc, want 1"
+	grep -q "validation failed: $want" "$tmp/out" || { cat "$tmp/out"; no "$opt: message"; }
+	[ ! -e "$tmp/bad.json" ] || no "$opt: wrote measurements despite failing"
+done
+
+# 3. closing the loop: the cost model on the calibrated profile predicts the stub's layer.
+# CI machines are noisy (a rank descheduled mid-collective costs a whole time slice, and another
+# job busy on one of the 2 cores for a second stalls most collectives of a run), so a miss is
+# retried with a fresh run after a pause, up to 5 runs; a wrong model misses every time.
+"$P" model gpt --name loop --layers 2 --hidden 512 --heads 8 --seq 256 --vocab 1000 \
+	-o "$tmp/loop.json" || no "model"
+# the stub ran fp32, so the graph is priced in fp32 (4-byte elements, the fp32 GEMM table)
+sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/loop.json" >"$tmp/loop32.json"
+closed=0
+for attempt in 1 2 3 4 5; do
+	if [ $attempt -gt 1 ]; then
+		sleep $((attempt * 5))
+		$RUN "$EXEC" --stub $STUB --scale 0.5 --iters 15 --warmup 3 -o "$tmp/m.json" \
+			>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "stub rerun failed"; break; }
+	fi
+	"$P" calibrate --measurements "$tmp/m.json" --hw tests/data/cpu-base.json --name cpu-test \
+		--model "$tmp/loop32.json" -o "$tmp/cal.json" --json >"$tmp/cal.out" || { no "calibrate"; break; }
+	if python3 - "$tmp/cal.out" "$tmp/cal.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+hw = json.load(open(sys.argv[2]))
+l = r["layer"]
+print("exec: layer measured %.3f ms (GEMMs %.3f, collectives %.3f), predicted %.3f ms (GEMMs %.3f, "
+      "TP %.3f): %+.1f%%; link %.3g GB/s, alpha %.3g us"
+      % (l["measured_s"] * 1e3, l["measured_gemm_s"] * 1e3, l["measured_collective_s"] * 1e3,
+         l["predicted_s"] * 1e3, l["predicted_gemm_s"] * 1e3, l["predicted_tp_s"] * 1e3,
+         100 * l["rel_error"], r["bw_gbs"], r["alpha_us"]))
+assert r["gemm_points"] == 5 and r["collectives_fitted"] >= 10
+pts = hw["device"]["gemm_table"]["points"]
+assert hw["device"]["gemm_table"]["dtype"] == "fp32" and all("parplan-exec" in p["source"] for p in pts)
+assert "least squares" in hw["node"]["intra"]["source"]
+assert abs(l["rel_error"]) <= 0.15, "prediction off by more than 15%"
+PY
+	then closed=1; break; fi
+done
+[ $closed -eq 1 ] || no "closing the loop: 5 runs, none within 15%"
+"$P" validate --model "$tmp/loop32.json" --hw "$tmp/cal.json" >/dev/null || no "calibrated profile does not load"
+
+# 4. bad input: one line naming the file (and path), exit 2, nothing written
+$RUN "$EXEC" --stub "$tmp/none.json" -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "none.json" "$tmp/err" || no "missing stub: exit $rc"
+sed "s/\"m\":\t512/\"m\":\t513/" $STUB >"$tmp/edited.json"
+$RUN "$EXEC" --stub "$tmp/edited.json" -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "edited.json: gemms\[[0-9]*\]: does not match" "$tmp/err" || { cat "$tmp/err"; no "edited stub: exit $rc"; }
+mpirun --allow-run-as-root -np 1 "$EXEC" --stub $STUB -o "$tmp/x.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "split over t=2 ranks but the job has 1" "$tmp/err" || no "rank mismatch: exit $rc"
+[ ! -e "$tmp/x.json" ] || no "bad runs wrote an output"
+sed 's/"passed":\ttrue/"passed":\tfalse/' "$tmp/m.json" >"$tmp/m-bad.json"
+"$P" calibrate --measurements "$tmp/m-bad.json" --hw tests/data/cpu-base.json -o "$tmp/c2.json" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "m-bad.json: validation.passed" "$tmp/err" \
+	|| { cat "$tmp/err"; no "calibrate of a failed run: exit $rc"; }
+[ ! -e "$tmp/c2.json" ] || no "calibrate wrote a profile from bad input"
+"$P" calibrate --measurements "$tmp/m.json" --hw tests/data/bad/hw-not-json.json -o "$tmp/c3.json" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] || no "calibrate with a bad profile: exit $rc"
+
+[ $fail -eq 0 ] && echo "exec: stub validated on 2 ranks, faults caught, calibration closes the loop"
+exit $fail
