@@ -53,9 +53,12 @@ check: deps
 
 # Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
 test: all $(TESTS) check-headers
-	@fail=0; for t in $(TESTS); do echo "== $$t"; (cd tests && ../$$t) || fail=1; done; \
-	for s in tests/cli/*.sh; do echo "== $$s"; PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s || { echo "FAIL: $$s"; fail=1; }; done; \
-	exit $$fail
+	@pass=0; fail=0; \
+	for t in $(TESTS); do echo "== $$t"; if (cd tests && ../$$t); then pass=$$((pass+1)); else echo "FAIL: $$t"; fail=$$((fail+1)); fi; done; \
+	for s in tests/cli/*.sh; do echo "== $$s"; \
+	  if PARPLAN=$(abspath $(PARPLAN)) BUILD=$(BUILD) BIN=$(BIN) sh $$s; then pass=$$((pass+1)); else echo "FAIL: $$s"; fail=$$((fail+1)); fi; done; \
+	echo "suites: $$pass passed, $$fail failed"; \
+	test $$fail -eq 0
 
 # The same tests under AddressSanitizer + UBSan, in a separate tree.
 asan: deps
