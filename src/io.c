@@ -1,7 +1,9 @@
 /* io.c - whole-file reads and atomic (temp file + rename) writes. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "parplan/io.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +63,26 @@ done:
 	return rc;
 }
 
+/* Write straight into an existing file that is not a regular file (a device, a FIFO):
+ * renaming a temporary file over it would replace the node instead of writing to it. */
+static int write_direct(const char *path, const char *data, size_t len, pp_error *err)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+	if (!f)
+		return pp_error_set(err, PP_EIO, path, NULL, "cannot open: %s", strerror(errno));
+	ok = fwrite(data, 1, len, f) == len;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok)
+		return pp_error_set(err, PP_EIO, path, NULL, "write failed: %s", strerror(errno));
+	return 0;
+}
+
 int pp_write_atomic(const char *path, const char *data, size_t len, pp_error *err)
 {
-	char *tmp = NULL;
+	char *tmp = NULL, *resolved = NULL;
+	const char *target = path;
+	struct stat st;
 	size_t plen;
 	int fd = -1, rc = 0;
 	FILE *f = NULL;
@@ -73,11 +92,22 @@ int pp_write_atomic(const char *path, const char *data, size_t len, pp_error *er
 			return pp_error_set(err, PP_EIO, "stdout", NULL, "write failed");
 		return 0;
 	}
-	plen = strlen(path);
+	/* a symbolic link is written through (the file it names is replaced), not replaced */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (resolved = realpath(path, NULL)))
+		target = resolved;
+	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? pp_error_set(err, PP_EIO, path, NULL, "is a directory")
+					 : write_direct(target, data, len, err);
+		free(resolved);
+		return rc;
+	}
+	plen = strlen(target);
 	tmp = malloc(plen + 16);
-	if (!tmp)
+	if (!tmp) {
+		free(resolved);
 		return pp_error_set(err, PP_ENOMEM, path, NULL, "out of memory");
-	memcpy(tmp, path, plen);
+	}
+	memcpy(tmp, target, plen);
 	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
@@ -98,12 +128,13 @@ int pp_write_atomic(const char *path, const char *data, size_t len, pp_error *er
 		rc = pp_error_set(err, PP_EIO, path, NULL, "write failed: %s", strerror(errno));
 		goto done;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+	if (fclose(f) != 0 || rename(tmp, target) != 0) {
 		unlink(tmp);
 		rc = pp_error_set(err, PP_EIO, path, NULL, "cannot write: %s", strerror(errno));
 		goto done;
 	}
 done:
 	free(tmp);
+	free(resolved);
 	return rc;
 }

@@ -62,6 +62,14 @@ PY
 [ $? -eq 2 ] || { echo "FAIL: --plan with plan options accepted"; fail=1; }
 expect_rule "interleaved schedule needs virtual stages v > 1" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --schedule interleaved
 
+# -o writes through a symbolic link (the link stays a link) and into a device without replacing it
+echo old >"$tmp/real.json"
+ln -s real.json "$tmp/link.json"
+"$P" cost --model $M --hw $H $PLAN -o "$tmp/link.json" >/dev/null || fail=1
+[ -L "$tmp/link.json" ] && grep -q parplan-plan/1 "$tmp/real.json" || { echo "FAIL: -o replaced a symlink"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN -o /dev/null >/dev/null || fail=1
+[ -c /dev/null ] || { echo "FAIL: -o /dev/null replaced the device"; fail=1; }
+
 # infeasible: exit 0, feasible false, the table says by how much
 "$P" cost --model $M --hw $H --t 1 --p 1 --d 8 --micro-batch 1 --global-batch 8 >"$tmp/inf" || { echo "FAIL: infeasible exit"; fail=1; }
 grep -q "exceeds the .* usable by" "$tmp/inf" || { echo "FAIL: infeasible plan not explained"; fail=1; }
