@@ -6,8 +6,9 @@
  *   mpirun -np T parplan-exec --stub stub.json [--backend cpu|cuda] [--iters N] [--warmup N]
  *          [--dtype fp32|bf16] [--scale X] [--ranks T] [--seed N] -o measurements.json
  *
- * Exit status: 0 ok, 1 validation failed (the message names the GEMM), 2 bad usage or input,
- * 3 backend (BLAS, MPI, CUDA) failure.  Only rank 0 prints and writes.
+ * Exit status (DESIGN.md's three): 0 ok, 1 validation failed (the message names the GEMM), 2 bad
+ * usage or input, or an environment that cannot run it (a BLAS, MPI or CUDA failure: no GPU, more
+ * ranks than GPUs).  Only rank 0 prints and writes.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@
 
 #define EXIT_VALIDATION 1
 #define EXIT_BAD 2
-#define EXIT_BACKEND 3
+#define EXIT_BACKEND 2 /* the environment: exit 2 like bad input, the message says which */
 #define MEAS_FORMAT "parplan-measurements/1"
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -899,8 +900,8 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 				       "[--sequence-parallel])\n       [--backend cpu|cuda] [--iters N] "
 				       "[--warmup N] [--dtype fp32|bf16] [--scale X] [--ranks T] "
 				       "[--seed N] -o measurements.json\n"
-				       "exit: 0 ok, 1 validation failed, 2 bad usage or input, 3 backend "
-				       "failure\n");
+				       "exit: 0 ok, 1 validation failed, 2 bad usage or input or a "
+				       "backend failure\n");
 			return -1;
 		}
 		if (!strcmp(a, "--sequence-parallel")) {
