@@ -159,6 +159,14 @@ for case in "--test-wrong-shard w_fc1:fwd.fc1 disagrees" "--test-wrong-shard w_q
 	[ ! -e "$tmp/bad.json" ] || no "$opt: wrote measurements despite failing"
 done
 
+# a rank failing in the collective sweep: every rank agrees and leaves together (exit 2, one
+# line), nobody is left waiting in a collective (the timeout turns a hang into a failure)
+timeout 60 $RUN "$EXEC" --stub $STUB --scale 0.25 --iters 2 --warmup 0 --test-fail-sweep \
+	-o "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "collective sweep: test-only failure on rank 1" "$tmp/err" \
+	|| { cat "$tmp/out" "$tmp/err"; no "--test-fail-sweep: exit $rc, want 2"; }
+[ ! -e "$tmp/bad.json" ] || no "--test-fail-sweep: wrote measurements despite failing"
+
 # 3. closing the loop: the cost model on the calibrated profile predicts the stub's layer.
 # Run A (micro-batch 1) is calibrated and priced: its own GEMM shapes are the table's points, so
 # its GEMM part matches by construction and this check mostly exercises the plumbing (and the
