@@ -1,7 +1,9 @@
 /*
  * cmd_calibrate.c - `parplan calibrate --measurements M --hw H -o OUT [--name N]
- * [--model G] [--json]`: a hardware profile from parplan-exec's measurements.  With --model,
- * also price the measured layer with the new profile and print predicted against measured.
+ * [--model G [--predict M2]] [--json]`: a hardware profile from parplan-exec's measurements.
+ * With --model, also price the measured layer with the new profile and print predicted against
+ * measured; with --predict, do the same for another run M2 (other shapes: a micro-batch or t the
+ * calibration did not see) that the profile was not fitted to.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,10 @@
 int cmd_calibrate(int argc, char **argv)
 {
 	pp_error err = PP_ERROR_INIT;
-	const char *mp = NULL, *hp = NULL, *out = NULL, *name = NULL, *model = NULL;
-	char *mt = NULL, *ht = NULL, *prof = NULL;
+	const char *mp = NULL, *hp = NULL, *out = NULL, *name = NULL, *model = NULL, *pp = NULL;
+	char *mt = NULL, *ht = NULL, *prof = NULL, *pt = NULL;
 	pp_calib_summary sum;
-	pp_calib_layer lay;
+	pp_calib_layer lay, pl;
 	pp_graph *g = NULL;
 	pp_hw *hw = NULL;
 	int i, r, json = 0, rc = CLI_OK;
@@ -30,7 +32,8 @@ int cmd_calibrate(int argc, char **argv)
 		    (!r && (r = cli_opt(argc, argv, &i, "--hw", &hp)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "-o", &out)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "--name", &name)) < 0) ||
-		    (!r && (r = cli_opt(argc, argv, &i, "--model", &model)) < 0))
+		    (!r && (r = cli_opt(argc, argv, &i, "--model", &model)) < 0) ||
+		    (!r && (r = cli_opt(argc, argv, &i, "--predict", &pp)) < 0))
 			return CLI_BAD;
 		if (r)
 			continue;
@@ -40,9 +43,9 @@ int cmd_calibrate(int argc, char **argv)
 		}
 		return cli_usage("calibrate: unknown option \"%.40s\"", argv[i]);
 	}
-	if (!mp || !hp || !out)
+	if (!mp || !hp || !out || (pp && !model))
 		return cli_usage("usage: parplan calibrate --measurements M --hw H -o OUT [--name N] "
-				 "[--model G] [--json]");
+				 "[--model G [--predict M2]] [--json]");
 	if (pp_read_file(mp, &mt, NULL, &err) < 0 || pp_read_file(hp, &ht, NULL, &err) < 0 ||
 	    pp_calibrate(mp, mt, hp, ht, name, &prof, &sum, &err) < 0) {
 		rc = cli_error(&err);
@@ -51,6 +54,11 @@ int cmd_calibrate(int argc, char **argv)
 	if (model) {
 		if (pp_graph_load(model, &g, &err) < 0 || pp_hw_parse(out, prof, &hw, &err) < 0 ||
 		    pp_calib_layer_check(mp, mt, g, hw, &lay, &err) < 0) {
+			rc = cli_error(&err);
+			goto done;
+		}
+		if (pp && (pp_read_file(pp, &pt, NULL, &err) < 0 ||
+			   pp_calib_layer_check(pp, pt, g, hw, &pl, &err) < 0)) {
 			rc = cli_error(&err);
 			goto done;
 		}
@@ -81,6 +89,17 @@ int cmd_calibrate(int argc, char **argv)
 			cJSON_AddNumberToObject(l, "predicted_tp_s", lay.predicted_tp_s);
 			cJSON_AddNumberToObject(l, "rel_error", lay.rel_error);
 		}
+		if (pp) {
+			cJSON *l = cJSON_AddObjectToObject(o, "predict");
+			cJSON_AddStringToObject(l, "measurements", pp);
+			cJSON_AddNumberToObject(l, "measured_s", pl.measured_s);
+			cJSON_AddNumberToObject(l, "measured_gemm_s", pl.measured_gemm_s);
+			cJSON_AddNumberToObject(l, "measured_collective_s", pl.measured_coll_s);
+			cJSON_AddNumberToObject(l, "predicted_s", pl.predicted_s);
+			cJSON_AddNumberToObject(l, "predicted_gemm_s", pl.predicted_gemm_s);
+			cJSON_AddNumberToObject(l, "predicted_tp_s", pl.predicted_tp_s);
+			cJSON_AddNumberToObject(l, "rel_error", pl.rel_error);
+		}
 		s = pp_json_print(o);
 		if (s)
 			fputs(s, stdout);
@@ -102,11 +121,19 @@ int cmd_calibrate(int argc, char **argv)
 			       lay.measured_coll_s * 1e3, lay.predicted_s * 1e3,
 			       lay.predicted_gemm_s * 1e3, lay.predicted_tp_s * 1e3,
 			       100 * lay.rel_error);
+		if (pp)
+			printf("%s, not calibrated on: measured %.4g ms (GEMMs %.4g, collectives "
+			       "%.4g), predicted %.4g ms (GEMMs %.4g, TP %.4g): %+.1f%%\n", pp,
+			       pl.measured_s * 1e3, pl.measured_gemm_s * 1e3,
+			       pl.measured_coll_s * 1e3, pl.predicted_s * 1e3,
+			       pl.predicted_gemm_s * 1e3, pl.predicted_tp_s * 1e3,
+			       100 * pl.rel_error);
 	}
 done:
 	pp_graph_free(g);
 	pp_hw_free(hw);
 	free(mt);
+	free(pt);
 	free(ht);
 	free(prof);
 	return rc;

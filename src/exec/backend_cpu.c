@@ -405,13 +405,15 @@ static int cpu_membw(pp_xdev *d, double *gbs)
 	      *c = malloc(n * sizeof(float));
 	double best = 1e30;
 	size_t i;
-	int rep;
+	int rep, ok = a && b && c, all_ok = 0;
 
-	if (!a || !b || !c) {
+	/* the barriers below are collective: every rank learns whether every rank can take part */
+	MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, d->comm);
+	if (!all_ok) {
 		free(a);
 		free(b);
 		free(c);
-		return fail(d, PP_ENOMEM, "out of memory");
+		return fail(d, PP_ENOMEM, ok ? "out of memory on another rank" : "out of memory");
 	}
 	for (i = 0; i < n; i++) {
 		a[i] = 0;

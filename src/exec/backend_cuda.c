@@ -1,8 +1,9 @@
 /*
  * backend_cuda.c - parplan-exec's cuda backend: GEMMs with cuBLAS (bf16 or fp32 storage, fp32
  * accumulation), collectives with NCCL on communicators bootstrapped over MPI (rank 0's
- * ncclUniqueId broadcast), one GPU per rank (local rank modulo the visible GPUs), timing with
- * CUDA events on the rank's stream.  Built only by `make exec-cuda`.
+ * ncclUniqueId broadcast), one GPU per rank (its index among its node's ranks; more ranks on a
+ * node than GPUs is an error, not sharing), timing with CUDA events on the rank's stream.  Built
+ * only by `make exec-cuda`.
  */
 #include "backend.h"
 
@@ -64,58 +65,111 @@ static int fail(pp_xdev *d, const char *fmt, ...)
 
 static void cuda_close(pp_xdev *d);
 
+/*
+ * Opening is collective and never leaves a rank waiting: every rank does its local setup (its
+ * GPU, stream, events, cuBLAS; rank 0 also the NCCL unique id), then all agree on whether every
+ * rank succeeded (MPI_Allreduce) before anyone calls the collective ncclCommInitRank; rank 0's
+ * id is always broadcast, with a flag saying whether it is good.  On any failure every rank
+ * returns PP_EBACKEND with the same message: the lowest failing rank's (prefixed with its rank
+ * when there are several).
+ */
 static int cuda_open(pp_xdev **out, MPI_Comm comm, pp_dtype dtype, char *msg, size_t msg_n)
 {
+	struct {
+		int ok;
+		ncclUniqueId id;
+	} boot;
 	pp_xdev *d;
 	MPI_Comm local;
-	ncclUniqueId id;
-	int lrank = 0, ngpu = 0;
+	char why[256] = "";
+	int lrank = 0, lsize = 1, ngpu = 0, ok = 1, rank = 0, size = 1;
+	struct {
+		int ok, rank;
+	} mine, first;
 
 	*out = NULL;
 	if (dtype != PP_DTYPE_FP32 && dtype != PP_DTYPE_BF16) {
+		/* the same on every rank: the dtype is the run's */
 		snprintf(msg, msg_n, "the cuda backend runs fp32 or bf16, not %s",
 			 pp_dtype_name(dtype));
 		return PP_EINVALID;
 	}
+	memset(&boot, 0, sizeof(boot));
+	MPI_Comm_rank(comm, &rank);
+	MPI_Comm_size(comm, &size);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		snprintf(msg, msg_n, "out of memory");
-		return PP_ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+		ok = 0;
+	} else {
+		d->comm = comm;
+		d->bf16 = dtype == PP_DTYPE_BF16;
+		d->rank = rank;
+		d->size = size;
 	}
-	d->comm = comm;
-	d->bf16 = dtype == PP_DTYPE_BF16;
-	MPI_Comm_rank(comm, &d->rank);
-	MPI_Comm_size(comm, &d->size);
 	/* one GPU per rank: the rank's index among the ranks of its node */
-	MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &local);
+	MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &local);
 	MPI_Comm_rank(local, &lrank);
+	MPI_Comm_size(local, &lsize);
 	MPI_Comm_free(&local);
-	if (cudaGetDeviceCount(&ngpu) != cudaSuccess || ngpu < 1) {
-		snprintf(msg, msg_n, "no CUDA device visible");
-		goto fail;
+	if (ok && (cudaGetDeviceCount(&ngpu) != cudaSuccess || ngpu < 1)) {
+		snprintf(why, sizeof(why), "no CUDA device visible");
+		ok = 0;
 	}
-	d->gpu = lrank % ngpu;
-	if (cudaSetDevice(d->gpu) != cudaSuccess || cudaStreamCreate(&d->stream) != cudaSuccess ||
-	    cudaEventCreate(&d->e0) != cudaSuccess || cudaEventCreate(&d->e1) != cudaSuccess ||
-	    cublasCreate(&d->blas) != CUBLAS_STATUS_SUCCESS ||
-	    cublasSetStream(d->blas, d->stream) != CUBLAS_STATUS_SUCCESS) {
-		snprintf(msg, msg_n, "cannot set up GPU %d (CUDA or cuBLAS)", d->gpu);
-		goto fail;
+	if (ok && lrank >= ngpu) {
+		snprintf(why, sizeof(why), "%d ranks on this node but %d GPU%s visible (one GPU per "
+			 "rank: start at most %d rank%s per node)", lsize, ngpu, ngpu > 1 ? "s" : "",
+			 ngpu, ngpu > 1 ? "s" : "");
+		ok = 0;
 	}
-	if (d->rank == 0 && ncclGetUniqueId(&id) != ncclSuccess) {
-		snprintf(msg, msg_n, "ncclGetUniqueId failed");
-		goto fail;
+	if (ok) {
+		d->gpu = lrank;
+		if (cudaSetDevice(d->gpu) != cudaSuccess ||
+		    cudaStreamCreate(&d->stream) != cudaSuccess ||
+		    cudaEventCreate(&d->e0) != cudaSuccess || cudaEventCreate(&d->e1) != cudaSuccess ||
+		    cublasCreate(&d->blas) != CUBLAS_STATUS_SUCCESS ||
+		    cublasSetStream(d->blas, d->stream) != CUBLAS_STATUS_SUCCESS) {
+			snprintf(why, sizeof(why), "cannot set up GPU %d (CUDA or cuBLAS)", d->gpu);
+			ok = 0;
+		}
 	}
-	MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm);
-	if (ncclCommInitRank(&d->nccl, d->size, id, d->rank) != ncclSuccess) {
-		snprintf(msg, msg_n, "ncclCommInitRank failed on rank %d", d->rank);
-		goto fail;
+	if (ok && rank == 0) {
+		ncclResult_t e = ncclGetUniqueId(&boot.id);
+		if (e != ncclSuccess) {
+			snprintf(why, sizeof(why), "ncclGetUniqueId: %s", ncclGetErrorString(e));
+			ok = 0;
+		}
+	}
+	boot.ok = ok;
+	/* always: every rank takes part in both, whatever happened to it */
+	MPI_Bcast(&boot, sizeof(boot), MPI_BYTE, 0, comm);
+	mine.ok = ok;
+	mine.rank = rank;
+	MPI_Allreduce(&mine, &first, 1, MPI_2INT, MPI_MINLOC, comm);
+	if (first.ok && boot.ok) {
+		ncclResult_t e = ncclCommInitRank(&d->nccl, d->size, boot.id, rank);
+		if (e != ncclSuccess) {
+			d->nccl = NULL;
+			snprintf(why, sizeof(why), "ncclCommInitRank: %s", ncclGetErrorString(e));
+			ok = 0;
+		}
+		/* and agree once more: a communicator some rank lacks is no communicator */
+		mine.ok = ok;
+		MPI_Allreduce(&mine, &first, 1, MPI_2INT, MPI_MINLOC, comm);
+	}
+	if (!first.ok) {
+		/* the lowest failing rank's reason, the same on every rank */
+		MPI_Bcast(why, sizeof(why), MPI_CHAR, first.rank, comm);
+		why[sizeof(why) - 1] = '\0';
+		if (size > 1)
+			snprintf(msg, msg_n, "rank %d: %s", first.rank, why);
+		else
+			snprintf(msg, msg_n, "%s", why);
+		cuda_close(d);
+		return PP_EBACKEND;
 	}
 	*out = d;
 	return 0;
-fail:
-	cuda_close(d);
-	return PP_EBACKEND;
 }
 
 static void cuda_close(pp_xdev *d)

@@ -6,8 +6,9 @@
  *   mpirun -np T parplan-exec --stub stub.json [--backend cpu|cuda] [--iters N] [--warmup N]
  *          [--dtype fp32|bf16] [--scale X] [--ranks T] [--seed N] -o measurements.json
  *
- * Exit status: 0 ok, 1 validation failed (the message names the GEMM), 2 bad usage or input,
- * 3 backend (BLAS, MPI, CUDA) failure.  Only rank 0 prints and writes.
+ * Exit status (DESIGN.md's three): 0 ok, 1 validation failed (the message names the GEMM), 2 bad
+ * usage or input, or an environment that cannot run it (a BLAS, MPI or CUDA failure: no GPU, more
+ * ranks than GPUs).  Only rank 0 prints and writes.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@
 
 #define EXIT_VALIDATION 1
 #define EXIT_BAD 2
-#define EXIT_BACKEND 3
+#define EXIT_BACKEND 2 /* the environment: exit 2 like bad input, the message says which */
 #define MEAS_FORMAT "parplan-measurements/1"
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -43,6 +44,7 @@ typedef struct opts {
 	uint64_t seed;
 	const char *wrong_shard;  /* test only: the last rank reads this weight one column/row off */
 	const char *skip_write;   /* test only: this GEMM leaves its last output row unwritten */
+	int fail_sweep;           /* test only: the last rank fails one collective of the sweep */
 } opts;
 
 /* ---- the run ----------------------------------------------------------------------------- */
@@ -899,12 +901,16 @@ static int parse_opts(int argc, char **argv, int rank, opts *o)
 				       "[--sequence-parallel])\n       [--backend cpu|cuda] [--iters N] "
 				       "[--warmup N] [--dtype fp32|bf16] [--scale X] [--ranks T] "
 				       "[--seed N] -o measurements.json\n"
-				       "exit: 0 ok, 1 validation failed, 2 bad usage or input, 3 backend "
-				       "failure\n");
+				       "exit: 0 ok, 1 validation failed, 2 bad usage or input or a "
+				       "backend failure\n");
 			return -1;
 		}
 		if (!strcmp(a, "--sequence-parallel")) {
 			o->sp = 1;
+			continue;
+		}
+		if (!strcmp(a, "--test-fail-sweep")) {
+			o->fail_sweep = 1;
 			continue;
 		}
 		if (a[0] != '-')
@@ -1032,6 +1038,23 @@ static int agree(int rc, MPI_Comm comm)
 	int worst = 0;
 	MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm);
 	return worst;
+}
+
+/*
+ * After a failure all ranks agreed on: rank 0 gets the message of the lowest rank that has one
+ * (the rank that failed may not be rank 0).  Collective.
+ */
+static void share_err(MPI_Comm comm)
+{
+	struct {
+		int none, rank;
+	} mine, first;
+	MPI_Comm_rank(comm, &mine.rank);
+	mine.none = errbuf[0] == '\0';
+	MPI_Allreduce(&mine, &first, 1, MPI_2INT, MPI_MINLOC, comm);
+	if (!first.none)
+		MPI_Bcast(errbuf, (int)sizeof(errbuf), MPI_CHAR, first.rank, comm);
+	errbuf[sizeof(errbuf) - 1] = '\0';
 }
 
 static int exec_main(int argc, char **argv, int rank, int size)
@@ -1183,12 +1206,15 @@ static int exec_main(int argc, char **argv, int rank, int size)
 	}
 	R.mode = 0;
 	rc = 0;
-	for (it = 0; it < o.warmup + o.iters && !rc; it++) {
+	for (it = 0; it < o.warmup + o.iters; it++) {
 		int k = it - o.warmup;
 		R.gemm_s = k >= 0 ? gs + (size_t)k * PP_EXEC_MAX_GEMMS : NULL;
 		R.coll_s = k >= 0 ? cs + (size_t)k * PP_EXEC_MAX_COLLS : NULL;
 		if (poison_all(&R) < 0 || run_layer(&R) < 0)
 			rc = EXIT_BACKEND;
+		/* every rank leaves the loop together, or none does (outside the timed regions) */
+		if ((rc = agree(rc, MPI_COMM_WORLD)))
+			break;
 	}
 	if (!rc && be->membw(R.dev, &membw) < 0)
 		{
@@ -1212,8 +1238,10 @@ static int exec_main(int argc, char **argv, int rank, int size)
 		char host[256] = "", device[256] = "", libs[512] = "";
 		cJSON *arr, *sweep, *m, *v;
 
-		if (!col) {
-			rc = EXIT_BACKEND;
+		if ((rc = agree(col ? 0 : EXIT_BACKEND, MPI_COMM_WORLD))) {
+			if (rank == 0)
+				fprintf(stderr, "parplan-exec: out of memory\n");
+			free(col);
 			goto out;
 		}
 		/*
@@ -1245,20 +1273,32 @@ static int exec_main(int argc, char **argv, int rank, int size)
 			size_t nmax = (size_t)(L->b * L->s * L->h) * 4, ne;
 			void *sbuf = be->alloc(R.dev, nmax), *rbuf = be->alloc(R.dev, nmax);
 			int op, reps = o.iters < 10 ? o.iters : 10;
-			if (!sbuf || !rbuf)
+			if (!sbuf || !rbuf || be->poison(R.dev, sbuf, nmax) < 0 ||
+			    be->poison(R.dev, rbuf, nmax) < 0) {
+				seterr("collective sweep: %s", be->error(R.dev));
 				rc = EXIT_BACKEND;
-			if (!rc && (be->poison(R.dev, sbuf, nmax) < 0 ||
-				    be->poison(R.dev, rbuf, nmax) < 0))
-				rc = EXIT_BACKEND;
+			}
+			/*
+			 * Failure is agreed on collectively: before each timed collective an
+			 * all-reduce of every rank's status stands in for the barrier, and after
+			 * each message size once more, so no rank leaves the loops while another
+			 * waits in a collective.  rc is the same on every rank wherever it is read.
+			 */
+			rc = agree(rc, MPI_COMM_WORLD);
 			for (op = 0; op < 3 && !rc; op++)
 				for (ne = (size_t)size * 256; ne <= nmax && !rc; ne *= 4) {
 					size_t per = ne / (size_t)size;
 					double med;
-					for (it = 0; it < reps + 2 && !rc; it++) {
+					for (it = 0; it < reps + 2; it++) {
 						double sec = 0;
 						int e = 0;
-						be->sync(R.dev);
-						MPI_Barrier(MPI_COMM_WORLD);
+						if (be->sync(R.dev) < 0) {
+							seterr("collective sweep: %s",
+							       be->error(R.dev));
+							rc = EXIT_BACKEND;
+						}
+						if ((rc = agree(rc, MPI_COMM_WORLD)))
+							break;
 						be->tic(R.dev);
 						if (op == PP_EXEC_ALLREDUCE)
 							e = be->allreduce(R.dev, rbuf, ne);
@@ -1266,12 +1306,21 @@ static int exec_main(int argc, char **argv, int rank, int size)
 							e = be->allgather(R.dev, sbuf, rbuf, per);
 						else
 							e = be->reduce_scatter(R.dev, sbuf, rbuf, per);
-						if (e < 0 || be->toc(R.dev, &sec) < 0)
+						if (e < 0 || be->toc(R.dev, &sec) < 0) {
+							seterr("collective sweep: %s",
+							       be->error(R.dev));
 							rc = EXIT_BACKEND;
+						}
+						if (o.fail_sweep && rank == size - 1 &&
+						    op == PP_EXEC_ALLGATHER && it == 1) {
+							seterr("collective sweep: test-only "
+							       "failure on rank %d", rank);
+							rc = EXIT_BACKEND;
+						}
 						if (it >= 2)
 							col[it - 2] = sec;
 					}
-					if (rc)
+					if ((rc = agree(rc, MPI_COMM_WORLD)))
 						break;
 					MPI_Allreduce(MPI_IN_PLACE, col, reps, MPI_DOUBLE, MPI_MIN,
 						      MPI_COMM_WORLD);
@@ -1286,9 +1335,10 @@ static int exec_main(int argc, char **argv, int rank, int size)
 				be->release(R.dev, rbuf);
 		}
 		if ((rc = agree(rc, MPI_COMM_WORLD))) {
+			share_err(MPI_COMM_WORLD);
 			if (rank == 0)
-				fprintf(stderr, "parplan-exec: collective sweep: %s\n",
-					be->error(R.dev));
+				fprintf(stderr, "parplan-exec: %s\n", errbuf[0] ? errbuf :
+					"collective sweep: failed on another rank");
 			free(col);
 			cJSON_Delete(sweep);
 			goto out;

@@ -4,8 +4,10 @@
 #    1e-5 (fp32); a planted wrong weight shard and an unwritten (poisoned) output are caught
 #    with exit 1 naming the GEMM;
 #  - measured: medians, TFLOP/s, bus bandwidth by the nccl-tests convention;
-#  - closing the loop: calibrate a profile from the run, and the cost model's layer time
-#    (layer_gemm_s + layer_tp_s) is within 15% of the stub's own measured layer time;
+#  - closing the loop: calibrate a profile from run A, and the cost model's layer time
+#    (layer_gemm_s + layer_tp_s) is within 15% of A's own measured layer time (circular for the
+#    GEMMs: A's shapes are the table's points) and of run B's, a micro-batch-2 run with GEMM
+#    shapes the table does not hold (not circular);
 #  - bad input: one line on stderr naming the file (and JSON path), exit 2, no output file.
 # tests/check_exec.c checks that tests/data/exec-gpt-t2*.json are what pp_emit_exec writes.
 set -u
@@ -157,10 +159,23 @@ for case in "--test-wrong-shard w_fc1:fwd.fc1 disagrees" "--test-wrong-shard w_q
 	[ ! -e "$tmp/bad.json" ] || no "$opt: wrote measurements despite failing"
 done
 
+# a rank failing in the collective sweep: every rank agrees and leaves together (exit 2, one
+# line), nobody is left waiting in a collective (the timeout turns a hang into a failure)
+timeout 60 $RUN "$EXEC" --stub $STUB --scale 0.25 --iters 2 --warmup 0 --test-fail-sweep \
+	-o "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "collective sweep: test-only failure on rank 1" "$tmp/err" \
+	|| { cat "$tmp/out" "$tmp/err"; no "--test-fail-sweep: exit $rc, want 2"; }
+[ ! -e "$tmp/bad.json" ] || no "--test-fail-sweep: wrote measurements despite failing"
+
 # 3. closing the loop: the cost model on the calibrated profile predicts the stub's layer.
+# Run A (micro-batch 1) is calibrated and priced: its own GEMM shapes are the table's points, so
+# its GEMM part matches by construction and this check mostly exercises the plumbing (and the
+# collectives, under 1% of the layer).  The non-circular check is run B: micro-batch 2, so every
+# linear-layer GEMM has a shape (m = 2*s) that is not in the table A made; the cost model must
+# get B's FLOPs and its table interpolation right to land within 15% of B's measured layer.
 # CI machines are noisy (a rank descheduled mid-collective costs a whole time slice, and another
-# job busy on one of the 2 cores for a second stalls most collectives of a run), so a miss is
-# retried with a fresh run after a pause, up to 5 runs; a wrong model misses every time.
+# job busy on one of the 2 cores for a second stalls a run), so a miss is retried with fresh runs
+# of both after a pause, up to 5 times.
 "$P" model gpt --name loop --layers 2 --hidden 512 --heads 8 --seq 256 --vocab 1000 \
 	-o "$tmp/loop.json" || no "model"
 # the stub ran fp32, so the graph is priced in fp32 (4-byte elements, the fp32 GEMM table)
@@ -168,31 +183,42 @@ sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/loop.json" >"$tmp/loop
 closed=0
 for attempt in 1 2 3 4 5; do
 	if [ $attempt -gt 1 ]; then
-		sleep $((attempt * 5))
+		sleep $((attempt * 3))
 		$RUN "$EXEC" --stub $STUB --scale 0.5 --iters 15 --warmup 3 -o "$tmp/m.json" \
 			>"$tmp/out" 2>&1 || { cat "$tmp/out"; no "stub rerun failed"; break; }
 	fi
+	$RUN "$EXEC" --model "$tmp/loop32.json" --t 2 --micro-batch 2 --iters 15 --warmup 3 \
+		-o "$tmp/mb.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "run B failed"; break; }
 	"$P" calibrate --measurements "$tmp/m.json" --hw tests/data/cpu-base.json --name cpu-test \
-		--model "$tmp/loop32.json" -o "$tmp/cal.json" --json >"$tmp/cal.out" || { no "calibrate"; break; }
-	if python3 - "$tmp/cal.out" "$tmp/cal.json" <<'PY'
+		--model "$tmp/loop32.json" --predict "$tmp/mb.json" -o "$tmp/cal.json" --json \
+		>"$tmp/cal.out" || { no "calibrate"; break; }
+	if python3 - "$tmp/cal.out" "$tmp/cal.json" "$tmp/mb.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 hw = json.load(open(sys.argv[2]))
-l = r["layer"]
-print("exec: layer measured %.3f ms (GEMMs %.3f, collectives %.3f), predicted %.3f ms (GEMMs %.3f, "
-      "TP %.3f): %+.1f%%; link %.3g GB/s, alpha %.3g us"
-      % (l["measured_s"] * 1e3, l["measured_gemm_s"] * 1e3, l["measured_collective_s"] * 1e3,
-         l["predicted_s"] * 1e3, l["predicted_gemm_s"] * 1e3, l["predicted_tp_s"] * 1e3,
-         100 * l["rel_error"], r["bw_gbs"], r["alpha_us"]))
+mb = json.load(open(sys.argv[3]))
+for tag, l in (("A (calibrated on)", r["layer"]), ("B (micro-batch 2, not calibrated on)", r["predict"])):
+    print("exec: run %s: layer measured %.3f ms (GEMMs %.3f, collectives %.3f), predicted %.3f ms "
+          "(GEMMs %.3f, TP %.3f): %+.1f%%"
+          % (tag, l["measured_s"] * 1e3, l["measured_gemm_s"] * 1e3, l["measured_collective_s"] * 1e3,
+             l["predicted_s"] * 1e3, l["predicted_gemm_s"] * 1e3, l["predicted_tp_s"] * 1e3,
+             100 * l["rel_error"]))
+print("exec: link %.3g GB/s, alpha %.3g us" % (r["bw_gbs"], r["alpha_us"]))
 assert r["gemm_points"] == 5 and r["collectives_fitted"] >= 10
 pts = hw["device"]["gemm_table"]["points"]
 assert hw["device"]["gemm_table"]["dtype"] == "fp32" and all("parplan-exec" in p["source"] for p in pts)
 assert "least squares" in hw["node"]["intra"]["source"]
-assert abs(l["rel_error"]) <= 0.15, "prediction off by more than 15%"
+# B really is off the table: its linear-layer GEMM shapes are none of the calibrated points
+assert mb["layer"]["micro_batch"] == 2
+table = {(p["m"], p["n"], p["k"]) for p in pts}
+lin = [g for g in mb["gemms"] if g["pass"] == "forward" and g["batch"] == 1]
+assert len(lin) == 4 and not any((g["m"], g["n"], g["k"]) in table for g in lin), (lin, table)
+assert abs(r["layer"]["rel_error"]) <= 0.15, "run A: prediction off by more than 15%"
+assert abs(r["predict"]["rel_error"]) <= 0.15, "run B: prediction off by more than 15%"
 PY
 	then closed=1; break; fi
 done
-[ $closed -eq 1 ] || no "closing the loop: 5 runs, none within 15%"
+[ $closed -eq 1 ] || no "closing the loop: 5 tries, none with runs A and B both within 15%"
 "$P" validate --model "$tmp/loop32.json" --hw "$tmp/cal.json" >/dev/null || no "calibrated profile does not load"
 
 # 4. bad input: one line naming the file (and path), exit 2, nothing written
