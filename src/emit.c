@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "emit_int.h"
 #include "parplan/io.h"
@@ -108,11 +109,48 @@ static int make_dir(const char *dir, pp_error *err)
 
 #define MAX_DIR_FORMATS 16
 
+/* Write every file of @dir or none: each text goes to a staged file next to its target first
+ * (atomically), and only when all are there are they renamed over their targets.  A target
+ * that is a folder is refused before anything is renamed; should a rename still fail, the
+ * targets renamed before it that did not exist are removed again and the staged files too. */
+static int commit_files(const char *dir, const pp_emit_format *const *want, char *const *text,
+			int n, pp_error *err)
+{
+	char path[MAX_DIR_FORMATS][1280], stage[MAX_DIR_FORMATS][1300];
+	int existed[MAX_DIR_FORMATS], staged = 0, renamed = 0, i, rc = 0;
+	struct stat st;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, want[i]->file);
+		snprintf(stage[i], sizeof(stage[i]), "%s/.%s.stage.%ld", dir, want[i]->file,
+			 (long)getpid());
+		existed[i] = lstat(path[i], &st) == 0;
+		if (existed[i] && S_ISDIR(st.st_mode))
+			return pp_error_set(err, PP_EIO, path[i], NULL, "is a folder");
+	}
+	for (; staged < n && rc == 0; staged++)
+		rc = pp_write_atomic(stage[staged], text[staged], strlen(text[staged]), err);
+	if (rc < 0)
+		staged--; /* the failed one left nothing */
+	for (; rc == 0 && renamed < n; renamed++)
+		if (rename(stage[renamed], path[renamed]) < 0)
+			rc = pp_error_set(err, PP_EIO, path[renamed], NULL, "cannot write: %s",
+					  strerror(errno));
+	if (rc < 0) {
+		for (i = 0; i < staged; i++)
+			unlink(stage[i]); /* those renamed are gone already */
+		for (i = 0; i < renamed - 1; i++)
+			if (!existed[i])
+				unlink(path[i]);
+	}
+	return rc;
+}
+
 int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir, pp_error *err)
 {
 	const pp_emit_format *want[MAX_DIR_FORMATS];
 	char *text[MAX_DIR_FORMATS] = {NULL};
-	char name[64], path[1280];
+	char name[64];
 	int n = 0, i, rc = 0;
 	const char *s = formats_csv, *e;
 
@@ -144,10 +182,8 @@ int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir
 		rc = pp_emit(plan, want[i]->name, NULL, &text[i], err);
 	if (rc == 0)
 		rc = make_dir(dir, err);
-	for (i = 0; i < n && rc == 0; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, want[i]->file);
-		rc = pp_write_atomic(path, text[i], strlen(text[i]), err);
-	}
+	if (rc == 0)
+		rc = commit_files(dir, want, text, n, err);
 	for (i = 0; i < n; i++)
 		free(text[i]);
 	return rc;
@@ -281,6 +317,10 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	    plan->node_devices < 1 || L < 1 || sh->heads < 1 || sh->kv_heads < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global",
 				    "%s: degrees, batch sizes and model shape must be at least 1", fmt);
+	if (gl->schedule == PP_SCHED_INTERLEAVED && v < 2)
+		return BROKEN("global.virtual_stages", "interleaving needs v > 1",
+			      "the interleaved schedule needs at least 2 model chunks per stage "
+			      "(virtual_stages = %lld)", v);
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
@@ -309,6 +349,10 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			if (p < 2)
 				return BROKEN("global.p", "interleaving needs p > 1",
 					      "the interleaved schedule needs pipeline parallelism");
+			if ((rules & PP_RULE_INTERLEAVE_P3) && p < 3)
+				return BROKEN("global.p", "interleaving needs p > 2",
+					      "Megatron core refuses the interleaved schedule with p = %lld "
+					      "(pipeline-model-parallel size should be greater than 2)", p);
 			if (L % (p * v))
 				return BROKEN("model_shape.layers", "layers divisible by p*v",
 					      "%lld layers are not divisible by p*v = %lld", L, p * v);
@@ -361,6 +405,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 					      "(got %d)", lo, k);
 		}
 	}
+	if ((rules & PP_RULE_NO_SELECTIVE) && gl->recompute == PP_RECOMPUTE_SELECTIVE)
+		return BROKEN("global.recompute", "no selective recompute",
+			      "%s recomputes whole layers (recompute_layer) or nothing", fmt);
 	if ((rules & PP_RULE_ZERO) && p > 1 && pp_emit_zero_stage(plan, opts) >= 2)
 		return BROKEN("global.p", "no ZeRO 2/3 with pipeline parallelism",
 			      "DeepSpeed ZeRO stage %d cannot run with p = %lld",
@@ -368,13 +415,30 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	return 0;
 }
 
+const char *pp_emit_safe_name(char *buf, size_t n, const char *s)
+{
+	size_t i;
+	for (i = 0; n > 0 && i + 1 < n && s[i]; i++) {
+		char ch = s[i];
+		buf[i] = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+				 ch == '.' || ch == '_' || ch == '+' || ch == '-'
+			 ? ch
+			 : '_';
+	}
+	if (n > 0)
+		buf[i] = '\0';
+	return buf;
+}
+
 void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan)
 {
 	const pp_global *gl = &plan->global;
+	char model[sizeof(plan->model)], hw[sizeof(plan->hw)];
 	pp_sb_printf(b, "# %s generated by parplan emit from a parplan-plan/1 plan\n", what);
 	pp_sb_printf(b, "# model %s (%.4g B parameters) on %s: %d GPUs = t %d x p %d x d %d\n",
-		     plan->model, (double)plan->shape.params / 1e9, plan->hw, plan->gpus, gl->t, gl->p,
-		     gl->d);
+		     pp_emit_safe_name(model, sizeof(model), plan->model),
+		     (double)plan->shape.params / 1e9, pp_emit_safe_name(hw, sizeof(hw), plan->hw),
+		     plan->gpus, gl->t, gl->p, gl->d);
 	pp_sb_printf(b, "# schedule %s, v %d, micro-batch %d, global batch %d, recompute %s%s%s\n",
 		     pp_schedule_name(gl->schedule), gl->virtual_stages, gl->micro_batch,
 		     gl->global_batch, pp_recompute_name(gl->recompute),

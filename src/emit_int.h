@@ -45,7 +45,9 @@ enum {
 	PP_RULE_LLAMA_ONLY = 1 << 12,
 	PP_RULE_TP_NEEDS_SP = 1 << 13, /* torchtitan: tensor parallelism is always sequence parallel */
 	PP_RULE_MB_PER_STAGE = 1 << 14,/* torchtitan: micro-batches >= p*v */
-	PP_RULE_NO_GPIPE = 1 << 15     /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
+	PP_RULE_NO_GPIPE = 1 << 15,    /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
+	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
+	PP_RULE_NO_SELECTIVE = 1 << 17 /* Nanotron: full-layer recompute only */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \
@@ -66,7 +68,12 @@ void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node);
 /** Layers on the smallest model chunk. */
 int pp_emit_min_chunk_layers(const pp_plan *plan);
 
-/* The "#" comment lines opening every launcher file: what the plan is and what it predicts. */
+/** @s in @buf (size @n) with every character outside [A-Za-z0-9._+-] replaced by '_': safe in a
+ * comment line and inside any quoted string of bash, TOML and YAML.  Returns @buf. */
+const char *pp_emit_safe_name(char *buf, size_t n, const char *s);
+
+/* The "#" comment lines opening every launcher file: what the plan is and what it predicts
+ * (names through pp_emit_safe_name()). */
 void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan);
 
 /* Megatron-LM's model-shape and batch flags as bash array lines, shared with
@@ -74,7 +81,8 @@ void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan);
 void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed);
 /* --recompute-* array lines of the plan's recompute mode. */
 void pp_emit_megatron_recompute_args(pp_sbuf *b, const pp_plan *plan, const pp_emit_opts *opts);
-/* The launcher preamble of both Megatron scripts (nodes, rendezvous, data). */
-void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan);
+/* The launcher preamble of both Megatron scripts (nodes, rendezvous, data: Megatron-LM falls
+ * back to mock data, Megatron-DeepSpeed (@deepspeed) requires DATA_ARGS). */
+void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan, int deepspeed);
 
 #endif

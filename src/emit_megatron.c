@@ -16,7 +16,7 @@
 
 #include "emit_int.h"
 
-void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan)
+void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 {
 	int nnodes, per_node;
 	pp_emit_nodes(plan, &nnodes, &per_node);
@@ -25,11 +25,24 @@ void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan)
 	pp_sb_printf(b, "NODE_RANK=${NODE_RANK:-0}\nMASTER_ADDR=${MASTER_ADDR:-localhost}\n"
 			"MASTER_PORT=${MASTER_PORT:-6000}\nTRAIN_ITERS=${TRAIN_ITERS:-100}\n"
 			"LR=${LR:-1.0e-4}\n");
-	pp_sb_printf(b, "# DATA_ARGS: --data-path and tokenizer flags; mock data by default\n");
+	if (deepspeed) {
+		/* Megatron-DeepSpeed has no --mock-data: the data must be given */
+		pp_sb_printf(b, "# DATA_ARGS (required): --data-path and tokenizer flags (a tokenizer "
+				"of %lld tokens)\n",
+			     (long long)plan->shape.vocab);
+		pp_sb_printf(b, "if [ -z \"${DATA_ARGS:-}\" ]; then\n\techo \"$0: set DATA_ARGS to "
+				"the --data-path and tokenizer flags (Megatron-DeepSpeed has no mock "
+				"data)\" >&2\n\texit 2\nfi\nread -r -a DATA <<<\"$DATA_ARGS\"\n\n");
+		return;
+	}
+	/* NullTokenizer's vocabulary is --vocab-size plus one end-of-document token */
+	pp_sb_printf(b, "# DATA_ARGS: --data-path and tokenizer flags; mock data by default (NullTokenizer\n"
+			"# adds an end-of-document token to --vocab-size: %lld tokens in all)\n",
+		     (long long)plan->shape.vocab);
 	pp_sb_printf(b, "if [ -n \"${DATA_ARGS:-}\" ]; then\n\tread -r -a DATA <<<\"$DATA_ARGS\"\n"
 			"else\n\tDATA=(--mock-data --tokenizer-type NullTokenizer --vocab-size %lld)\n"
 			"fi\n\n",
-		     (long long)plan->shape.vocab);
+		     (long long)plan->shape.vocab - 1);
 }
 
 void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed)
@@ -48,6 +61,10 @@ void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 			pp_sb_printf(b, "\t--group-query-attention\n\t--num-query-groups %lld\n",
 				     (long long)sh->kv_heads);
 	}
+	/* Megatron pads the vocabulary to a multiple of this times t (default 128): 1 keeps the
+	 * plan's vocabulary where t divides it */
+	if (sh->vocab % gl->t == 0)
+		pp_sb_printf(b, "\t--make-vocab-size-divisible-by 1\n");
 	pp_sb_printf(b, "\t--seq-length %lld\n", (long long)sh->seq);
 	pp_sb_printf(b, "\t--max-position-embeddings %lld\n", (long long)sh->seq);
 	if (sh->family_llama) {
@@ -83,14 +100,15 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	int rc;
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("megatron", plan, opts, PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE,
+	if ((rc = pp_emit_check_rules("megatron", plan, opts,
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3,
 				      err)) < 0)
 		return rc;
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");
 	pp_emit_header(&b, "Megatron-LM launch script", plan);
 	pp_sb_printf(&b, "# Run on every node with NODE_RANK set (0 .. NNODES-1) and MASTER_ADDR naming "
 			 "node 0;\n# MEGATRON_LM is the Megatron-LM checkout.\n");
-	pp_emit_megatron_preamble(&b, plan);
+	pp_emit_megatron_preamble(&b, plan, 0);
 	pp_sb_printf(&b, "MEGATRON_LM=${MEGATRON_LM:-.}\nexport CUDA_DEVICE_MAX_CONNECTIONS=1\n\n");
 	pp_sb_printf(&b, "DISTRIBUTED=(\n\t--nproc_per_node \"$GPUS_PER_NODE\"\n\t--nnodes \"$NNODES\"\n"
 			 "\t--node_rank \"$NODE_RANK\"\n\t--master_addr \"$MASTER_ADDR\"\n"

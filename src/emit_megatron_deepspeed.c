@@ -2,7 +2,8 @@
  * emit_megatron_deepspeed.c - a bash script for Megatron-DeepSpeed's pretrain_gpt.py: the
  * Megatron flags it shares (see emit_megatron.c, with its older spellings: --num-key-value-heads,
  * --normalization rmsnorm, --use-rotary-position-embeddings, --no-pipeline-parallel for p = 1)
- * plus --deepspeed --deepspeed_config ds_config.json --zero-stage N.  ds_config.json itself is
+ * plus --deepspeed --deepspeed_config ds_config.json --zero-stage N.  It has no --mock-data, so
+ * the script stops unless DATA_ARGS gives the data and tokenizer flags.  ds_config.json itself is
  * the "deepspeed" format (emit_deepspeed.c).  ZeRO replaces Megatron's distributed optimizer.
  */
 #include <stdlib.h>
@@ -29,7 +30,7 @@ int pp_emit_megatron_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, ch
 	pp_sb_printf(&b, "# Write ds_config.json next to this script with `parplan emit --format "
 			 "deepspeed`.\n# Run on every node with NODE_RANK set and MASTER_ADDR naming "
 			 "node 0;\n# MEGATRON_DEEPSPEED is the Megatron-DeepSpeed checkout.\n");
-	pp_emit_megatron_preamble(&b, plan);
+	pp_emit_megatron_preamble(&b, plan, 1);
 	pp_sb_printf(&b, "MEGATRON_DEEPSPEED=${MEGATRON_DEEPSPEED:-.}\n"
 			 "DS_CONFIG=${DS_CONFIG:-$(dirname \"$0\")/ds_config.json}\n\n");
 	pp_sb_printf(&b, "DISTRIBUTED=(\n\t--nproc_per_node \"$GPUS_PER_NODE\"\n\t--nnodes \"$NNODES\"\n"

@@ -5,13 +5,21 @@
  * trainer.devices is GPUs per node; the model block carries the parallel sizes, batch sizes,
  * sequence parallelism, activation checkpointing (granularity / method / num_layers: all null
  * without recompute, granularity only for selective) and the model shape; the distributed
- * optimizer is NeMo's distributed_fused_adam.  NeMo 1.x splits layers evenly over stages.
+ * optimizer is NeMo's distributed_fused_adam.  NeMo 1.x splits layers evenly over stages, and
+ * its Megatron core refuses interleaving with p <= 2.
+ *
+ * The file extends NeMo's own megatron_gpt_config.yaml through a Hydra defaults list (it goes
+ * next to it in examples/nlp/language_modeling/conf/), so every setting it does not name keeps
+ * NeMo's default.  model.tokenizer and model.data.data_prefix are left as "???", OmegaConf's
+ * mandatory value, which stops the run with an error naming the key until it is filled in.
+ * make_vocab_size_divisible_by 1 keeps the plan's vocabulary where t divides it (NeMo pads to a
+ * multiple of it times t).
  */
 #include <stdlib.h>
 
 #include "emit_int.h"
 
-#define NEMO_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN)
+#define NEMO_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3)
 
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
@@ -25,7 +33,12 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 		return rc;
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "NeMo 1.x megatron_gpt_config", plan);
-	pp_sb_printf(&b, "# python megatron_gpt_pretraining.py --config-path . --config-name nemo\n");
+	pp_sb_printf(&b, "# Settings over NeMo's megatron_gpt_config.yaml (the defaults list below): "
+			 "copy this file\n# to examples/nlp/language_modeling/conf/nemo.yaml, fill in "
+			 "model.tokenizer and\n# model.data.data_prefix (\"???\"), then run\n"
+			 "#   python examples/nlp/language_modeling/megatron_gpt_pretraining.py "
+			 "--config-name nemo\n");
+	pp_sb_printf(&b, "defaults:\n  - megatron_gpt_config\n  - _self_\n");
 	pp_sb_printf(&b, "name: megatron_gpt\n");
 	pp_sb_printf(&b, "trainer:\n  devices: %d\n  num_nodes: %d\n  accelerator: gpu\n"
 			 "  precision: bf16-mixed\n  logger: false\n  enable_checkpointing: false\n"
@@ -53,6 +66,23 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 		     llama ? "rmsnorm" : "layernorm", llama ? "fast-swiglu" : "gelu",
 		     llama ? "rope" : "learned_absolute", llama ? "false" : "true",
 		     sh->tied_embeddings ? "true" : "false");
+	if (sh->vocab % gl->t == 0)
+		pp_sb_printf(&b, "  make_vocab_size_divisible_by: 1\n");
+	if (llama)
+		pp_sb_printf(&b, "  tokenizer: # a Hugging Face tokenizer of %lld tokens, e.g. "
+				 "meta-llama/Meta-Llama-3-8B\n    library: huggingface\n"
+				 "    type: ???\n    model: null\n    vocab_file: null\n"
+				 "    merge_file: null\n    delimiter: null\n    use_fast: true\n",
+			     (long long)sh->vocab);
+	else
+		pp_sb_printf(&b, "  tokenizer: # GPT-2 BPE files of %lld tokens\n    library: megatron\n"
+				 "    type: GPT2BPETokenizer\n    model: null\n    vocab_file: ???\n"
+				 "    merge_file: ???\n    delimiter: null\n",
+			     (long long)sh->vocab);
+	pp_sb_printf(&b, "  data:\n    data_prefix: ??? # [weight, path_text_document, ...] of "
+			 "Megatron indexed datasets\n    data_impl: mmap\n    splits_string: 900,50,50\n"
+			 "    seq_length: %lld\n",
+		     (long long)sh->seq);
 	if (gl->recompute == PP_RECOMPUTE_FULL)
 		pp_sb_printf(&b, "  activations_checkpoint_granularity: full\n"
 				 "  activations_checkpoint_method: uniform\n"

@@ -1,7 +1,8 @@
 /*
  * emit_report.c - a plain-text summary a person reads in ten seconds: the plan, what it is
  * predicted to do, memory against capacity, the time breakdown as a bar of characters, and the
- * runner-up plans (opts->others) with how much slower each is.
+ * runner-up plans (opts->others, plans for the same model) with how much slower or faster each
+ * is.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -48,11 +49,22 @@ int pp_emit_report(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp
 	const pp_predicted *pr = &plan->predicted;
 	pp_sbuf b = PP_SBUF_INIT;
 	int nnodes, per_node, i, m = pp_global_microbatches(gl);
+	char model[sizeof(plan->model)], hw[sizeof(plan->hw)], other[sizeof(plan->model)];
 
 	*out = NULL;
+	for (i = 0; opts && i < opts->n_others; i++)
+		if (strcmp(opts->others[i]->model, plan->model))
+			return pp_error_set(err, PP_EINVALID, NULL, "model",
+					    "report: runner-up %d is a plan for model \"%.64s\", not "
+					    "\"%.64s\"",
+					    i + 1, pp_emit_safe_name(other, sizeof(other),
+								     opts->others[i]->model),
+					    pp_emit_safe_name(model, sizeof(model), plan->model));
 	pp_emit_nodes(plan, &nnodes, &per_node);
-	pp_sb_printf(&b, "parplan plan: %s on %s, %d GPUs (%d node%s of %d)\n", plan->model, plan->hw,
-		     plan->gpus, nnodes, nnodes == 1 ? "" : "s", per_node);
+	pp_sb_printf(&b, "parplan plan: %s on %s, %d GPUs (%d node%s of %d)\n",
+		     pp_emit_safe_name(model, sizeof(model), plan->model),
+		     pp_emit_safe_name(hw, sizeof(hw), plan->hw), plan->gpus, nnodes,
+		     nnodes == 1 ? "" : "s", per_node);
 	pp_sb_printf(&b, "  ");
 	plan_line(&b, plan);
 	pp_sb_printf(&b, "\n  global batch %d = %d micro-batches x %d x d %d; %lld layers on %d "
@@ -101,11 +113,14 @@ int pp_emit_report(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp
 		const pp_plan *o = opts->others[i];
 		pp_sb_printf(&b, "  %d. ", i + 2);
 		plan_line(&b, o);
-		if (o->predicted.valid && pr->valid && pr->iteration_s > 0)
-			pp_sb_printf(&b, ": %.4g s, %+.1f%% %s\n", o->predicted.iteration_s,
-				     100 * (o->predicted.iteration_s / pr->iteration_s - 1),
-				     o->predicted.iteration_s >= pr->iteration_s ? "slower" : "faster");
-		else
+		if (o->predicted.valid && pr->valid && pr->iteration_s > 0) {
+			double rel = 100 * (o->predicted.iteration_s / pr->iteration_s - 1);
+			if (fabs(rel) < 0.05) /* prints as 0.0% */
+				pp_sb_printf(&b, ": %.4g s, as fast\n", o->predicted.iteration_s);
+			else
+				pp_sb_printf(&b, ": %.4g s, %.1f%% %s\n", o->predicted.iteration_s,
+					     fabs(rel), rel > 0 ? "slower" : "faster");
+		} else
 			pp_sb_printf(&b, ": not predicted\n");
 	}
 	if (plan->search.valid)

@@ -57,6 +57,7 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 	pp_sbuf b = PP_SBUF_INIT;
 	pp_pipe_slot *slots = NULL;
 	int n = 0, i, r, rc, m = pp_global_microbatches(gl);
+	char name[sizeof(plan->model) > sizeof(plan->hw) ? sizeof(plan->model) : sizeof(plan->hw)];
 	double busy, fwd, bwd, comm_frac, flush = 0, total, scale, step, t, H, axis_y, bar_y;
 	double parts[6];
 
@@ -88,9 +89,9 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 			 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
 		     LEFT + WIDTH + 20, H, LEFT + WIDTH + 20, H);
 	pp_sb_printf(&b, "<title>");
-	xml_text(&b, plan->model);
+	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
 	pp_sb_printf(&b, " on ");
-	xml_text(&b, plan->hw);
+	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
 	pp_sb_printf(&b, ": pipeline timeline of one iteration</title>\n");
 	pp_sb_printf(&b, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n",
 		     LEFT + WIDTH + 20, H);
@@ -106,9 +107,9 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 			     i ? "#9c5a1a" : "#2b4a6b");
 	pp_sb_printf(&b, "</defs>\n");
 	pp_sb_printf(&b, "<text x=\"%.0f\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", LEFT);
-	xml_text(&b, plan->model);
+	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
 	pp_sb_printf(&b, " on ");
-	xml_text(&b, plan->hw);
+	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
 	pp_sb_printf(&b, ": t %d, p %d, d %d, %s", gl->t, gl->p, gl->d, pp_schedule_name(gl->schedule));
 	if (gl->virtual_stages > 1)
 		pp_sb_printf(&b, " with v %d chunks per stage", gl->virtual_stages);

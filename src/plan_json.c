@@ -650,6 +650,23 @@ static int read_search(const pp_jctx *c, const cJSON *o, pp_search_info *si)
 	return 0;
 }
 
+/* Names go into launcher scripts and configs (comments, quoted strings): letters, digits and
+ * ". _ + -" only, so that no name can end a comment line or a quoted value. */
+static int check_name(const pp_jctx *c, const char *key, const char *s)
+{
+	const char *q;
+	if (!*s)
+		return pp_json_fail(c, "", key, "empty name");
+	for (q = s; *q; q++)
+		if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+		      *q == '.' || *q == '_' || *q == '+' || *q == '-'))
+			return pp_json_fail(c, "", key,
+					    "character %d at offset %d is not allowed in a name "
+					    "(letters, digits, \".\", \"_\", \"+\", \"-\")",
+					    (unsigned char)*q, (int)(q - s));
+	return 0;
+}
+
 static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 {
 	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "gpus",
@@ -658,7 +675,7 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 	const char *s = NULL;
 	const cJSON *o = NULL;
 	int64_t v;
-	int rc;
+	int rc, check_names;
 
 	if ((rc = pp_json_check_object(c, root, "", keys)) < 0)
 		return rc;
@@ -674,10 +691,14 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 		if (s && strlen(s) >= sizeof(plan->field))                                      \
 			return pp_json_fail(c, "", k, "longer than %zu characters",             \
 					    sizeof(plan->field) - 1);                           \
+		if (s && check_names && (rc = check_name(c, k, s)) < 0)                         \
+			return rc;                                                              \
 		copy_str(plan->field, sizeof(plan->field), s);                                  \
 	} while (0)
+	check_names = 1;
 	NAME("model", model, 1);
 	NAME("hw", hw, 1);
+	check_names = 0;
 	NAME("model_path", model_path, 0);
 	NAME("hw_path", hw_path, 0);
 #undef NAME

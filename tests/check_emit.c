@@ -2,6 +2,7 @@
  * ds_config parse-back with cJSON, writing several formats into a folder. */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +140,13 @@ START_TEST(test_launcher_rules)
 
 	for (i = 0; i < sizeof(launchers) / sizeof(launchers[0]); i++) {
 		const char *f = launchers[i];
-		expect_ok(&base, f, NULL);
+		if (!strcmp(f, "nanotron")) { /* the base plan recomputes selectively */
+			p = base, p.global.recompute = PP_RECOMPUTE_FULL;
+			expect_ok(&p, f, NULL);
+			expect_rule(&base, f, NULL, "no selective recompute", "global.recompute");
+		} else {
+			expect_ok(&base, f, NULL);
+		}
 		p = base, p.gpus = 96;
 		expect_rule(&p, f, NULL, "world size = t*p*d", "gpus");
 		p = base, p.global.global_batch = 510;
@@ -182,6 +189,22 @@ START_TEST(test_launcher_rules)
 	expect_ok(&p, "torchtitan", NULL);
 	expect_rule(&p, "megatron-deepspeed", NULL, "no interleaved schedule", "global.schedule");
 	expect_rule(&p, "nanotron", NULL, "no interleaved schedule", "global.schedule");
+	/* interleaving with one chunk per stage is not interleaving, in any launcher */
+	p.global.virtual_stages = 1;
+	for (i = 0; i < sizeof(launchers) / sizeof(launchers[0]); i++)
+		expect_rule(&p, launchers[i], NULL, "interleaving needs v > 1", "global.virtual_stages");
+	p.global.virtual_stages = 2;
+	/* torchtitan: v = 2 is its Interleaved1F1B default; v = 4 on p = 4 (16 stages of 80
+	 * layers) has no layers-per-stage k with ceil(82 / k) = 16 */
+	p.global.virtual_stages = 4;
+	expect_rule(&p, "torchtitan", NULL, "stages from layers per stage", "global.virtual_stages");
+	expect_ok(&p, "megatron", NULL);
+	p.global.virtual_stages = 2;
+	/* Megatron core: interleaving needs p > 2 */
+	p.global.p = 2, p.global.d = 8;
+	expect_rule(&p, "megatron", NULL, "interleaving needs p > 2", "global.p");
+	expect_rule(&p, "nemo", NULL, "interleaving needs p > 2", "global.p");
+	expect_ok(&p, "torchtitan", NULL);
 	p.global.p = 1, p.global.d = 16;
 	expect_rule(&p, "megatron", NULL, "interleaving needs p > 1", "global.p");
 	p.global.micro_batch = 0;
@@ -200,8 +223,9 @@ START_TEST(test_launcher_rules)
 	/* GPipe: Megatron runs 1F1B; Nanotron's afab and torchtitan's GPipe are GPipe */
 	p = base, p.global.schedule = PP_SCHED_GPIPE;
 	expect_rule(&p, "megatron", NULL, "no GPipe schedule", "global.schedule");
-	expect_ok(&p, "nanotron", NULL);
 	expect_ok(&p, "torchtitan", NULL);
+	p.global.recompute = PP_RECOMPUTE_FULL;
+	expect_ok(&p, "nanotron", NULL);
 	/* torchtitan: Llama flavors only, TP always sequence parallel, m >= p*v */
 	p = base, p.shape.family_llama = 0;
 	expect_rule(&p, "torchtitan", NULL, "llama models only", "model_shape.family");
@@ -213,6 +237,11 @@ START_TEST(test_launcher_rules)
 	expect_rule(&p, "torchtitan", NULL, "micro-batches at least p*v", "global.global_batch");
 	p = base, p.shape.hidden = 4096;
 	expect_rule(&p, "torchtitan", NULL, "registered model flavor", "model_shape");
+	/* Nanotron recomputes whole layers or nothing */
+	p = base, p.global.recompute = PP_RECOMPUTE_SELECTIVE;
+	expect_rule(&p, "nanotron", NULL, "no selective recompute", "global.recompute");
+	p.global.recompute = PP_RECOMPUTE_FULL;
+	expect_ok(&p, "nanotron", NULL);
 	/* a p = 1 plan may use ZeRO-3 */
 	p = load_plan("llama3-8b-p1"), o = (pp_emit_opts)PP_EMIT_OPTS_INIT, o.zero_stage = 3;
 	expect_ok(&p, "deepspeed", &o);
@@ -288,7 +317,7 @@ static int count_files(const char *dir)
 	if (!d)
 		return -1;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) /* staged files count too */
 			n++;
 	closedir(d);
 	return n;
@@ -302,7 +331,7 @@ static void rm_dir(const char *dir)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
 		unlink(p);
@@ -351,6 +380,74 @@ START_TEST(test_emit_to_dir)
 }
 END_TEST
 
+/* A plan made in code (not loaded) may carry any name: every emitter writes it only through
+ * pp_emit_safe_name(), so no newline ends a comment line and no quote ends a quoted value. */
+START_TEST(test_hostile_names)
+{
+	static const char *const formats[] = {"megatron", "megatron-deepspeed", "deepspeed",
+					      "torchtitan", "nemo", "nanotron", "report", "svg"};
+	pp_plan plan = load_plan("llama3-8b-p1");
+	size_t i;
+	char safe[16];
+
+	snprintf(plan.model, sizeof(plan.model), "x\ntouch /tmp/PWNED\n#\"'\\");
+	snprintf(plan.hw, sizeof(plan.hw), "h\"w\n$(id)");
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		pp_error err = PP_ERROR_INIT;
+		char *text = NULL;
+		ck_assert_msg(pp_emit(&plan, formats[i], NULL, &text, &err) == 0, "%s: %s", formats[i],
+			      err.msg);
+		ck_assert_msg(!strstr(text, "\ntouch") && !strstr(text, "PWNED\n") &&
+				      !strstr(text, "$(id)") && !strstr(text, "\"'"),
+			      "%s carries the raw name", formats[i]);
+		if (strcmp(formats[i], "deepspeed") && strcmp(formats[i], "svg"))
+			ck_assert_msg(strstr(text, "x_touch__tmp_PWNED_____"), "%s: no safe name",
+				      formats[i]);
+		free(text);
+	}
+	ck_assert_str_eq(pp_emit_safe_name(safe, sizeof(safe), "a b\"c.d+e-f_g"), "a_b_c.d+e-f_g");
+	ck_assert_str_eq(pp_emit_safe_name(safe, 4, "abcdef"), "abc");
+	pp_plan_release(&plan);
+}
+END_TEST
+
+/* pp_emit_to_dir writes all or nothing: a target it cannot write (here a folder in the way of
+ * the second file) leaves neither a new first file nor a changed old one, nor staged files */
+START_TEST(test_emit_to_dir_all_or_nothing)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_plan plan = load_plan("llama3-8b-p1");
+	char tmp[] = "/tmp/check_emit_XXXXXX", path[512], *text = NULL;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/nemo.yaml", tmp);
+	ck_assert_int_eq(mkdir(path, 0777), 0);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo,report", tmp, &err), PP_EIO);
+	ck_assert_ptr_nonnull(strstr(err.file, "nemo.yaml"));
+	ck_assert_int_eq(count_files(tmp), 1); /* the folder only */
+	/* an old megatron.sh stays as it was */
+	snprintf(path, sizeof(path), "%s/megatron.sh", tmp);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "old\n", 4), 4);
+	close(fd);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo", tmp, &err), PP_EIO);
+	ck_assert_int_eq(pp_read_file(path, &text, NULL, &err), 0);
+	ck_assert_str_eq(text, "old\n");
+	free(text);
+	ck_assert_int_eq(count_files(tmp), 2);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nemo.yaml", tmp);
+	rmdir(path);
+	/* with the way clear, all of them */
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo,report", tmp, &err), 0);
+	ck_assert_int_eq(count_files(tmp), 3);
+	rm_dir(tmp);
+	pp_plan_release(&plan);
+}
+END_TEST
+
 /* the SVG needs predicted times; the report says when there are none */
 START_TEST(test_unpredicted_plan)
 {
@@ -380,6 +477,8 @@ int main(void)
 	tcase_add_test(tc, test_pipeline_schedules);
 	tcase_add_test(tc, test_emit_to_dir);
 	tcase_add_test(tc, test_unpredicted_plan);
+	tcase_add_test(tc, test_hostile_names);
+	tcase_add_test(tc, test_emit_to_dir_all_or_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

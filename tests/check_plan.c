@@ -258,6 +258,9 @@ START_TEST(test_rejections_name_file_and_path)
 	expect_reject("truncated.json", "", "unexpected end");
 	expect_reject("not-object.json", "(root)", "expected an object");
 	expect_reject("nul-byte.json", "", "NUL byte");
+	/* names end up in launcher comments and quoted strings */
+	expect_reject("model-newline.json", "model", "not allowed in a name");
+	expect_reject("hw-quote.json", "hw", "not allowed in a name");
 }
 END_TEST
 

@@ -6,9 +6,10 @@
  *   megatron-deepspeed  bash script for Megatron-DeepSpeed (--deepspeed --deepspeed_config ...)
  *   deepspeed           ds_config.json for Megatron-DeepSpeed
  *   torchtitan          TOML job config (torchtitan 0.2 schema)
- *   nemo                NeMo 1.x megatron_gpt_config YAML
+ *   nemo                NeMo 1.x YAML over megatron_gpt_config (Hydra defaults list)
  *   nanotron            Nanotron YAML config
- *   report              plain-text summary (plan, predictions, memory, time breakdown)
+ *   report              plain-text summary (plan, predictions, memory, time breakdown,
+ *                       runner-ups: opts->others, plans for the same model, else PP_EINVALID)
  *   svg                 pipeline timeline of one iteration plus a stacked time breakdown
  *   plan                the plan itself (parplan-plan/1)
  *   exec                input of the execution stub (pp_emit_exec, see src/emit_exec.c)
@@ -17,9 +18,12 @@
  * (world size = t*p*d on whole nodes, global batch divisible by micro-batch*d, layers by p and by
  * p*v when interleaved with micro-batches a multiple of p, heads by t, query groups a multiple or
  * divisor of t, sequence parallelism only with t > 1, recompute flags, no ZeRO 2/3 with pipeline
- * parallelism, Nanotron kv heads >= t, and what each launcher cannot express) and refuses with
+ * parallelism, Nanotron kv heads >= t, interleaving only with v > 1 (and p > 2 in Megatron-LM
+ * and NeMo), and what each launcher cannot express) and refuses with
  * PP_EINVALID and a message `<format>: rule "<rule>": <detail>`, the JSON path of the plan value
- * at fault in err->path.  Every emitter is pure: it returns text and writes nothing.
+ * at fault in err->path.  Every emitter is pure: it returns text and writes nothing.  Names
+ * (plan->model, plan->hw) are written with every character outside [A-Za-z0-9._+-] replaced
+ * by '_' (pp_plan_load() refuses such names in the first place).
  */
 #ifndef PARPLAN_EMIT_H
 #define PARPLAN_EMIT_H
@@ -62,8 +66,10 @@ int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, c
 
 /**
  * Emit every format of the comma-separated @formats_csv into folder @dir (created if missing),
- * each under its default file name.  All formats are produced first and only then written, each
- * file atomically, so a broken rule or an unknown format writes nothing.
+ * each under its default file name.  All formats are produced first and only then written: each
+ * to a staged file in @dir, all renamed into place only once every one is written, so a broken
+ * rule, an unknown format or a failed write leaves @dir's files as they were (PP_EIO names the
+ * file; a target that is a folder is refused before anything is renamed).
  */
 int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir, pp_error *err);
 

@@ -32,24 +32,32 @@ int cmd_emit(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--plan", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
+			if (plan_path)
+				return cli_usage("emit: --plan given twice");
 			plan_path = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--format", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
+			if (format)
+				return cli_usage("emit: --format given twice");
 			format = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "-o", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
+			if (output)
+				return cli_usage("emit: -o given twice");
 			output = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--zero-stage", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
+			if (opts.zero_stage >= 0)
+				return cli_usage("emit: --zero-stage given twice");
 			if (cli_int("--zero-stage", v, 0, 3, &x) < 0)
 				return CLI_BAD;
 			opts.zero_stage = (int)x;
@@ -58,6 +66,8 @@ int cmd_emit(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--recompute-num-layers", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
+			if (opts.recompute_num_layers > 0)
+				return cli_usage("emit: --recompute-num-layers given twice");
 			if (cli_int("--recompute-num-layers", v, 1, 1 << 20, &x) < 0)
 				return CLI_BAD;
 			opts.recompute_num_layers = (int)x;
@@ -96,6 +106,14 @@ int cmd_emit(int argc, char **argv)
 			goto done;
 		}
 		other_ptrs[loaded] = &others[loaded];
+		if (strcmp(others[loaded].model, plan.model)) {
+			loaded++;
+			pp_error_set(&err, PP_EINVALID, compare[loaded - 1], "model",
+				     "--compare: a plan for model \"%.64s\", not \"%.64s\" like %.200s",
+				     others[loaded - 1].model, plan.model, plan_path);
+			rc = cli_error(&err);
+			goto done;
+		}
 	}
 	opts.others = other_ptrs;
 	opts.n_others = n_compare;

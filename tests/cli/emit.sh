@@ -50,11 +50,23 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 		else
 			golden "$G/$plan/$f" "$out"
 		fi
+		# no line of a launcher file runs anything but what parplan wrote: names are checked
 		case $f in
 		megatron | megatron-deepspeed)
+			# Megatron-DeepSpeed has no mock data: without DATA_ARGS the script stops
+			if [ "$f" = megatron-deepspeed ]; then
+				rm -f "$tmp/argv"
+				PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$out" 2>"$tmp/err"
+				rc=$?
+				[ $rc -eq 2 ] && grep -q "set DATA_ARGS" "$tmp/err" && [ ! -e "$tmp/argv" ] ||
+					bad "$plan $f without DATA_ARGS: exit $rc: $(cat "$tmp/err")"
+			fi
 			bash -n "$out" || bad "$plan $f: bash -n"
+			data=""
+			[ "$f" = megatron ] || data="--data-path /data/corpus_text_document --tokenizer-type GPT2BPETokenizer --vocab-file /data/vocab.json --merge-file /data/merges.txt"
 			PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" MEGATRON_LM=/opt/Megatron-LM \
-				MEGATRON_DEEPSPEED=/opt/Megatron-DeepSpeed bash "$out" || bad "$plan $f: script failed"
+				MEGATRON_DEEPSPEED=/opt/Megatron-DeepSpeed DATA_ARGS="$data" bash "$out" ||
+				bad "$plan $f: script failed"
 			python3 tests/cli/emit_check.py "$f" "$pf" "$out" "$tmp/argv" || fail=1
 			;;
 		svg)
@@ -127,7 +139,17 @@ cases = [
      {"sequence_parallel": False}, {}),
     ("mbstage", "torchtitan", "micro-batches at least p*v", {}, {"global_batch": 12}, {}),
     ("flavor", "torchtitan", "registered model flavor", {}, {}, {"hidden": 4096}),
+    ("p3", "megatron", "interleaving needs p > 2", {},
+     {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
+    ("p3nemo", "nemo", "interleaving needs p > 2", {},
+     {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
+    ("selective", "nanotron", "no selective recompute", {}, {}, {}),
+    ("ttstages", "torchtitan", "stages from layers per stage", {},
+     {"schedule": "interleaved", "virtual_stages": 4}, {}),
 ]
+for fmt in ("megatron", "megatron-deepspeed", "deepspeed", "torchtitan", "nemo", "nanotron"):
+    cases.append((f"v1-{fmt}", fmt, "interleaving needs v > 1", {},
+                  {"schedule": "interleaved", "virtual_stages": 1}, {}))
 for name, fmt, rule, top, glob, shape in cases:
     p = copy.deepcopy(base)
     p.update(top)
@@ -154,7 +176,36 @@ while IFS='|' read -r pf f rule; do
 		grep -qF "$f: rule \"$rule\"" "$tmp/err" || bad "rule \"$rule\" ($f): exit $rc: $(cat "$tmp/err")"
 	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
 done <"$tmp/rules"
-[ "$(wc -l <"$tmp/rules")" -eq 19 ] || bad "expected 19 rule plans"
+[ "$(wc -l <"$tmp/rules")" -eq 29 ] || bad "expected 29 rule plans"
+
+# torchtitan, Interleaved1F1B with v = 4 on p = 2 (80 layers): 11 layers per stage makes
+# ceil(82 / 11) = 8 = p*v stages; emit_check.py recomputes torchtitan's count
+python3 - "$tmp" <<'PY' || bad "making the torchtitan v = 4 plan"
+import json, sys
+p = json.load(open("tests/data/plans/llama3-70b-h100.json"))
+p["ops"] = []
+p["global"].update({"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 4})
+p["stages"] = [{"first_layer": 10 * i, "layers": 10, "embedding": i == 0, "head": i == 7}
+               for i in range(8)]
+json.dump(p, open(sys.argv[1] + "/tt-v4.json", "w"))
+PY
+"$P" emit --plan "$tmp/tt-v4.json" --format torchtitan -o "$tmp/tt-v4.toml" 2>"$tmp/err" &&
+	grep -q '^pipeline_parallel_layers_per_stage = 11$' "$tmp/tt-v4.toml" &&
+	python3 tests/cli/emit_check.py torchtitan "$tmp/tt-v4.json" "$tmp/tt-v4.toml" ||
+	bad "torchtitan v = 4: $(cat "$tmp/err")"
+
+# names go into comments and quoted strings: a plan whose model or hw name could end them is
+# refused, naming the file and the JSON path
+for pf in tests/data/bad-plans/model-newline.json tests/data/bad-plans/hw-quote.json; do
+	"$P" emit --plan "$pf" --format megatron -o "$tmp/never" 2>"$tmp/err"
+	rc=$?
+	key=model
+	case $pf in *hw-quote*) key=hw ;; esac
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "$pf: $key: .*not allowed in a name" "$tmp/err" ||
+		bad "$pf: exit $rc: $(cat "$tmp/err")"
+	[ ! -e "$tmp/never" ] || bad "$pf: output written"
+done
+[ ! -e /tmp/PWNED-parplan ] || bad "a plan name ran a command"
 
 # malformed plans: exit 2, one line naming the file
 for pf in tests/data/bad-plans/*.json; do
@@ -171,6 +222,16 @@ done
 [ $? -eq 2 ] && grep -q 'unknown format "fortran"' "$tmp/err" || bad "unknown format"
 "$P" emit --plan tests/data/plans/llama3-8b-p1.json 2>/dev/null
 [ $? -eq 2 ] || bad "missing --format accepted"
+for twice in "--plan tests/data/plans/llama3-70b-h100.json" "--format nemo" "-o $tmp/twice" \
+	"--zero-stage 1" "--recompute-num-layers 1"; do
+	# shellcheck disable=SC2086
+	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format megatron -o "$tmp/twice" \
+		--zero-stage 0 --recompute-num-layers 1 $twice 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "given twice" "$tmp/err" ||
+		bad "${twice%% *} twice: exit $rc: $(cat "$tmp/err")"
+	[ ! -e "$tmp/twice" ] || { bad "${twice%% *} twice: output written"; rm -f "$tmp/twice"; }
+done
 "$P" emit --plan tests/data/plans/llama3-8b-p1.json --format deepspeed --zero-stage 4 2>/dev/null
 [ $? -eq 2 ] || bad "--zero-stage 4 accepted"
 
@@ -180,16 +241,37 @@ echo keep >"$tmp/keep"
 [ "$(cat "$tmp/keep")" = keep ] || bad "failed emit overwrote its -o file"
 if ls "$tmp"/*.tmp.* >/dev/null 2>&1; then bad "temp file left"; fi
 
-# the report lists runner-ups with how much slower they are
-"$P" emit --plan tests/data/plans/llama3-70b-h100.json --format report \
-	--compare tests/data/plans/llama3-8b-p1.json >"$tmp/report" || bad "report --compare"
-want=$(python3 -c '
-import json
-a = json.load(open("tests/data/plans/llama3-70b-h100.json"))["predicted"]["iteration_s"]
-b = json.load(open("tests/data/plans/llama3-8b-p1.json"))["predicted"]["iteration_s"]
-print("%.4g s, %+.1f%% %s" % (b, 100 * (b / a - 1), "slower" if b >= a else "faster"))')
-grep -q "^  2\. t 2 x p 1 x d 4, .*: $want\$" "$tmp/report" ||
-	bad "report runner-up line: $(grep '^  2\.' "$tmp/report"), expected ...: $want"
+# the report lists runner-ups with how much slower or faster they are, as positive percentages
+A=tests/data/plans/llama3-70b-h100.json B=tests/data/plans/llama3-70b-h100-p8.json
+want() {
+	python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["predicted"]["iteration_s"]
+b = json.load(open(sys.argv[2]))["predicted"]["iteration_s"]
+r = 100 * (b / a - 1)
+print("%.4g s, " % b + ("as fast" if abs(r) < 0.05 else
+                        "%.1f%% %s" % (abs(r), "slower" if r > 0 else "faster")))' "$1" "$2"
+}
+for pair in "$A $B" "$B $A" "$A $A"; do
+	# shellcheck disable=SC2086
+	set -- $pair
+	"$P" emit --plan "$1" --format report --compare "$2" >"$tmp/report" || bad "report --compare"
+	w=$(want "$1" "$2")
+	grep -q "^  2\. t 8 x p [48] x d [24], .*: $w\$" "$tmp/report" ||
+		bad "report runner-up line: $(grep '^  2\.' "$tmp/report"), expected ...: $w"
+	case $w in *-* | *+*) bad "signed percentage: $w" ;; esac
+done
+grep -q "faster" "$tmp/report" && bad "a plan compared with itself is not faster"
+"$P" emit --plan "$A" --format report --compare "$B" | grep -q "% slower$" || bad "p 8 is slower"
+"$P" emit --plan "$B" --format report --compare "$A" | grep -q "% faster$" || bad "p 4 is faster"
+# a runner-up for another model: refused, naming it
+"$P" emit --plan "$A" --format report --compare tests/data/plans/llama3-8b-p1.json \
+	-o "$tmp/never" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q "^parplan: tests/data/plans/llama3-8b-p1.json: model: " "$tmp/err" ||
+	bad "--compare with another model: exit $rc: $(cat "$tmp/err")"
+[ ! -e "$tmp/never" ] || bad "--compare with another model: output written"
 
 echo "emit: $n emits checked"
 exit $fail

@@ -67,7 +67,23 @@ def check_megatron_like(deepspeed):
     eq("--num-attention-heads", int(one(f, "--num-attention-heads")), sh["heads"])
     eq("--seq-length", int(one(f, "--seq-length")), sh["seq"])
     eq("--max-position-embeddings", int(one(f, "--max-position-embeddings")), sh["seq"])
-    eq("--vocab-size", int(one(f, "--vocab-size")), sh["vocab"])
+    V = sh["vocab"]
+    div = f.get("--make-vocab-size-divisible-by")
+    eq("--make-vocab-size-divisible-by", div, ["1"] if V % t == 0 else None)
+    if deepspeed:
+        # no mock data in Megatron-DeepSpeed: the test's DATA_ARGS reach the command line
+        eq("--data-path from DATA_ARGS", one(f, "--data-path"), "/data/corpus_text_document")
+        eq("--mock-data", f.get("--mock-data"), None)
+    else:
+        # NullTokenizer: --vocab-size plus an end-of-document token, padded by Megatron to a
+        # multiple of --make-vocab-size-divisible-by (default 128) times t
+        eq("--tokenizer-type", one(f, "--tokenizer-type"), "NullTokenizer")
+        padded = int(one(f, "--vocab-size")) + 1
+        mult = (int(div[0]) if div else 128) * t
+        while padded % mult:
+            padded += 1
+        if V % t == 0:
+            eq("padded vocabulary", padded, V)
     eq("--bf16", one(f, "--bf16"), True)
     gqa = sh["kv_heads"] != sh["heads"]
     if deepspeed:
@@ -98,6 +114,108 @@ def check_megatron_like(deepspeed):
     eq("--recompute-method", f.get("--recompute-method"), ["uniform"] if rc == "full" else None)
     eq("--recompute-num-layers", f.get("--recompute-num-layers"), ["1"] if rc == "full" else None)
     eq("world", per_node * nnodes, t * p * d)
+
+
+# Nanotron's config dataclasses (nanotron/config/config.py, parallelism_config.py,
+# models_config.py), which it fills with dacite strict=True: {key: (required, type or nested)}.
+# A required key missing, a key the dataclass lacks or a value of the wrong type fails the load
+# (dacite does not take an int for a float field).
+OPT_STR, OPT_INT, OPT_FLOAT = (str, type(None)), (int, type(None)), (float, type(None))
+NANOTRON = {
+    "general": (True, {"project": (True, str), "run": (False, OPT_STR),
+                       "seed": (False, OPT_INT), "step": (False, OPT_INT),
+                       "consumed_train_samples": (False, OPT_INT),
+                       "benchmark_csv_path": (False, OPT_STR),
+                       "ignore_sanity_checks": (False, bool)}),
+    "parallelism": (True, {"dp": (True, int), "pp": (True, int), "tp": (True, int),
+                           "pp_engine": (False, OPT_STR), "tp_mode": (False, OPT_STR),
+                           "tp_linear_async_communication": (False, (bool, type(None))),
+                           "recompute_layer": (False, bool), "moe_layer_recompute": (False, bool),
+                           "tp_recompute_allgather": (False, bool),
+                           "expert_parallel_size": (False, int),
+                           "context_parallel_size": (False, int)}),
+    "model": (True, {"model_config": (True, "llama"), "init_method": (True, {
+        "std": (True, float), "scaling_method": (False, str)}),
+        "dtype": (False, OPT_STR), "make_vocab_size_divisible_by": (False, int),
+        "ddp_bucket_cap_mb": (False, int)}),
+    "tokenizer": (False, {"tokenizer_name_or_path": (False, OPT_STR),
+                          "tokenizer_revision": (False, OPT_STR),
+                          "tokenizer_max_length": (False, OPT_INT)}),
+    "checkpoints": (False, {"checkpoints_path": (True, str), "checkpoint_interval": (True, int),
+                            "save_initial_state": (False, (bool, type(None))),
+                            "save_final_state": (False, (bool, type(None))),
+                            "resume_checkpoint_path": (False, OPT_STR),
+                            "load_lr_scheduler": (False, (bool, type(None))),
+                            "load_optimizer": (False, (bool, type(None))),
+                            "checkpoints_path_is_shared_file_system": (False, (bool, type(None)))}),
+    "logging": (False, {"log_level": (False, OPT_STR), "log_level_replica": (False, OPT_STR),
+                        "iteration_step_info_interval": (False, OPT_INT)}),
+    "tokens": (False, {"sequence_length": (True, int), "train_steps": (True, int),
+                       "micro_batch_size": (True, int),
+                       "batch_accumulation_per_replica": (True, int),
+                       "val_check_interval": (False, OPT_INT),
+                       "limit_val_batches": (False, OPT_INT),
+                       "limit_test_batches": (False, OPT_INT)}),
+    "optimizer": (False, {
+        "optimizer_factory": (True, {"adam_eps": (True, float), "adam_beta1": (True, float),
+                                     "adam_beta2": (True, float),
+                                     "torch_adam_is_fused": (True, bool),
+                                     "name": (False, str)}),
+        "zero_stage": (True, int), "weight_decay": (True, float),
+        "clip_grad": (True, OPT_FLOAT), "accumulate_grad_in_fp32": (True, bool),
+        "learning_rate_scheduler": (True, {
+            "learning_rate": (True, float), "lr_warmup_steps": (False, int),
+            "lr_warmup_style": (True, str), "lr_decay_style": (False, OPT_STR),
+            "lr_decay_steps": (False, OPT_INT), "lr_decay_starting_step": (False, OPT_INT),
+            "min_decay_lr": (False, OPT_FLOAT)}),
+        "weight_decay_exclude_named_params": (False, (list, type(None)))}),
+    "data_stages": (False, [{"name": (True, str), "start_training_step": (True, int),
+                             "data": (True, {"dataset": (True, type(None)),
+                                             "seed": (True, OPT_INT),
+                                             "num_loading_workers": (False, OPT_INT)})}]),
+    "profiler": (False, dict), "lighteval": (False, dict), "s3_upload": (False, dict),
+}
+LLAMA = {"bos_token_id": int, "eos_token_id": int, "hidden_act": str, "hidden_size": int,
+         "initializer_range": float, "intermediate_size": int, "is_llama_config": bool,
+         "max_position_embeddings": int, "num_attention_heads": int, "num_hidden_layers": int,
+         "attention_bias": bool, "num_key_value_heads": int, "pad_token_id": OPT_INT,
+         "pretraining_tp": int, "rms_norm_eps": float, "rope_scaling": (dict, type(None)),
+         "rope_theta": float, "rope_interleaved": bool, "tie_word_embeddings": bool,
+         "use_cache": bool, "vocab_size": int, "z_loss_enabled": bool,
+         "z_loss_coefficient": float}
+
+
+def type_ok(value, want):
+    kinds = want if isinstance(want, tuple) else (want,)
+    if isinstance(value, bool):  # a bool is an int to Python, not to dacite
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def check_schema(where, value, spec):
+    if spec == "llama":
+        spec = {k: (False, t) for k, t in LLAMA.items()}
+    if isinstance(spec, list):
+        if not isinstance(value, list) or not value:
+            sys.exit(f"nanotron: {where} is not a list")
+        for i, item in enumerate(value):
+            check_schema(f"{where}[{i}]", item, spec[0])
+        return
+    if not isinstance(spec, dict):
+        if not type_ok(value, spec):
+            sys.exit(f"nanotron: {where} = {value!r} has the wrong type for Nanotron")
+        return
+    if not isinstance(value, dict):
+        sys.exit(f"nanotron: {where} is not a mapping")
+    for k in value:
+        if k not in spec:
+            sys.exit(f"nanotron: {where}.{k}: no such field in Nanotron's config (dacite strict)")
+    for k, (required, sub) in spec.items():
+        if k not in value:
+            if required:
+                sys.exit(f"nanotron: {where}.{k}: required by Nanotron's config, missing")
+            continue
+        check_schema(f"{where}.{k}" if where else k, value[k], sub)
 
 
 def check_svg():
@@ -183,8 +301,14 @@ elif fmt == "torchtitan":
            {"1f1b": "1F1B", "gpipe": "GPipe", "interleaved": "Interleaved1F1B"}[g["schedule"]])
         eq("pipeline_parallel_microbatch_size", par["pipeline_parallel_microbatch_size"], mb)
         eq("microbatches", tr["local_batch_size"] // par["pipeline_parallel_microbatch_size"], m)
-        eq("pipeline_parallel_layers_per_stage", par["pipeline_parallel_layers_per_stage"],
-           sh["layers"] // (p * v))
+        # torchtitan's pipeline_llm: without layers_per_stage, 1 stage per rank for 1F1B and
+        # GPipe, 2 for Interleaved1F1B; with k, ceil((L + 2) / k) stages (embedding and output
+        # count as a layer each), which must be the plan's p*v
+        k = par.get("pipeline_parallel_layers_per_stage")
+        L = sh["layers"]
+        stages = (p * (2 if g["schedule"] == "interleaved" else 1) if k is None
+                  else -(-(L + 2) // k))
+        eq("torchtitan's stage count", stages, p * v)
     else:
         eq("local_batch_size", tr["local_batch_size"], mb)
     eq("activation_checkpoint.mode", c["activation_checkpoint"]["mode"], g["recompute"])
@@ -215,6 +339,13 @@ elif fmt in ("nemo", "nanotron"):
                         ("num_query_groups", "kv_heads"), ("encoder_seq_length", "seq"),
                         ("max_position_embeddings", "seq")):
             eq(k, mo[k], sh[want])
+        eq("defaults", c["defaults"], ["megatron_gpt_config", "_self_"])
+        eq("model.data.data_prefix", mo["data"]["data_prefix"], "???")
+        eq("model.data.seq_length", mo["data"]["seq_length"], sh["seq"])
+        eq("model.tokenizer.library", mo["tokenizer"]["library"],
+           "huggingface" if sh["family"] == "llama" else "megatron")
+        eq("make_vocab_size_divisible_by", mo.get("make_vocab_size_divisible_by"),
+           1 if sh["vocab"] % t == 0 else None)
         eq("optim.name", mo["optim"]["name"],
            "distributed_fused_adam" if g["distributed_optimizer"] else "fused_adam")
     else:
@@ -232,6 +363,8 @@ elif fmt in ("nemo", "nanotron"):
                         ("num_key_value_heads", "kv_heads"), ("vocab_size", "vocab")):
             eq(k, mc[k], sh[want])
         eq("zero_stage", c["optimizer"]["zero_stage"], 1 if g["distributed_optimizer"] else 0)
+        check_schema("", c, NANOTRON)
+        eq("recompute_layer", par.get("recompute_layer", False), g["recompute"] == "full")
 elif fmt == "svg":
     check_svg()
 elif fmt == "report":
