@@ -55,27 +55,32 @@ int pp_search__result_init(pp_search_result *r, pp_search_method m, int n_ops, i
 	return 0;
 }
 
-int pp_search__infeasible_st(pp_error *err, const pp_space_stats *st)
+static const char *infeasible_head(pp_search_method m)
 {
-	if (st->min_peak_gib > 0)
-		return pp_search__infeasible(err, st->min_peak_gib, st->capacity_gib);
-	if (st->min_bound_gib > 0)
-		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-				    "no plan fits: every plan needs at least %.1f GiB per GPU for weights, "
-				    "gradients and optimizer state, capacity %.1f GiB",
-				    st->min_bound_gib, st->capacity_gib);
-	return pp_search__infeasible(err, 0, 0);
+	return m == PP_SEARCH_EXHAUSTIVE ? "no plan fits" : "found no plan that fits";
 }
 
-int pp_search__infeasible(pp_error *err, double min_peak_gib, double capacity_gib)
+int pp_search__infeasible_st(pp_error *err, pp_search_method m, const pp_space_stats *st)
+{
+	if (st->min_peak_gib > 0)
+		return pp_search__infeasible(err, m, st->min_peak_gib, st->capacity_gib);
+	if (st->min_bound_gib > 0)
+		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
+				    "%s: every plan needs at least %.1f GiB per GPU for weights, "
+				    "gradients and optimizer state, capacity %.1f GiB",
+				    infeasible_head(m), st->min_bound_gib, st->capacity_gib);
+	return pp_search__infeasible(err, m, 0, 0);
+}
+
+int pp_search__infeasible(pp_error *err, pp_search_method m, double min_peak_gib, double capacity_gib)
 {
 	if (min_peak_gib > 0)
 		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-				    "no plan fits: the smallest peak memory found is %.1f GiB per GPU, "
+				    "%s: the smallest peak memory found is %.1f GiB per GPU, "
 				    "capacity %.1f GiB",
-				    min_peak_gib, capacity_gib);
+				    infeasible_head(m), min_peak_gib, capacity_gib);
 	return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-			    "no plan fits: no valid global plan for these GPUs and batch");
+			    "%s: no valid global plan for these GPUs and batch", infeasible_head(m));
 }
 
 int pp_search__check(const pp_costctx *c, const pp_search_opts *o, pp_error *err)
@@ -158,7 +163,7 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 	r->optimal = !r->stopped;
 	r->seconds = pp_search_now() - t0;
 	if (T.n == 0) {
-		rc = pp_search__infeasible_st(err, &r->space);
+		rc = pp_search__infeasible_st(err, PP_SEARCH_EXHAUSTIVE, &r->space);
 		goto done;
 	}
 	for (i = 0; i < T.n; i++) {

@@ -366,7 +366,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	if (o->fixed && (rc = pp_space_valid(c, &o->space, o->fixed, err)) < 0)
 		goto done;
 	if ((n_starts = start_states(&ch, starts)) == 0) {
-		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
 	pp_pcg32_seed(&rng, o->seed, 0x5eed);
@@ -454,7 +454,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	r->seconds = pp_search_now() - t0;
 	r->optimal = 0;
 	if (ch.n_top == 0) {
-		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
 	/* hand the kept plans over, every layer given its class's configs */
