@@ -142,7 +142,11 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
 		return 0;
 	for (i = 0; i < g->n_ops; i++) {
 		pp_op_type ty = g->ops[i].type;
+		int l = g->ops[i].layer;
 		if (ty != PP_OP_LAYERNORM && ty != PP_OP_RMSNORM && ty != PP_OP_DROPOUT && ty != PP_OP_ADD)
+			continue;
+		/* a layer's ops take their class representative's configs */
+		if (l >= 0 && l < g->n_layers && g->classes[g->layer_class[l]].first_layer != l)
 			continue;
 		if (cfg[i] != PP_CFG_SEQUENCE)
 			return 0;

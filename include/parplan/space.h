@@ -108,7 +108,8 @@ int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *
 
 /**
  * Whether the per-op configs @cfg are sequence parallel: t > 1 and every norm, dropout and
- * residual-add op of @g takes PP_CFG_SEQUENCE.  With per-op configs given the cost model reads
+ * residual-add op of @g takes PP_CFG_SEQUENCE (in a layer, the op of its class's representative
+ * layer, whose config the cost model applies).  With per-op configs given the cost model reads
  * the configs, not the flag, so searches over configs derive the flag from them with this.
  */
 int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uint8_t *cfg);
