@@ -684,7 +684,8 @@ START_TEST(test_mem_limit_respected_by_every_method)
 	o.space.mem_limit_gib = 1.0;
 	for (m = 0; m < 3; m++) {
 		ck_assert_int_eq(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err), PP_EINFEASIBLE);
-		ck_assert_ptr_nonnull(strstr(err.msg, "no plan fits"));
+		/* only the exhaustive search may say that nothing fits; the others found nothing */
+		ck_assert_ptr_nonnull(strstr(err.msg, m == PP_SEARCH_EXHAUSTIVE ? "no plan fits" : "found no plan that fits"));
 		ck_assert_int_eq(r.n, 0);
 	}
 	fx_close(&f);
