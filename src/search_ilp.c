@@ -70,6 +70,7 @@ typedef struct imodel {
 	double cap_bytes;
 	double act_scale;           /* per-op activation bytes -> the cost model's (layer-level) */
 	double mem_const;           /* bytes no op carries (full recompute's rebuilt layer) */
+	int timed_out;              /* GLPK reached the time limit without a solution */
 } imodel;
 
 #define IDX(m, k, v, j) (((size_t)(k) * (size_t)(m)->n_var + (size_t)(v)) * PP_CFG_COUNT + (size_t)(j))
@@ -494,6 +495,8 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	}
 	if (st != GLP_OPT && st != GLP_FEAS) {
 		if (ret == GLP_ETMLIM)
+			m->timed_out = 1;
+		if (ret == GLP_ETMLIM)
 			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL,
 					  "GLPK found no solution within the time limit (%.3f s)", time_limit_s);
 		else
@@ -601,6 +604,12 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 		 * under the cost model, so keep those */
 		*optimal = 1;
 		*gap = 0;
+		rc = 0;
+		memcpy(sel, ref_sel, sizeof(int) * (size_t)m.n_var);
+	} else if (rc < 0 && m.timed_out && ref.feasible) {
+		/* out of time before GLPK found any solution: Megatron's configs, nothing proven */
+		*optimal = 0;
+		*gap = 1.0;
 		rc = 0;
 		memcpy(sel, ref_sel, sizeof(int) * (size_t)m.n_var);
 	}

@@ -692,6 +692,102 @@ START_TEST(test_mem_limit_respected_by_every_method)
 }
 END_TEST
 
+/* ---- every plan that fits has uneven stages (llama3-405b on 1024 H100s, batch 1024) ------- */
+
+START_TEST(test_all_fitting_plans_uneven)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result ex, r;
+	pp_error err = PP_ERROR_INIT;
+	collect a;
+	int m, i, j;
+	fx_open(&f, "../models/llama3-405b.json", "../hwprofiles/dgx-h100.json");
+	o.space.gpus = 1024;
+	o.space.global_batch = 1024;
+	o.top_k = 8;
+	o.seed = 1;
+	o.max_steps = 20000;
+	memset(&a, 0, sizeof(a));
+	a.c = f.c;
+	a.o = &o.space;
+	ck_assert_int_eq(pp_space_walk(f.c, &o.space, collect_fn, &a, NULL, &err), 0);
+	ck_assert_int_gt(a.n, 0);
+	ck_assert_int_eq(a.uneven, a.n); /* no even-stage plan fits */
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &ex, &err) == 0, "%s", err.msg);
+	for (m = PP_SEARCH_MCMC; m <= PP_SEARCH_ILP; m++) {
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s",
+			      pp_search_method_name((pp_search_method)m), err.msg);
+		ck_assert_int_gt(r.n, 0);
+		for (i = 0; i < r.n; i++) {
+			const pp_global *gl = &r.plans[i].global;
+			ck_assert(r.plans[i].cost.feasible);
+			ck_assert(gl->first_stage_layers || gl->last_stage_layers);
+			/* the flag says what the configs do; no two rows differ only in it */
+			ck_assert_int_eq(gl->sequence_parallel, pp_space_sequence_parallel(f.g, gl, r.plans[i].cfg));
+			for (j = 0; j < i; j++) {
+				pp_global x = *gl, y = r.plans[j].global;
+				x.sequence_parallel = y.sequence_parallel = 0;
+				ck_assert(!(pp_space_cmp(&x, r.plans[i].cost.iteration_s, &y,
+							 r.plans[j].cost.iteration_s) == 0));
+			}
+		}
+		/* the ILP refines the exhaustive walk's best plans: never worse than its best */
+		if (m == PP_SEARCH_ILP)
+			ck_assert_msg(r.plans[0].cost.iteration_s <= ex.plans[0].cost.iteration_s * (1 + 1e-9),
+				      "ilp %.6f exhaustive %.6f", r.plans[0].cost.iteration_s,
+				      ex.plans[0].cost.iteration_s);
+		pp_search_result_release(&r);
+	}
+	pp_search_result_release(&ex);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- a time-limited MIP never loses to Megatron's configs --------------------------------- */
+
+START_TEST(test_ilp_time_limit_no_worse_than_megatron)
+{
+	fx f;
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_error err = PP_ERROR_INIT;
+	uint8_t *cfg;
+	double obj, gap;
+	int opt;
+	pp_cost meg, got;
+	fx_open(&f, GPT3, A100);
+	cfg = malloc((size_t)f.g->n_ops);
+	gl.t = 8, gl.p = 16, gl.d = 8, gl.micro_batch = 1, gl.global_batch = 1536;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE, gl.sequence_parallel = 1, gl.distributed_optimizer = 1;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &meg), 0);
+	ck_assert_msg(pp_ilp_configs(f.c, &gl, 0.001, cfg, &obj, &opt, &gap, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &got), 0);
+	ck_assert_msg(got.iteration_s <= meg.iteration_s * (1 + 1e-12), "ilp %.6f megatron %.6f",
+		      got.iteration_s, meg.iteration_s);
+	free(cfg);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- a memory limit above the hardware is refused ----------------------------------------- */
+
+START_TEST(test_mem_limit_above_hardware_refused)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_error err = PP_ERROR_INIT;
+	fx_open(&f, GPT3, A100);
+	o.gpus = 1024;
+	o.global_batch = 1536;
+	o.mem_limit_gib = 200;
+	ck_assert_int_eq(pp_space_check_opts(f.c, &o, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "GiB a GPU of dgx-a100-80g can use"));
+	o.mem_limit_gib = 30;
+	ck_assert_int_eq(pp_space_check_opts(f.c, &o, &err), 0);
+	fx_close(&f);
+}
+END_TEST
+
 /* ---- the inter-op dynamic program against every partition -------------------------------- */
 
 static double brute_partition(const double *lt, int L, int p, double pre, double post, int k, int start,
@@ -763,6 +859,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stop_flag_returns_best_so_far);
 	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
 	tcase_add_test(tc, test_stage_dp_matches_every_partition);
+	tcase_add_test(tc, test_all_fitting_plans_uneven);
+	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
+	tcase_add_test(tc, test_mem_limit_above_hardware_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
