@@ -898,7 +898,9 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	G.odd.ign_layout = G.uneven.ign_layout = 1;
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
-	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k, err)) < 0)
+	/* at most one plan per MIP comes back */
+	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k < 2 * ILP_CANDIDATES ? k : 2 * ILP_CANDIDATES,
+					 err)) < 0)
 		return rc;
 	cap_bytes = o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
 	lcap = L * L + L + 1;

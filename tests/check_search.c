@@ -788,6 +788,60 @@ START_TEST(test_mem_limit_above_hardware_refused)
 }
 END_TEST
 
+/* ---- the ILP's stage-boundary DP: uneven stages beat even ones ---------------------------- */
+
+START_TEST(test_ilp_dp_picks_uneven_stages)
+{
+	/* 8 wide single-head layers (t = 1 only) under a 512k-token LM head on 8 A100s: p = 2 is
+	 * needed, and the last stage, which also runs the head and loss, is best given fewer layers.
+	 * p = 2 divides the 8 layers, so the ILP's candidates have even stages and only its
+	 * inter-op DP can move the boundary. */
+	pp_model_spec ms = PP_MODEL_SPEC_INIT;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result ex, r;
+	pp_error err = PP_ERROR_INIT;
+	pp_cost ce;
+	char *text = NULL;
+	fx f;
+	int i, found = 0;
+	ms.name = "wide8";
+	ms.layers = 8, ms.hidden = 8192, ms.heads = 1, ms.seq = 2048, ms.vocab = 512000;
+	ck_assert_msg(pp_model_generate(&ms, &text, &err) == 0, "%s", err.msg);
+	memset(&f, 0, sizeof(f));
+	ck_assert_msg(pp_graph_parse("wide8", text, &f.g, &err) == 0, "%s", err.msg);
+	free(text);
+	ck_assert_msg(pp_hw_load(A100, &f.hw, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_costctx_new(&f.c, f.g, f.hw, &err) == 0, "%s", err.msg);
+	o.space.gpus = 8;
+	o.space.global_batch = 64;
+	o.top_k = 50;
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &ex, &err) == 0, "%s", err.msg);
+	/* the exhaustive best is uneven with p = 2, and an even p = 2 plan also fits */
+	ck_assert_int_eq(ex.plans[0].global.p, 2);
+	ck_assert(ex.plans[0].global.first_stage_layers || ex.plans[0].global.last_stage_layers);
+	for (i = 0; i < ex.n && !found; i++) {
+		const pp_global *gl = &ex.plans[i].global;
+		if (gl->p == 2 && !gl->first_stage_layers && !gl->last_stage_layers &&
+		    gl->schedule != PP_SCHED_INTERLEAVED) {
+			found = 1;
+			ce = ex.plans[i].cost;
+		}
+	}
+	ck_assert(found);
+	ck_assert(ce.iteration_s > ex.plans[0].cost.iteration_s);
+	o.top_k = 1;
+	ck_assert_msg(pp_search_ilp(f.c, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(r.plans[0].global.p, 2);
+	ck_assert_msg(r.plans[0].global.first_stage_layers || r.plans[0].global.last_stage_layers,
+		      "the ILP kept even stages: %.6f s", r.plans[0].cost.iteration_s);
+	ck_assert_msg(r.plans[0].cost.iteration_s <= ex.plans[0].cost.iteration_s * (1 + 1e-9),
+		      "ilp %.6f exhaustive %.6f", r.plans[0].cost.iteration_s, ex.plans[0].cost.iteration_s);
+	pp_search_result_release(&r);
+	pp_search_result_release(&ex);
+	fx_close(&f);
+}
+END_TEST
+
 /* ---- the inter-op dynamic program against every partition -------------------------------- */
 
 static double brute_partition(const double *lt, int L, int p, double pre, double post, int k, int start,
@@ -860,6 +914,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
 	tcase_add_test(tc, test_stage_dp_matches_every_partition);
 	tcase_add_test(tc, test_all_fitting_plans_uneven);
+	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
 	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
 	tcase_add_test(tc, test_mem_limit_above_hardware_refused);
 	suite_add_tcase(s, tc);
