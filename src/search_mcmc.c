@@ -10,10 +10,14 @@
  * 2 + 10 * (its excess memory fraction), so the chain can walk out of infeasible regions while
  * only fitting plans are kept.  Two chains run one after the other, each with half the steps
  * (or half the time): one from the best data-parallel plan, one from Megatron's default (t =
- * node size, smallest p that fits, b = 1, selective recompute, sequence parallel, distributed
- * optimizer), the lower-cost start first; a chain jumps back to its best state after 2000 steps
- * without improvement.  Everything random comes from one PCG32 seeded with --seed; the clock
- * is only read to stop, so with --max-steps the result depends on the seed alone.
+ * node size, the first stage layout that fits, uneven ones included, b = 1, selective recompute
+ * or else full, sequence parallel, distributed optimizer), the lower-cost start first; a chain
+ * jumps back to its best state after 2000 steps without improvement.  The sequence-parallel flag is not free: with per-op configs the cost
+ * model reads the configs, so the flag is derived from them (pp_space_sequence_parallel) and
+ * its proposal flips every free norm, dropout and add op between SEQUENCE and REPLICATE
+ * together; plans equal but for the flag and equally fast are kept once.  Everything random
+ * comes from one PCG32 seeded with --seed; the clock is only read to stop, so with --max-steps
+ * the result depends on the seed alone.
  */
 #include "parplan/pcg.h"
 #include "parplan/search.h"
@@ -90,12 +94,16 @@ static int offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_co
 	if (ch->n_top == ch->k &&
 	    pp_space_cmp(gl, cost->iteration_s, &ch->top[ch->k - 1].global, ch->top[ch->k - 1].cost.iteration_s) >= 0)
 		return 0;
-	/* one entry per state, and per (global plan, time): configs that change nothing are one plan */
-	for (i = 0; i < ch->n_top; i++)
+	/* one entry per state, and per (global plan, time): configs that change nothing are one plan,
+	 * also where such a config is a norm or dropout op's and so moves the derived SP flag */
+	for (i = 0; i < ch->n_top; i++) {
+		pp_global x = ch->top[i].global, y = *gl;
+		x.sequence_parallel = y.sequence_parallel = 0;
 		if (same_state(ch, &ch->top[i], gl, cfg) ||
-		    (pp_space_cmp(&ch->top[i].global, 0, gl, 0) == 0 &&
+		    (pp_space_cmp(&x, 0, &y, 0) == 0 &&
 		     fabs(ch->top[i].cost.iteration_s - cost->iteration_s) <= 1e-9 * cost->iteration_s))
 			return 0;
+	}
 	if (ch->n_top < ch->k && ch->n_top == ch->cap_top) {
 		int nc = ch->cap_top ? 2 * ch->cap_top : 16;
 		pp_candidate *nt;
@@ -260,8 +268,9 @@ static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *c
 /*
  * The chains' starting points (FlexFlow starts from data parallelism and from an expert
  * design): the best data-parallel plan (t = p = 1) and Megatron's default (t = the largest valid
- * degree within a node, the smallest even p that fits, b = 1, selective recompute, sequence
- * parallel, distributed optimizer), lower energy first.  Returns how many (0: neither scores).
+ * degree within a node, the first stage layout in order (p ascending, uneven ones included)
+ * that fits, b = 1, selective recompute or else full, sequence parallel, distributed optimizer),
+ * lower energy first.  Returns how many (0: neither scores).
  */
 static int start_states(chain *ch, start *st)
 {
