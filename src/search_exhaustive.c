@@ -55,27 +55,32 @@ int pp_search__result_init(pp_search_result *r, pp_search_method m, int n_ops, i
 	return 0;
 }
 
-int pp_search__infeasible_st(pp_error *err, const pp_space_stats *st)
+static const char *infeasible_head(pp_search_method m)
 {
-	if (st->min_peak_gib > 0)
-		return pp_search__infeasible(err, st->min_peak_gib, st->capacity_gib);
-	if (st->min_bound_gib > 0)
-		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-				    "no plan fits: every plan needs at least %.1f GiB per GPU for weights, "
-				    "gradients and optimizer state, capacity %.1f GiB",
-				    st->min_bound_gib, st->capacity_gib);
-	return pp_search__infeasible(err, 0, 0);
+	return m == PP_SEARCH_EXHAUSTIVE ? "no plan fits" : "found no plan that fits";
 }
 
-int pp_search__infeasible(pp_error *err, double min_peak_gib, double capacity_gib)
+int pp_search__infeasible_st(pp_error *err, pp_search_method m, const pp_space_stats *st)
+{
+	if (st->min_peak_gib > 0)
+		return pp_search__infeasible(err, m, st->min_peak_gib, st->capacity_gib);
+	if (st->min_bound_gib > 0)
+		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
+				    "%s: every plan needs at least %.1f GiB per GPU for weights, "
+				    "gradients and optimizer state, capacity %.1f GiB",
+				    infeasible_head(m), st->min_bound_gib, st->capacity_gib);
+	return pp_search__infeasible(err, m, 0, 0);
+}
+
+int pp_search__infeasible(pp_error *err, pp_search_method m, double min_peak_gib, double capacity_gib)
 {
 	if (min_peak_gib > 0)
 		return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-				    "no plan fits: the smallest peak memory found is %.1f GiB per GPU, "
+				    "%s: the smallest peak memory found is %.1f GiB per GPU, "
 				    "capacity %.1f GiB",
-				    min_peak_gib, capacity_gib);
+				    infeasible_head(m), min_peak_gib, capacity_gib);
 	return pp_error_set(err, PP_EINFEASIBLE, NULL, NULL,
-			    "no plan fits: no valid global plan for these GPUs and batch");
+			    "%s: no valid global plan for these GPUs and batch", infeasible_head(m));
 }
 
 int pp_search__check(const pp_costctx *c, const pp_search_opts *o, pp_error *err)
@@ -94,12 +99,13 @@ int pp_search__check(const pp_costctx *c, const pp_search_opts *o, pp_error *err
 /* ---- exhaustive ----------------------------------------------------------------------- */
 
 typedef struct topk {
-	int k, n;
+	int k, n, cap;              /* cap: room in gl and cost, grown as plans come */
 	pp_global *gl;
 	pp_cost *cost;
 	const pp_search_opts *o;
 	double t0;
 	double seen;
+	int nomem;
 } topk;
 
 static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
@@ -112,6 +118,18 @@ static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
 	if (T->n == T->k && pp_space_cmp(gl, cost->iteration_s, &T->gl[T->n - 1],
 					 T->cost[T->n - 1].iteration_s) >= 0)
 		return 0;
+	if (T->n < T->k && T->n == T->cap) {
+		int nc = T->cap < T->k / 2 ? 2 * T->cap : T->k;
+		pp_global *ng = realloc(T->gl, sizeof(*ng) * (size_t)nc);
+		pp_cost *ncost;
+		if (!ng)
+			return T->nomem = 1;
+		T->gl = ng;
+		if (!(ncost = realloc(T->cost, sizeof(*ncost) * (size_t)nc)))
+			return T->nomem = 1;
+		T->cost = ncost;
+		T->cap = nc;
+	}
 	i = T->n < T->k ? T->n++ : T->n - 1;
 	while (i > 0 && pp_space_cmp(gl, cost->iteration_s, &T->gl[i - 1], T->cost[i - 1].iteration_s) < 0) {
 		T->gl[i] = T->gl[i - 1];
@@ -141,24 +159,37 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 	T.k = o->top_k;
 	T.o = o;
 	T.t0 = t0;
-	T.gl = calloc((size_t)T.k, sizeof(*T.gl));
-	T.cost = calloc((size_t)T.k, sizeof(*T.cost));
+	T.cap = T.k < 64 ? T.k : 64;
+	T.gl = calloc((size_t)T.cap, sizeof(*T.gl));
+	T.cost = calloc((size_t)T.cap, sizeof(*T.cost));
 	if (!T.gl || !T.cost) {
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
-	if ((rc = pp_search__result_init(r, PP_SEARCH_EXHAUSTIVE, g->n_ops, T.k, err)) < 0)
-		goto done;
 	rc = pp_space_walk(c, &o->space, keep, &T, &r->space, err);
 	if (rc < 0)
 		goto done;
+	if (T.nomem) {
+		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+		goto done;
+	}
+	{
+		/* room for the plans kept, not for K */
+		pp_space_stats keep_st = r->space;
+		int rc2 = pp_search__result_init(r, PP_SEARCH_EXHAUSTIVE, g->n_ops, T.n > 0 ? T.n : 1, err);
+		r->space = keep_st;
+		if (rc2 < 0) {
+			rc = rc2;
+			goto done;
+		}
+	}
 	r->stopped = rc > 0;
 	rc = 0;
 	r->states = r->space.evaluated;
 	r->optimal = !r->stopped;
 	r->seconds = pp_search_now() - t0;
 	if (T.n == 0) {
-		rc = pp_search__infeasible_st(err, &r->space);
+		rc = pp_search__infeasible_st(err, PP_SEARCH_EXHAUSTIVE, &r->space);
 		goto done;
 	}
 	for (i = 0; i < T.n; i++) {

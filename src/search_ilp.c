@@ -70,6 +70,7 @@ typedef struct imodel {
 	double cap_bytes;
 	double act_scale;           /* per-op activation bytes -> the cost model's (layer-level) */
 	double mem_const;           /* bytes no op carries (full recompute's rebuilt layer) */
+	int timed_out;              /* GLPK reached the time limit without a solution */
 } imodel;
 
 #define IDX(m, k, v, j) (((size_t)(k) * (size_t)(m)->n_var + (size_t)(v)) * PP_CFG_COUNT + (size_t)(j))
@@ -494,6 +495,8 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	}
 	if (st != GLP_OPT && st != GLP_FEAS) {
 		if (ret == GLP_ETMLIM)
+			m->timed_out = 1;
+		if (ret == GLP_ETMLIM)
 			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL,
 					  "GLPK found no solution within the time limit (%.3f s)", time_limit_s);
 		else
@@ -537,14 +540,15 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 {
 	const pp_graph *g = pp_costctx_graph(c);
 	imodel m;
-	int *sel = NULL, v, rc;
-	pp_cost ref;
+	int *sel = NULL, *ref_sel = NULL, v, rc;
+	pp_cost ref, now;
 
 	if ((rc = build(&m, c, gl, err)) < 0)
 		goto done;
 	m.cap_bytes = cap_bytes;
 	sel = calloc((size_t)m.n_var + 1, sizeof(int));
-	if (!sel) {
+	ref_sel = calloc((size_t)m.n_var + 1, sizeof(int));
+	if (!sel || !ref_sel) {
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
@@ -593,13 +597,37 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 		if (m.mem_const < 0)
 			m.mem_const = 0;
 	}
-	if ((rc = solve(&m, time_limit_s, sel, optimal, gap, err)) < 0)
+	memcpy(ref_sel, sel, sizeof(int) * (size_t)m.n_var);
+	rc = solve(&m, time_limit_s, sel, optimal, gap, err);
+	if (rc == PP_EINFEASIBLE && ref.feasible) {
+		/* the memory rows are a model: GLPK proved them infeasible, yet Megatron's configs fit
+		 * under the cost model, so keep those */
+		*optimal = 1;
+		*gap = 0;
+		rc = 0;
+		memcpy(sel, ref_sel, sizeof(int) * (size_t)m.n_var);
+	} else if (rc < 0 && m.timed_out && ref.feasible) {
+		/* out of time before GLPK found any solution: Megatron's configs, nothing proven */
+		*optimal = 0;
+		*gap = 1.0;
+		rc = 0;
+		memcpy(sel, ref_sel, sizeof(int) * (size_t)m.n_var);
+	}
+	if (rc < 0)
 		goto done;
 	sel_to_cfg(&m, sel, cfg);
 	*objective_s = model_s(&m, sel) + m.konst;
+	/* the cost model is the judge: a MIP answer (e.g. one cut short by the time limit) that it
+	 * scores worse than Megatron's configs, or that does not fit, loses to those */
+	if (ref.feasible && (pp_cost_eval(c, gl, cfg, &now) < 0 || !now.feasible ||
+			     now.iteration_s > ref.iteration_s)) {
+		sel_to_cfg(&m, ref_sel, cfg);
+		*objective_s = model_s(&m, ref_sel) + m.konst;
+	}
 done:
 	imodel_free(&m);
 	free(sel);
+	free(ref_sel);
 	return rc;
 }
 
@@ -740,17 +768,48 @@ typedef struct glist {
 	pp_global gl[ILP_CANDIDATES];
 	double s[ILP_CANDIDATES];
 	int n, cap;
+	int ign_layout;             /* one entry per plan up to the stage layout */
 } glist;
 
 typedef struct gather {
-	glist all, plain;           /* best plans; best without interleaving (the DP's stages) */
+	int n_layers;
+	glist all, plain;           /* best even-stage plans; best without interleaving (the DP's) */
+	glist odd;                  /* best uneven plans whose p no even layout has (no DP reaches them) */
+	glist uneven;               /* best uneven plans: tried only when nothing else fits */
 	pp_global gl[2 * ILP_CANDIDATES];
 	int n;
 } gather;
 
+/*
+ * Two plans are one candidate when they differ only in sequence parallelism (the MIP chooses the
+ * norm and dropout configs, and the flag follows from them) or, for @ign_layout, only in the
+ * first/last stage layers.
+ */
+static int same_candidate(const pp_global *a, const pp_global *b, int ign_layout)
+{
+	pp_global x = *a, y = *b;
+	x.sequence_parallel = y.sequence_parallel = 0;
+	if (ign_layout)
+		x.first_stage_layers = x.last_stage_layers = y.first_stage_layers = y.last_stage_layers = 0;
+	return pp_space_cmp(&x, 0, &y, 0) == 0;
+}
+
 static void glist_offer(glist *G, const pp_global *gl, double s)
 {
 	int i;
+	for (i = 0; i < G->n; i++)
+		if (same_candidate(&G->gl[i], gl, G->ign_layout))
+			break;
+	if (i < G->n) {
+		/* keep the better of the two */
+		if (pp_space_cmp(gl, s, &G->gl[i], G->s[i]) >= 0)
+			return;
+		for (; i + 1 < G->n; i++) {
+			G->gl[i] = G->gl[i + 1];
+			G->s[i] = G->s[i + 1];
+		}
+		G->n--;
+	}
 	if (G->n == G->cap && pp_space_cmp(gl, s, &G->gl[G->n - 1], G->s[G->n - 1]) >= 0)
 		return;
 	i = G->n < G->cap ? G->n++ : G->n - 1;
@@ -763,16 +822,34 @@ static void glist_offer(glist *G, const pp_global *gl, double s)
 	G->s[i] = s;
 }
 
-/* best Megatron-config plans with even stages: the global degrees the ILP refines */
+/*
+ * The global degrees the ILP refines, from Megatron-config plans: the best even-stage plans
+ * (the inter-op DP then moves their stage boundaries, uneven layouts included), the best
+ * uneven plans with a p that no even layout has, and, in reserve, the best uneven plans.
+ */
 static int gather_fn(void *arg, const pp_global *gl, const pp_cost *cost)
 {
 	gather *G = arg;
-	if (gl->first_stage_layers || gl->last_stage_layers)
+	if (gl->first_stage_layers || gl->last_stage_layers) {
+		glist_offer(&G->uneven, gl, cost->iteration_s);
+		if (G->n_layers % gl->p)
+			glist_offer(&G->odd, gl, cost->iteration_s);
 		return 0;
+	}
 	glist_offer(&G->all, gl, cost->iteration_s);
 	if (gl->schedule != PP_SCHED_INTERLEAVED)
 		glist_offer(&G->plain, gl, cost->iteration_s);
 	return 0;
+}
+
+static void gather_add(gather *G, const pp_global *gl)
+{
+	int j;
+	for (j = 0; j < G->n; j++)
+		if (same_candidate(&G->gl[j], gl, 0))
+			return;
+	if (G->n < 2 * ILP_CANDIDATES)
+		G->gl[G->n++] = *gl;
 }
 
 static void gather_merge(gather *G)
@@ -780,14 +857,22 @@ static void gather_merge(gather *G)
 	int i;
 	G->n = 0;
 	for (i = 0; i < G->all.n; i++)
-		G->gl[G->n++] = G->all.gl[i];
-	for (i = 0; i < G->plain.n; i++) {
-		int j, dup = 0;
-		for (j = 0; j < G->all.n; j++)
-			dup |= pp_space_cmp(&G->all.gl[j], 0, &G->plain.gl[i], 0) == 0;
-		if (!dup)
-			G->gl[G->n++] = G->plain.gl[i];
-	}
+		gather_add(G, &G->all.gl[i]);
+	for (i = 0; i < G->plain.n; i++)
+		gather_add(G, &G->plain.gl[i]);
+	/* uneven plans out of the DP's reach, where they beat every even one */
+	for (i = 0; i < G->odd.n; i++)
+		if (G->all.n == 0 || G->odd.s[i] < G->all.s[0])
+			gather_add(G, &G->odd.gl[i]);
+}
+
+/* nothing fitted: try the best uneven plans too; returns how many were added */
+static int gather_reserve(gather *G)
+{
+	int i, n0 = G->n;
+	for (i = 0; i < G->uneven.n; i++)
+		gather_add(G, &G->uneven.gl[i]);
+	return G->n - n0;
 }
 
 int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r, pp_error *err)
@@ -801,16 +886,21 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	int (*layouts)[3] = NULL;
 	uint8_t *cfg = NULL;
 	pp_candidate *cand = NULL;
-	int n_cand = 0;
+	int n_cand = 0, n_first = 0, reserve = 0;
 	pp_space_opts so = o->space;
 
 	memset(r, 0, sizeof(*r));
 	memset(&G, 0, sizeof(G));
+	G.n_layers = L;
 	G.all.cap = ILP_CANDIDATES - ILP_CANDIDATES / 3;
 	G.plain.cap = ILP_CANDIDATES / 3;
+	G.odd.cap = G.uneven.cap = ILP_CANDIDATES / 3;
+	G.odd.ign_layout = G.uneven.ign_layout = 1;
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
-	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k, err)) < 0)
+	/* at most one plan per MIP comes back */
+	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k < 2 * ILP_CANDIDATES ? k : 2 * ILP_CANDIDATES,
+					 err)) < 0)
 		return rc;
 	cap_bytes = o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
 	lcap = L * L + L + 1;
@@ -829,23 +919,28 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 		G.gl[0] = *o->fixed;
 		G.n = 1;
 	} else {
-		so.uneven_stages = 0;
 		if ((rc = pp_space_walk(c, &so, gather_fn, &G, &st, err)) < 0)
 			goto done;
 		gather_merge(&G);
+		n_first = G.n;
 		r->space = st;
-		if (G.n == 0) {
-			rc = pp_search__infeasible_st(err, &st);
+		if (G.n == 0 && G.uneven.n == 0) {
+			rc = pp_search__infeasible_st(err, PP_SEARCH_ILP, &st);
 			goto done;
 		}
 	}
-	for (gi = 0; gi < G.n; gi++) {
-		pp_global gl = G.gl[gi], best_gl;
+	for (gi = 0;; gi++) {
+		pp_global gl, best_gl;
 		double obj, gap, pre_s, post_s, best_b;
-		int opt, bi = -1;
+		int opt, bi = -1, dup = 0;
 		pp_cost cost;
 		pp_error e2 = PP_ERROR_INIT;
 		double left = 0;
+		if (gi == G.n && (n_cand > 0 || o->fixed || reserve || !gather_reserve(&G)))
+			break;
+		if (gi == n_first)
+			reserve = 1;
+		gl = G.gl[gi];
 		if (o->stop && *o->stop) {
 			r->stopped = 1;
 			break;
@@ -885,10 +980,12 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			/* the DP's optimum bounds every layout; a plan expresses even middle stages with
 			 * shorter ends, so take the best of those, stopping once one reaches the bound */
 			opt_b = pp_stage_dp(lt, L, gl.p, pre_s, post_s, NULL, &r->states);
-			best_b = layout_bottleneck(lt, L, gl.p, 0, 0, pre_s, post_s);
+			best_b = layout_bottleneck(lt, L, gl.p, gl.first_stage_layers, gl.last_stage_layers,
+						   pre_s, post_s);
 			for (li = 0; li < n_layouts && best_b > opt_b * (1 + 1e-12); li++) {
 				double b;
-				if (layouts[li][0] != gl.p || (!layouts[li][1] && !layouts[li][2]))
+				if (layouts[li][0] != gl.p || (layouts[li][1] == gl.first_stage_layers &&
+							       layouts[li][2] == gl.last_stage_layers))
 					continue;
 				b = layout_bottleneck(lt, L, gl.p, layouts[li][1], layouts[li][2], pre_s, post_s);
 				if (b < best_b * (1 - 1e-12)) {
@@ -910,13 +1007,22 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			}
 		}
 		if (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible) {
-			/* the MIP's memory rows are a model: fall back to even stages */
+			/* the MIP's memory rows are a model: fall back to the candidate's own stages */
 			best_gl = gl;
 			if (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible)
 				continue;
 		}
+		/* with per-op configs the flag says what the norm and dropout configs do */
+		best_gl.sequence_parallel = pp_space_sequence_parallel(g, &best_gl, cfg);
+		for (li = 0; li < n_cand; li++)
+			dup |= pp_space_cmp(&best_gl, cost.iteration_s, &cand[li].global, cand[li].cost.iteration_s) == 0;
+		if (dup)
+			continue;
 		if (n_cand == 0 || pp_space_cmp(&best_gl, cost.iteration_s, &cand[0].global, cand[0].cost.iteration_s) < 0)
-			r->ilp_objective_s = best_gl.first_stage_layers || best_gl.last_stage_layers ? cost.iteration_s : obj;
+			r->ilp_objective_s = best_gl.first_stage_layers == gl.first_stage_layers &&
+						     best_gl.last_stage_layers == gl.last_stage_layers
+					     ? obj
+					     : cost.iteration_s;
 		cand[n_cand].global = best_gl;
 		cand[n_cand].cost = cost;
 		cand[n_cand].cfg = malloc((size_t)g->n_ops + 1);
@@ -942,7 +1048,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	}
 	rc = 0;
 	if (n_cand == 0) {
-		rc = pp_search__infeasible_st(err, &r->space);
+		rc = pp_search__infeasible_st(err, PP_SEARCH_ILP, &r->space);
 		goto done;
 	}
 	for (kept = 0; kept < n_cand && kept < k; kept++) {

@@ -10,10 +10,14 @@
  * 2 + 10 * (its excess memory fraction), so the chain can walk out of infeasible regions while
  * only fitting plans are kept.  Two chains run one after the other, each with half the steps
  * (or half the time): one from the best data-parallel plan, one from Megatron's default (t =
- * node size, smallest p that fits, b = 1, selective recompute, sequence parallel, distributed
- * optimizer), the lower-cost start first; a chain jumps back to its best state after 2000 steps
- * without improvement.  Everything random comes from one PCG32 seeded with --seed; the clock
- * is only read to stop, so with --max-steps the result depends on the seed alone.
+ * node size, the first stage layout that fits, uneven ones included, b = 1, selective recompute
+ * or else full, sequence parallel, distributed optimizer), the lower-cost start first; a chain
+ * jumps back to its best state after 2000 steps without improvement.  The sequence-parallel flag is not free: with per-op configs the cost
+ * model reads the configs, so the flag is derived from them (pp_space_sequence_parallel) and
+ * its proposal flips every free norm, dropout and add op between SEQUENCE and REPLICATE
+ * together; plans equal but for the flag and equally fast are kept once.  Everything random
+ * comes from one PCG32 seeded with --seed; the clock is only read to stop, so with --max-steps
+ * the result depends on the seed alone.
  */
 #include "parplan/pcg.h"
 #include "parplan/search.h"
@@ -38,9 +42,9 @@ typedef struct chain {
 	int *b_vals, n_b;
 	int sv[128][2], n_sv;       /* (schedule, v) */
 	uint8_t *mega;              /* Megatron's configs for the current t (scratch) */
-	/* top-K kept, best first */
+	/* top-K kept, best first; grown as plans come (K may be far more than the plans met) */
 	pp_candidate *top;
-	int k, n_top;
+	int k, n_top, cap_top;
 	double min_peak_gib, capacity_gib;
 } chain;
 
@@ -80,24 +84,43 @@ static int same_state(const chain *ch, const pp_candidate *a, const pp_global *g
 	return 1;
 }
 
-/* keep a fitting state among the K best distinct ones */
-static void offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_cost *cost)
+/* keep a fitting state among the K best distinct ones; -1 when out of memory */
+static int offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_cost *cost)
 {
 	int i, pos;
 	uint8_t *buf;
 	if (!cost->feasible)
-		return;
+		return 0;
 	if (ch->n_top == ch->k &&
 	    pp_space_cmp(gl, cost->iteration_s, &ch->top[ch->k - 1].global, ch->top[ch->k - 1].cost.iteration_s) >= 0)
-		return;
-	/* one entry per state, and per (global plan, time): configs that change nothing are one plan */
-	for (i = 0; i < ch->n_top; i++)
+		return 0;
+	/* one entry per state, and per (global plan, time): configs that change nothing are one plan,
+	 * also where such a config is a norm or dropout op's and so moves the derived SP flag */
+	for (i = 0; i < ch->n_top; i++) {
+		pp_global x = ch->top[i].global, y = *gl;
+		x.sequence_parallel = y.sequence_parallel = 0;
 		if (same_state(ch, &ch->top[i], gl, cfg) ||
-		    (pp_space_cmp(&ch->top[i].global, 0, gl, 0) == 0 &&
+		    (pp_space_cmp(&x, 0, &y, 0) == 0 &&
 		     fabs(ch->top[i].cost.iteration_s - cost->iteration_s) <= 1e-9 * cost->iteration_s))
-			return;
+			return 0;
+	}
+	if (ch->n_top < ch->k && ch->n_top == ch->cap_top) {
+		int nc = ch->cap_top ? 2 * ch->cap_top : 16;
+		pp_candidate *nt;
+		if (nc > ch->k)
+			nc = ch->k;
+		if (!(nt = realloc(ch->top, sizeof(*nt) * (size_t)nc)))
+			return -1;
+		memset(nt + ch->cap_top, 0, sizeof(*nt) * (size_t)(nc - ch->cap_top));
+		ch->top = nt;
+		ch->cap_top = nc;
+	}
+	pos = ch->n_top < ch->k ? ch->n_top : ch->k - 1;
 	/* reuse the last slot's buffer */
-	pos = ch->n_top < ch->k ? ch->n_top++ : ch->k - 1;
+	if (!ch->top[pos].cfg && !(ch->top[pos].cfg = malloc((size_t)(ch->g->n_ops ? ch->g->n_ops : 1))))
+		return -1;
+	if (ch->n_top < ch->k)
+		ch->n_top++;
 	buf = ch->top[pos].cfg;
 	while (pos > 0 && pp_space_cmp(gl, cost->iteration_s, &ch->top[pos - 1].global,
 				       ch->top[pos - 1].cost.iteration_s) < 0) {
@@ -108,6 +131,12 @@ static void offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_c
 	ch->top[pos].cost = *cost;
 	ch->top[pos].cfg = buf;
 	memcpy(buf, cfg, (size_t)ch->g->n_ops);
+	return 0;
+}
+
+static int is_sp_op(pp_op_type t)
+{
+	return t == PP_OP_LAYERNORM || t == PP_OP_RMSNORM || t == PP_OP_DROPOUT || t == PP_OP_ADD;
 }
 
 /* make the free ops' configs suit a new t or micro-batch */
@@ -152,6 +181,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 			j = (int)pp_pcg32_bounded(r, (uint32_t)(n - 1));
 			ncfg[op] = (uint8_t)opts[j >= cur ? j + 1 : j];
 		}
+		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
 		return 1;
 	}
 	case 1:
@@ -175,9 +205,19 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 	case 5:
 		ng->recompute = (pp_recompute)pp_pcg32_bounded(r, 3);
 		break;
-	case 6:
-		ng->sequence_parallel = !gl->sequence_parallel;
-		break;
+	case 6: {
+		/* sequence parallelism on or off: every free norm, dropout and add op together */
+		int on = !gl->sequence_parallel;
+		if (gl->t <= 1)
+			return 0;
+		for (j = 0; j < ch->n_free; j++) {
+			int op = ch->free_ops[j];
+			if (is_sp_op(ch->g->ops[op].type))
+				ncfg[op] = (uint8_t)(on ? PP_CFG_SEQUENCE : PP_CFG_REPLICATE);
+		}
+		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+		return ng->sequence_parallel != gl->sequence_parallel;
+	}
 	default:
 		ng->distributed_optimizer = !gl->distributed_optimizer;
 		break;
@@ -188,6 +228,8 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 	if (pp_space_cmp(gl, 0, ng, 0) == 0)
 		return 0;
 	repair(ch, gl, ng, ncfg);
+	/* the flag follows the configs (the cost model reads those) */
+	ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
 	return 1;
 }
 
@@ -199,7 +241,7 @@ static void free_chain(chain *ch)
 	free(ch->b_vals);
 	free(ch->mega);
 	if (ch->top)
-		for (i = 0; i < ch->k; i++)
+		for (i = 0; i < ch->cap_top; i++)
 			free(ch->top[i].cfg);
 	free(ch->top);
 }
@@ -226,8 +268,9 @@ static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *c
 /*
  * The chains' starting points (FlexFlow starts from data parallelism and from an expert
  * design): the best data-parallel plan (t = p = 1) and Megatron's default (t = the largest valid
- * degree within a node, the smallest even p that fits, b = 1, selective recompute, sequence
- * parallel, distributed optimizer), lower energy first.  Returns how many (0: neither scores).
+ * degree within a node, the first stage layout in order (p ascending, uneven ones included)
+ * that fits, b = 1, selective recompute or else full, sequence parallel, distributed optimizer),
+ * lower energy first.  Returns how many (0: neither scores).
  */
 static int start_states(chain *ch, start *st)
 {
@@ -263,22 +306,26 @@ static int start_states(chain *ch, start *st)
 		if (ch->t_vals[ti] <= hw->node_devices)
 			break;
 	gl.t = ti >= 0 ? ch->t_vals[ti] : 1;
-	gl.recompute = PP_RECOMPUTE_SELECTIVE;
 	gl.sequence_parallel = gl.t > 1;
 	gl.distributed_optimizer = 1;
-	for (li = 0; li < ch->n_layouts; li++) {
-		if (ch->layouts[li][1] || ch->layouts[li][2])
-			continue;
-		gl.p = ch->layouts[li][0];
-		if (ch->o->space.gpus % (gl.t * gl.p))
-			continue;
-		gl.d = ch->o->space.gpus / (gl.t * gl.p);
-		pp_strategy_megatron(g, &gl, cfg);
-		if (score(ch, &gl, cfg, &cost) < 0)
-			continue;
-		consider(ch, &st[1], &gl, cfg, &cost);
-		if (cost.feasible)
-			break;
+	/* every stage layout in order (p ascending, uneven ones included), selective recompute and
+	 * then full: the first that fits, else the lowest-energy one */
+	for (rc = 0; rc < 2 && !(st[1].ok && st[1].cost.feasible); rc++) {
+		gl.recompute = rc ? PP_RECOMPUTE_FULL : PP_RECOMPUTE_SELECTIVE;
+		for (li = 0; li < ch->n_layouts; li++) {
+			gl.p = ch->layouts[li][0];
+			gl.first_stage_layers = ch->layouts[li][1];
+			gl.last_stage_layers = ch->layouts[li][2];
+			if (ch->o->space.gpus % (gl.t * gl.p))
+				continue;
+			gl.d = ch->o->space.gpus / (gl.t * gl.p);
+			pp_strategy_megatron(g, &gl, cfg);
+			if (score(ch, &gl, cfg, &cost) < 0)
+				continue;
+			consider(ch, &st[1], &gl, cfg, &cost);
+			if (cost.feasible)
+				break;
+		}
 	}
 	if (st[0].ok && st[1].ok && pp_space_cmp(&st[0].gl, 0, &st[1].gl, 0) == 0)
 		st[1].ok = 0; /* one plan: one chain */
@@ -329,18 +376,14 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.layouts = malloc(sizeof(*ch.layouts) * (size_t)cap);
 	ch.b_vals = malloc(sizeof(int) * (size_t)o->space.global_batch);
 	ch.mega = malloc(n_ops);
-	ch.top = calloc((size_t)ch.k, sizeof(*ch.top));
 	cur_cfg = malloc(n_ops);
 	nxt_cfg = malloc(n_ops);
 	cbest_cfg = malloc(n_ops);
 	starts[0].cfg = malloc(n_ops);
 	starts[1].cfg = malloc(n_ops);
-	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !ch.top || !cur_cfg || !nxt_cfg ||
+	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !cur_cfg || !nxt_cfg ||
 	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
 		goto nomem;
-	for (i = 0; i < ch.k; i++)
-		if (!(ch.top[i].cfg = malloc(n_ops)))
-			goto nomem;
 	ch.n_free = pp_space_free_ops(g, ch.free_ops);
 	for (tv = 1; tv <= o->space.gpus && ch.n_t < 64; tv++)
 		if (o->space.gpus % tv == 0 && g->heads % tv == 0 && (!g->kv_heads || g->kv_heads % tv == 0) &&
@@ -359,14 +402,15 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			ch.sv[ch.n_sv][1] = i;
 			ch.n_sv++;
 		}
-	if ((rc = pp_search__result_init(r, PP_SEARCH_MCMC, g->n_ops, ch.k, err)) < 0)
+	/* room for one plan now; the hand-over below makes room for what was kept */
+	if ((rc = pp_search__result_init(r, PP_SEARCH_MCMC, g->n_ops, 1, err)) < 0)
 		goto done;
 	r->seed = o->seed;
 
 	if (o->fixed && (rc = pp_space_valid(c, &o->space, o->fixed, err)) < 0)
 		goto done;
 	if ((n_starts = start_states(&ch, starts)) == 0) {
-		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
 	pp_pcg32_seed(&rng, o->seed, 0x5eed);
@@ -384,7 +428,8 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 		e_cur = energy(&cur_cost);
 		e_cbest = e_cur;
 		since_best = 0;
-		offer(&ch, &cur, cur_cfg, &cur_cost);
+		if (offer(&ch, &cur, cur_cfg, &cur_cost) < 0)
+			goto nomem;
 		if (cur_cost.feasible && (!best_cost.feasible || cur_cost.iteration_s < best_cost.iteration_s))
 			best_cost = cur_cost;
 		if (o->target_s > 0 && r->target_step < 0 && best_cost.feasible && best_cost.iteration_s <= o->target_s) {
@@ -434,7 +479,8 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			cur_cost = nxt_cost;
 			memcpy(cur_cfg, nxt_cfg, n_ops);
 			e_cur = e_nxt;
-			offer(&ch, &cur, cur_cfg, &cur_cost);
+			if (offer(&ch, &cur, cur_cfg, &cur_cost) < 0)
+				goto nomem;
 			if (e_cur < e_cbest || (cur_cost.feasible && !cbest_cost.feasible)) {
 				cbest = cur;
 				cbest_cost = cur_cost;
@@ -454,10 +500,16 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	r->seconds = pp_search_now() - t0;
 	r->optimal = 0;
 	if (ch.n_top == 0) {
-		rc = pp_search__infeasible(err, ch.min_peak_gib, ch.capacity_gib);
+		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
 	/* hand the kept plans over, every layer given its class's configs */
+	{
+		pp_candidate *np = realloc(r->plans, sizeof(*np) * (size_t)ch.n_top);
+		if (!np)
+			goto nomem;
+		r->plans = np;
+	}
 	for (i = 0; i < ch.n_top; i++) {
 		r->plans[i] = ch.top[i];
 		pp_space_spread_configs(g, r->plans[i].cfg);

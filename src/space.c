@@ -11,6 +11,7 @@
 int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *err)
 {
 	const pp_graph *g = pp_costctx_graph(c);
+	const pp_hw *hw = pp_costctx_hw(c);
 	if (o->gpus < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the GPU count must be at least 1");
 	if (o->global_batch < 1)
@@ -19,6 +20,10 @@ int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *e
 		return pp_error_set(err, PP_EINVALID, g->file, NULL, "model %s has no layers", g->name);
 	if (o->mem_limit_gib < 0)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the memory limit must be positive");
+	if (o->mem_limit_gib * GIB > pp_hw_usable_bytes(hw) * (1.0 + 1e-9))
+		return pp_error_set(err, PP_EINVALID, NULL, NULL,
+				    "the memory limit %.6g GiB is more than the %.6g GiB a GPU of %s can use",
+				    o->mem_limit_gib, pp_hw_usable_bytes(hw) / GIB, hw->name);
 	return 0;
 }
 
@@ -128,6 +133,26 @@ int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *
 		out[n++] = (pp_cfg)c;
 	}
 	return n;
+}
+
+int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uint8_t *cfg)
+{
+	int i, n = 0;
+	if (gl->t <= 1)
+		return 0;
+	for (i = 0; i < g->n_ops; i++) {
+		pp_op_type ty = g->ops[i].type;
+		int l = g->ops[i].layer;
+		if (ty != PP_OP_LAYERNORM && ty != PP_OP_RMSNORM && ty != PP_OP_DROPOUT && ty != PP_OP_ADD)
+			continue;
+		/* a layer's ops take their class representative's configs */
+		if (l >= 0 && l < g->n_layers && g->classes[g->layer_class[l]].first_layer != l)
+			continue;
+		if (cfg[i] != PP_CFG_SEQUENCE)
+			return 0;
+		n++;
+	}
+	return n > 0;
 }
 
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)

@@ -684,9 +684,160 @@ START_TEST(test_mem_limit_respected_by_every_method)
 	o.space.mem_limit_gib = 1.0;
 	for (m = 0; m < 3; m++) {
 		ck_assert_int_eq(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err), PP_EINFEASIBLE);
-		ck_assert_ptr_nonnull(strstr(err.msg, "no plan fits"));
+		/* only the exhaustive search may say that nothing fits; the others found nothing */
+		ck_assert_ptr_nonnull(strstr(err.msg, m == PP_SEARCH_EXHAUSTIVE ? "no plan fits" : "found no plan that fits"));
 		ck_assert_int_eq(r.n, 0);
 	}
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- every plan that fits has uneven stages (llama3-405b on 1024 H100s, batch 1024) ------- */
+
+START_TEST(test_all_fitting_plans_uneven)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result ex, r;
+	pp_error err = PP_ERROR_INIT;
+	collect a;
+	int m, i, j;
+	fx_open(&f, "../models/llama3-405b.json", "../hwprofiles/dgx-h100.json");
+	o.space.gpus = 1024;
+	o.space.global_batch = 1024;
+	o.top_k = 8;
+	o.seed = 1;
+	o.max_steps = 20000;
+	memset(&a, 0, sizeof(a));
+	a.c = f.c;
+	a.o = &o.space;
+	ck_assert_int_eq(pp_space_walk(f.c, &o.space, collect_fn, &a, NULL, &err), 0);
+	ck_assert_int_gt(a.n, 0);
+	ck_assert_int_eq(a.uneven, a.n); /* no even-stage plan fits */
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &ex, &err) == 0, "%s", err.msg);
+	for (m = PP_SEARCH_MCMC; m <= PP_SEARCH_ILP; m++) {
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s",
+			      pp_search_method_name((pp_search_method)m), err.msg);
+		ck_assert_int_gt(r.n, 0);
+		for (i = 0; i < r.n; i++) {
+			const pp_global *gl = &r.plans[i].global;
+			ck_assert(r.plans[i].cost.feasible);
+			ck_assert(gl->first_stage_layers || gl->last_stage_layers);
+			/* the flag says what the configs do; no two rows differ only in it */
+			ck_assert_int_eq(gl->sequence_parallel, pp_space_sequence_parallel(f.g, gl, r.plans[i].cfg));
+			for (j = 0; j < i; j++) {
+				pp_global x = *gl, y = r.plans[j].global;
+				x.sequence_parallel = y.sequence_parallel = 0;
+				ck_assert(!(pp_space_cmp(&x, r.plans[i].cost.iteration_s, &y,
+							 r.plans[j].cost.iteration_s) == 0));
+			}
+		}
+		/* the ILP refines the exhaustive walk's best plans: never worse than its best */
+		if (m == PP_SEARCH_ILP)
+			ck_assert_msg(r.plans[0].cost.iteration_s <= ex.plans[0].cost.iteration_s * (1 + 1e-9),
+				      "ilp %.6f exhaustive %.6f", r.plans[0].cost.iteration_s,
+				      ex.plans[0].cost.iteration_s);
+		pp_search_result_release(&r);
+	}
+	pp_search_result_release(&ex);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- a time-limited MIP never loses to Megatron's configs --------------------------------- */
+
+START_TEST(test_ilp_time_limit_no_worse_than_megatron)
+{
+	fx f;
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_error err = PP_ERROR_INIT;
+	uint8_t *cfg;
+	double obj, gap;
+	int opt;
+	pp_cost meg, got;
+	fx_open(&f, GPT3, A100);
+	cfg = malloc((size_t)f.g->n_ops);
+	gl.t = 8, gl.p = 16, gl.d = 8, gl.micro_batch = 1, gl.global_batch = 1536;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE, gl.sequence_parallel = 1, gl.distributed_optimizer = 1;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &meg), 0);
+	ck_assert_msg(pp_ilp_configs(f.c, &gl, 0.001, cfg, &obj, &opt, &gap, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, cfg, &got), 0);
+	ck_assert_msg(got.iteration_s <= meg.iteration_s * (1 + 1e-12), "ilp %.6f megatron %.6f",
+		      got.iteration_s, meg.iteration_s);
+	free(cfg);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- a memory limit above the hardware is refused ----------------------------------------- */
+
+START_TEST(test_mem_limit_above_hardware_refused)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_error err = PP_ERROR_INIT;
+	fx_open(&f, GPT3, A100);
+	o.gpus = 1024;
+	o.global_batch = 1536;
+	o.mem_limit_gib = 200;
+	ck_assert_int_eq(pp_space_check_opts(f.c, &o, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "GiB a GPU of dgx-a100-80g can use"));
+	o.mem_limit_gib = 30;
+	ck_assert_int_eq(pp_space_check_opts(f.c, &o, &err), 0);
+	fx_close(&f);
+}
+END_TEST
+
+/* ---- the ILP's stage-boundary DP: uneven stages beat even ones ---------------------------- */
+
+START_TEST(test_ilp_dp_picks_uneven_stages)
+{
+	/* 8 wide single-head layers (t = 1 only) under a 512k-token LM head on 8 A100s: p = 2 is
+	 * needed, and the last stage, which also runs the head and loss, is best given fewer layers.
+	 * p = 2 divides the 8 layers, so the ILP's candidates have even stages and only its
+	 * inter-op DP can move the boundary. */
+	pp_model_spec ms = PP_MODEL_SPEC_INIT;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result ex, r;
+	pp_error err = PP_ERROR_INIT;
+	pp_cost ce;
+	char *text = NULL;
+	fx f;
+	int i, found = 0;
+	ms.name = "wide8";
+	ms.layers = 8, ms.hidden = 8192, ms.heads = 1, ms.seq = 2048, ms.vocab = 512000;
+	ck_assert_msg(pp_model_generate(&ms, &text, &err) == 0, "%s", err.msg);
+	memset(&f, 0, sizeof(f));
+	ck_assert_msg(pp_graph_parse("wide8", text, &f.g, &err) == 0, "%s", err.msg);
+	free(text);
+	ck_assert_msg(pp_hw_load(A100, &f.hw, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_costctx_new(&f.c, f.g, f.hw, &err) == 0, "%s", err.msg);
+	o.space.gpus = 8;
+	o.space.global_batch = 64;
+	o.top_k = 50;
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &ex, &err) == 0, "%s", err.msg);
+	/* the exhaustive best is uneven with p = 2, and an even p = 2 plan also fits */
+	ck_assert_int_eq(ex.plans[0].global.p, 2);
+	ck_assert(ex.plans[0].global.first_stage_layers || ex.plans[0].global.last_stage_layers);
+	for (i = 0; i < ex.n && !found; i++) {
+		const pp_global *gl = &ex.plans[i].global;
+		if (gl->p == 2 && !gl->first_stage_layers && !gl->last_stage_layers &&
+		    gl->schedule != PP_SCHED_INTERLEAVED) {
+			found = 1;
+			ce = ex.plans[i].cost;
+		}
+	}
+	ck_assert(found);
+	ck_assert(ce.iteration_s > ex.plans[0].cost.iteration_s);
+	o.top_k = 1;
+	ck_assert_msg(pp_search_ilp(f.c, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(r.plans[0].global.p, 2);
+	ck_assert_msg(r.plans[0].global.first_stage_layers || r.plans[0].global.last_stage_layers,
+		      "the ILP kept even stages: %.6f s", r.plans[0].cost.iteration_s);
+	ck_assert_msg(r.plans[0].cost.iteration_s <= ex.plans[0].cost.iteration_s * (1 + 1e-9),
+		      "ilp %.6f exhaustive %.6f", r.plans[0].cost.iteration_s, ex.plans[0].cost.iteration_s);
+	pp_search_result_release(&r);
+	pp_search_result_release(&ex);
 	fx_close(&f);
 }
 END_TEST
@@ -762,6 +913,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stop_flag_returns_best_so_far);
 	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
 	tcase_add_test(tc, test_stage_dp_matches_every_partition);
+	tcase_add_test(tc, test_all_fitting_plans_uneven);
+	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
+	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
+	tcase_add_test(tc, test_mem_limit_above_hardware_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

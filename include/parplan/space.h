@@ -61,7 +61,8 @@ typedef int (*pp_space_visit_fn)(void *arg, const pp_global *gl, const pp_cost *
 
 /**
  * Check the options against the graph and profile of @c.  PP_EINVALID with a message when the
- * GPU count or batch is out of range.
+ * GPU count or batch is out of range, or the memory limit is above the profile's usable memory
+ * per device (a limit cannot exceed the hardware).
  */
 int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *err);
 
@@ -104,6 +105,14 @@ void pp_space_spread_configs(const pp_graph *g, uint8_t *cfg);
  * micro-batch divisible by t.
  */
 int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *out);
+
+/**
+ * Whether the per-op configs @cfg are sequence parallel: t > 1 and every norm, dropout and
+ * residual-add op of @g takes PP_CFG_SEQUENCE (in a layer, the op of its class's representative
+ * layer, whose config the cost model applies).  With per-op configs given the cost model reads
+ * the configs, not the flag, so searches over configs derive the flag from them with this.
+ */
+int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uint8_t *cfg);
 
 /** Pipeline stage of op @op under @gl (0 .. p-1). */
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op);

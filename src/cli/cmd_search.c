@@ -86,20 +86,21 @@ static int print_json(const pp_search_result *r)
 static void print_table(const pp_search_result *r)
 {
 	int i;
-	printf("%-3s %3s %3s %5s %4s %3s %-11s %-9s %-3s %-4s %11s %12s %6s %8s\n", "#", "t", "p", "d", "b",
+	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %11s %12s %6s %8s\n", "#", "t", "p", "d", "b",
 	       "v", "schedule", "recompute", "SP", "DO", "iteration_s", "tokens/s", "MFU", "peak_GiB");
 	for (i = 0; i < r->n; i++) {
 		const pp_global *gl = &r->plans[i].global;
 		const pp_cost *c = &r->plans[i].cost;
 		char pdesc[32];
 		if (gl->first_stage_layers || gl->last_stage_layers)
-			snprintf(pdesc, sizeof(pdesc), "%d*", gl->p);
+			snprintf(pdesc, sizeof(pdesc), "%d(%d,%d)", gl->p, gl->first_stage_layers,
+				 gl->last_stage_layers);
 		else
 			snprintf(pdesc, sizeof(pdesc), "%d", gl->p);
 		char it[32];
 		/* small models run in milliseconds: keep 4 significant digits there */
 		snprintf(it, sizeof(it), c->iteration_s >= 1.0 ? "%.4f" : "%.4g", c->iteration_s);
-		printf("%-3d %3d %3s %5d %4d %3d %-11s %-9s %-3s %-4s %11s %12.0f %5.1f%% %8.1f\n", i + 1, gl->t,
+		printf("%-3d %3d %9s %5d %4d %3d %-11s %-9s %-3s %-4s %11s %12.0f %5.1f%% %8.1f\n", i + 1, gl->t,
 		       pdesc, gl->d, gl->micro_batch, gl->virtual_stages, pp_schedule_name(gl->schedule),
 		       pp_recompute_name(gl->recompute), gl->sequence_parallel ? "yes" : "no",
 		       gl->distributed_optimizer ? "yes" : "no", it, c->tokens_per_s, c->mfu * 100.0,
@@ -108,8 +109,8 @@ static void print_table(const pp_search_result *r)
 	for (i = 0; i < r->n; i++) {
 		const pp_global *gl = &r->plans[i].global;
 		if (gl->first_stage_layers || gl->last_stage_layers) {
-			printf("* uneven stages: first/last stage layers as in the plan (e.g. #%d: first %d, last %d)\n",
-			       i + 1, gl->first_stage_layers, gl->last_stage_layers);
+			printf("p(f,l): uneven stages, f layers on the first stage and l on the last "
+			       "(0: as the middle stages)\n");
 			break;
 		}
 	}
@@ -117,8 +118,9 @@ static void print_table(const pp_search_result *r)
 	if (r->method == PP_SEARCH_MCMC)
 		printf(", seed %llu", (unsigned long long)r->seed);
 	if (r->method == PP_SEARCH_ILP) {
+		/* only the MIPs are proven: the global degrees come from a shortlist */
 		if (r->optimal)
-			printf(", proven optimal");
+			printf(", every MIP proven optimal");
 		else
 			printf(", gap %.2g", r->gap);
 	}

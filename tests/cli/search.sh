@@ -73,6 +73,43 @@ cmp -s "$tmp/a.json" "$tmp/b.json" || die "same seed gave different plan files"
 $S --method mcmc --seed 12 --max-steps 4000 --json >"$tmp/c.json" || die "mcmc c"
 $S --method mcmc --seed 11 --max-steps 4000 --json >"$tmp/a2.json" || die "mcmc a2"
 grep -q '"seed":	11' "$tmp/a2.json" || die "seed not reported"
+grep -q '"seed":	12' "$tmp/c.json" || die "seed 12 not reported"
+# another seed walks another chain: its top plans (globals and times) differ from seed 11's
+python3 - "$tmp/a2.json" "$tmp/c.json" <<'PY' || die "seeds 11 and 12 gave the same plans"
+import json, sys
+a, c = (json.load(open(f)) for f in sys.argv[1:3])
+key = lambda r: [(p["global"], p["iteration_s"]) for p in r["plans"]]
+assert key(a) != key(c)
+PY
+
+U="$P search --model models/llama3-405b.json --hw hwprofiles/dgx-h100.json --gpus 1024 --global-batch 1024"
+# --top far above the plans met allocates for the plans kept, not for K (sanitizer builds need
+# their shadow memory, so only the plain binary runs under the address-space limit)
+case $P in
+*asan*) ;;
+*)
+	for m in exhaustive mcmc ilp; do
+		(ulimit -v 262144; $U --method $m --top 1000000 --max-steps 5000 >"$tmp/top.out" 2>"$tmp/top.err") ||
+			die "$m --top 1000000 in 256 MiB: $(cat "$tmp/top.err")"
+	done
+	;;
+esac
+
+# a memory limit above what the GPU can use is refused (exit 2, one line naming the capacity)
+$S --mem-limit 200 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'more than the .* GiB a GPU of dgx-a100-80g can use' "$tmp/err" ||
+	die "--mem-limit 200 on 80 GB GPUs: exit $rc: $(cat "$tmp/err")"
+
+# uneven stages show their layout in the table, p(f,l); every MIP proven optimal, not the plan
+# (llama3-405b on 1024 H100s, batch 1024: every plan that fits has uneven stages; mcmc and ilp
+# must still find one)
+$U --method mcmc --top 3 >"$tmp/uneven" || die "mcmc found no uneven plan"
+grep -Eq '^1 +[0-9]+ +[0-9]+\([0-9]+,[0-9]+\) ' "$tmp/uneven" || die "mcmc: no p(f,l) row: $(cat "$tmp/uneven")"
+$U --method ilp --top 3 >"$tmp/uneven" || die "ilp found no uneven plan"
+grep -Eq '^[0-9]+ +[0-9]+ +[0-9]+\([0-9]+,[0-9]+\) ' "$tmp/uneven" || die "no p(f,l) row: $(cat "$tmp/uneven")"
+grep -q 'every MIP proven optimal' "$tmp/uneven" || die "ilp summary: $(tail -1 "$tmp/uneven")"
+! grep -q '[0-9]\* ' "$tmp/uneven" || die "uneven rows still marked with *"
 
 # (e) a tight memory limit: every method returns only plans under it
 for m in exhaustive mcmc ilp; do
@@ -88,7 +125,8 @@ for p in r['plans']:
 	$S --method $m --mem-limit 1 >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ $rc -eq 1 ] || die "$m --mem-limit 1 exit $rc"
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'no plan fits.*GiB' "$tmp/err" || die "$m infeasible message: $(cat "$tmp/err")"
+	if [ $m = exhaustive ]; then want='no plan fits.*GiB'; else want='found no plan that fits.*GiB'; fi
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "$want" "$tmp/err" || die "$m infeasible message: $(cat "$tmp/err")"
 done
 
 # Ctrl-C returns the best plan so far
