@@ -189,56 +189,6 @@ int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir
 	return rc;
 }
 
-/* ---- text buffer --------------------------------------------------------------------------- */
-
-void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->s && (size_t)k < room) {
-			b->len += (size_t)k;
-			return;
-		}
-		{
-			size_t ncap = b->cap ? b->cap * 2 : 4096;
-			char *ns;
-			while (ncap - b->len <= (size_t)k)
-				ncap *= 2;
-			ns = realloc(b->s, ncap);
-			if (!ns) {
-				b->oom = 1;
-				return;
-			}
-			b->s = ns;
-			b->cap = ncap;
-		}
-	}
-}
-
-int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err)
-{
-	if (b->oom || !b->s) {
-		free(b->s);
-		b->s = NULL;
-		*out = NULL;
-		return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
-	}
-	*out = b->s;
-	b->s = NULL;
-	return 0;
-}
-
 /* ---- launcher rules ------------------------------------------------------------------------ */
 
 int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts)

@@ -8,24 +8,8 @@
 #include <stddef.h>
 
 #include "parplan/emit.h"
+#include "sbuf_int.h"
 
-/* Text that grows as it is printed into; an allocation failure is remembered and reported once
- * by pp_sb_finish(). */
-typedef struct pp_sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-} pp_sbuf;
-
-#define PP_SBUF_INIT {NULL, 0, 0, 0}
-
-void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-/** Hand the text to *out (0), or free it and fail with PP_ENOMEM. */
-int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err);
 
 /* Launcher rules (see emit.h); each emitter passes the set its launcher enforces. */
 enum {

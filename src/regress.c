@@ -10,6 +10,7 @@
 
 #include "json_int.h"
 #include "regress_int.h"
+#include "sbuf_int.h"
 #include "parplan/cost.h"
 #include "parplan/graph.h"
 #include "parplan/hw.h"
@@ -158,110 +159,58 @@ void pp_regress_expect_text(const pp_regress_expect *e, int got, char *buf, size
 
 /* ---- a growing string --------------------------------------------------------------------- */
 
-typedef struct sbuf {
-	char *s;
-	size_t n, cap;
-	int oom;
-} sbuf;
-
-static void sb_addn(sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *t;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		t = realloc(b->s, cap);
-		if (!t) {
-			b->oom = 1;
-			return;
-		}
-		b->s = t;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
-
-static void sb_add(sbuf *b, const char *s)
-{
-	sb_addn(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	sb_addn(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* A JSON string literal. */
-static void sb_json_str(sbuf *b, const char *s)
+static void sb_json_str(pp_sbuf *b, const char *s)
 {
 	const unsigned char *p;
-	sb_add(b, "\"");
+	pp_sb_add(b, "\"");
 	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\') {
 			char e[3] = {'\\', (char)*p, 0};
-			sb_add(b, e);
+			pp_sb_add(b, e);
 		} else if (*p == '\n') {
-			sb_add(b, "\\n");
+			pp_sb_add(b, "\\n");
 		} else if (*p == '\t') {
-			sb_add(b, "\\t");
+			pp_sb_add(b, "\\t");
 		} else if (*p == '\r') {
-			sb_add(b, "\\r");
+			pp_sb_add(b, "\\r");
 		} else if (*p < 0x20) {
-			sb_printf(b, "\\u%04x", *p);
+			pp_sb_printf(b, "\\u%04x", *p);
 		} else {
-			sb_addn(b, (const char *)p, 1);
+			pp_sb_addn(b, (const char *)p, 1);
 		}
 	}
-	sb_add(b, "\"");
+	pp_sb_add(b, "\"");
 }
 
 /* Text for an XML attribute or element: markup characters escaped, control characters (not
  * allowed in XML 1.0 other than tab, newline and return) replaced by '?'. */
-static void sb_xml(sbuf *b, const char *s)
+static void sb_xml(pp_sbuf *b, const char *s)
 {
 	const unsigned char *p;
 	for (p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '&': sb_add(b, "&amp;"); break;
-		case '<': sb_add(b, "&lt;"); break;
-		case '>': sb_add(b, "&gt;"); break;
-		case '"': sb_add(b, "&quot;"); break;
-		case '\'': sb_add(b, "&apos;"); break;
-		case '\t': sb_add(b, "&#9;"); break;
-		case '\n': sb_add(b, "&#10;"); break;
-		case '\r': sb_add(b, "&#13;"); break;
+		case '&': pp_sb_add(b, "&amp;"); break;
+		case '<': pp_sb_add(b, "&lt;"); break;
+		case '>': pp_sb_add(b, "&gt;"); break;
+		case '"': pp_sb_add(b, "&quot;"); break;
+		case '\'': pp_sb_add(b, "&apos;"); break;
+		case '\t': pp_sb_add(b, "&#9;"); break;
+		case '\n': pp_sb_add(b, "&#10;"); break;
+		case '\r': pp_sb_add(b, "&#13;"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
-				sb_add(b, "?");
+				pp_sb_add(b, "?");
 			else
-				sb_addn(b, (const char *)p, 1);
+				pp_sb_addn(b, (const char *)p, 1);
 		}
 	}
 }
 
-static void sb_num(sbuf *b, double v)
+static void sb_num(pp_sbuf *b, double v)
 {
 	char buf[40];
-	sb_add(b, pp_regress_format_number(v, buf, sizeof(buf)));
+	pp_sb_add(b, pp_regress_format_number(v, buf, sizeof(buf)));
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -997,146 +946,146 @@ int pp_regress_update(pp_regress_file *f)
 
 /* ---- printing ----------------------------------------------------------------------------- */
 
-static void print_plan(sbuf *b, const pp_regress_case *cs)
+static void print_plan(pp_sbuf *b, const pp_regress_case *cs)
 {
 	const pp_global *gl = &cs->global;
 	int k, first = 1;
-	sb_add(b, "{");
+	pp_sb_add(b, "{");
 	for (k = 0; k < K_COUNT; k++) {
 		if (!(cs->global_keys & (1u << k)))
 			continue;
-		sb_add(b, first ? "" : ", ");
+		pp_sb_add(b, first ? "" : ", ");
 		first = 0;
 		sb_json_str(b, plan_keys[k]);
-		sb_add(b, ": ");
+		pp_sb_add(b, ": ");
 		switch (k) {
-		case K_T: sb_printf(b, "%d", gl->t); break;
-		case K_P: sb_printf(b, "%d", gl->p); break;
-		case K_D: sb_printf(b, "%d", gl->d); break;
-		case K_MB: sb_printf(b, "%d", gl->micro_batch); break;
-		case K_GB: sb_printf(b, "%d", gl->global_batch); break;
-		case K_V: sb_printf(b, "%d", gl->virtual_stages); break;
+		case K_T: pp_sb_printf(b, "%d", gl->t); break;
+		case K_P: pp_sb_printf(b, "%d", gl->p); break;
+		case K_D: pp_sb_printf(b, "%d", gl->d); break;
+		case K_MB: pp_sb_printf(b, "%d", gl->micro_batch); break;
+		case K_GB: pp_sb_printf(b, "%d", gl->global_batch); break;
+		case K_V: pp_sb_printf(b, "%d", gl->virtual_stages); break;
 		case K_SCHED: sb_json_str(b, pp_schedule_name(gl->schedule)); break;
 		case K_RECOMP: sb_json_str(b, pp_recompute_name(gl->recompute)); break;
-		case K_SP: sb_add(b, gl->sequence_parallel ? "true" : "false"); break;
-		case K_DOPT: sb_add(b, gl->distributed_optimizer ? "true" : "false"); break;
-		case K_OVERLAP: sb_add(b, gl->overlap_grad_reduce ? "true" : "false"); break;
-		case K_FIRST: sb_printf(b, "%d", gl->first_stage_layers); break;
-		case K_LAST: sb_printf(b, "%d", gl->last_stage_layers); break;
-		default: sb_printf(b, "%d", cs->gpus);
+		case K_SP: pp_sb_add(b, gl->sequence_parallel ? "true" : "false"); break;
+		case K_DOPT: pp_sb_add(b, gl->distributed_optimizer ? "true" : "false"); break;
+		case K_OVERLAP: pp_sb_add(b, gl->overlap_grad_reduce ? "true" : "false"); break;
+		case K_FIRST: pp_sb_printf(b, "%d", gl->first_stage_layers); break;
+		case K_LAST: pp_sb_printf(b, "%d", gl->last_stage_layers); break;
+		default: pp_sb_printf(b, "%d", cs->gpus);
 		}
 	}
-	sb_add(b, "}");
+	pp_sb_add(b, "}");
 }
 
-static void print_search(sbuf *b, const pp_regress_search *s)
+static void print_search(pp_sbuf *b, const pp_regress_search *s)
 {
-	sb_printf(b, "{\"gpus\": %d, \"global_batch\": %d, \"method\": ", s->gpus, s->global_batch);
+	pp_sb_printf(b, "{\"gpus\": %d, \"global_batch\": %d, \"method\": ", s->gpus, s->global_batch);
 	sb_json_str(b, s->method);
 	if (s->has_seed)
-		sb_printf(b, ", \"seed\": %llu", s->seed);
+		pp_sb_printf(b, ", \"seed\": %llu", s->seed);
 	if (s->time_limit_s > 0) {
-		sb_add(b, ", \"time_limit_s\": ");
+		pp_sb_add(b, ", \"time_limit_s\": ");
 		sb_num(b, s->time_limit_s);
 	}
-	sb_add(b, "}");
+	pp_sb_add(b, "}");
 }
 
-static void print_value(sbuf *b, const pp_regress_expect *e)
+static void print_value(pp_sbuf *b, const pp_regress_expect *e)
 {
 	if (!e->has_value) {
-		sb_add(b, "null");
+		pp_sb_add(b, "null");
 		return;
 	}
 	switch (e->kind) {
-	case PP_REGRESS_BOOL: sb_add(b, e->value != 0 ? "true" : "false"); break;
+	case PP_REGRESS_BOOL: pp_sb_add(b, e->value != 0 ? "true" : "false"); break;
 	case PP_REGRESS_STRING: sb_json_str(b, e->str); break;
-	case PP_REGRESS_INT: sb_printf(b, "%.0f", e->value); break;
+	case PP_REGRESS_INT: pp_sb_printf(b, "%.0f", e->value); break;
 	default: sb_num(b, e->value);
 	}
 }
 
-static void print_expect(sbuf *b, const pp_regress_case *cs)
+static void print_expect(pp_sbuf *b, const pp_regress_case *cs)
 {
 	int k, first = 1, search_done = 0;
-	sb_add(b, "{");
+	pp_sb_add(b, "{");
 	for (k = 0; k < cs->n_expect; k++) {
 		const pp_regress_expect *e = &cs->expect[k];
 		int is_search = strncmp(e->field, "search.", 7) == 0;
 		if (is_search && search_done)
 			continue;
-		sb_add(b, first ? "\n" : ",\n");
+		pp_sb_add(b, first ? "\n" : ",\n");
 		first = 0;
 		if (is_search) {
 			int j, sf = 1;
 			search_done = 1;
-			sb_add(b, "        \"search\": {");
+			pp_sb_add(b, "        \"search\": {");
 			for (j = k; j < cs->n_expect; j++) {
 				const pp_regress_expect *s = &cs->expect[j];
-				sb_add(b, sf ? "" : ", ");
+				pp_sb_add(b, sf ? "" : ", ");
 				sf = 0;
 				sb_json_str(b, s->field + 7);
-				sb_add(b, ": ");
+				pp_sb_add(b, ": ");
 				print_value(b, s);
 			}
-			sb_add(b, "}");
+			pp_sb_add(b, "}");
 			continue;
 		}
-		sb_add(b, "        ");
+		pp_sb_add(b, "        ");
 		sb_json_str(b, e->field);
-		sb_add(b, ": {\"value\": ");
+		pp_sb_add(b, ": {\"value\": ");
 		print_value(b, e);
 		if (e->has_tol) {
-			sb_add(b, ", \"tol\": ");
+			pp_sb_add(b, ", \"tol\": ");
 			sb_num(b, e->tol);
 		}
-		sb_add(b, "}");
+		pp_sb_add(b, "}");
 	}
-	sb_add(b, "\n      }");
+	pp_sb_add(b, "\n      }");
 }
 
 char *pp_regress_to_json(const pp_regress_file *f)
 {
-	sbuf b = {NULL, 0, 0, 0};
+	pp_sbuf b = PP_SBUF_INIT;
 	int i;
-	sb_add(&b, "{\n  \"format\": \"" PP_REGRESS_FORMAT "\",\n");
+	pp_sb_add(&b, "{\n  \"format\": \"" PP_REGRESS_FORMAT "\",\n");
 	if (f->note) {
-		sb_add(&b, "  \"note\": ");
+		pp_sb_add(&b, "  \"note\": ");
 		sb_json_str(&b, f->note);
-		sb_add(&b, ",\n");
+		pp_sb_add(&b, ",\n");
 	}
-	sb_add(&b, "  \"cases\": [");
+	pp_sb_add(&b, "  \"cases\": [");
 	for (i = 0; i < f->n_cases; i++) {
 		const pp_regress_case *cs = &f->cases[i];
-		sb_add(&b, i ? ",\n    {\n" : "\n    {\n");
-		sb_add(&b, "      \"name\": ");
+		pp_sb_add(&b, i ? ",\n    {\n" : "\n    {\n");
+		pp_sb_add(&b, "      \"name\": ");
 		sb_json_str(&b, cs->name);
 		if (cs->note) {
-			sb_add(&b, ",\n      \"note\": ");
+			pp_sb_add(&b, ",\n      \"note\": ");
 			sb_json_str(&b, cs->note);
 		}
-		sb_add(&b, ",\n      \"model\": ");
+		pp_sb_add(&b, ",\n      \"model\": ");
 		sb_json_str(&b, cs->model);
-		sb_add(&b, ",\n      \"hw\": ");
+		pp_sb_add(&b, ",\n      \"hw\": ");
 		sb_json_str(&b, cs->hw);
 		switch (cs->source) {
 		case PP_REGRESS_INLINE:
-			sb_add(&b, ",\n      \"plan\": ");
+			pp_sb_add(&b, ",\n      \"plan\": ");
 			print_plan(&b, cs);
 			break;
 		case PP_REGRESS_PLAN_FILE:
-			sb_add(&b, ",\n      \"plan_file\": ");
+			pp_sb_add(&b, ",\n      \"plan_file\": ");
 			sb_json_str(&b, cs->plan_file);
 			break;
 		default:
-			sb_add(&b, ",\n      \"search\": ");
+			pp_sb_add(&b, ",\n      \"search\": ");
 			print_search(&b, &cs->search);
 		}
-		sb_add(&b, ",\n      \"expect\": ");
+		pp_sb_add(&b, ",\n      \"expect\": ");
 		print_expect(&b, cs);
-		sb_add(&b, "\n    }");
+		pp_sb_add(&b, "\n    }");
 	}
-	sb_add(&b, "\n  ]\n}\n");
+	pp_sb_add(&b, "\n  ]\n}\n");
 	if (b.oom) {
 		free(b.s);
 		return NULL;
@@ -1158,35 +1107,35 @@ static void drift_text(const pp_regress_expect *e, char *buf, size_t n)
 
 char *pp_regress_junit(pp_regress_file *const *files, int n)
 {
-	sbuf b = {NULL, 0, 0, 0};
+	pp_sbuf b = PP_SBUF_INIT;
 	int i, c, k, tests = 0, fails = 0;
 	for (i = 0; i < n; i++) {
 		int bad;
 		tests += pp_regress_count(files[i], &bad);
 		fails += bad;
 	}
-	sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	sb_printf(&b, "<testsuites name=\"parplan regress\" tests=\"%d\" failures=\"%d\" errors=\"0\">\n",
+	pp_sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	pp_sb_printf(&b, "<testsuites name=\"parplan regress\" tests=\"%d\" failures=\"%d\" errors=\"0\">\n",
 		  tests, fails);
 	for (i = 0; i < n; i++) {
 		const pp_regress_file *f = files[i];
 		int bad, t = pp_regress_count(f, &bad);
-		sb_add(&b, "  <testsuite name=\"");
+		pp_sb_add(&b, "  <testsuite name=\"");
 		sb_xml(&b, f->path);
-		sb_printf(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n", t, bad);
+		pp_sb_printf(&b, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n", t, bad);
 		for (c = 0; c < f->n_cases; c++) {
 			const pp_regress_case *cs = &f->cases[c];
 			for (k = 0; k < cs->n_expect; k++) {
 				const pp_regress_expect *e = &cs->expect[k];
 				char ex[64], got[64], dr[32], msg[256];
-				sb_add(&b, "    <testcase classname=\"");
+				pp_sb_add(&b, "    <testcase classname=\"");
 				sb_xml(&b, cs->name);
-				sb_add(&b, "\" name=\"");
+				pp_sb_add(&b, "\" name=\"");
 				sb_xml(&b, e->field);
-				sb_add(&b, "\" file=\"");
+				pp_sb_add(&b, "\" file=\"");
 				sb_xml(&b, f->path);
 				if (e->verdict == PP_REGRESS_PASS) {
-					sb_add(&b, "\"/>\n");
+					pp_sb_add(&b, "\"/>\n");
 					continue;
 				}
 				pp_regress_expect_text(e, 0, ex, sizeof(ex));
@@ -1196,24 +1145,24 @@ char *pp_regress_junit(pp_regress_file *const *files, int n)
 					snprintf(msg, sizeof(msg), "no expected value (got %s): run parplan regress --update", got);
 				else
 					snprintf(msg, sizeof(msg), "expected %s got %s drift %s", ex, got, dr);
-				sb_add(&b, "\">\n      <failure type=\"");
-				sb_add(&b, e->verdict == PP_REGRESS_UNSET ? "unset" : "drift");
-				sb_add(&b, "\" message=\"");
+				pp_sb_add(&b, "\">\n      <failure type=\"");
+				pp_sb_add(&b, e->verdict == PP_REGRESS_UNSET ? "unset" : "drift");
+				pp_sb_add(&b, "\" message=\"");
 				sb_xml(&b, msg);
-				sb_add(&b, "\">");
+				pp_sb_add(&b, "\">");
 				sb_xml(&b, cs->name);
-				sb_add(&b, ": ");
+				pp_sb_add(&b, ": ");
 				sb_xml(&b, e->field);
-				sb_add(&b, ": ");
+				pp_sb_add(&b, ": ");
 				sb_xml(&b, msg);
 				if (e->kind == PP_REGRESS_NUMBER && e->verdict == PP_REGRESS_DRIFT)
-					sb_printf(&b, " (tolerance %.4g%%)", e->tol * 100);
-				sb_add(&b, "</failure>\n    </testcase>\n");
+					pp_sb_printf(&b, " (tolerance %.4g%%)", e->tol * 100);
+				pp_sb_add(&b, "</failure>\n    </testcase>\n");
 			}
 		}
-		sb_add(&b, "  </testsuite>\n");
+		pp_sb_add(&b, "  </testsuite>\n");
 	}
-	sb_add(&b, "</testsuites>\n");
+	pp_sb_add(&b, "</testsuites>\n");
 	if (b.oom) {
 		free(b.s);
 		return NULL;
@@ -1221,22 +1170,22 @@ char *pp_regress_junit(pp_regress_file *const *files, int n)
 	return b.s;
 }
 
-static void json_num_or_null(sbuf *b, double v)
+static void json_num_or_null(pp_sbuf *b, double v)
 {
 	if (isfinite(v))
 		sb_num(b, v);
 	else
-		sb_add(b, "null");
+		pp_sb_add(b, "null");
 }
 
-static void json_value(sbuf *b, const pp_regress_expect *e, int got)
+static void json_value(pp_sbuf *b, const pp_regress_expect *e, int got)
 {
 	if (got ? !e->evaluated : !e->has_value) {
-		sb_add(b, "null");
+		pp_sb_add(b, "null");
 		return;
 	}
 	switch (e->kind) {
-	case PP_REGRESS_BOOL: sb_add(b, (got ? e->got : e->value) != 0 ? "true" : "false"); break;
+	case PP_REGRESS_BOOL: pp_sb_add(b, (got ? e->got : e->value) != 0 ? "true" : "false"); break;
 	case PP_REGRESS_STRING: sb_json_str(b, got ? e->got_str : e->str); break;
 	default: json_num_or_null(b, got ? e->got : e->value);
 	}
@@ -1245,50 +1194,50 @@ static void json_value(sbuf *b, const pp_regress_expect *e, int got)
 char *pp_regress_results_json(pp_regress_file *const *files, int n)
 {
 	static const char *const verdicts[] = {"pass", "drift", "unset"};
-	sbuf b = {NULL, 0, 0, 0};
+	pp_sbuf b = PP_SBUF_INIT;
 	int i, c, k, tests = 0, fails = 0;
 	for (i = 0; i < n; i++) {
 		int bad;
 		tests += pp_regress_count(files[i], &bad);
 		fails += bad;
 	}
-	sb_printf(&b, "{\n  \"tests\": %d,\n  \"failures\": %d,\n  \"files\": [", tests, fails);
+	pp_sb_printf(&b, "{\n  \"tests\": %d,\n  \"failures\": %d,\n  \"files\": [", tests, fails);
 	for (i = 0; i < n; i++) {
 		const pp_regress_file *f = files[i];
-		sb_add(&b, i ? ",\n    {\"file\": " : "\n    {\"file\": ");
+		pp_sb_add(&b, i ? ",\n    {\"file\": " : "\n    {\"file\": ");
 		sb_json_str(&b, f->path);
-		sb_add(&b, ", \"results\": [");
+		pp_sb_add(&b, ", \"results\": [");
 		for (c = 0; c < f->n_cases; c++) {
 			const pp_regress_case *cs = &f->cases[c];
 			for (k = 0; k < cs->n_expect; k++) {
 				const pp_regress_expect *e = &cs->expect[k];
-				sb_add(&b, (c || k) ? ",\n      {\"case\": " : "\n      {\"case\": ");
+				pp_sb_add(&b, (c || k) ? ",\n      {\"case\": " : "\n      {\"case\": ");
 				sb_json_str(&b, cs->name);
-				sb_add(&b, ", \"field\": ");
+				pp_sb_add(&b, ", \"field\": ");
 				sb_json_str(&b, e->field);
-				sb_add(&b, ", \"expected\": ");
+				pp_sb_add(&b, ", \"expected\": ");
 				json_value(&b, e, 0);
-				sb_add(&b, ", \"got\": ");
+				pp_sb_add(&b, ", \"got\": ");
 				json_value(&b, e, 1);
-				sb_add(&b, ", \"tol\": ");
+				pp_sb_add(&b, ", \"tol\": ");
 				if (e->kind == PP_REGRESS_NUMBER)
 					sb_num(&b, e->tol);
 				else
-					sb_add(&b, "0");
-				sb_add(&b, ", \"drift_pct\": ");
+					pp_sb_add(&b, "0");
+				pp_sb_add(&b, ", \"drift_pct\": ");
 				if (e->kind == PP_REGRESS_NUMBER && e->verdict != PP_REGRESS_UNSET &&
 				    e->evaluated)
 					json_num_or_null(&b, e->drift * 100);
 				else
-					sb_add(&b, "null");
-				sb_add(&b, ", \"verdict\": ");
+					pp_sb_add(&b, "null");
+				pp_sb_add(&b, ", \"verdict\": ");
 				sb_json_str(&b, verdicts[e->verdict]);
-				sb_add(&b, "}");
+				pp_sb_add(&b, "}");
 			}
 		}
-		sb_add(&b, "\n    ]}");
+		pp_sb_add(&b, "\n    ]}");
 	}
-	sb_add(&b, "\n  ]\n}\n");
+	pp_sb_add(&b, "\n  ]\n}\n");
 	if (b.oom) {
 		free(b.s);
 		return NULL;

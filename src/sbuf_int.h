@@ -1,0 +1,34 @@
+/*
+ * sbuf_int.h - a string that grows as it is printed into, shared by the emitters and regress.
+ * An allocation failure is remembered and reported once by pp_sb_finish(); the text is always
+ * NUL-terminated once anything was added.
+ */
+#ifndef PARPLAN_SBUF_INT_H
+#define PARPLAN_SBUF_INT_H
+
+#include <stddef.h>
+
+#include "parplan/error.h"
+
+typedef struct pp_sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} pp_sbuf;
+
+#define PP_SBUF_INIT {NULL, 0, 0, 0}
+
+/** Append @n bytes of @s. */
+void pp_sb_addn(pp_sbuf *b, const char *s, size_t n);
+/** Append a NUL-terminated string. */
+void pp_sb_add(pp_sbuf *b, const char *s);
+/** Append printf-style text of any length. */
+void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/** Hand the text to *out (0), or free it and fail with PP_ENOMEM. */
+int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err);
+
+#endif
