@@ -1047,6 +1047,7 @@ static void print_expect(pp_sbuf *b, const pp_regress_case *cs)
 char *pp_regress_to_json(const pp_regress_file *f)
 {
 	pp_sbuf b = PP_SBUF_INIT;
+	char *out;
 	int i;
 	pp_sb_add(&b, "{\n  \"format\": \"" PP_REGRESS_FORMAT "\",\n");
 	if (f->note) {
@@ -1086,11 +1087,7 @@ char *pp_regress_to_json(const pp_regress_file *f)
 		pp_sb_add(&b, "\n    }");
 	}
 	pp_sb_add(&b, "\n  ]\n}\n");
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return pp_sb_finish(&b, &out, NULL) < 0 ? NULL : out;
 }
 
 static void drift_text(const pp_regress_expect *e, char *buf, size_t n)
@@ -1108,6 +1105,7 @@ static void drift_text(const pp_regress_expect *e, char *buf, size_t n)
 char *pp_regress_junit(pp_regress_file *const *files, int n)
 {
 	pp_sbuf b = PP_SBUF_INIT;
+	char *out;
 	int i, c, k, tests = 0, fails = 0;
 	for (i = 0; i < n; i++) {
 		int bad;
@@ -1163,11 +1161,7 @@ char *pp_regress_junit(pp_regress_file *const *files, int n)
 		pp_sb_add(&b, "  </testsuite>\n");
 	}
 	pp_sb_add(&b, "</testsuites>\n");
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return pp_sb_finish(&b, &out, NULL) < 0 ? NULL : out;
 }
 
 static void json_num_or_null(pp_sbuf *b, double v)
@@ -1195,6 +1189,7 @@ char *pp_regress_results_json(pp_regress_file *const *files, int n)
 {
 	static const char *const verdicts[] = {"pass", "drift", "unset"};
 	pp_sbuf b = PP_SBUF_INIT;
+	char *out;
 	int i, c, k, tests = 0, fails = 0;
 	for (i = 0; i < n; i++) {
 		int bad;
@@ -1238,9 +1233,5 @@ char *pp_regress_results_json(pp_regress_file *const *files, int n)
 		pp_sb_add(&b, "\n    ]}");
 	}
 	pp_sb_add(&b, "\n  ]\n}\n");
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return pp_sb_finish(&b, &out, NULL) < 0 ? NULL : out;
 }
