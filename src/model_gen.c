@@ -16,6 +16,7 @@
 
 #include "json_int.h"
 #include "parplan/graph.h"
+#include "parplan/name.h"
 
 typedef struct gen {
 	cJSON *tensors, *ops;
@@ -192,6 +193,8 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 	*out = NULL;
 	if (!s.name || !s.name[0])
 		return pp_error_set(err, PP_EINVALID, NULL, "--name", "a model name is required");
+	if ((rc = pp_name_check(s.name, NULL, "--name", err)) < 0)
+		return rc; /* plans made of this graph carry its name */
 	if (s.layers < 1 || s.hidden < 1 || s.heads < 1 || s.seq < 1 || s.vocab < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL,
 				    "--layers, --hidden, --heads, --seq and --vocab must be positive");

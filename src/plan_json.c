@@ -29,6 +29,7 @@
 #include "json_int.h"
 #include "plan_int.h"
 #include "parplan/io.h"
+#include "parplan/name.h"
 
 #define PLAN_FORMAT "parplan-plan/1"
 #define MAX_DEGREE ((int64_t)1 << 20)
@@ -122,6 +123,10 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	if (gl->t < 1 || gl->p < 1 || gl->d < 1 || gl->virtual_stages < 1 ||
 	    (long long)gl->t * gl->p * gl->d > MAX_DEGREE)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t, p, d and v must be at least 1");
+	/* a plan's names must be ones its loader and the emitters take (name.h) */
+	if ((rc = pp_name_check(g->name, model_path, "name", err)) < 0 ||
+	    (rc = pp_name_check(hw_name, hw_path, "name", err)) < 0)
+		return rc;
 	copy_str(plan->model, sizeof(plan->model), g->name);
 	copy_str(plan->hw, sizeof(plan->hw), hw_name);
 	copy_str(plan->model_path, sizeof(plan->model_path), model_path);
@@ -650,21 +655,10 @@ static int read_search(const pp_jctx *c, const cJSON *o, pp_search_info *si)
 	return 0;
 }
 
-/* Names go into launcher scripts and configs (comments, quoted strings): letters, digits and
- * ". _ + -" only, so that no name can end a comment line or a quoted value. */
+/* Names go into launcher scripts and configs: the one rule of name.h. */
 static int check_name(const pp_jctx *c, const char *key, const char *s)
 {
-	const char *q;
-	if (!*s)
-		return pp_json_fail(c, "", key, "empty name");
-	for (q = s; *q; q++)
-		if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
-		      *q == '.' || *q == '_' || *q == '+' || *q == '-'))
-			return pp_json_fail(c, "", key,
-					    "character %d at offset %d is not allowed in a name "
-					    "(letters, digits, \".\", \"_\", \"+\", \"-\")",
-					    (unsigned char)*q, (int)(q - s));
-	return 0;
+	return pp_name_check(s, c->file, key, c->err);
 }
 
 static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parplan/graph.h"
 #include "parplan/io.h"
+#include "parplan/name.h"
 #include "parplan/strategy.h"
 
 static pp_graph *load(const char *path)
@@ -306,6 +308,81 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* Names are checked where a model or a plan is made, by the loader's one rule (name.h), so that
+ * what `parplan model` and `cost -o` accept, the plan loader and `emit` accept too */
+START_TEST(test_names_checked_where_made)
+{
+	static const char *const bad[] = {"x\ny", "a\"b", "a'b", "a b", "$(id)", "a#b", "a\\b", ""};
+	pp_model_spec s = PP_MODEL_SPEC_INIT;
+	pp_graph *g = load("data/tiny-gpt.json");
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_error err = PP_ERROR_INIT;
+	pp_plan plan, back;
+	char *text = NULL, *own = g->name, long_name[PP_NAME_MAX + 1];
+	char newline[] = "tiny\ngpt", allowed[] = "Tiny.gpt_2+x-9";
+	size_t i;
+
+	/* the rule */
+	ck_assert_int_eq(pp_name_check("gpt3-175b_v1.2+x", NULL, NULL, &err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pp_name_check(bad[i], "f.json", "name", &err) == PP_EINVALID,
+			      "\"%s\" passes", bad[i]);
+	ck_assert_str_eq(err.file, "f.json");
+	ck_assert_str_eq(err.path, "name");
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[PP_NAME_MAX - 1] = '\0'; /* the longest a plan holds */
+	ck_assert_int_eq(pp_name_check(long_name, NULL, NULL, &err), 0);
+	long_name[PP_NAME_MAX - 1] = 'a';
+	long_name[PP_NAME_MAX] = '\0';
+	ck_assert_int_eq(pp_name_check(long_name, NULL, NULL, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "longer than 127"));
+
+	/* parplan model --name */
+	s.family = PP_MODEL_GPT, s.layers = 2, s.hidden = 64, s.heads = 4, s.seq = 32, s.vocab = 100;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) - 1; i++) {
+		s.name = bad[i];
+		ck_assert_msg(pp_model_generate(&s, &text, &err) == PP_EINVALID, "\"%s\" made", bad[i]);
+		ck_assert_ptr_null(text);
+		ck_assert_str_eq(err.path, "--name");
+		ck_assert_ptr_nonnull(strstr(err.msg, "not allowed in a name"));
+	}
+
+	/* a plan made of a graph or a hardware profile with a bad name: refused, naming its file */
+	gl.t = 2, gl.p = 2, gl.d = 2, gl.global_batch = 16, gl.micro_batch = 2;
+	g->name = newline;
+	ck_assert_int_eq(pp_plan_init(&plan, g, "data/tiny-gpt.json", "dgx-a100-80g", "hw.json", 8,
+				      &gl, NULL, &err),
+			 PP_EINVALID);
+	ck_assert_str_eq(err.file, "data/tiny-gpt.json");
+	ck_assert_str_eq(err.path, "name");
+	ck_assert_ptr_nonnull(strstr(err.msg, "character 10 at offset 4"));
+	ck_assert_int_eq(plan.n_ops, 0);
+	g->name = long_name;
+	ck_assert_int_eq(pp_plan_init(&plan, g, "data/tiny-gpt.json", "dgx-a100-80g", "hw.json", 8,
+				      &gl, NULL, &err),
+			 PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "longer than"));
+	g->name = own;
+	ck_assert_int_eq(pp_plan_init(&plan, g, "data/tiny-gpt.json", "dgx \"a100\"", "hw.json", 8,
+				      &gl, NULL, &err),
+			 PP_EINVALID);
+	ck_assert_str_eq(err.file, "hw.json");
+	ck_assert_str_eq(err.path, "name");
+
+	/* every character the rule allows survives a round trip through the loader */
+	g->name = allowed;
+	ck_assert_int_eq(pp_plan_init(&plan, g, "data/tiny-gpt.json", "h.w_1+x-y", "hw.json", 8, &gl,
+				      NULL, &err),
+			 0);
+	g->name = own;
+	free(round_trip(&plan, &back));
+	ck_assert_str_eq(back.model, "Tiny.gpt_2+x-9");
+	pp_plan_release(&back);
+	pp_plan_release(&plan);
+	pp_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("plan");
@@ -319,6 +396,7 @@ int main(void)
 	tcase_add_test(tc, test_rejections_name_file_and_path);
 	tcase_add_test(tc, test_configs_rejections);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_names_checked_where_made);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
