@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "emit_int.h"
+#include "io_int.h"
 #include "parplan/io.h"
+#include "parplan/name.h"
 
 static int emit_plan(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
@@ -30,17 +32,18 @@ static int emit_exec(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 
 static const pp_emit_format formats[] = {
 	{"megatron", "megatron.sh", "Megatron-LM launch script (torchrun pretrain_gpt.py)",
-	 pp_emit_megatron},
+	 pp_emit_megatron, 1},
 	{"megatron-deepspeed", "megatron_deepspeed.sh", "Megatron-DeepSpeed launch script",
-	 pp_emit_megatron_deepspeed},
-	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed", pp_emit_deepspeed},
-	{"torchtitan", "torchtitan.toml", "torchtitan 0.2 TOML job config", pp_emit_torchtitan},
-	{"nemo", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo},
-	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron},
-	{"report", "report.txt", "plain-text summary", pp_emit_report},
-	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg},
-	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan},
-	{"exec", "exec.json", "input of the execution stub", emit_exec},
+	 pp_emit_megatron_deepspeed, 1},
+	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed",
+	 pp_emit_deepspeed, 0},
+	{"torchtitan", "torchtitan.toml", "torchtitan 0.2 TOML job config", pp_emit_torchtitan, 0},
+	{"nemo", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0},
+	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0},
+	{"report", "report.txt", "plain-text summary", pp_emit_report, 0},
+	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0},
+	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan, 0},
+	{"exec", "exec.json", "input of the execution stub", emit_exec, 0},
 };
 
 const pp_emit_format *pp_emit_formats(int *n)
@@ -109,40 +112,73 @@ static int make_dir(const char *dir, pp_error *err)
 
 #define MAX_DIR_FORMATS 16
 
-/* Write every file of @dir or none: each text goes to a staged file next to its target first
- * (atomically), and only when all are there are they renamed over their targets.  A target
- * that is a folder is refused before anything is renamed; should a rename still fail, the
- * targets renamed before it that did not exist are removed again and the staged files too. */
+/* Write every file of @dir or none.  Each text is staged next to its target (the target's
+ * folder: a rename never crosses file systems), each existing target kept aside as a backup,
+ * and only then are the staged files renamed over their targets.  Should a rename fail, those
+ * renamed before it are rolled back (last first, so that two names of one file end as it was):
+ * a backup renamed back, a file that did not exist removed. */
 static int commit_files(const char *dir, const pp_emit_format *const *want, char *const *text,
 			int n, pp_error *err)
 {
-	char path[MAX_DIR_FORMATS][1280], stage[MAX_DIR_FORMATS][1300];
-	int existed[MAX_DIR_FORMATS], staged = 0, renamed = 0, i, rc = 0;
-	struct stat st;
+	char path[MAX_DIR_FORMATS][1280];
+	char *stage[MAX_DIR_FORMATS] = {NULL}, *bak[MAX_DIR_FORMATS] = {NULL};
+	pp_io_target t[MAX_DIR_FORMATS];
+	int resolved = 0, renamed = 0, i, rc = 0;
 
-	for (i = 0; i < n; i++) {
+	for (; resolved < n; resolved++) {
+		i = resolved;
 		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, want[i]->file);
-		snprintf(stage[i], sizeof(stage[i]), "%s/.%s.stage.%ld", dir, want[i]->file,
-			 (long)getpid());
-		existed[i] = lstat(path[i], &st) == 0;
-		if (existed[i] && S_ISDIR(st.st_mode))
-			return pp_error_set(err, PP_EIO, path[i], NULL, "is a folder");
+		if ((rc = pp_io_resolve(path[i], &t[i], err)) < 0)
+			goto done;
+		if (t[i].exists && !S_ISREG(t[i].st.st_mode)) {
+			rc = pp_error_set(err, PP_EIO, path[i], NULL,
+					  S_ISDIR(t[i].st.st_mode) ? "is a folder"
+								   : "not a regular file");
+			resolved++;
+			goto done;
+		}
 	}
-	for (; staged < n && rc == 0; staged++)
-		rc = pp_write_atomic(stage[staged], text[staged], strlen(text[staged]), err);
-	if (rc < 0)
-		staged--; /* the failed one left nothing */
-	for (; rc == 0 && renamed < n; renamed++)
-		if (rename(stage[renamed], path[renamed]) < 0)
-			rc = pp_error_set(err, PP_EIO, path[renamed], NULL, "cannot write: %s",
+	for (i = 0; i < n && rc == 0; i++)
+		rc = pp_io_stage(path[i], &t[i], text[i], strlen(text[i]),
+				 want[i]->script ? PP_WRITE_SCRIPT : 0, &stage[i], err);
+	for (i = 0; i < n && rc == 0; i++)
+		if (t[i].exists)
+			rc = pp_io_backup(path[i], &t[i], &bak[i], err);
+	for (; rc == 0 && renamed < n; renamed++) {
+		if (pp_io_rename(stage[renamed], t[renamed].path) < 0) {
+			rc = pp_error_set(err, PP_EIO, path[renamed], NULL,
+					  "cannot write: %s (the folder's files are left as they were)",
 					  strerror(errno));
-	if (rc < 0) {
-		for (i = 0; i < staged; i++)
-			unlink(stage[i]); /* those renamed are gone already */
-		for (i = 0; i < renamed - 1; i++)
-			if (!existed[i])
-				unlink(path[i]);
+			break;
+		}
+		free(stage[renamed]);
+		stage[renamed] = NULL;
 	}
+	if (rc < 0) {
+		for (i = renamed - 1; i >= 0; i--) {
+			if (!bak[i]) {
+				unlink(t[i].path);
+			} else if (pp_io_rename(bak[i], t[i].path) < 0) {
+				/* keep the backup and say where it is */
+				pp_error_set(err, PP_EIO, path[i], NULL,
+					     "cannot restore after a failed write: %s (the old file "
+					     "is %s)", strerror(errno), bak[i]);
+				free(bak[i]);
+				bak[i] = NULL;
+			}
+		}
+	}
+done:
+	for (i = 0; i < n; i++) {
+		if (stage[i])
+			unlink(stage[i]);
+		if (bak[i])
+			unlink(bak[i]); /* gone already where it was renamed back */
+		free(stage[i]);
+		free(bak[i]);
+	}
+	for (i = 0; i < resolved; i++)
+		pp_io_target_release(&t[i]);
 	return rc;
 }
 
@@ -369,11 +405,7 @@ const char *pp_emit_safe_name(char *buf, size_t n, const char *s)
 {
 	size_t i;
 	for (i = 0; n > 0 && i + 1 < n && s[i]; i++) {
-		char ch = s[i];
-		buf[i] = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-				 ch == '.' || ch == '_' || ch == '+' || ch == '-'
-			 ? ch
-			 : '_';
+		buf[i] = pp_name_char_ok((unsigned char)s[i]) ? s[i] : '_';
 	}
 	if (n > 0)
 		buf[i] = '\0';

@@ -2,6 +2,7 @@
  * ds_config parse-back with cJSON, writing several formats into a folder. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "emit_int.h"
+#include "io_int.h"
 #include "parplan/emit.h"
 #include "parplan/io.h"
 
@@ -375,6 +377,8 @@ START_TEST(test_emit_to_dir)
 	ck_assert_int_eq(pp_emit_to_dir(&plan, "exec", dir, &err), 0);
 	ck_assert_int_eq(count_files(dir), 1);
 	rm_dir(dir);
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	rmdir(dir);
 	rmdir(tmp);
 	pp_plan_release(&plan);
 }
@@ -464,6 +468,174 @@ START_TEST(test_unpredicted_plan)
 }
 END_TEST
 
+/* ---- fault injection: renames that fail (pp_io_rename, io_int.h) ------------------------- */
+
+static int rename_calls, rename_fail[2];
+
+/* rename(2), except that of the renames onto an output file's own name (megatron.sh, ...: not
+ * temporary files), numbers rename_fail[0] and rename_fail[1] fail with EBUSY, as renaming
+ * over a file that is a mount point does; rename_calls counts them */
+static int failing_rename(const char *from, const char *to)
+{
+	const char *base = strrchr(to, '/') ? strrchr(to, '/') + 1 : to;
+	const pp_emit_format *f;
+	int n, i, onto_output = 0;
+	for (f = pp_emit_formats(&n), i = 0; i < n; i++)
+		onto_output |= !strcmp(base, f[i].file);
+	if (onto_output) {
+		rename_calls++;
+		if (rename_calls == rename_fail[0] || rename_calls == rename_fail[1]) {
+			errno = EBUSY;
+			return -1;
+		}
+	}
+	return rename(from, to);
+}
+
+static void put_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[512];
+	int fd;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* @dir/@name holds @text (NULL: anything but "old...") with permissions @mode */
+static void expect_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	pp_error err = PP_ERROR_INIT;
+	char path[512], *got = NULL;
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_msg(stat(path, &st) == 0, "%s is missing", path);
+	ck_assert_msg((st.st_mode & 07777) == mode, "%s: mode %o, expected %o", path,
+		      (unsigned)(st.st_mode & 07777), (unsigned)mode);
+	ck_assert_int_eq(pp_read_file(path, &got, NULL, &err), 0);
+	if (text)
+		ck_assert_str_eq(got, text);
+	else
+		ck_assert_msg(strncmp(got, "old", 3), "%s was not rewritten", path);
+	free(got);
+}
+
+static int run_failing(const pp_plan *plan, const char *formats, const char *dir, int fail0,
+		       int fail1, pp_error *err)
+{
+	int rc;
+	rename_calls = 0;
+	rename_fail[0] = fail0;
+	rename_fail[1] = fail1;
+	pp_io_rename = failing_rename;
+	rc = pp_emit_to_dir(plan, formats, dir, err);
+	pp_io_rename = rename;
+	return rc;
+}
+
+/* --out-dir is all or nothing also when a rename fails midway: the files renamed before it are
+ * rolled back (old contents and modes), a file that did not exist is removed again, and neither
+ * staged files nor backups are left */
+START_TEST(test_emit_to_dir_rename_fails)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_plan plan = load_plan("llama3-8b-p1");
+	char tmp[] = "/tmp/check_emit_XXXXXX", path[512], back[512], *text = NULL;
+	mode_t old_umask = umask(027);
+	int k;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	put_file(tmp, "megatron.sh", "old script\n", 0700);
+	put_file(tmp, "report.txt", "old report\n", 0604);
+	/* the first, the second (a new file) or the last of three renames fails */
+	for (k = 1; k <= 3; k++) {
+		ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, k, 0, &err), PP_EIO);
+		ck_assert_int_ge(rename_calls, k);
+		ck_assert_msg(strstr(err.msg, strerror(EBUSY)), "%s", err.msg);
+		ck_assert_ptr_nonnull(strstr(err.msg, "left as they were"));
+		ck_assert_int_eq(count_files(tmp), 2); /* no nemo.yaml, no staged files, no backups */
+		expect_file(tmp, "megatron.sh", "old script\n", 0700);
+		expect_file(tmp, "report.txt", "old report\n", 0604);
+	}
+	/* the same through pp_write_atomic: the target as it was, no temporary file */
+	rename_calls = 0, rename_fail[0] = 1, rename_fail[1] = 0;
+	pp_io_rename = failing_rename;
+	snprintf(path, sizeof(path), "%s/report.txt", tmp);
+	ck_assert_int_eq(pp_write_atomic(path, "new\n", 4, &err), PP_EIO);
+	pp_io_rename = rename;
+	ck_assert_str_eq(err.file, path);
+	ck_assert_int_eq(count_files(tmp), 2);
+	expect_file(tmp, "report.txt", "old report\n", 0604);
+
+	/* a roll-back that fails in turn says where the old file is, and keeps it there */
+	ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, 2, 3, &err), PP_EIO);
+	ck_assert_ptr_nonnull(strstr(err.file, "megatron.sh"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot restore"));
+	text = strstr(err.msg, "the old file is ");
+	ck_assert_ptr_nonnull(text);
+	snprintf(path, sizeof(path), "%s", text + strlen("the old file is "));
+	ck_assert_int_gt(strlen(path), 0);
+	path[strlen(path) - 1] = '\0'; /* ")" */
+	ck_assert_int_eq(count_files(tmp), 3); /* the new megatron.sh, the backup, report.txt */
+	ck_assert_int_eq(pp_read_file(path, &text, NULL, &err), 0);
+	ck_assert_str_eq(text, "old script\n");
+	free(text);
+	snprintf(back, sizeof(back), "%s/megatron.sh", tmp);
+	ck_assert_int_eq(rename(path, back), 0);
+
+	/* with renames that work: every file new, the old ones' modes kept, a new one 0666 less
+	 * the umask, a new script 0777 less the umask */
+	ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, 0, 0, &err), 0);
+	ck_assert_int_eq(rename_calls, 3);
+	ck_assert_int_eq(count_files(tmp), 3);
+	expect_file(tmp, "megatron.sh", NULL, 0700);
+	expect_file(tmp, "report.txt", NULL, 0604);
+	expect_file(tmp, "nemo.yaml", NULL, 0640);
+	snprintf(path, sizeof(path), "%s/new", tmp);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron-deepspeed,deepspeed", path, &err), 0);
+	expect_file(path, "megatron_deepspeed.sh", NULL, 0750);
+	expect_file(path, "ds_config.json", NULL, 0640);
+	rm_dir(path);
+	rm_dir(tmp);
+	umask(old_umask);
+	pp_plan_release(&plan);
+}
+END_TEST
+
+/* In an output folder too, a symbolic link is written through (the link stays) and a loop is
+ * refused before anything is written */
+START_TEST(test_emit_to_dir_links)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_plan plan = load_plan("llama3-8b-p1");
+	char tmp[] = "/tmp/check_emit_XXXXXX", path[512], link[512];
+	struct stat st;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	put_file(tmp, "real-report", "old report\n", 0600);
+	snprintf(link, sizeof(link), "%s/report.txt", tmp);
+	ck_assert_int_eq(symlink("real-report", link), 0);
+	snprintf(path, sizeof(path), "%s/megatron.sh", tmp);
+	ck_assert_int_eq(symlink("megatron.sh", path), 0); /* a loop */
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "report,megatron", tmp, &err), PP_EINVALID);
+	ck_assert_str_eq(err.file, path);
+	ck_assert_ptr_nonnull(strstr(err.msg, "loop"));
+	ck_assert_int_eq(count_files(tmp), 3);
+	expect_file(tmp, "real-report", "old report\n", 0600);
+	unlink(path);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "report,megatron", tmp, &err), 0);
+	ck_assert_int_eq(lstat(link, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	expect_file(tmp, "real-report", NULL, 0600);
+	ck_assert_int_eq(count_files(tmp), 3);
+	rm_dir(tmp);
+	pp_plan_release(&plan);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("emit");
@@ -479,6 +651,8 @@ int main(void)
 	tcase_add_test(tc, test_unpredicted_plan);
 	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_emit_to_dir_all_or_nothing);
+	tcase_add_test(tc, test_emit_to_dir_rename_fails);
+	tcase_add_test(tc, test_emit_to_dir_links);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -23,7 +23,7 @@
  * PP_EINVALID and a message `<format>: rule "<rule>": <detail>`, the JSON path of the plan value
  * at fault in err->path.  Every emitter is pure: it returns text and writes nothing.  Names
  * (plan->model, plan->hw) are written with every character outside [A-Za-z0-9._+-] replaced
- * by '_' (pp_plan_load() refuses such names in the first place).
+ * by '_' (name.h: pp_plan_init() and pp_plan_load() refuse such names in the first place).
  */
 #ifndef PARPLAN_EMIT_H
 #define PARPLAN_EMIT_H
@@ -49,6 +49,8 @@ typedef struct pp_emit_format {
 	const char *file;    /* default file name in an output folder, e.g. "megatron.sh" */
 	const char *summary;
 	pp_emit_fn fn;
+	int script;          /* 1: a script to run; a new file is written executable
+			      * (PP_WRITE_SCRIPT: 0777 less the umask) */
 } pp_emit_format;
 
 /** The table of formats (static, never freed); *n receives the count. */
@@ -66,10 +68,13 @@ int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, c
 
 /**
  * Emit every format of the comma-separated @formats_csv into folder @dir (created if missing),
- * each under its default file name.  All formats are produced first and only then written: each
- * to a staged file in @dir, all renamed into place only once every one is written, so a broken
- * rule, an unknown format or a failed write leaves @dir's files as they were (PP_EIO names the
- * file; a target that is a folder is refused before anything is renamed).
+ * each under its default file name, all or nothing.  All formats are produced first and only
+ * then written: each to a staged file next to its target (symbolic links followed, modes as
+ * pp_write_atomic_flags() gives them), every existing target kept aside (a hard link, else a
+ * copy), then the staged files renamed into place.  A broken rule, an unknown format, a failed
+ * write or a failed rename leaves @dir's files as they were: targets already renamed are rolled
+ * back, staged files and backups removed (PP_EIO names the file; a target that is a folder or
+ * not a regular file is refused before anything is written).
  */
 int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir, pp_error *err);
 

@@ -123,7 +123,8 @@ int cmd_emit(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
-	if (pp_write_atomic(output ? output : "-", text, strlen(text), &err) < 0)
+	if (pp_write_atomic_flags(output ? output : "-", text, strlen(text),
+				  pp_emit_find(format)->script ? PP_WRITE_SCRIPT : 0, &err) < 0)
 		rc = cli_error(&err);
 done:
 	free(text);
