@@ -28,51 +28,6 @@ const char *pp_op_type_name(pp_op_type t)
 	return (unsigned)t < PP_OP_TYPE_COUNT ? op_type_names[t] : "?";
 }
 
-void pp_graph_free(pp_graph *g)
-{
-	int i;
-	if (!g)
-		return;
-	for (i = 0; i < g->n_tensors; i++)
-		free(g->tensors[i].name);
-	for (i = 0; i < g->n_ops; i++)
-		free(g->ops[i].name);
-	for (i = 0; i < g->n_dims; i++)
-		free(g->dim_names[i]);
-	free(g->dim_names);
-	free(g->dim_values);
-	free(g->tensors);
-	free(g->ops);
-	free(g->ops_topo);
-	free(g->layer_ops);
-	free(g->layer_start);
-	free(g->layer_class);
-	free(g->classes);
-	free(g->pre_ops);
-	free(g->post_ops);
-	free(g->name);
-	free(g->file);
-	free(g);
-}
-
-int pp_graph_find_tensor(const pp_graph *g, const char *name)
-{
-	int i;
-	for (i = 0; i < g->n_tensors; i++)
-		if (strcmp(g->tensors[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-int pp_graph_find_op(const pp_graph *g, const char *name)
-{
-	int i;
-	for (i = 0; i < g->n_ops; i++)
-		if (strcmp(g->ops[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- name lookup: an open-addressing hash from names to indices ------------------------- */
 
 typedef struct name_map {
@@ -128,6 +83,75 @@ static int map_get(name_map *m, const char *k)
 			return m->vals[i];
 		i = (i + 1) & (m->cap - 1);
 	}
+	return -1;
+}
+
+/* map_get() without counting, for lookups in a loaded graph */
+static int map_find(const name_map *m, const char *k)
+{
+	size_t i = hash_str(k) & (m->cap - 1);
+	for (; m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->keys[i], k) == 0)
+			return m->vals[i];
+	return -1;
+}
+
+/* Tensor and op names of a loaded graph; the keys are the graph's own name strings. */
+struct pp_graph_names {
+	name_map tensors, ops;
+};
+
+void pp_graph_free(pp_graph *g)
+{
+	int i;
+	if (!g)
+		return;
+	for (i = 0; i < g->n_tensors; i++)
+		free(g->tensors[i].name);
+	for (i = 0; i < g->n_ops; i++)
+		free(g->ops[i].name);
+	for (i = 0; i < g->n_dims; i++)
+		free(g->dim_names[i]);
+	free(g->dim_names);
+	free(g->dim_values);
+	free(g->tensors);
+	free(g->ops);
+	free(g->ops_topo);
+	free(g->layer_ops);
+	free(g->layer_start);
+	free(g->layer_class);
+	free(g->classes);
+	free(g->pre_ops);
+	free(g->post_ops);
+	free(g->name);
+	free(g->file);
+	if (g->names) {
+		map_release(&g->names->tensors);
+		map_release(&g->names->ops);
+		free(g->names);
+	}
+	free(g);
+}
+
+int pp_graph_find_tensor(const pp_graph *g, const char *name)
+{
+	int i;
+	if (g->names && g->names->tensors.cap)
+		return map_find(&g->names->tensors, name);
+	for (i = 0; i < g->n_tensors; i++)
+		if (strcmp(g->tensors[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int pp_graph_find_op(const pp_graph *g, const char *name)
+{
+	int i;
+	if (g->names && g->names->ops.cap)
+		return map_find(&g->names->ops, name);
+	for (i = 0; i < g->n_ops; i++)
+		if (strcmp(g->ops[i].name, name) == 0)
+			return i;
 	return -1;
 }
 
@@ -886,7 +910,7 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 					     "description", NULL};
 	const char *format = NULL, *name = NULL, *dtype = "bf16", *desc = NULL;
 	const cJSON *dims, *tensors, *ops, *e;
-	name_map tnames = {0}, onames = {0}, dnames = {0};
+	name_map dnames = {0}, *tnames = NULL, *onames = NULL;
 	int rc, i, dt, n_tensors, n_ops;
 	double tokens;
 
@@ -903,8 +927,10 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 	    (rc = pp_json_get_array(c, root, "", "tensors", 1, &tensors)) < 0 ||
 	    (rc = pp_json_get_array(c, root, "", "ops", 1, &ops)) < 0)
 		return rc;
-	if (!(g->name = dup_str(name)))
+	if (!(g->name = dup_str(name)) || !(g->names = calloc(1, sizeof(*g->names))))
 		return nomem(c);
+	tnames = &g->names->tensors;
+	onames = &g->names->ops;
 	if ((dt = pp_dtype_parse(dtype)) < 0)
 		return pp_json_fail(c, "dtype", NULL, "unknown dtype \"%.32s\" (bf16, fp16, tf32 or fp32)", dtype);
 	g->dtype = (pp_dtype)dt;
@@ -927,16 +953,16 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 		g->n_tensors = n_tensors;
 	if (g->ops)
 		g->n_ops = n_ops;
-	if (!g->tensors || !g->ops || map_init(&tnames, (size_t)g->n_tensors) < 0 ||
-	    map_init(&onames, (size_t)g->n_ops) < 0) {
+	if (!g->tensors || !g->ops || map_init(tnames, (size_t)g->n_tensors) < 0 ||
+	    map_init(onames, (size_t)g->n_ops) < 0) {
 		rc = nomem(c);
 		goto done;
 	}
 	for (i = 0, e = tensors->child; e; e = e->next, i++)
-		if ((rc = read_tensor(c, g, e, i, &tnames, &dnames)) < 0)
+		if ((rc = read_tensor(c, g, e, i, tnames, &dnames)) < 0)
 			goto done;
 	for (i = 0, e = ops->child; e; e = e->next, i++)
-		if ((rc = read_op(c, g, e, i, &tnames, &onames)) < 0)
+		if ((rc = read_op(c, g, e, i, tnames, onames)) < 0)
 			goto done;
 	for (i = 0; i < g->n_tensors; i++)
 		if (g->tensors[i].kind == PP_TENSOR_ACTIVATION && g->tensors[i].producer < 0) {
@@ -974,10 +1000,8 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 			g->tied_embeddings = 1;
 	}
 done:
-	*steps += tnames.probes + onames.probes + dnames.probes;
-	map_release(&tnames);
+	*steps += dnames.probes + (tnames ? tnames->probes + onames->probes : 0);
 	map_release(&dnames);
-	map_release(&onames);
 	return rc;
 }
 

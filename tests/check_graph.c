@@ -133,6 +133,22 @@ START_TEST(test_generator_round_trip)
 }
 END_TEST
 
+START_TEST(test_find_by_name)
+{
+	pp_graph *g = load("../models/gpt3-175b.json");
+	int i;
+	for (i = 0; i < g->n_ops; i++)
+		ck_assert_int_eq(pp_graph_find_op(g, g->ops[i].name), i);
+	for (i = 0; i < g->n_tensors; i++)
+		ck_assert_int_eq(pp_graph_find_tensor(g, g->tensors[i].name), i);
+	ck_assert_int_eq(pp_graph_find_op(g, "l0.attn.qkv.out"), -1); /* a tensor, not an op */
+	ck_assert_int_eq(pp_graph_find_tensor(g, "l0.attn.qkv"), -1);
+	ck_assert_int_eq(pp_graph_find_op(g, ""), -1);
+	ck_assert_int_eq(pp_graph_find_tensor(g, "no such tensor"), -1);
+	pp_graph_free(g);
+}
+END_TEST
+
 /* ---- loading is linear: counted steps, not time ------------------------------------------- */
 
 /* Steps of loading @text; the graph must load and have @classes layer classes. */
@@ -366,6 +382,7 @@ int main(void)
 	tcase_add_test(tc, test_generator_round_trip);
 	tcase_add_test(tc, test_rejections_name_file_and_path);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_find_by_name);
 	tcase_add_test(tc, test_load_linear_in_layers);
 	tcase_add_test(tc, test_load_linear_in_distinct_layers);
 	suite_add_tcase(s, tc);
