@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_int.h"
 #include "hw_int.h"
 #include "parplan/comm.h"
 
@@ -685,7 +686,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double ext_f[MAX_EXT], ext_b[MAX_EXT];
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
-	int k, s, first = 0, rc = 0, v = gl->virtual_stages;
+	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td;
 	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
 	double sync_max = 0, opt_params_max = 0, peak = -1, capacity;
@@ -697,7 +698,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
-	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1)
+	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
+	    v < 1 || pp_mul_int(t, d, &td) < 0) /* t*d groups below */
 		return PP_EINVALID;
 	if (!cfg) {
 		/* Megatron's configs, only for the ops the evaluation reads */
