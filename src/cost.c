@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_int.h"
+#include "hw_int.h"
 #include "parplan/comm.h"
 
 /* fmax without the libm call (no NaNs reach here) */
@@ -59,6 +61,7 @@ struct pp_costctx {
 	double gemm_flops_sample, layer_gemm_flops_sample, attn_gemm_flops_sample;
 	int n_scored, *scored;  /* every op whose config the evaluation reads */
 	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
+	pp_gemm_memo *gemm_memo; /* with a table: its lookups, each shape interpolated once */
 	unsigned allowed[PP_OP_TYPE_COUNT]; /* bit c: config c allowed for the op type */
 };
 
@@ -144,6 +147,7 @@ void pp_costctx_free(pp_costctx *c)
 	free(c->ext_prefix);
 	free(c->layer_in_elems);
 	free(c->scored);
+	pp_gemm_memo_free(c->gemm_memo);
 	free(c);
 }
 
@@ -241,6 +245,8 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 	c->vec_peak = hw->peak_tflops[PP_DTYPE_FP32] > 0 ? hw->peak_tflops[PP_DTYPE_FP32] * 1e12 : c->peak;
 	c->mem_bw = hw->memory_bw_gbs * 1e9;
 	c->gemm_rate = hw->n_gemm > 0 ? 0 : pp_hw_gemm_flops(hw, g->dtype, 1, 1, 1);
+	if (hw->n_gemm > 0 && pp_gemm_memo_new(&c->gemm_memo, hw) < 0)
+		goto oom;
 	for (i = 0; i < PP_OP_TYPE_COUNT; i++)
 		for (k = 0; k < PP_CFG_COUNT; k++)
 			if (pp_cfg_allowed((pp_op_type)i, (pp_cfg)k))
@@ -447,7 +453,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		default: break;
 		}
 		flops = 2.0 * m * n * k;
-		r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_hw_gemm_flops(hw, c->g->dtype, m, n, k));
+		r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k));
 		bytes = c->eb * (in + out + w);
 		r->f_s = MAXD(r->gemm_s, bytes / c->mem_bw);
 		r->gemm_s = r->f_s;
@@ -460,7 +466,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
 		double s = (double)c->g->seq, hd = (double)(c->g->hidden / c->g->heads);
 		double gemm = op->gemm_flops * b / f;
-		r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_hw_gemm_flops(hw, c->g->dtype, s, s, hd));
+		r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, s, s, hd));
 		r->gemm_s = MAXD(r->gemm_s, op->act_bytes * b / f / c->mem_bw);
 		r->f_s = r->gemm_s + op->score_bytes * b / f / c->mem_bw +
 			 (op->flops - op->gemm_flops) * b / f / c->vec_peak;
@@ -680,7 +686,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double ext_f[MAX_EXT], ext_b[MAX_EXT];
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
-	int k, s, first = 0, rc = 0, v = gl->virtual_stages;
+	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td;
 	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
 	double sync_max = 0, opt_params_max = 0, peak = -1, capacity;
@@ -692,7 +698,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
-	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1)
+	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
+	    v < 1 || pp_mul_int(t, d, &td) < 0) /* t*d groups below */
 		return PP_EINVALID;
 	if (!cfg) {
 		/* Megatron's configs, only for the ops the evaluation reads */

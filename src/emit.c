@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checked_int.h"
 #include "emit_int.h"
 #include "io_int.h"
 #include "parplan/io.h"
@@ -296,7 +297,7 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	const pp_global *gl = &plan->global;
 	const pp_model_shape *sh = &plan->shape;
 	long long t = gl->t, p = gl->p, d = gl->d, v = gl->virtual_stages, L = sh->layers;
-	long long world = t * p * d;
+	int64_t world;
 	int m = pp_global_microbatches(gl);
 
 	if (t < 1 || p < 1 || d < 1 || v < 1 || gl->micro_batch < 1 || gl->global_batch < 1 ||
@@ -310,9 +311,11 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
+	if (pp_mul_i64(t, p, &world) < 0 || pp_mul_i64(world, d, &world) < 0)
+		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld*%lld*%lld overflows", t, p, d);
 	if ((rules & PP_RULE_WORLD) && world != plan->gpus)
 		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld but the plan has %d GPUs",
-			      world, plan->gpus);
+			      (long long)world, plan->gpus);
 	if ((rules & PP_RULE_NODES) && plan->gpus > plan->node_devices &&
 	    plan->gpus % plan->node_devices)
 		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_int.h"
 #include "parplan/emit.h"
 
 #define MAX_SLOTS (1 << 22)
@@ -72,7 +73,7 @@ int pp_pipe_simulate(const pp_global *gl, double fwd_s, double bwd_s, pp_pipe_sl
 		     pp_error *err)
 {
 	int p = gl->p, v = gl->virtual_stages, m = pp_global_microbatches(gl), S, per, r, rc = 0;
-	long long total;
+	int64_t total;
 	op3 *ops = NULL;
 	int *ptr = NULL;
 	double *fend = NULL, *bend = NULL, *free_at = NULL;
@@ -87,10 +88,11 @@ int pp_pipe_simulate(const pp_global *gl, double fwd_s, double bwd_s, pp_pipe_sl
 		return pp_error_set(err, PP_EINVALID, NULL, "global.global_batch",
 				    "%d micro-batches are not a multiple of p = %d (interleaved schedule)",
 				    m, p);
-	total = 2LL * m * p * v;
-	if (total > MAX_SLOTS)
+	if (pp_mul_i64(2 * (int64_t)m, p, &total) < 0 || pp_mul_i64(total, v, &total) < 0 ||
+	    total > MAX_SLOTS)
 		return pp_error_set(err, PP_EINVALID, NULL, "global",
-				    "%lld pipeline slots are too many to draw", total);
+				    "2*m*p*v = 2*%d*%d*%d pipeline slots are too many to draw (at most %d)",
+				    m, p, v, MAX_SLOTS);
 	S = p * v;
 	per = 2 * m * v;
 	ops = malloc(sizeof(op3) * (size_t)total);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph_int.h"
 #include "json_int.h"
 #include "parplan/io.h"
 
@@ -27,57 +28,13 @@ const char *pp_op_type_name(pp_op_type t)
 	return (unsigned)t < PP_OP_TYPE_COUNT ? op_type_names[t] : "?";
 }
 
-void pp_graph_free(pp_graph *g)
-{
-	int i;
-	if (!g)
-		return;
-	for (i = 0; i < g->n_tensors; i++)
-		free(g->tensors[i].name);
-	for (i = 0; i < g->n_ops; i++)
-		free(g->ops[i].name);
-	for (i = 0; i < g->n_dims; i++)
-		free(g->dim_names[i]);
-	free(g->dim_names);
-	free(g->dim_values);
-	free(g->tensors);
-	free(g->ops);
-	free(g->ops_topo);
-	free(g->layer_ops);
-	free(g->layer_start);
-	free(g->layer_class);
-	free(g->classes);
-	free(g->pre_ops);
-	free(g->post_ops);
-	free(g->name);
-	free(g->file);
-	free(g);
-}
-
-int pp_graph_find_tensor(const pp_graph *g, const char *name)
-{
-	int i;
-	for (i = 0; i < g->n_tensors; i++)
-		if (strcmp(g->tensors[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-int pp_graph_find_op(const pp_graph *g, const char *name)
-{
-	int i;
-	for (i = 0; i < g->n_ops; i++)
-		if (strcmp(g->ops[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- name lookup: an open-addressing hash from names to indices ------------------------- */
 
 typedef struct name_map {
 	const char **keys;
 	int *vals;
 	size_t cap;
+	uint64_t probes;            /* slots looked at, for pp_graph_parse_counted() */
 } name_map;
 
 static uint64_t hash_str(const char *s)
@@ -108,7 +65,7 @@ static void map_release(name_map *m)
 static int map_put(name_map *m, const char *k, int v)
 {
 	size_t i = hash_str(k) & (m->cap - 1);
-	while (m->keys[i]) {
+	for (; m->probes++, m->keys[i]; ) {
 		if (strcmp(m->keys[i], k) == 0)
 			return m->vals[i];
 		i = (i + 1) & (m->cap - 1);
@@ -118,14 +75,83 @@ static int map_put(name_map *m, const char *k, int v)
 	return -1;
 }
 
-static int map_get(const name_map *m, const char *k)
+static int map_get(name_map *m, const char *k)
 {
 	size_t i = hash_str(k) & (m->cap - 1);
-	while (m->keys[i]) {
+	for (; m->probes++, m->keys[i]; ) {
 		if (strcmp(m->keys[i], k) == 0)
 			return m->vals[i];
 		i = (i + 1) & (m->cap - 1);
 	}
+	return -1;
+}
+
+/* map_get() without counting, for lookups in a loaded graph */
+static int map_find(const name_map *m, const char *k)
+{
+	size_t i = hash_str(k) & (m->cap - 1);
+	for (; m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->keys[i], k) == 0)
+			return m->vals[i];
+	return -1;
+}
+
+/* Tensor and op names of a loaded graph; the keys are the graph's own name strings. */
+struct pp_graph_names {
+	name_map tensors, ops;
+};
+
+void pp_graph_free(pp_graph *g)
+{
+	int i;
+	if (!g)
+		return;
+	for (i = 0; i < g->n_tensors; i++)
+		free(g->tensors[i].name);
+	for (i = 0; i < g->n_ops; i++)
+		free(g->ops[i].name);
+	for (i = 0; i < g->n_dims; i++)
+		free(g->dim_names[i]);
+	free(g->dim_names);
+	free(g->dim_values);
+	free(g->tensors);
+	free(g->ops);
+	free(g->ops_topo);
+	free(g->layer_ops);
+	free(g->layer_start);
+	free(g->layer_class);
+	free(g->classes);
+	free(g->pre_ops);
+	free(g->post_ops);
+	free(g->name);
+	free(g->file);
+	if (g->names) {
+		map_release(&g->names->tensors);
+		map_release(&g->names->ops);
+		free(g->names);
+	}
+	free(g);
+}
+
+int pp_graph_find_tensor(const pp_graph *g, const char *name)
+{
+	int i;
+	if (g->names && g->names->tensors.cap)
+		return map_find(&g->names->tensors, name);
+	for (i = 0; i < g->n_tensors; i++)
+		if (strcmp(g->tensors[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int pp_graph_find_op(const pp_graph *g, const char *name)
+{
+	int i;
+	if (g->names && g->names->ops.cap)
+		return map_find(&g->names->ops, name);
+	for (i = 0; i < g->n_ops; i++)
+		if (strcmp(g->ops[i].name, name) == 0)
+			return i;
 	return -1;
 }
 
@@ -145,7 +171,7 @@ static int nomem(const pp_jctx *c)
 	return pp_error_set(c->err, PP_ENOMEM, c->file, NULL, "out of memory");
 }
 
-static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims)
+static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims, name_map *dnames)
 {
 	const cJSON *d;
 	int n = cJSON_GetArraySize(dims), i = 0;
@@ -154,24 +180,24 @@ static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims)
 		return pp_json_fail(c, "dims", NULL, "no dims given");
 	g->dim_names = calloc((size_t)n, sizeof(char *));
 	g->dim_values = calloc((size_t)n, sizeof(int64_t));
-	if (!g->dim_names || !g->dim_values)
+	if (!g->dim_names || !g->dim_values || map_init(dnames, (size_t)n) < 0)
 		return nomem(c);
 	for (d = dims->child; d; d = d->next, i++) {
 		char p[PP_JPATH_MAX];
 		int64_t v;
-		int rc, j;
+		int rc;
 		pp_jpath_key(p, "dims", d->string);
 		if (strcmp(d->string, "b") == 0)
 			return pp_json_fail(c, p, NULL, "\"b\" is the micro-batch and cannot be a dim");
-		for (j = 0; j < i; j++)
-			if (strcmp(g->dim_names[j], d->string) == 0)
-				return pp_json_fail(c, p, NULL, "dim given twice");
+		if (map_get(dnames, d->string) >= 0)
+			return pp_json_fail(c, p, NULL, "dim given twice");
 		if ((rc = pp_json_as_int(c, d, p, 1, PP_MAX_ELEMS, &v)) < 0)
 			return rc;
 		if (!(g->dim_names[i] = dup_str(d->string)))
 			return nomem(c);
 		g->dim_values[i] = v;
 		g->n_dims = i + 1;
+		map_put(dnames, g->dim_names[i], i);
 		if (strcmp(d->string, "layers") == 0)
 			g->layers = v;
 		else if (strcmp(d->string, "hidden") == 0)
@@ -190,13 +216,9 @@ static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims)
 	{
 		static const char *const need[] = {"layers", "hidden", "heads", "seq", "vocab"};
 		size_t k;
-		for (k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
-			int found = 0;
-			for (i = 0; i < g->n_dims; i++)
-				found |= strcmp(g->dim_names[i], need[k]) == 0;
-			if (!found)
+		for (k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+			if (map_get(dnames, need[k]) < 0)
 				return pp_json_fail(c, "dims", NULL, "missing dim \"%s\"", need[k]);
-		}
 	}
 	if (!g->kv_heads)
 		g->kv_heads = g->heads;
@@ -209,7 +231,8 @@ static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims)
 	return 0;
 }
 
-static int read_tensor(const pp_jctx *c, pp_graph *g, const cJSON *jt, int idx, name_map *names)
+static int read_tensor(const pp_jctx *c, pp_graph *g, const cJSON *jt, int idx, name_map *names,
+		       name_map *dnames)
 {
 	static const char *const fields[] = {"name", "kind", "shape", NULL};
 	char path[PP_JPATH_MAX], sp[PP_JPATH_MAX], dp[PP_JPATH_MAX];
@@ -248,7 +271,7 @@ static int read_tensor(const pp_jctx *c, pp_graph *g, const cJSON *jt, int idx, 
 		int64_t v = 0;
 		pp_jpath_idx(dp, sp, i);
 		if (cJSON_IsString(d)) {
-			int j, found = 0;
+			int found = 0;
 			if (strcmp(d->valuestring, "b") == 0) {
 				if (t->kind == PP_TENSOR_PARAMETER)
 					return pp_json_fail(c, dp, NULL,
@@ -259,11 +282,13 @@ static int read_tensor(const pp_jctx *c, pp_graph *g, const cJSON *jt, int idx, 
 				v = 1;
 				found = 1;
 			}
-			for (j = 0; j < g->n_dims && !found; j++)
-				if (strcmp(g->dim_names[j], d->valuestring) == 0) {
+			if (!found) {
+				int j = map_get(dnames, d->valuestring);
+				if (j >= 0) {
 					v = g->dim_values[j];
 					found = 1;
 				}
+			}
 			if (!found)
 				return pp_json_fail(c, dp, NULL, "undefined dim \"%.64s\"", d->valuestring);
 		} else if ((rc = pp_json_as_int(c, d, dp, 1, PP_MAX_ELEMS, &v)) < 0) {
@@ -288,7 +313,7 @@ static int parse_op_type(const char *s)
 	return -1;
 }
 
-static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, const name_map *names,
+static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, name_map *names,
 		      int *out, int max, int *n_out)
 {
 	const cJSON *e;
@@ -312,7 +337,7 @@ static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, cons
 	return 0;
 }
 
-static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, const name_map *tnames,
+static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name_map *tnames,
 		   name_map *onames)
 {
 	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", NULL};
@@ -361,37 +386,54 @@ static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, cons
 	return 0;
 }
 
-/* Kahn's algorithm; the order is stable (lowest op index first among ready ops). */
-static int topo_sort(const pp_jctx *c, pp_graph *g)
+/*
+ * Kahn's algorithm over consumer lists (each edge visited once: O(ops + edges)); the order is
+ * stable: among ready ops the lowest index first, consumers in op order.
+ */
+static int topo_sort(const pp_jctx *c, pp_graph *g, uint64_t *steps)
 {
-	int *indeg = calloc((size_t)g->n_ops, sizeof(int));
-	int i, j, n = 0, rc = 0;
-	int *ready = NULL, head = 0, tail = 0;
+	int n_ops = g->n_ops, i, j, n = 0, rc = 0, head = 0, tail = 0;
+	int *indeg = calloc((size_t)n_ops, sizeof(int));
+	int *first = calloc((size_t)n_ops + 1, sizeof(int)); /* consumers of o: cons[first[o]..first[o+1]) */
+	int *fill = calloc((size_t)n_ops, sizeof(int));
+	int *cons = malloc((size_t)n_ops * PP_MAX_OP_INPUTS * sizeof(int) + 1);
+	int *ready = malloc((size_t)n_ops * sizeof(int));
 
-	g->ops_topo = malloc((size_t)g->n_ops * sizeof(int));
-	ready = malloc((size_t)g->n_ops * sizeof(int));
-	if (!indeg || !g->ops_topo || !ready) {
+	g->ops_topo = malloc((size_t)n_ops * sizeof(int));
+	if (!indeg || !first || !fill || !cons || !ready || !g->ops_topo) {
 		rc = nomem(c);
 		goto done;
 	}
-	for (i = 0; i < g->n_ops; i++)
-		for (j = 0; j < g->ops[i].n_inputs; j++)
-			if (g->tensors[g->ops[i].inputs[j]].producer >= 0)
+	for (i = 0; i < n_ops; i++)
+		for (j = 0; j < g->ops[i].n_inputs; j++) {
+			int p = g->tensors[g->ops[i].inputs[j]].producer;
+			if (p >= 0) {
 				indeg[i]++;
-	for (i = 0; i < g->n_ops; i++)
+				first[p + 1]++;
+			}
+		}
+	for (i = 0; i < n_ops; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < n_ops; i++)
+		for (j = 0; j < g->ops[i].n_inputs; j++) {
+			int p = g->tensors[g->ops[i].inputs[j]].producer;
+			if (p >= 0)
+				cons[first[p] + fill[p]++] = i;
+		}
+	for (i = 0; i < n_ops; i++)
 		if (!indeg[i])
 			ready[tail++] = i;
 	while (head < tail) {
-		int o = ready[head++];
+		int o = ready[head++], e;
 		g->ops_topo[n++] = o;
-		/* consumers of o's output */
-		for (i = 0; i < g->n_ops; i++)
-			for (j = 0; j < g->ops[i].n_inputs; j++)
-				if (g->tensors[g->ops[i].inputs[j]].producer == o && --indeg[i] == 0)
-					ready[tail++] = i;
+		for (e = first[o]; e < first[o + 1]; e++) {
+			++*steps;
+			if (--indeg[cons[e]] == 0)
+				ready[tail++] = cons[e];
+		}
 	}
-	if (n != g->n_ops) {
-		for (i = 0; i < g->n_ops && !indeg[i]; i++)
+	if (n != n_ops) {
+		for (i = 0; i < n_ops && !indeg[i]; i++)
 			;
 		{
 			char p[PP_JPATH_MAX];
@@ -401,6 +443,9 @@ static int topo_sort(const pp_jctx *c, pp_graph *g)
 	}
 done:
 	free(indeg);
+	free(first);
+	free(fill);
+	free(cons);
 	free(ready);
 	return rc;
 }
@@ -667,9 +712,10 @@ static int op_rules(const pp_jctx *c, pp_graph *g, int idx)
 /*
  * Two layers are identical when their ops, in order, have the same types and shapes and read
  * their inputs from the same places: a parameter of the same shape, the output of the op at the
- * same position in the layer, or the same position of the previous layer's outputs.
+ * same position in the layer, or the same position of the previous layer's outputs.  @pos gives
+ * each layer op's position in its layer.  O(ops of the layer).
  */
-static int same_layer(const pp_graph *g, int la, int lb)
+static int same_layer(const pp_graph *g, const int *pos, int la, int lb, uint64_t *steps)
 {
 	int na = g->layer_start[la + 1] - g->layer_start[la];
 	int nb = g->layer_start[lb + 1] - g->layer_start[lb];
@@ -680,6 +726,7 @@ static int same_layer(const pp_graph *g, int la, int lb)
 	for (i = 0; i < na; i++) {
 		const pp_op *a = &g->ops[g->layer_ops[g->layer_start[la] + i]];
 		const pp_op *b = &g->ops[g->layer_ops[g->layer_start[lb] + i]];
+		++*steps;
 		if (a->type != b->type || a->n_inputs != b->n_inputs ||
 		    !same_shape(&g->tensors[a->outputs[0]], &g->tensors[b->outputs[0]]))
 			return 0;
@@ -692,28 +739,101 @@ static int same_layer(const pp_graph *g, int la, int lb)
 			if (ta->kind != PP_TENSOR_PARAMETER) {
 				/* an activation from outside the layer and a graph input are alike */
 				int ina = pa >= 0 && g->ops[pa].layer == la, inb = pb >= 0 && g->ops[pb].layer == lb;
-				if (ina != inb)
+				if (ina != inb || (ina && pos[pa] != pos[pb]))
 					return 0;
-				if (ina) {
-					int k, posa = -1, posb = -1;
-					for (k = 0; k < na; k++) {
-						if (g->layer_ops[g->layer_start[la] + k] == pa)
-							posa = k;
-						if (g->layer_ops[g->layer_start[lb] + k] == pb)
-							posb = k;
-					}
-					if (posa != posb)
-						return 0;
-				}
 			}
 		}
 	}
 	return 1;
 }
 
-static int build_layers(const pp_jctx *c, pp_graph *g)
+static uint64_t mix(uint64_t h, uint64_t x)
 {
-	int i, l, n = 0;
+	h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t shape_hash(uint64_t h, const pp_tensor *t)
+{
+	int i;
+	h = mix(mix(h, (uint64_t)t->rank), t->batch_mask);
+	for (i = 0; i < t->rank; i++)
+		h = mix(h, (uint64_t)t->shape[i]);
+	return h;
+}
+
+/* A hash of exactly what same_layer() compares: identical layers hash alike. */
+static uint64_t layer_hash(const pp_graph *g, const int *pos, int l, uint64_t *steps)
+{
+	int n = g->layer_start[l + 1] - g->layer_start[l], i, j;
+	uint64_t h = mix(0, (uint64_t)n);
+
+	for (i = 0; i < n; i++) {
+		const pp_op *a = &g->ops[g->layer_ops[g->layer_start[l] + i]];
+		++*steps;
+		h = shape_hash(mix(mix(h, (uint64_t)a->type), (uint64_t)a->n_inputs),
+			       &g->tensors[a->outputs[0]]);
+		for (j = 0; j < a->n_inputs; j++) {
+			const pp_tensor *t = &g->tensors[a->inputs[j]];
+			int p = t->producer;
+			h = shape_hash(mix(h, t->kind == PP_TENSOR_PARAMETER), t);
+			if (t->kind != PP_TENSOR_PARAMETER)
+				h = mix(h, p >= 0 && g->ops[p].layer == l ? (uint64_t)pos[p] + 1 : 0);
+		}
+	}
+	return h;
+}
+
+/*
+ * Layer l joins the class of the first earlier layer identical to it, or opens a new class.
+ * Classes are indexed by layer_hash(), so each layer is compared only with the classes of its
+ * hash (as a rule the one it belongs to): O(ops) in all, whatever the number of classes.
+ */
+static int find_classes(const pp_graph *g, const int *pos, uint64_t *steps)
+{
+	size_t cap = 16, i;
+	uint64_t *keys;
+	int *cls, l, n = 0;
+
+	while (cap < 2 * (size_t)g->n_layers + 1)
+		cap *= 2;
+	keys = malloc(cap * sizeof(*keys));
+	cls = malloc(cap * sizeof(*cls));
+	if (!keys || !cls) {
+		free(keys);
+		free(cls);
+		return -1;
+	}
+	for (i = 0; i < cap; i++)
+		cls[i] = -1;
+	for (l = 0; l < g->n_layers; l++) {
+		uint64_t h = layer_hash(g, pos, l, steps);
+		int k = -1;
+		for (i = h & (cap - 1); cls[i] >= 0; i = (i + 1) & (cap - 1)) {
+			++*steps;
+			if (keys[i] == h && same_layer(g, pos, g->classes[cls[i]].first_layer, l, steps)) {
+				k = cls[i];
+				break;
+			}
+		}
+		if (k < 0) {
+			k = n++;
+			keys[i] = h;
+			cls[i] = k;
+			g->classes[k].first_layer = l;
+			g->classes[k].ops_per_layer = g->layer_start[l + 1] - g->layer_start[l];
+		}
+		g->classes[k].n_layers++;
+		g->layer_class[l] = k;
+	}
+	free(keys);
+	free(cls);
+	return n;
+}
+
+static int build_layers(const pp_jctx *c, pp_graph *g, uint64_t *steps)
+{
+	int i, l;
 	int *pos = NULL, *post_mark = NULL;
 
 	g->n_layers = (int)g->layers;
@@ -723,7 +843,8 @@ static int build_layers(const pp_jctx *c, pp_graph *g)
 	g->classes = calloc((size_t)g->n_layers, sizeof(pp_layer_class));
 	g->pre_ops = malloc((size_t)g->n_ops * sizeof(int) + 1);
 	g->post_ops = malloc((size_t)g->n_ops * sizeof(int) + 1);
-	pos = calloc((size_t)g->n_layers + 1, sizeof(int));
+	/* pos: ops placed so far per layer, then each op's position in its layer */
+	pos = calloc((size_t)g->n_layers + (size_t)g->n_ops + 1, sizeof(int));
 	post_mark = calloc((size_t)g->n_ops, sizeof(int));
 	if (!g->layer_start || !g->layer_ops || !g->layer_class || !g->classes || !g->pre_ops ||
 	    !g->post_ops || !pos || !post_mark) {
@@ -746,8 +867,10 @@ static int build_layers(const pp_jctx *c, pp_graph *g)
 	/* layer ops in execution order */
 	for (i = 0; i < g->n_ops; i++) {
 		int o = g->ops_topo[i], ly = g->ops[o].layer;
-		if (ly >= 0)
+		if (ly >= 0) {
+			pos[g->n_layers + o] = pos[ly];
 			g->layer_ops[g->layer_start[ly] + pos[ly]++] = o;
+		}
 	}
 	/* an op outside the layers is "post" when it depends on a layer or a post op */
 	for (i = 0; i < g->n_ops; i++) {
@@ -766,38 +889,29 @@ static int build_layers(const pp_jctx *c, pp_graph *g)
 		else
 			g->pre_ops[g->n_pre++] = o;
 	}
-	for (l = 0; l < g->n_layers; l++) {
-		int k, cls = -1;
-		for (k = 0; k < n && cls < 0; k++)
-			if (same_layer(g, g->classes[k].first_layer, l))
-				cls = k;
-		if (cls < 0) {
-			cls = n++;
-			g->classes[cls].first_layer = l;
-			g->classes[cls].ops_per_layer = g->layer_start[l + 1] - g->layer_start[l];
-		}
-		g->classes[cls].n_layers++;
-		g->layer_class[l] = cls;
+	g->n_classes = find_classes(g, pos + g->n_layers, steps);
+	free(pos);
+	free(post_mark);
+	if (g->n_classes < 0) {
+		g->n_classes = 0;
+		return nomem(c);
 	}
-	g->n_classes = n;
 	for (i = 0; i < g->n_ops; i++) {
 		const pp_op *op = &g->ops[i];
 		if (op->layer >= 0 && op->layer == g->classes[g->layer_class[op->layer]].first_layer)
 			g->classes[g->layer_class[op->layer]].params += (double)op->params;
 	}
-	free(pos);
-	free(post_mark);
 	return 0;
 }
 
-static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
+static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t *steps)
 {
 	static const char *const fields[] = {"format", "name", "dtype", "dims", "tensors", "ops",
 					     "description", NULL};
 	const char *format = NULL, *name = NULL, *dtype = "bf16", *desc = NULL;
 	const cJSON *dims, *tensors, *ops, *e;
-	name_map tnames = {0}, onames = {0};
-	int rc, i, dt;
+	name_map dnames = {0}, *tnames = NULL, *onames = NULL;
+	int rc, i, dt, n_tensors, n_ops;
 	double tokens;
 
 	if ((rc = pp_json_check_object(c, root, "", fields)) < 0 ||
@@ -813,33 +927,42 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
 	    (rc = pp_json_get_array(c, root, "", "tensors", 1, &tensors)) < 0 ||
 	    (rc = pp_json_get_array(c, root, "", "ops", 1, &ops)) < 0)
 		return rc;
-	if (!(g->name = dup_str(name)))
+	if (!(g->name = dup_str(name)) || !(g->names = calloc(1, sizeof(*g->names))))
 		return nomem(c);
+	tnames = &g->names->tensors;
+	onames = &g->names->ops;
 	if ((dt = pp_dtype_parse(dtype)) < 0)
 		return pp_json_fail(c, "dtype", NULL, "unknown dtype \"%.32s\" (bf16, fp16, tf32 or fp32)", dtype);
 	g->dtype = (pp_dtype)dt;
-	if ((rc = read_dims(c, g, dims)) < 0)
-		return rc;
-	if (cJSON_GetArraySize(tensors) == 0)
-		return pp_json_fail(c, "tensors", NULL, "no tensors");
-	if (cJSON_GetArraySize(ops) == 0)
-		return pp_json_fail(c, "ops", NULL, "no ops");
-	g->tensors = calloc((size_t)cJSON_GetArraySize(tensors), sizeof(pp_tensor));
-	g->ops = calloc((size_t)cJSON_GetArraySize(ops), sizeof(pp_op));
+	if ((rc = read_dims(c, g, dims, &dnames)) < 0)
+		goto done;
+	/* each cJSON_GetArraySize() walks the whole list: count once */
+	n_tensors = cJSON_GetArraySize(tensors);
+	n_ops = cJSON_GetArraySize(ops);
+	if (n_tensors == 0) {
+		rc = pp_json_fail(c, "tensors", NULL, "no tensors");
+		goto done;
+	}
+	if (n_ops == 0) {
+		rc = pp_json_fail(c, "ops", NULL, "no ops");
+		goto done;
+	}
+	g->tensors = calloc((size_t)n_tensors, sizeof(pp_tensor));
+	g->ops = calloc((size_t)n_ops, sizeof(pp_op));
 	if (g->tensors)
-		g->n_tensors = cJSON_GetArraySize(tensors);
+		g->n_tensors = n_tensors;
 	if (g->ops)
-		g->n_ops = cJSON_GetArraySize(ops);
-	if (!g->tensors || !g->ops || map_init(&tnames, (size_t)g->n_tensors) < 0 ||
-	    map_init(&onames, (size_t)g->n_ops) < 0) {
+		g->n_ops = n_ops;
+	if (!g->tensors || !g->ops || map_init(tnames, (size_t)g->n_tensors) < 0 ||
+	    map_init(onames, (size_t)g->n_ops) < 0) {
 		rc = nomem(c);
 		goto done;
 	}
 	for (i = 0, e = tensors->child; e; e = e->next, i++)
-		if ((rc = read_tensor(c, g, e, i, &tnames)) < 0)
+		if ((rc = read_tensor(c, g, e, i, tnames, &dnames)) < 0)
 			goto done;
 	for (i = 0, e = ops->child; e; e = e->next, i++)
-		if ((rc = read_op(c, g, e, i, &tnames, &onames)) < 0)
+		if ((rc = read_op(c, g, e, i, tnames, onames)) < 0)
 			goto done;
 	for (i = 0; i < g->n_tensors; i++)
 		if (g->tensors[i].kind == PP_TENSOR_ACTIVATION && g->tensors[i].producer < 0) {
@@ -848,7 +971,7 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
 			rc = pp_json_fail(c, p, NULL, "activation \"%.64s\" has no producer", g->tensors[i].name);
 			goto done;
 		}
-	if ((rc = topo_sort(c, g)) < 0)
+	if ((rc = topo_sort(c, g, steps)) < 0)
 		goto done;
 	for (i = 0; i < g->n_ops; i++)
 		if ((rc = op_rules(c, g, g->ops_topo[i])) < 0)
@@ -861,7 +984,7 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
 			g->params += t->elems;
 		}
 	}
-	if ((rc = build_layers(c, g)) < 0)
+	if ((rc = build_layers(c, g, steps)) < 0)
 		goto done;
 	tokens = (double)g->seq;
 	for (i = 0; i < g->n_ops; i++) {
@@ -877,14 +1000,21 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g)
 			g->tied_embeddings = 1;
 	}
 done:
-	map_release(&tnames);
-	map_release(&onames);
+	*steps += dnames.probes + (tnames ? tnames->probes + onames->probes : 0);
+	map_release(&dnames);
 	return rc;
 }
 
 int pp_graph_parse(const char *name_for_errors, const char *text, pp_graph **out, pp_error *err)
 {
+	return pp_graph_parse_counted(name_for_errors, text, out, NULL, err);
+}
+
+int pp_graph_parse_counted(const char *name_for_errors, const char *text, pp_graph **out,
+			   uint64_t *steps, pp_error *err)
+{
 	pp_jctx c = {name_for_errors, err};
+	uint64_t own_steps = 0;
 	cJSON *root = NULL;
 	pp_graph *g;
 	int rc;
@@ -897,7 +1027,7 @@ int pp_graph_parse(const char *name_for_errors, const char *text, pp_graph **out
 		cJSON_Delete(root);
 		return nomem(&c);
 	}
-	rc = parse_root(&c, root, g);
+	rc = parse_root(&c, root, g, steps ? steps : &own_steps);
 	cJSON_Delete(root);
 	if (rc == 0 && !(g->file = dup_str(name_for_errors)))
 		rc = nomem(&c);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw_int.h"
 #include "json_int.h"
 
 #define HW_FORMAT "parplan-hw/1"
@@ -466,9 +467,11 @@ static double log_dim(double x)
 /*
  * Inverse-distance-squared weighting (Shepard 1968, power 2) of log(TFLOP/s) over every point,
  * in (log m, log n, log k) space: a weighted geometric mean, so the answer always lies between
- * the table's smallest and largest measurement and is never 0 or NaN.
+ * the table's smallest and largest measurement and is never 0 or NaN.  @logs, when not NULL,
+ * holds log m, log n, log k, log tflops of each point (pp_hw_gemm_logs()): the same numbers
+ * without computing them again.
  */
-static double table_tflops(const pp_hw *hw, double m, double n, double k)
+static double table_tflops(const pp_hw *hw, const double *logs, double m, double n, double k)
 {
 	double lm = log_dim(m), ln_ = log_dim(n), lk = log_dim(k);
 	double wsum = 0, acc = 0;
@@ -476,7 +479,9 @@ static double table_tflops(const pp_hw *hw, double m, double n, double k)
 
 	for (i = 0; i < hw->n_gemm; i++) {
 		const pp_gemm_point *p = &hw->gemm_table[i];
-		double dm = lm - log(p->m), dn = ln_ - log(p->n), dk = lk - log(p->k);
+		const double *lp = logs ? logs + 4 * i : NULL;
+		double dm = lm - (lp ? lp[0] : log(p->m)), dn = ln_ - (lp ? lp[1] : log(p->n));
+		double dk = lk - (lp ? lp[2] : log(p->k));
 		double d2 = dm * dm + dn * dn + dk * dk, w;
 
 		/* An exact shape (or one too close for 1/d2 to stay finite) is its own answer. */
@@ -484,12 +489,29 @@ static double table_tflops(const pp_hw *hw, double m, double n, double k)
 			return p->tflops;
 		w = 1.0 / d2;
 		wsum += w;
-		acc += w * log(p->tflops);
+		acc += w * (lp ? lp[3] : log(p->tflops));
 	}
 	return exp(acc / wsum);
 }
 
+void pp_hw_gemm_logs(const pp_hw *hw, double *logs)
+{
+	int i;
+	for (i = 0; i < hw->n_gemm; i++) {
+		logs[4 * i] = log(hw->gemm_table[i].m);
+		logs[4 * i + 1] = log(hw->gemm_table[i].n);
+		logs[4 * i + 2] = log(hw->gemm_table[i].k);
+		logs[4 * i + 3] = log(hw->gemm_table[i].tflops);
+	}
+}
+
 double pp_hw_gemm_flops(const pp_hw *hw, pp_dtype dtype, double m, double n, double k)
+{
+	return pp_hw_gemm_flops_logs(hw, NULL, dtype, m, n, k);
+}
+
+double pp_hw_gemm_flops_logs(const pp_hw *hw, const double *logs, pp_dtype dtype, double m,
+			     double n, double k)
 {
 	double peak;
 
@@ -497,7 +519,7 @@ double pp_hw_gemm_flops(const pp_hw *hw, pp_dtype dtype, double m, double n, dou
 		return 0;
 	peak = peak_of(hw, dtype);
 	if (hw->gemm_table && hw->n_gemm > 0) {
-		double t = table_tflops(hw, m, n, k);
+		double t = table_tflops(hw, logs, m, n, k);
 		double tpeak = peak_of(hw, hw->gemm_dtype);
 		if (tpeak > 0 && peak != tpeak)
 			t *= peak / tpeak;

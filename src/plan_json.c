@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_int.h"
 #include "json_int.h"
 #include "plan_int.h"
 #include "parplan/io.h"
@@ -120,9 +121,12 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	int rc = 0, i, c, k, n_chunks, is_llama = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	if (gl->t < 1 || gl->p < 1 || gl->d < 1 || gl->virtual_stages < 1 ||
-	    (long long)gl->t * gl->p * gl->d > MAX_DEGREE)
+	if (gl->t < 1 || gl->p < 1 || gl->d < 1 || gl->virtual_stages < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t, p, d and v must be at least 1");
+	if (pp_mul_int(gl->t, gl->p, &plan->gpus) < 0 || pp_mul_int(plan->gpus, gl->d, &plan->gpus) < 0 ||
+	    plan->gpus > MAX_DEGREE)
+		return pp_error_set(err, PP_EINVALID, NULL, "global", "t*p*d = %d*%d*%d is more than %lld",
+				    gl->t, gl->p, gl->d, (long long)MAX_DEGREE);
 	/* a plan's names must be ones its loader and the emitters take (name.h) */
 	if ((rc = pp_name_check(g->name, model_path, "name", err)) < 0 ||
 	    (rc = pp_name_check(hw_name, hw_path, "name", err)) < 0)
@@ -144,7 +148,6 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	plan->shape.family_llama = is_llama;
 	plan->shape.tied_embeddings = g->tied_embeddings;
 	plan->shape.params = g->params;
-	plan->gpus = gl->t * gl->p * gl->d;
 	plan->node_devices = node_devices > 0 ? node_devices : 1;
 	plan->global = *gl;
 

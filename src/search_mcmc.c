@@ -19,6 +19,7 @@
  * comes from one PCG32 seeded with --seed; the clock is only read to stop, so with --max-steps
  * the result depends on the seed alone.
  */
+#include "checked_int.h"
 #include "parplan/pcg.h"
 #include "parplan/search.h"
 #include "search_int.h"
@@ -371,7 +372,13 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.g = g;
 	ch.o = o;
 	ch.k = o->top_k;
-	cap = g->n_layers * g->n_layers + g->n_layers + 1;
+	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
+		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
+				  "layers*layers = %d*%d pipeline layouts overflow", g->n_layers,
+				  g->n_layers);
+		goto done;
+	}
+	cap += g->n_layers + 1;
 	ch.free_ops = malloc(sizeof(int) * n_ops);
 	ch.layouts = malloc(sizeof(*ch.layouts) * (size_t)cap);
 	ch.b_vals = malloc(sizeof(int) * (size_t)o->space.global_batch);

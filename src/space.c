@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked_int.h"
+
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
 int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *err)
@@ -279,7 +281,13 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 		goto done;
 	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
 	w.st.capacity_gib = cap_bytes / GIB;
-	cap = g->n_layers * g->n_layers + g->n_layers + 1;
+	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
+		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
+				  "layers*layers = %d*%d pipeline layouts overflow", g->n_layers,
+				  g->n_layers);
+		goto done;
+	}
+	cap += g->n_layers + 1;
 	layouts = malloc(sizeof(*layouts) * (size_t)cap);
 	/* the divisors of B, ascending: every micro-batch dividing B/d is one */
 	for (bi = 1; (long long)bi * bi <= o->global_batch; bi++)
@@ -311,7 +319,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v;
 			pp_global gl = PP_GLOBAL_INIT;
 			double lb;
-			if (o->gpus % (t * p))
+			if ((long long)t * p > o->gpus || o->gpus % (t * p))
 				continue;
 			d = o->gpus / (t * p);
 			if (B % d)
@@ -337,7 +345,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 						break;
 					if (sched == PP_SCHED_INTERLEAVED &&
 					    (v < 2 || p < 2 || gl.first_stage_layers || gl.last_stage_layers ||
-					     g->n_layers % (p * v)))
+					     (long long)p * v > g->n_layers || g->n_layers % (p * v)))
 						continue;
 					gl.schedule = (pp_schedule)sched;
 					gl.virtual_stages = v;

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "checked_int.h"
+
 static const char *const sched_names[] = {"1f1b", "gpipe", "interleaved"};
 static const char *const recompute_names[] = {"none", "selective", "full"};
 static const char *const cfg_names[PP_CFG_COUNT] = {"replicate", "sample", "sequence",
@@ -128,13 +130,14 @@ void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers)
 
 int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
 {
-	int t = gl->t, p = gl->p, d = gl->d, v = gl->virtual_stages, m;
-	long long world = (long long)t * p * d;
+	int t = gl->t, p = gl->p, d = gl->d, v = gl->virtual_stages, m, world, pv;
 
 	if (t < 1 || p < 1 || d < 1)
 		return RULE("t, p and d must be at least 1 (t=%d p=%d d=%d)", t, p, d);
+	if (pp_mul_int(t, p, &world) < 0 || pp_mul_int(world, d, &world) < 0)
+		return RULE("t*p*d = %d*%d*%d overflows", t, p, d);
 	if (gpus && world != gpus)
-		return RULE("t*p*d = %lld is not the %d GPUs", world, gpus);
+		return RULE("t*p*d = %d is not the %d GPUs", world, gpus);
 	if (g->heads % t)
 		return RULE("t=%d does not divide %lld heads", t, (long long)g->heads);
 	if (g->kv_heads % t)
@@ -156,8 +159,10 @@ int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_erro
 			return RULE("the interleaved schedule needs virtual stages v > 1");
 		if (gl->first_stage_layers || gl->last_stage_layers)
 			return RULE("uneven first/last stages cannot be interleaved");
-		if (g->n_layers % ((long long)p * v))
-			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, p * v);
+		if (pp_mul_int(p, v, &pv) < 0)
+			return RULE("p*v = %d*%d overflows", p, v);
+		if (g->n_layers % pv)
+			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, pv);
 		if (m % p)
 			return RULE("%d micro-batches are not a multiple of p=%d (interleaved schedule)", m, p);
 	} else {

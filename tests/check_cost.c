@@ -468,6 +468,24 @@ START_TEST(test_bad_config_rejected)
 }
 END_TEST
 
+START_TEST(test_eval_refuses_degrees_whose_product_overflows)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = PP_GLOBAL_INIT;
+	pp_cost c;
+	/* t*d = 2^32 GPUs in a group: refused, not wrapped (make asan would abort on the wrap) */
+	gl.t = 65536;
+	gl.d = 65536;
+	gl.micro_batch = 1;
+	gl.global_batch = 65536;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &c), PP_EINVALID);
+	gl.t = 0;
+	gl.d = 1;
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &c), PP_EINVALID);
+	close_fx(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cost");
@@ -491,6 +509,7 @@ int main(void)
 	tcase_add_test(tc, test_invalid_plans_name_the_rule);
 	tcase_add_test(tc, test_data_parallel_overlap);
 	tcase_add_test(tc, test_bad_config_rejected);
+	tcase_add_test(tc, test_eval_refuses_degrees_whose_product_overflows);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

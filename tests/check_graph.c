@@ -1,11 +1,13 @@
 /* check_graph.c - graph loader, model generator, parameter counts, FLOPs, layer classes. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "graph_int.h"
 #include "parplan/graph.h"
 #include "parplan/io.h"
 
@@ -128,6 +130,107 @@ START_TEST(test_generator_round_trip)
 	s.kv_heads = 3; /* does not divide 8 heads */
 	ck_assert_int_eq(pp_model_generate(&s, &text, &err), PP_EINVALID);
 	ck_assert_ptr_null(text);
+}
+END_TEST
+
+START_TEST(test_find_by_name)
+{
+	pp_graph *g = load("../models/gpt3-175b.json");
+	int i;
+	for (i = 0; i < g->n_ops; i++)
+		ck_assert_int_eq(pp_graph_find_op(g, g->ops[i].name), i);
+	for (i = 0; i < g->n_tensors; i++)
+		ck_assert_int_eq(pp_graph_find_tensor(g, g->tensors[i].name), i);
+	ck_assert_int_eq(pp_graph_find_op(g, "l0.attn.qkv.out"), -1); /* a tensor, not an op */
+	ck_assert_int_eq(pp_graph_find_tensor(g, "l0.attn.qkv"), -1);
+	ck_assert_int_eq(pp_graph_find_op(g, ""), -1);
+	ck_assert_int_eq(pp_graph_find_tensor(g, "no such tensor"), -1);
+	pp_graph_free(g);
+}
+END_TEST
+
+/* ---- loading is linear: counted steps, not time ------------------------------------------- */
+
+/* Steps of loading @text; the graph must load and have @classes layer classes. */
+static uint64_t load_steps(const char *text, int layers, int classes)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	uint64_t steps = 0;
+	int rc = pp_graph_parse_counted("mem", text, &g, &steps, &err);
+	ck_assert_msg(rc == 0, "%s: %s", err.path, err.msg);
+	ck_assert_int_eq(g->n_layers, layers);
+	ck_assert_int_eq(g->n_classes, classes);
+	pp_graph_free(g);
+	return steps;
+}
+
+static uint64_t gpt_steps(int layers)
+{
+	pp_model_spec s = PP_MODEL_SPEC_INIT;
+	pp_error err = PP_ERROR_INIT;
+	char *text = NULL;
+	uint64_t n;
+	s.name = "deep";
+	s.layers = layers;
+	s.hidden = 64;
+	s.heads = 4;
+	s.seq = 32;
+	s.vocab = 100;
+	ck_assert_int_eq(pp_model_generate(&s, &text, &err), 0);
+	n = load_steps(text, layers, 1);
+	free(text);
+	return n;
+}
+
+START_TEST(test_load_linear_in_layers)
+{
+	/* the old topological sort scanned every op for the consumers of each op: about 15x the
+	 * steps for 2x the layers at these depths */
+	uint64_t a = gpt_steps(200), b = gpt_steps(400), c = gpt_steps(800);
+	ck_assert_msg(b < 2.5 * a && c < 2.5 * b, "steps %llu, %llu, %llu for 200, 400, 800 layers",
+		      (unsigned long long)a, (unsigned long long)b, (unsigned long long)c);
+}
+END_TEST
+
+/* A chain of @layers matmuls, each its own layer class (its weight has its own shape). */
+static char *distinct_layers(int layers)
+{
+	size_t cap = 256 + (size_t)layers * 320, n = 0;
+	char *t = malloc(cap);
+	int l;
+	ck_assert_ptr_nonnull(t);
+	n += (size_t)snprintf(t + n, cap - n,
+			      "{\"format\": \"parplan-graph/1\", \"name\": \"chain\", \"dims\": "
+			      "{\"layers\": %d, \"hidden\": 8, \"heads\": 1, \"seq\": 1, \"vocab\": 2}, "
+			      "\"tensors\": [{\"name\": \"x0\", \"kind\": \"input\", \"shape\": [\"b\", 1]}",
+			      layers);
+	for (l = 0; l < layers; l++)
+		n += (size_t)snprintf(t + n, cap - n,
+				      ", {\"name\": \"w%d\", \"kind\": \"parameter\", \"shape\": [%d, %d]}"
+				      ", {\"name\": \"x%d\", \"kind\": \"activation\", \"shape\": [\"b\", %d]}",
+				      l, l + 1, l + 2, l + 1, l + 2);
+	n += (size_t)snprintf(t + n, cap - n, "], \"ops\": [");
+	for (l = 0; l < layers; l++)
+		n += (size_t)snprintf(t + n, cap - n,
+				      "%s{\"name\": \"mm%d\", \"type\": \"matmul\", \"layer\": %d, "
+				      "\"inputs\": [\"x%d\", \"w%d\"], \"outputs\": [\"x%d\"]}",
+				      l ? ", " : "", l, l, l, l, l + 1);
+	n += (size_t)snprintf(t + n, cap - n, "]}");
+	ck_assert_uint_lt(n, cap);
+	return t;
+}
+
+START_TEST(test_load_linear_in_distinct_layers)
+{
+	/* every layer its own class: comparing each layer with every class found so far is
+	 * quadratic; hashing each layer's structure is not */
+	char *t1 = distinct_layers(500), *t2 = distinct_layers(1000);
+	uint64_t a = load_steps(t1, 500, 500), b = load_steps(t2, 1000, 1000);
+	ck_assert_msg(b < 2.5 * a, "steps %llu for 500 layers, %llu for 1000",
+		      (unsigned long long)a, (unsigned long long)b);
+	free(t1);
+	free(t2);
 }
 END_TEST
 
@@ -279,6 +382,9 @@ int main(void)
 	tcase_add_test(tc, test_generator_round_trip);
 	tcase_add_test(tc, test_rejections_name_file_and_path);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_find_by_name);
+	tcase_add_test(tc, test_load_linear_in_layers);
+	tcase_add_test(tc, test_load_linear_in_distinct_layers);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

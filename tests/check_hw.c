@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw_int.h"
 #include "parplan/hw.h"
 
 #define TOL 1e-9
@@ -497,6 +498,128 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/* ---- the GEMM memo answers exactly what the table interpolation answers -------------------- */
+
+/* The lookup as it was before the memo (hw_json.c, table_tflops and pp_hw_gemm_flops): a linear
+ * scan of the table per call.  Test-only reference. */
+static double ref_log_dim(double x)
+{
+	if (!(x >= 1))
+		return 0;
+	if (x > 1e30)
+		x = 1e30;
+	return log(x);
+}
+
+static double ref_gemm_flops(const pp_hw *hw, pp_dtype dtype, double m, double n, double k)
+{
+	double lm = ref_log_dim(m), ln_ = ref_log_dim(n), lk = ref_log_dim(k);
+	double wsum = 0, acc = 0, t, peak = hw->peak_tflops[dtype], tpeak = hw->peak_tflops[hw->gemm_dtype];
+	int i;
+
+	for (i = 0; i < hw->n_gemm; i++) {
+		const pp_gemm_point *p = &hw->gemm_table[i];
+		double dm = lm - log(p->m), dn = ln_ - log(p->n), dk = lk - log(p->k);
+		double d2 = dm * dm + dn * dn + dk * dk, w;
+		if (d2 < 1e-200)
+			break;
+		w = 1.0 / d2;
+		wsum += w;
+		acc += w * log(p->tflops);
+	}
+	t = i < hw->n_gemm ? hw->gemm_table[i].tflops : exp(acc / wsum);
+	if (tpeak > 0 && peak != tpeak)
+		t *= peak / tpeak;
+	return t * 1e12;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+START_TEST(test_gemm_memo_matches_linear_scan)
+{
+	enum { POINTS = 1000, SHAPES = 600, QUERIES = 20000 };
+	pp_hw hw;
+	pp_gemm_memo *memo = NULL;
+	double (*shape)[3] = malloc(sizeof(*shape) * SHAPES);
+	uint64_t rng = 0x2545f4914f6cdd1dULL;
+	int i, distinct = 0;
+	char *seen = calloc(SHAPES, 1);
+	double *want_of = calloc(SHAPES, sizeof(double)); /* the scan's answer per (shape, dtype) */
+
+	ck_assert_ptr_nonnull(shape);
+	ck_assert_ptr_nonnull(seen);
+	ck_assert_ptr_nonnull(want_of);
+	memset(&hw, 0, sizeof(hw));
+	hw.peak_tflops[PP_DTYPE_BF16] = hw.peak_tflops[PP_DTYPE_FP16] = 312;
+	hw.peak_tflops[PP_DTYPE_TF32] = 156;
+	hw.peak_tflops[PP_DTYPE_FP32] = 19.5;
+	hw.gemm_dtype = PP_DTYPE_BF16;
+	hw.n_gemm = POINTS;
+	hw.gemm_table = malloc(sizeof(pp_gemm_point) * POINTS);
+	ck_assert_ptr_nonnull(hw.gemm_table);
+	for (i = 0; i < POINTS; i++) {
+		hw.gemm_table[i].m = (double)(1 + rng_next(&rng) % 65536);
+		hw.gemm_table[i].n = (double)(1 + rng_next(&rng) % 65536);
+		hw.gemm_table[i].k = (double)(1 + rng_next(&rng) % 65536);
+		hw.gemm_table[i].tflops = 1 + (double)(rng_next(&rng) % 300000) / 1000.0;
+	}
+	/* queries: table points (exact answers), fractions and odd values (0, below 1, huge),
+	 * and random shapes, each asked many times over in four dtypes */
+	for (i = 0; i < SHAPES; i++) {
+		int j;
+		if (i % 5 == 0) {
+			const pp_gemm_point *p = &hw.gemm_table[rng_next(&rng) % POINTS];
+			shape[i][0] = p->m, shape[i][1] = p->n, shape[i][2] = p->k;
+			continue;
+		}
+		for (j = 0; j < 3; j++)
+			shape[i][j] = (double)(rng_next(&rng) % 200000) / (i % 3 ? 1.0 : 7.0);
+		if (i % 7 == 0)
+			shape[i][i % 3] = i % 2 ? 0.5 : 1e40;
+	}
+	ck_assert_int_eq(pp_gemm_memo_new(&memo, &hw), 0);
+	for (i = 0; i < QUERIES; i++) {
+		int q = (int)(rng_next(&rng) % (SHAPES / 4));  /* SHAPES/4 shapes x 4 dtypes */
+		pp_dtype dt = (pp_dtype)(rng_next(&rng) % 4);
+		int key = q * 4 + (int)dt;
+		double want, got;
+		if (!seen[key]) { /* scan once per key (the scan is what is slow) */
+			want_of[key] = ref_gemm_flops(&hw, dt, shape[q][0], shape[q][1], shape[q][2]);
+			got = pp_hw_gemm_flops(&hw, dt, shape[q][0], shape[q][1], shape[q][2]);
+			ck_assert(memcmp(&got, &want_of[key], sizeof(got)) == 0);
+		}
+		want = want_of[key];
+		got = pp_gemm_memo_flops(memo, dt, shape[q][0], shape[q][1], shape[q][2]);
+		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0,
+			      "query %d (%g, %g, %g) %s: memo %.17g, linear scan %.17g", i, shape[q][0],
+			      shape[q][1], shape[q][2], pp_dtype_name(dt), got, want);
+		if (!seen[key]) {
+			/* distinct unless an earlier index had the same shape in the same dtype */
+			int r, dup = 0;
+			for (r = 0; r < SHAPES / 4 && !dup; r++)
+				dup = r != q && seen[r * 4 + (int)dt] &&
+				      memcmp(shape[r], shape[q], sizeof(shape[q])) == 0;
+			seen[key] = 1;
+			distinct += !dup;
+		}
+	}
+	/* each distinct (shape, dtype) interpolated once, every repeat answered from the memo */
+	ck_assert_uint_eq(pp_gemm_memo_computed(memo), (uint64_t)distinct);
+	ck_assert_int_gt(distinct, 100);
+	pp_gemm_memo_free(memo);
+	free(hw.gemm_table);
+	free(shape);
+	free(seen);
+	free(want_of);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hw");
@@ -514,6 +637,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_reject, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_reject_text);
 	tcase_add_test(tc, test_bad_files);
+	tcase_add_test(tc, test_gemm_memo_matches_linear_scan);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -114,6 +114,8 @@ typedef struct pp_graph {
 	double flops_per_token;     /* forward FLOPs per token, all ops */
 	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */
 	int tied_embeddings;        /* the LM head reads the embedding table */
+	struct pp_graph_names *names; /* private: name indexes of pp_graph_find_*(), owned; NULL
+				       * in a graph not made by the loader (then they scan) */
 } pp_graph;
 
 /** Load @path.  *out is a new graph to free with pp_graph_free(); NULL on failure. */
@@ -125,9 +127,9 @@ int pp_graph_parse(const char *name_for_errors, const char *text, pp_graph **out
 /** NULL-safe. */
 void pp_graph_free(pp_graph *g);
 
-/** Index of the tensor called @name, or -1. */
+/** Index of the tensor called @name, or -1.  Expected O(1) in a loaded graph. */
 int pp_graph_find_tensor(const pp_graph *g, const char *name);
-/** Index of the op called @name, or -1. */
+/** Index of the op called @name, or -1.  Expected O(1) in a loaded graph. */
 int pp_graph_find_op(const pp_graph *g, const char *name);
 
 /* ---- model generator ------------------------------------------------------------------ */
