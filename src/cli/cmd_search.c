@@ -156,15 +156,21 @@ int cmd_search(int argc, char **argv)
 	memset(&plan, 0, sizeof(plan));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--json")) {
+		if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			json = 1;
 			continue;
 		}
-		if (!strcmp(a, "--allow-cross-node-tp")) {
+		if ((r = cli_flag(argv, i, "--allow-cross-node-tp")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			o.space.allow_cross_node_tp = 1;
 			continue;
 		}
-		if (!strcmp(a, "--even-stages")) {
+		if ((r = cli_flag(argv, i, "--even-stages")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			o.space.uneven_stages = 0;
 			continue;
 		}
@@ -247,6 +253,8 @@ int cmd_search(int argc, char **argv)
 		/* check the format names before searching */
 		char buf[256];
 		const char *q = emit;
+		if (emit[strlen(emit) - 1] == ',')
+			return cli_usage("search: --emit: bad format list \"%.40s\"", emit);
 		while (*q) {
 			size_t k = strcspn(q, ",");
 			if (k == 0 || k >= sizeof(buf))
