@@ -209,7 +209,7 @@ int cmd_search(int argc, char **argv)
 				return CLI_BAD;
 			o.space.gpus = (int)n;
 		} else if ((r = OPT("--global-batch")) != 0) {
-			if (r < 0 || cli_int("--global-batch", v, 1, 1 << 24, &n) < 0)
+			if (r < 0 || cli_int("--global-batch", v, 1, PP_SPACE_MAX_GLOBAL_BATCH, &n) < 0)
 				return CLI_BAD;
 			o.space.global_batch = (int)n;
 		} else if ((r = OPT("--seed")) != 0) {
