@@ -234,6 +234,29 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 	return 1;
 }
 
+/* How many divisors @n >= 1 has. */
+static int n_divisors(int n)
+{
+	int i, k = 0;
+	for (i = 1; (long long)i * i <= n; i++)
+		if (n % i == 0)
+			k += (long long)i * i == n ? 1 : 2;
+	return k;
+}
+
+/* The divisors of @n >= 1 in ascending order into @out (n_divisors(n) of them); returns how many. */
+static int divisors(int n, int *out)
+{
+	int i, lo = 0, k = n_divisors(n), hi = k - 1;
+	for (i = 1; (long long)i * i <= n; i++)
+		if (n % i == 0) {
+			out[lo++] = i;
+			if ((long long)i * i != n)
+				out[hi--] = n / i;
+		}
+	return k;
+}
+
 static void free_chain(chain *ch)
 {
 	int i;
@@ -381,7 +404,9 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	cap += g->n_layers + 1;
 	ch.free_ops = malloc(sizeof(int) * n_ops);
 	ch.layouts = malloc(sizeof(*ch.layouts) * (size_t)cap);
-	ch.b_vals = malloc(sizeof(int) * (size_t)o->space.global_batch);
+	/* the divisors of B, ascending: found up to sqrt(B), so a batch of 10^9 costs 31623 steps
+	 * and an array of at most 1344 (the most divisors below 2^31) */
+	ch.b_vals = malloc(sizeof(int) * (size_t)n_divisors(o->space.global_batch));
 	ch.mega = malloc(n_ops);
 	cur_cfg = malloc(n_ops);
 	nxt_cfg = malloc(n_ops);
@@ -397,9 +422,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 		    (o->space.allow_cross_node_tp || tv <= hw->node_devices))
 			ch.t_vals[ch.n_t++] = tv;
 	ch.n_layouts = pp_space_layouts(g, o->space.gpus, o->space.uneven_stages, ch.layouts, cap);
-	for (i = 1; i <= o->space.global_batch; i++)
-		if (o->space.global_batch % i == 0)
-			ch.b_vals[ch.n_b++] = i;
+	ch.n_b = divisors(o->space.global_batch, ch.b_vals);
 	ch.sv[0][0] = PP_SCHED_1F1B, ch.sv[0][1] = 1;
 	ch.sv[1][0] = PP_SCHED_GPIPE, ch.sv[1][1] = 1;
 	ch.n_sv = 2;

@@ -18,6 +18,10 @@ int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *e
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the GPU count must be at least 1");
 	if (o->global_batch < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the global batch must be at least 1");
+	if (o->global_batch > PP_SPACE_MAX_GLOBAL_BATCH)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL,
+				    "a global batch of %d is more than the %d a search takes", o->global_batch,
+				    PP_SPACE_MAX_GLOBAL_BATCH);
 	if (g->n_layers < 1)
 		return pp_error_set(err, PP_EINVALID, g->file, NULL, "model %s has no layers", g->name);
 	if (o->mem_limit_gib < 0)

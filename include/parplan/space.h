@@ -32,9 +32,16 @@
 #include "parplan/graph.h"
 #include "parplan/strategy.h"
 
+/*
+ * The largest global batch a search takes: 10^9 samples.  The searches enumerate the divisors
+ * of B (up to sqrt(B) steps), never B itself, and the ILP prices activations at twice the
+ * micro-batch, which stays an int below this.
+ */
+#define PP_SPACE_MAX_GLOBAL_BATCH 1000000000
+
 typedef struct pp_space_opts {
 	int gpus;                   /* required, >= 1 */
-	int global_batch;           /* required, >= 1 */
+	int global_batch;           /* required, 1 .. PP_SPACE_MAX_GLOBAL_BATCH */
 	int allow_cross_node_tp;    /* 1: t may exceed the devices of one node */
 	int uneven_stages;          /* 1: also first/last stages with fewer layers */
 	int no_prune;               /* 1: time every valid plan (tests of the pruning) */

@@ -1,6 +1,7 @@
 /* cli.c - option parsing and error printing shared by the subcommands. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,33 +27,114 @@ int cli_usage(const char *fmt, ...)
 	return CLI_BAD;
 }
 
-int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
+/* True when argv[j] for j < i already named option @name (as "name" or "name=value").  Values
+ * given as separate arguments never look like options (cli_opt refuses those), so every earlier
+ * argument that matches was the option itself. */
+static int given_before(char **argv, int i, const char *name)
+{
+	size_t n = strlen(name);
+	int j;
+	for (j = 1; j < i; j++)
+		if (strncmp(argv[j], name, n) == 0 && (argv[j][n] == '\0' || argv[j][n] == '='))
+			return 1;
+	return 0;
+}
+
+/* An argument that is an option, not a value: "--x", "-o"; "-" (stdout), "-1" and "-inf" are
+ * values. */
+static int looks_like_option(const char *a)
+{
+	char *end;
+	if (a[0] != '-' || a[1] == '\0')
+		return 0;
+	if (a[1] == '-')
+		return 1;
+	(void)strtod(a, &end);
+	return *end != '\0' && !isdigit((unsigned char)a[1]) && a[1] != '.';
+}
+
+static int opt_match(int argc, char **argv, int *i, const char *name, const char **val, int once)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
-	if (strncmp(a, name, n) != 0)
+	if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
 		return 0;
 	if (a[n] == '=') {
 		*val = a + n + 1;
-		return 1;
+	} else {
+		if (*i + 1 >= argc) {
+			cli_usage("option %s needs a value", name);
+			return -1;
+		}
+		if (looks_like_option(argv[*i + 1])) {
+			cli_usage("option %s needs a value, not the option \"%.40s\" (write %s=VALUE for a "
+				  "value that starts with '-')", name, argv[*i + 1], name);
+			return -1;
+		}
+		*val = argv[++*i];
 	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		cli_usage("option %s needs a value", name);
+	if (!**val) {
+		cli_usage("option %s needs a value, got an empty string", name);
 		return -1;
 	}
-	*val = argv[++*i];
+	if (once && given_before(argv, *i - (a[n] != '='), name)) {
+		cli_usage("option %s given twice", name);
+		return -1;
+	}
+	return 1;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	return opt_match(argc, argv, i, name, val, 1);
+}
+
+int cli_opt_each(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	return opt_match(argc, argv, i, name, val, 0);
+}
+
+int cli_flag(char **argv, int i, const char *name)
+{
+	const char *a = argv[i];
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
+		return 0;
+	if (a[n] == '=') {
+		cli_usage("option %s takes no value, got \"%.40s\"", name, a);
+		return -1;
+	}
+	if (given_before(argv, i, name)) {
+		cli_usage("option %s given twice", name);
+		return -1;
+	}
+	return 1;
+}
+
+/* strtoll and strtod skip leading blanks and strtod reads hex, "inf" and "nan": an option value
+ * is a plain decimal number or nothing. */
+static int plain_number(const char *val, int real)
+{
+	const char *q = val;
+	if (*q == '-' || *q == '+')
+		q++;
+	if (!isdigit((unsigned char)*q) && !(real && *q == '.'))
+		return 0;
+	for (; *q; q++)
+		if (!isdigit((unsigned char)*q) &&
+		    !(real && (*q == '.' || *q == 'e' || *q == 'E' || *q == '-' || *q == '+')))
+			return 0;
 	return 1;
 }
 
 int cli_int(const char *name, const char *val, long long min, long long max, long long *out)
 {
 	char *end;
-	long long v;
+	long long v = 0;
 	errno = 0;
-	v = strtoll(val, &end, 10);
-	if (errno || end == val || *end || v < min || v > max) {
+	if (plain_number(val, 0))
+		v = strtoll(val, &end, 10);
+	if (!plain_number(val, 0) || errno || end == val || *end || v < min || v > max) {
 		cli_usage("%s: expected an integer in [%lld, %lld], got \"%.40s\"", name, min, max, val);
 		return -1;
 	}
@@ -63,10 +145,12 @@ int cli_int(const char *name, const char *val, long long min, long long max, lon
 int cli_num(const char *name, const char *val, double min, double max, double *out)
 {
 	char *end;
-	double v;
+	double v = 0;
 	errno = 0;
-	v = strtod(val, &end);
-	if (errno || end == val || *end || !isfinite(v) || v < min || v > max) {
+	if (plain_number(val, 1))
+		v = strtod(val, &end);
+	if (!plain_number(val, 1) || errno || end == val || *end || !isfinite(v) || v < min ||
+	    v > max) {
 		cli_usage("%s: expected a number in [%g, %g], got \"%.40s\"", name, min, max, val);
 		return -1;
 	}

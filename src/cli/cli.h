@@ -39,14 +39,25 @@ int cli_usage(const char *fmt, ...)
 
 /**
  * Option matching: if argv[*i] is @name, take its value from argv[*i + 1] (or "--name=value"),
- * advance *i and return 1; return 0 when it is another option; -1 (after printing) when the
- * value is missing.
+ * advance *i and return 1; return 0 when it is another option; -1 (after printing one line
+ * naming the option) when the option was given before, its value is missing, empty, or an
+ * argument that looks like an option ("--json", "-o"; write --name=-x for such a value).
  */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/** cli_opt for an option that may be given more than once (emit --compare). */
+int cli_opt_each(int argc, char **argv, int *i, const char *name, const char **val);
+/**
+ * A boolean flag: 1 when argv[i] is @name, 0 when it is another argument, -1 (after printing)
+ * when it was given before or given a value ("--json=1").
+ */
+int cli_flag(char **argv, int i, const char *name);
 
-/** Parse an integer option value in [min, max]; prints and returns -1 on error. */
+/**
+ * Parse an integer option value in [min, max]: decimal digits with an optional sign, nothing
+ * else (no blanks, no hex); prints and returns -1 on error.
+ */
 int cli_int(const char *name, const char *val, long long min, long long max, long long *out);
-/** Parse a finite number in [min, max]. */
+/** Parse a finite decimal number in [min, max] (no blanks, hex, inf or nan). */
 int cli_num(const char *name, const char *val, double min, double max, double *out);
 
 /** True when @f is a terminal (progress lines go to stderr only then). */

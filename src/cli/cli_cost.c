@@ -150,15 +150,21 @@ int cli_global_opt(int argc, char **argv, int *i, pp_global *gl)
 		gl->recompute = (pp_recompute)r;
 		return 1;
 	}
-	if (!strcmp(argv[*i], "--sequence-parallel")) {
+	if ((r = cli_flag(argv, *i, "--sequence-parallel")) != 0) {
+		if (r < 0)
+			return -1;
 		gl->sequence_parallel = 1;
 		return 1;
 	}
-	if (!strcmp(argv[*i], "--distributed-optimizer")) {
+	if ((r = cli_flag(argv, *i, "--distributed-optimizer")) != 0) {
+		if (r < 0)
+			return -1;
 		gl->distributed_optimizer = 1;
 		return 1;
 	}
-	if (!strcmp(argv[*i], "--overlap-grad-reduce")) {
+	if ((r = cli_flag(argv, *i, "--overlap-grad-reduce")) != 0) {
+		if (r < 0)
+			return -1;
 		gl->overlap_grad_reduce = 1;
 		return 1;
 	}

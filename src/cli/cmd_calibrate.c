@@ -37,7 +37,9 @@ int cmd_calibrate(int argc, char **argv)
 			return CLI_BAD;
 		if (r)
 			continue;
-		if (!strcmp(argv[i], "--json")) {
+		if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			json = 1;
 			continue;
 		}

@@ -65,7 +65,9 @@ int cmd_cost(int argc, char **argv)
 				return CLI_BAD;
 			continue;
 		}
-		if (!strcmp(argv[i], "--json")) {
+		if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			json = 1;
 			continue;
 		}
@@ -75,6 +77,8 @@ int cmd_cost(int argc, char **argv)
 		}
 		return cli_usage("cost: unknown option \"%.40s\"", argv[i]);
 	}
+	if (planp && plan_opts)
+		return cli_usage("cost: give either --plan or the plan's options, not both");
 	if (planp) {
 		if (pp_plan_load(planp, &from, &err) < 0)
 			return cli_error(&err);
@@ -83,10 +87,6 @@ int cmd_cost(int argc, char **argv)
 			model = from.model_path;
 		if (!hwp && from.hw_path[0])
 			hwp = from.hw_path;
-		if (plan_opts) {
-			rc = cli_usage("cost: give either --plan or the plan's options, not both");
-			goto done;
-		}
 		gl = from.global;
 		if (!gpus)
 			gpus = from.gpus;

@@ -32,32 +32,24 @@ int cmd_emit(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--plan", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
-			if (plan_path)
-				return cli_usage("emit: --plan given twice");
 			plan_path = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--format", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
-			if (format)
-				return cli_usage("emit: --format given twice");
 			format = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "-o", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
-			if (output)
-				return cli_usage("emit: -o given twice");
 			output = v;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--zero-stage", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
-			if (opts.zero_stage >= 0)
-				return cli_usage("emit: --zero-stage given twice");
 			if (cli_int("--zero-stage", v, 0, 3, &x) < 0)
 				return CLI_BAD;
 			opts.zero_stage = (int)x;
@@ -66,14 +58,12 @@ int cmd_emit(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--recompute-num-layers", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
-			if (opts.recompute_num_layers > 0)
-				return cli_usage("emit: --recompute-num-layers given twice");
 			if (cli_int("--recompute-num-layers", v, 1, 1 << 20, &x) < 0)
 				return CLI_BAD;
 			opts.recompute_num_layers = (int)x;
 			continue;
 		}
-		if ((r = cli_opt(argc, argv, &i, "--compare", &v)) < 0)
+		if ((r = cli_opt_each(argc, argv, &i, "--compare", &v)) < 0)
 			return CLI_BAD;
 		if (r) {
 			if (n_compare == MAX_COMPARE)
@@ -95,7 +85,7 @@ int cmd_emit(int argc, char **argv)
 		return cli_usage("%s", usage_line);
 	if (!pp_emit_find(format)) {
 		pp_emit(NULL, format, NULL, &text, &err); /* fills the "unknown format" error */
-		return cli_error(&err);
+		return cli_usage("emit: --format: %s", err.msg);
 	}
 	if (pp_plan_load(plan_path, &plan, &err) < 0)
 		return cli_error(&err);

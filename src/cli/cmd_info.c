@@ -22,7 +22,9 @@ int cmd_info(int argc, char **argv)
 			model = v;
 			continue;
 		}
-		if (!strcmp(argv[i], "--json")) {
+		if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			json = 1;
 			continue;
 		}

@@ -26,17 +26,19 @@ int cmd_model(int argc, char **argv)
 	else
 		return cli_usage("model: unknown family \"%.40s\" (gpt or llama)", argv[1]);
 	for (i = 2; i < argc; i++) {
-		struct { const char *name; int64_t *dst; } ints[] = {
-			{"--layers", &s.layers}, {"--hidden", &s.hidden}, {"--heads", &s.heads},
-			{"--seq", &s.seq},       {"--vocab", &s.vocab},   {"--ffn", &s.ffn},
-			{"--kv-heads", &s.kv_heads}};
+		/* the generator's limits (pp_model_generate), named per flag here */
+		struct { const char *name; int64_t *dst; long long max; } ints[] = {
+			{"--layers", &s.layers, 100000},  {"--hidden", &s.hidden, 1 << 24},
+			{"--heads", &s.heads, 1 << 24},   {"--seq", &s.seq, 1 << 24},
+			{"--vocab", &s.vocab, 1 << 26},   {"--ffn", &s.ffn, 1 << 26},
+			{"--kv-heads", &s.kv_heads, 1 << 24}};
 		size_t k;
 		int matched = 0;
 		for (k = 0; k < sizeof(ints) / sizeof(ints[0]) && !matched; k++) {
 			if ((r = cli_opt(argc, argv, &i, ints[k].name, &v)) < 0)
 				return CLI_BAD;
 			if (r) {
-				if (cli_int(ints[k].name, v, 1, (long long)1 << 40, &n) < 0)
+				if (cli_int(ints[k].name, v, 1, ints[k].max, &n) < 0)
 					return CLI_BAD;
 				*ints[k].dst = n;
 				matched = 1;
@@ -56,7 +58,9 @@ int cmd_model(int argc, char **argv)
 			out = v;
 			continue;
 		}
-		if (!strcmp(argv[i], "--tied-embeddings")) {
+		if ((r = cli_flag(argv, i, "--tied-embeddings")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			s.tied_embeddings = 1;
 			continue;
 		}

@@ -120,9 +120,17 @@ int cmd_regress(int argc, char **argv)
 			junit = v;
 			continue;
 		}
-		if (!strcmp(argv[i], "--update")) {
+		if ((r = cli_flag(argv, i, "--update")) != 0) {
+			if (r < 0) {
+				rc = CLI_BAD;
+				goto done;
+			}
 			update = 1;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0) {
+				rc = CLI_BAD;
+				goto done;
+			}
 			json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: parplan regress FILES... [--update] [--junit report.xml] [--json]\n");

@@ -156,15 +156,21 @@ int cmd_search(int argc, char **argv)
 	memset(&plan, 0, sizeof(plan));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--json")) {
+		if ((r = cli_flag(argv, i, "--json")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			json = 1;
 			continue;
 		}
-		if (!strcmp(a, "--allow-cross-node-tp")) {
+		if ((r = cli_flag(argv, i, "--allow-cross-node-tp")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			o.space.allow_cross_node_tp = 1;
 			continue;
 		}
-		if (!strcmp(a, "--even-stages")) {
+		if ((r = cli_flag(argv, i, "--even-stages")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			o.space.uneven_stages = 0;
 			continue;
 		}
@@ -203,7 +209,7 @@ int cmd_search(int argc, char **argv)
 				return CLI_BAD;
 			o.space.gpus = (int)n;
 		} else if ((r = OPT("--global-batch")) != 0) {
-			if (r < 0 || cli_int("--global-batch", v, 1, 1 << 24, &n) < 0)
+			if (r < 0 || cli_int("--global-batch", v, 1, PP_SPACE_MAX_GLOBAL_BATCH, &n) < 0)
 				return CLI_BAD;
 			o.space.global_batch = (int)n;
 		} else if ((r = OPT("--seed")) != 0) {
@@ -247,6 +253,8 @@ int cmd_search(int argc, char **argv)
 		/* check the format names before searching */
 		char buf[256];
 		const char *q = emit;
+		if (emit[strlen(emit) - 1] == ',')
+			return cli_usage("search: --emit: bad format list \"%.40s\"", emit);
 		while (*q) {
 			size_t k = strcspn(q, ",");
 			if (k == 0 || k >= sizeof(buf))

@@ -29,9 +29,10 @@ assert abs(plan["predicted"]["iteration_s"] - a["iteration_s"]) < 1e-9 * a["iter
 PY
 
 # invalid plans: exit 2, one line naming the rule, nothing written
+rule_model=$M
 expect_rule() {
 	rule=$1; shift
-	"$P" cost --model $M --hw $H "$@" -o "$tmp/never.json" >/dev/null 2>"$tmp/err"
+	"$P" cost --model "$rule_model" --hw $H "$@" -o "$tmp/never.json" >/dev/null 2>"$tmp/err"
 	rc=$?
 	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "$rule" "$tmp/err" || [ -e "$tmp/never.json" ]; then
 		echo "FAIL: expected exit 2 naming '$rule', got $rc: $(cat "$tmp/err")"; fail=1
@@ -43,7 +44,9 @@ expect_rule "micro-batch\*d" --t 8 --p 16 --d 8 --micro-batch 5 --global-batch 1
 expect_rule "GPUs" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --gpus 512
 expect_rule "sequence parallelism needs t > 1" --t 1 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --sequence-parallel
 expect_rule "not divisible by p=" --t 8 --p 7 --d 8 --micro-batch 1 --global-batch 1536
-expect_rule "unknown tensor" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --model tests/data/bad/graph-dangling-input.json
+rule_model=tests/data/bad/graph-dangling-input.json # (a repeated --model is refused)
+expect_rule "unknown tensor" --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536
+rule_model=$M
 
 # a plan file whose stages are not its global split, or that is scored with another model
 python3 - "$tmp/plan.json" "$tmp/uneven.json" <<'PY'
