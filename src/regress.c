@@ -15,6 +15,7 @@
 #include "parplan/graph.h"
 #include "parplan/hw.h"
 #include "parplan/io.h"
+#include "parplan/settings.h"
 
 /* ---- the fields a case may expect --------------------------------------------------------- */
 
@@ -47,34 +48,20 @@ static const field_def cost_fields[] = {
 };
 #define N_COST_FIELDS ((int)(sizeof(cost_fields) / sizeof(cost_fields[0])))
 
-/* The best plan's global degrees a search case may expect (expect.search). */
-typedef struct search_def {
-	const char *name;
-	pp_regress_kind kind;
-} search_def;
+/*
+ * The best plan's settings a search case may expect (expect.search): the rows of the table of
+ * plan settings flagged PP_SETTING_EXPECTABLE, in table order.  Inline plan keys are every row's
+ * key, then "gpus"; bit i of global_keys is row i, bit PP_SETTING_COUNT is "gpus".
+ */
+#define K_GPUS PP_SETTING_COUNT
+#define REGRESS_INT_MAX (1 << 24) /* every integer of a case file */
+_Static_assert(PP_SETTING_COUNT + 1 <= 32, "global_keys has a bit per setting and one for gpus");
 
-static const search_def search_fields[] = {
-	{"t", PP_REGRESS_INT},
-	{"p", PP_REGRESS_INT},
-	{"d", PP_REGRESS_INT},
-	{"micro_batch", PP_REGRESS_INT},
-	{"virtual_stages", PP_REGRESS_INT},
-	{"schedule", PP_REGRESS_STRING},
-	{"recompute", PP_REGRESS_STRING},
-	{"sequence_parallel", PP_REGRESS_BOOL},
-	{"distributed_optimizer", PP_REGRESS_BOOL},
-};
-#define N_SEARCH_FIELDS ((int)(sizeof(search_fields) / sizeof(search_fields[0])))
-
-/* Inline plan keys, in the order they are printed; bit i of global_keys = plan_keys[i]. */
-enum {
-	K_T, K_P, K_D, K_MB, K_GB, K_V, K_SCHED, K_RECOMP, K_SP, K_DOPT, K_OVERLAP, K_FIRST, K_LAST,
-	K_GPUS, K_COUNT
-};
-static const char *const plan_keys[] = {
-	"t", "p", "d", "micro_batch", "global_batch", "virtual_stages", "schedule", "recompute",
-	"sequence_parallel", "distributed_optimizer", "overlap_grad_reduce", "first_stage_layers",
-	"last_stage_layers", "gpus", NULL};
+static pp_regress_kind expect_kind(const pp_setting *s)
+{
+	return s->type == PP_SETTING_INT ? PP_REGRESS_INT
+	       : s->type == PP_SETTING_BOOL ? PP_REGRESS_BOOL : PP_REGRESS_STRING;
+}
 
 static const char *const top_keys[] = {"format", "note", "cases", NULL};
 static const char *const case_keys[] = {"name", "note", "model", "hw", "plan", "plan_file",
@@ -256,73 +243,64 @@ static int get_str_dup(const pp_jctx *c, const cJSON *obj, const char *path, con
 
 static int parse_plan(const pp_jctx *c, const cJSON *o, const char *path, pp_regress_case *rc_)
 {
-	pp_global gl = PP_GLOBAL_INIT;
-	int64_t iv[K_COUNT] = {0};
+	const pp_setting *t = pp_settings();
+	const char *keys[PP_SETTING_COUNT + 2];
+	pp_global gl;
 	int k, rc;
-	static const int required[] = {K_T, K_P, K_D, K_GB};
-	const char *s;
 
-	if ((rc = pp_json_check_object(c, o, path, plan_keys)) < 0)
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		keys[k] = t[k].key;
+	keys[K_GPUS] = "gpus";
+	keys[K_GPUS + 1] = NULL;
+	if ((rc = pp_json_check_object(c, o, path, keys)) < 0)
 		return rc;
-	for (k = 0; k < (int)(sizeof(required) / sizeof(required[0])); k++)
-		if (!cJSON_GetObjectItemCaseSensitive(o, plan_keys[required[k]]))
-			return pp_json_fail(c, path, NULL, "missing field \"%s\"",
-					    plan_keys[required[k]]);
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		if ((t[k].flags & PP_SETTING_REGRESS_REQUIRED) &&
+		    !cJSON_GetObjectItemCaseSensitive(o, t[k].key))
+			return pp_json_fail(c, path, NULL, "missing field \"%s\"", t[k].key);
+	pp_settings_defaults(&gl);
 	rc_->global_keys = 0;
-	for (k = 0; k < K_COUNT; k++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, plan_keys[k]);
+	rc_->gpus = 0;
+	for (k = 0; k <= K_GPUS; k++) {
+		const pp_setting *s = k < K_GPUS ? &t[k] : NULL;
+		const char *key = s ? s->key : "gpus";
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 		char p[PP_JPATH_MAX];
-		int b = 0;
+		const char *str;
+		int64_t iv;
+		int b = 0, x;
 		if (!v)
 			continue;
 		rc_->global_keys |= 1u << k;
-		pp_jpath_key(p, path, plan_keys[k]);
-		switch (k) {
-		case K_SCHED:
-			if ((rc = pp_json_get_string(c, o, path, plan_keys[k], 1, &s)) < 0)
+		pp_jpath_key(p, path, key);
+		if (!s) {
+			if ((rc = pp_json_as_int(c, v, p, 1, REGRESS_INT_MAX, &iv)) < 0)
 				return rc;
-			if (pp_schedule_parse(s) < 0)
-				return pp_json_fail(c, p, NULL,
-						    "unknown schedule \"%.32s\" (gpipe, 1f1b, interleaved)", s);
-			gl.schedule = (pp_schedule)pp_schedule_parse(s);
+			rc_->gpus = (int)iv;
+			continue;
+		}
+		switch (s->type) {
+		case PP_SETTING_ENUM:
+			if ((rc = pp_json_get_string(c, o, path, key, 1, &str)) < 0)
+				return rc;
+			if ((x = pp_setting_parse_name(s, str)) < 0)
+				return pp_json_fail(c, p, NULL, "unknown %s \"%.32s\" (%s)", key, str,
+						    s->regress_choices);
+			pp_setting_set(s, &gl, x);
 			break;
-		case K_RECOMP:
-			if ((rc = pp_json_get_string(c, o, path, plan_keys[k], 1, &s)) < 0)
+		case PP_SETTING_BOOL:
+			if ((rc = pp_json_get_bool(c, o, path, key, 1, &b)) < 0)
 				return rc;
-			if (pp_recompute_parse(s) < 0)
-				return pp_json_fail(c, p, NULL,
-						    "unknown recompute \"%.32s\" (none, selective, full)", s);
-			gl.recompute = (pp_recompute)pp_recompute_parse(s);
-			break;
-		case K_SP:
-		case K_DOPT:
-		case K_OVERLAP:
-			if ((rc = pp_json_get_bool(c, o, path, plan_keys[k], 1, &b)) < 0)
-				return rc;
-			if (k == K_SP)
-				gl.sequence_parallel = b;
-			else if (k == K_DOPT)
-				gl.distributed_optimizer = b;
-			else
-				gl.overlap_grad_reduce = b;
+			pp_setting_set(s, &gl, b);
 			break;
 		default:
-			if ((rc = pp_json_as_int(c, v, p, k == K_FIRST || k == K_LAST ? 0 : 1,
-						 1 << 24, &iv[k])) < 0)
+			/* a case may also give the default (0: an even split) */
+			if ((rc = pp_json_as_int(c, v, p, s->def < s->min ? s->def : s->min,
+						 REGRESS_INT_MAX, &iv)) < 0)
 				return rc;
+			pp_setting_set(s, &gl, (int)iv);
 		}
 	}
-	gl.t = (int)iv[K_T];
-	gl.p = (int)iv[K_P];
-	gl.d = (int)iv[K_D];
-	gl.global_batch = (int)iv[K_GB];
-	if (rc_->global_keys & (1u << K_MB))
-		gl.micro_batch = (int)iv[K_MB];
-	if (rc_->global_keys & (1u << K_V))
-		gl.virtual_stages = (int)iv[K_V];
-	gl.first_stage_layers = (int)iv[K_FIRST];
-	gl.last_stage_layers = (int)iv[K_LAST];
-	rc_->gpus = (int)iv[K_GPUS];
 	rc_->global = gl;
 	return 0;
 }
@@ -402,28 +380,35 @@ static int parse_cost_expect(const pp_jctx *c, const cJSON *o, const char *path,
 static int parse_search_expect(const pp_jctx *c, const cJSON *o, const char *path,
 			       pp_regress_expect *slots)
 {
-	const char *keys[N_SEARCH_FIELDS + 1];
-	int k, rc;
-	for (k = 0; k < N_SEARCH_FIELDS; k++)
-		keys[k] = search_fields[k].name;
-	keys[N_SEARCH_FIELDS] = NULL;
+	const pp_setting *t = pp_settings();
+	const char *keys[PP_SETTING_COUNT + 1];
+	int k, n = 0, rc;
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		if (t[k].flags & PP_SETTING_EXPECTABLE)
+			keys[n++] = t[k].key;
+	keys[n] = NULL;
 	if ((rc = pp_json_check_object(c, o, path, keys)) < 0)
 		return rc;
-	for (k = 0; k < N_SEARCH_FIELDS; k++) {
-		pp_regress_expect *e = &slots[k];
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, search_fields[k].name);
+	for (k = 0, n = 0; k < PP_SETTING_COUNT; k++) {
+		const pp_setting *s = &t[k];
+		pp_regress_expect *e;
+		const cJSON *v;
 		char p[PP_JPATH_MAX];
+		if (!(s->flags & PP_SETTING_EXPECTABLE))
+			continue;
+		e = &slots[n++];
+		v = cJSON_GetObjectItemCaseSensitive(o, s->key);
 		memset(e, 0, sizeof(*e));
-		snprintf(e->field, sizeof(e->field), "search.%s", search_fields[k].name);
-		e->kind = search_fields[k].kind;
+		snprintf(e->field, sizeof(e->field), "search.%s", s->key);
+		e->kind = expect_kind(s);
 		if (!v || cJSON_IsNull(v))
 			continue;
-		pp_jpath_key(p, path, search_fields[k].name);
+		pp_jpath_key(p, path, s->key);
 		e->has_value = 1;
 		switch (e->kind) {
 		case PP_REGRESS_INT: {
 			int64_t iv;
-			if ((rc = pp_json_as_int(c, v, p, 1, 1 << 24, &iv)) < 0)
+			if ((rc = pp_json_as_int(c, v, p, 1, REGRESS_INT_MAX, &iv)) < 0)
 				return rc;
 			e->value = (double)iv;
 			break;
@@ -438,20 +423,30 @@ static int parse_search_expect(const pp_jctx *c, const cJSON *o, const char *pat
 			if (!cJSON_IsString(v))
 				return pp_json_fail(c, p, NULL, "expected a string or null, got %s",
 						    pp_json_type_name(v));
-			if (k == 5 ? pp_schedule_parse(v->valuestring) < 0
-				   : pp_recompute_parse(v->valuestring) < 0)
-				return pp_json_fail(c, p, NULL, "unknown %s \"%.32s\"",
-						    search_fields[k].name, v->valuestring);
+			if (pp_setting_parse_name(s, v->valuestring) < 0)
+				return pp_json_fail(c, p, NULL, "unknown %s \"%.32s\"", s->key,
+						    v->valuestring);
 			snprintf(e->str, sizeof(e->str), "%s", v->valuestring);
 		}
 	}
 	return 0;
 }
 
+/* How many settings a search case may expect. */
+static int n_search_fields(void)
+{
+	const pp_setting *t = pp_settings();
+	int k, n = 0;
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		n += (t[k].flags & PP_SETTING_EXPECTABLE) != 0;
+	return n;
+}
+
 static int parse_expect(const pp_jctx *c, const cJSON *o, const char *path, pp_regress_case *cs)
 {
 	const char *keys[N_COST_FIELDS + 2];
-	pp_regress_expect slots[N_COST_FIELDS + N_SEARCH_FIELDS];
+	pp_regress_expect slots[N_COST_FIELDS + PP_SETTING_COUNT];
+	int n_search = n_search_fields();
 	int given[N_COST_FIELDS] = {0};
 	const cJSON *m;
 	int k, n = 0, rc;
@@ -484,14 +479,14 @@ static int parse_expect(const pp_jctx *c, const cJSON *o, const char *path, pp_r
 		given[k] = 1;
 	}
 	/* canonical order: the cost fields as listed, then the search degrees */
-	cs->expect = calloc(N_COST_FIELDS + N_SEARCH_FIELDS, sizeof(*cs->expect));
+	cs->expect = calloc((size_t)(N_COST_FIELDS + n_search), sizeof(*cs->expect));
 	if (!cs->expect)
 		return pp_error_set(c->err, PP_ENOMEM, c->file, path, "out of memory");
 	for (k = 0; k < N_COST_FIELDS; k++)
 		if (given[k])
 			cs->expect[n++] = slots[k];
 	if (cs->has_search_expect)
-		for (k = 0; k < N_SEARCH_FIELDS; k++)
+		for (k = 0; k < n_search; k++)
 			cs->expect[n++] = slots[N_COST_FIELDS + k];
 	cs->n_expect = n;
 	return 0;
@@ -762,31 +757,19 @@ static void take_search(pp_regress_case *cs, const pp_global *gl)
 	int i;
 	for (i = 0; i < cs->n_expect; i++) {
 		pp_regress_expect *e = &cs->expect[i];
-		const char *n = e->field;
-		if (strncmp(n, "search.", 7) != 0)
+		const pp_setting *s;
+		int v;
+		if (strncmp(e->field, "search.", 7) != 0)
 			continue;
-		n += 7;
-		e->evaluated = 1;
-		if (!strcmp(n, "t"))
-			e->got = gl->t;
-		else if (!strcmp(n, "p"))
-			e->got = gl->p;
-		else if (!strcmp(n, "d"))
-			e->got = gl->d;
-		else if (!strcmp(n, "micro_batch"))
-			e->got = gl->micro_batch;
-		else if (!strcmp(n, "virtual_stages"))
-			e->got = gl->virtual_stages;
-		else if (!strcmp(n, "schedule"))
-			snprintf(e->got_str, sizeof(e->got_str), "%s", pp_schedule_name(gl->schedule));
-		else if (!strcmp(n, "recompute"))
-			snprintf(e->got_str, sizeof(e->got_str), "%s", pp_recompute_name(gl->recompute));
-		else if (!strcmp(n, "sequence_parallel"))
-			e->got = gl->sequence_parallel != 0;
-		else if (!strcmp(n, "distributed_optimizer"))
-			e->got = gl->distributed_optimizer != 0;
+		s = pp_setting_find(e->field + 7);
+		e->evaluated = s && (s->flags & PP_SETTING_EXPECTABLE);
+		if (!e->evaluated)
+			continue;
+		v = pp_setting_get(s, gl);
+		if (s->type == PP_SETTING_ENUM)
+			snprintf(e->got_str, sizeof(e->got_str), "%s", pp_setting_value_name(s, v));
 		else
-			e->evaluated = 0;
+			e->got = s->type == PP_SETTING_BOOL ? v != 0 : v;
 	}
 }
 
@@ -948,31 +931,27 @@ int pp_regress_update(pp_regress_file *f)
 
 static void print_plan(pp_sbuf *b, const pp_regress_case *cs)
 {
-	const pp_global *gl = &cs->global;
+	const pp_setting *t = pp_settings();
 	int k, first = 1;
 	pp_sb_add(b, "{");
-	for (k = 0; k < K_COUNT; k++) {
+	for (k = 0; k <= K_GPUS; k++) {
+		const pp_setting *s = k < K_GPUS ? &t[k] : NULL;
+		int v;
 		if (!(cs->global_keys & (1u << k)))
 			continue;
 		pp_sb_add(b, first ? "" : ", ");
 		first = 0;
-		sb_json_str(b, plan_keys[k]);
+		sb_json_str(b, s ? s->key : "gpus");
 		pp_sb_add(b, ": ");
-		switch (k) {
-		case K_T: pp_sb_printf(b, "%d", gl->t); break;
-		case K_P: pp_sb_printf(b, "%d", gl->p); break;
-		case K_D: pp_sb_printf(b, "%d", gl->d); break;
-		case K_MB: pp_sb_printf(b, "%d", gl->micro_batch); break;
-		case K_GB: pp_sb_printf(b, "%d", gl->global_batch); break;
-		case K_V: pp_sb_printf(b, "%d", gl->virtual_stages); break;
-		case K_SCHED: sb_json_str(b, pp_schedule_name(gl->schedule)); break;
-		case K_RECOMP: sb_json_str(b, pp_recompute_name(gl->recompute)); break;
-		case K_SP: pp_sb_add(b, gl->sequence_parallel ? "true" : "false"); break;
-		case K_DOPT: pp_sb_add(b, gl->distributed_optimizer ? "true" : "false"); break;
-		case K_OVERLAP: pp_sb_add(b, gl->overlap_grad_reduce ? "true" : "false"); break;
-		case K_FIRST: pp_sb_printf(b, "%d", gl->first_stage_layers); break;
-		case K_LAST: pp_sb_printf(b, "%d", gl->last_stage_layers); break;
-		default: pp_sb_printf(b, "%d", cs->gpus);
+		if (!s) {
+			pp_sb_printf(b, "%d", cs->gpus);
+			continue;
+		}
+		v = pp_setting_get(s, &cs->global);
+		switch (s->type) {
+		case PP_SETTING_ENUM: sb_json_str(b, pp_setting_value_name(s, v)); break;
+		case PP_SETTING_BOOL: pp_sb_add(b, v ? "true" : "false"); break;
+		default: pp_sb_printf(b, "%d", v);
 		}
 	}
 	pp_sb_add(b, "}");
