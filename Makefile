@@ -22,7 +22,7 @@ TESTS_SRC := $(wildcard tests/check_*.c)
 TESTS   := $(TESTS_SRC:tests/%.c=$(BUILD)/tests/%)
 HEADERS := $(wildcard include/parplan/*.h)
 
-.PHONY: all deps check test asan check-headers demo demo-run clean bench models exec exec-cuda calibrate-local
+.PHONY: all deps check test asan check-headers check-imports demo demo-run clean bench models exec exec-cuda calibrate-local
 all: $(LIB) $(PARPLAN) exec
 
 -include mk/exec.mk
@@ -52,7 +52,7 @@ check: deps
 	@$(MAKE) --no-print-directory test
 
 # Every Check suite, then every CLI test script (tests/cli/*.sh) against $(PARPLAN).
-test: all $(TESTS) check-headers
+test: all $(TESTS) check-headers check-imports
 	@pass=0; fail=0; \
 	for t in $(TESTS); do echo "== $$t"; if (cd tests && ../$$t); then pass=$$((pass+1)); else echo "FAIL: $$t"; fail=$$((fail+1)); fi; done; \
 	for s in tests/cli/*.sh; do echo "== $$s"; \
@@ -72,6 +72,12 @@ check-headers:
 	@for h in $(HEADERS); do \
 	  printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CPPFLAGS) -std=c11 $(WARN) -x c -c -o /dev/null - || exit 1; \
 	  echo "ok $$h"; done
+
+# What each module may include (docs/architecture.md, "Import rules"): fails naming the file
+# and the include; also checks that docs/architecture.md shows the rules the script holds.
+check-imports:
+	@python3 scripts/check-imports && python3 scripts/check-imports --check-doc docs/architecture.md \
+	  && echo "ok imports"
 
 # The most useful real command: search the best plan for GPT-3 175B on 1024 A100s, then write
 # the Megatron-LM launch script for it.

@@ -24,21 +24,6 @@
 #define GAP 4.0
 #define TOP 56.0
 
-static void xml_text(pp_sbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': pp_sb_printf(b, "&amp;"); break;
-		case '<': pp_sb_printf(b, "&lt;"); break;
-		case '>': pp_sb_printf(b, "&gt;"); break;
-		case '"': pp_sb_printf(b, "&quot;"); break;
-		default:
-			if ((unsigned char)*s >= 0x20)
-				pp_sb_printf(b, "%c", *s);
-		}
-	}
-}
-
 /* 1, 2 or 5 times a power of ten, about a tenth of @span */
 static double tick_step(double span)
 {
@@ -89,9 +74,9 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 			 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
 		     LEFT + WIDTH + 20, H, LEFT + WIDTH + 20, H);
 	pp_sb_printf(&b, "<title>");
-	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
+	pp_sb_xml(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
 	pp_sb_printf(&b, " on ");
-	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
+	pp_sb_xml(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
 	pp_sb_printf(&b, ": pipeline timeline of one iteration</title>\n");
 	pp_sb_printf(&b, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n",
 		     LEFT + WIDTH + 20, H);
@@ -107,9 +92,9 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 			     i ? "#9c5a1a" : "#2b4a6b");
 	pp_sb_printf(&b, "</defs>\n");
 	pp_sb_printf(&b, "<text x=\"%.0f\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", LEFT);
-	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
+	pp_sb_xml(&b, pp_emit_safe_name(name, sizeof(name), plan->model));
 	pp_sb_printf(&b, " on ");
-	xml_text(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
+	pp_sb_xml(&b, pp_emit_safe_name(name, sizeof(name), plan->hw));
 	pp_sb_printf(&b, ": t %d, p %d, d %d, %s", gl->t, gl->p, gl->d, pp_schedule_name(gl->schedule));
 	if (gl->virtual_stages > 1)
 		pp_sb_printf(&b, " with v %d chunks per stage", gl->virtual_stages);

@@ -31,6 +31,7 @@
 #include "plan_int.h"
 #include "parplan/io.h"
 #include "parplan/name.h"
+#include "parplan/settings.h"
 
 #define PLAN_FORMAT "parplan-plan/1"
 #define MAX_DEGREE ((int64_t)1 << 20)
@@ -213,24 +214,19 @@ static const char *split_name(pp_cfg c)
 
 cJSON *pp_global_json(const pp_global *gl)
 {
+	const pp_setting *t = pp_settings();
 	cJSON *o = cJSON_CreateObject();
-	int ok = o != NULL;
-	if (ok) {
-		NUM(o, "t", gl->t);
-		NUM(o, "p", gl->p);
-		NUM(o, "d", gl->d);
-		NUM(o, "micro_batch", gl->micro_batch);
-		NUM(o, "global_batch", gl->global_batch);
-		NUM(o, "virtual_stages", gl->virtual_stages);
-		STR(o, "schedule", pp_schedule_name(gl->schedule));
-		STR(o, "recompute", pp_recompute_name(gl->recompute));
-		BOOL(o, "sequence_parallel", gl->sequence_parallel);
-		BOOL(o, "distributed_optimizer", gl->distributed_optimizer);
-		BOOL(o, "overlap_grad_reduce", gl->overlap_grad_reduce);
-		if (gl->first_stage_layers)
-			NUM(o, "first_stage_layers", gl->first_stage_layers);
-		if (gl->last_stage_layers)
-			NUM(o, "last_stage_layers", gl->last_stage_layers);
+	int ok = o != NULL, i;
+	for (i = 0; ok && i < PP_SETTING_COUNT; i++) {
+		const pp_setting *s = &t[i];
+		int v = pp_setting_get(s, gl);
+		if ((s->flags & PP_SETTING_OPTIONAL) && v == s->def)
+			continue;
+		switch (s->type) {
+		case PP_SETTING_ENUM: STR(o, s->key, pp_setting_value_name(s, v)); break;
+		case PP_SETTING_BOOL: BOOL(o, s->key, v); break;
+		default: NUM(o, s->key, v);
+		}
 	}
 	if (!ok) {
 		cJSON_Delete(o);
@@ -424,49 +420,61 @@ static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 	return 0;
 }
 
+/*
+ * The "global" object, read by walking the table of plan settings: integers first (in table
+ * order), then enums, then booleans, then the rules a plan file adds to pp_global_validate's.
+ */
 static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *sh, pp_global *gl)
 {
-	static const char *const keys[] = {"t", "p", "d", "micro_batch", "global_batch",
-					   "virtual_stages", "schedule", "recompute",
-					   "sequence_parallel", "distributed_optimizer",
-					   "overlap_grad_reduce", "first_stage_layers",
-					   "last_stage_layers", NULL};
+	static const pp_setting_type passes[] = {PP_SETTING_INT, PP_SETTING_ENUM, PP_SETTING_BOOL};
+	const pp_setting *t = pp_settings();
+	const char *keys[PP_SETTING_COUNT + 1];
 	const char *P = "global";
 	int64_t v;
-	int rc, x;
+	int rc, x, i, k;
+	for (i = 0; i < PP_SETTING_COUNT; i++)
+		keys[i] = t[i].key;
+	keys[PP_SETTING_COUNT] = NULL;
 	if ((rc = pp_json_check_object(c, o, P, keys)) < 0)
 		return rc;
-#define INT(k, field, min, max, req)                                                            \
-	do {                                                                                    \
-		v = 0;                                                                          \
-		if ((rc = get_i(c, o, P, k, req, min, max, &v)) < 0)                            \
-			return rc;                                                              \
-		gl->field = (int)v;                                                             \
-	} while (0)
-	INT("t", t, 1, MAX_DEGREE, 1);
-	INT("p", p, 1, MAX_DEGREE, 1);
-	INT("d", d, 1, MAX_DEGREE, 1);
-	INT("micro_batch", micro_batch, 1, 1 << 30, 1);
-	INT("global_batch", global_batch, 1, 1 << 30, 1);
-	INT("virtual_stages", virtual_stages, 1, 1024, 1);
-	INT("first_stage_layers", first_stage_layers, 1, sh->layers, 0);
-	INT("last_stage_layers", last_stage_layers, 1, sh->layers, 0);
-#undef INT
-	if ((long long)gl->t * gl->p * gl->d > MAX_DEGREE)
-		return pp_json_fail(c, P, NULL, "t*p*d is more than %lld", (long long)MAX_DEGREE);
-	if ((rc = get_enum(c, o, P, "schedule", pp_schedule_parse, "1f1b, gpipe or interleaved",
-			   &x)) < 0)
-		return rc;
-	gl->schedule = (pp_schedule)x;
-	if ((rc = get_enum(c, o, P, "recompute", pp_recompute_parse, "none, selective or full",
-			   &x)) < 0)
-		return rc;
-	gl->recompute = (pp_recompute)x;
-	if ((rc = pp_json_get_bool(c, o, P, "sequence_parallel", 1, &gl->sequence_parallel)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, P, "distributed_optimizer", 1,
-				   &gl->distributed_optimizer)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, P, "overlap_grad_reduce", 1, &gl->overlap_grad_reduce)) < 0)
-		return rc;
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < PP_SETTING_COUNT; i++) {
+			const pp_setting *s = &t[i];
+			int req = !(s->flags & PP_SETTING_OPTIONAL);
+			if (s->type != passes[k])
+				continue;
+			switch (s->type) {
+			case PP_SETTING_INT:
+				v = s->def;
+				if ((rc = get_i(c, o, P, s->key, req, s->min,
+						s->file_max == PP_SETTING_MAX_LAYERS ? sh->layers : s->file_max,
+						&v)) < 0)
+					return rc;
+				x = (int)v;
+				break;
+			case PP_SETTING_ENUM: {
+				char choices[128];
+				const char *name = NULL;
+				pp_setting_choices(s, choices, sizeof(choices));
+				if ((rc = pp_json_get_string(c, o, P, s->key, req, &name)) < 0)
+					return rc;
+				if (!name)
+					x = s->def;
+				else if ((x = pp_setting_parse_name(s, name)) < 0)
+					return pp_json_fail(c, P, s->key, "unknown value \"%.40s\" (expected %s)",
+							    name, choices);
+				break;
+			}
+			default:
+				x = s->def;
+				if ((rc = pp_json_get_bool(c, o, P, s->key, req, &x)) < 0)
+					return rc;
+			}
+			pp_setting_set(s, gl, x);
+		}
+		if (passes[k] == PP_SETTING_INT && (long long)gl->t * gl->p * gl->d > MAX_DEGREE)
+			return pp_json_fail(c, P, NULL, "t*p*d is more than %lld", (long long)MAX_DEGREE);
+	}
 	if (gl->virtual_stages > 1 && gl->schedule != PP_SCHED_INTERLEAVED)
 		return pp_json_fail(c, P, "virtual_stages", "virtual stages > 1 need the interleaved schedule");
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)

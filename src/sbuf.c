@@ -63,6 +63,28 @@ void pp_sb_printf(pp_sbuf *b, const char *fmt, ...)
 	b->len += (size_t)k;
 }
 
+void pp_sb_xml(pp_sbuf *b, const char *s)
+{
+	const unsigned char *p;
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '&': pp_sb_add(b, "&amp;"); break;
+		case '<': pp_sb_add(b, "&lt;"); break;
+		case '>': pp_sb_add(b, "&gt;"); break;
+		case '"': pp_sb_add(b, "&quot;"); break;
+		case '\'': pp_sb_add(b, "&apos;"); break;
+		case '\t': pp_sb_add(b, "&#9;"); break;
+		case '\n': pp_sb_add(b, "&#10;"); break;
+		case '\r': pp_sb_add(b, "&#13;"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				pp_sb_add(b, "?");
+			else
+				pp_sb_addn(b, (const char *)p, 1);
+		}
+	}
+}
+
 int pp_sb_finish(pp_sbuf *b, char **out, pp_error *err)
 {
 	if (b->oom || !b->s) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "parplan/settings.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -188,21 +189,12 @@ int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
 
 int pp_space_cmp(const pp_global *a, double a_s, const pp_global *b, double b_s)
 {
-	int ka[11], kb[11], i;
 	if (a_s < b_s)
 		return -1;
 	if (a_s > b_s)
 		return 1;
-	ka[0] = a->t, ka[1] = a->p, ka[2] = a->d, ka[3] = a->micro_batch, ka[4] = a->virtual_stages;
-	ka[5] = a->schedule, ka[6] = a->recompute, ka[7] = a->sequence_parallel;
-	ka[8] = a->distributed_optimizer, ka[9] = a->first_stage_layers, ka[10] = a->last_stage_layers;
-	kb[0] = b->t, kb[1] = b->p, kb[2] = b->d, kb[3] = b->micro_batch, kb[4] = b->virtual_stages;
-	kb[5] = b->schedule, kb[6] = b->recompute, kb[7] = b->sequence_parallel;
-	kb[8] = b->distributed_optimizer, kb[9] = b->first_stage_layers, kb[10] = b->last_stage_layers;
-	for (i = 0; i < 11; i++)
-		if (ka[i] != kb[i])
-			return ka[i] < kb[i] ? -1 : 1;
-	return 0;
+	/* ties: the settings the search varies, in the order of the table of plan settings */
+	return pp_settings_cmp_searched(a, b);
 }
 
 /* ---- the walk ------------------------------------------------------------------------- */

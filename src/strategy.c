@@ -1,14 +1,11 @@
 /*
- * strategy.c - global plan rules, SOAP config tables and Megatron-LM's per-op strategy.
+ * strategy.c - SOAP config tables, stage split and Megatron-LM's per-op strategy.  The global
+ * plan's names and validity rules live with the table of plan settings (settings.c).
  */
 #include "parplan/strategy.h"
 
 #include <string.h>
 
-#include "checked_int.h"
-
-static const char *const sched_names[] = {"1f1b", "gpipe", "interleaved"};
-static const char *const recompute_names[] = {"none", "selective", "full"};
 static const char *const cfg_names[PP_CFG_COUNT] = {"replicate", "sample", "sequence",
 						    "hidden",    "column", "row"};
 
@@ -19,26 +16,6 @@ static int parse_name(const char *const *names, int n, const char *s)
 		if (strcmp(names[i], s) == 0)
 			return i;
 	return -1;
-}
-
-const char *pp_schedule_name(pp_schedule s)
-{
-	return (unsigned)s < 3 ? sched_names[s] : "?";
-}
-
-int pp_schedule_parse(const char *s)
-{
-	return parse_name(sched_names, 3, s);
-}
-
-const char *pp_recompute_name(pp_recompute r)
-{
-	return (unsigned)r < 3 ? recompute_names[r] : "?";
-}
-
-int pp_recompute_parse(const char *s)
-{
-	return parse_name(recompute_names, 3, s);
 }
 
 const char *pp_cfg_name(pp_cfg c)
@@ -124,66 +101,6 @@ void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers)
 		layers[0] = first;
 	if (last)
 		layers[p - 1] = last;
-}
-
-#define RULE(...) pp_error_set(err, PP_EINVALID, NULL, NULL, __VA_ARGS__)
-
-int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
-{
-	int t = gl->t, p = gl->p, d = gl->d, v = gl->virtual_stages, m, world, pv;
-
-	if (t < 1 || p < 1 || d < 1)
-		return RULE("t, p and d must be at least 1 (t=%d p=%d d=%d)", t, p, d);
-	if (pp_mul_int(t, p, &world) < 0 || pp_mul_int(world, d, &world) < 0)
-		return RULE("t*p*d = %d*%d*%d overflows", t, p, d);
-	if (gpus && world != gpus)
-		return RULE("t*p*d = %d is not the %d GPUs", world, gpus);
-	if (g->heads % t)
-		return RULE("t=%d does not divide %lld heads", t, (long long)g->heads);
-	if (g->kv_heads % t)
-		return RULE("t=%d does not divide %lld kv heads", t, (long long)g->kv_heads);
-	if (gl->micro_batch < 1 || gl->global_batch < 1)
-		return RULE("micro-batch and global batch must be at least 1");
-	if (gl->global_batch % ((long long)gl->micro_batch * d))
-		return RULE("global batch %d is not divisible by micro-batch*d = %lld", gl->global_batch,
-			    (long long)gl->micro_batch * d);
-	m = pp_global_microbatches(gl);
-	if (v < 1)
-		return RULE("virtual stages must be at least 1");
-	if (gl->sequence_parallel && t == 1)
-		return RULE("sequence parallelism needs t > 1");
-	if (gl->schedule == PP_SCHED_INTERLEAVED) {
-		if (p < 2)
-			return RULE("the interleaved schedule needs p > 1");
-		if (v < 2)
-			return RULE("the interleaved schedule needs virtual stages v > 1");
-		if (gl->first_stage_layers || gl->last_stage_layers)
-			return RULE("uneven first/last stages cannot be interleaved");
-		if (pp_mul_int(p, v, &pv) < 0)
-			return RULE("p*v = %d*%d overflows", p, v);
-		if (g->n_layers % pv)
-			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, pv);
-		if (m % p)
-			return RULE("%d micro-batches are not a multiple of p=%d (interleaved schedule)", m, p);
-	} else {
-		if (v != 1)
-			return RULE("virtual stages > 1 need the interleaved schedule");
-	}
-	if (p > g->n_layers)
-		return RULE("p=%d is more than the %d layers", p, g->n_layers);
-	if (gl->first_stage_layers || gl->last_stage_layers) {
-		int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
-		int rest = g->n_layers - gl->first_stage_layers - gl->last_stage_layers;
-		if (p < 2)
-			return RULE("uneven stages need p > 1");
-		if (gl->first_stage_layers < 0 || gl->last_stage_layers < 0 || rest < 0)
-			return RULE("first/last stage layers exceed the %d layers", g->n_layers);
-		if (inner == 0 ? rest != 0 : (rest < inner || rest % inner))
-			return RULE("the %d layers left are not divisible by the %d middle stages", rest, inner);
-	} else if (g->n_layers % p) {
-		return RULE("%d layers are not divisible by p=%d", g->n_layers, p);
-	}
-	return 0;
 }
 
 static int is_norm_or_elementwise(pp_op_type t)

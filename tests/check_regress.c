@@ -8,6 +8,7 @@
 
 #include "parplan/pcg.h"
 #include "parplan/regress.h"
+#include "sbuf_int.h"
 
 /* Case files parsed under this name resolve paths against data/. */
 #define NAME "data/regress-check.json"
@@ -433,6 +434,19 @@ START_TEST(test_parse_errors_name_the_path)
 }
 END_TEST
 
+/* The one XML escaper (JUnit here, SVG titles in the emitters): markup and quotes as entities,
+ * whitespace controls as references, other control bytes as '?'. */
+START_TEST(test_xml_escaper)
+{
+	pp_sbuf b = PP_SBUF_INIT;
+	char *out = NULL;
+	pp_sb_xml(&b, "a<b>&\"c'\t\n\r\x01\x7f\xc3\xa9");
+	ck_assert_int_eq(pp_sb_finish(&b, &out, NULL), 0);
+	ck_assert_str_eq(out, "a&lt;b&gt;&amp;&quot;c&apos;&#9;&#10;&#13;??\xc3\xa9");
+	free(out);
+}
+END_TEST
+
 static Suite *regress_suite(void)
 {
 	Suite *s = suite_create("regress");
@@ -446,6 +460,7 @@ static Suite *regress_suite(void)
 	tcase_add_test(tc, test_missing_and_bad_referenced_files);
 	tcase_add_test(tc, test_parse_errors_name_the_path);
 	tcase_add_test(tc, test_plan_file_matches_inline);
+	tcase_add_test(tc, test_xml_escaper);
 	suite_add_tcase(s, tc);
 	return s;
 }

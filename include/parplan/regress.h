@@ -14,6 +14,8 @@
  * order, numbers in the shortest form that reads back to the same double), so that printing a
  * file that was just printed and read changes no byte.  pp_regress_junit() renders JUnit XML.
  * Nothing here prints; the caller owns every returned string and frees it with free().
+ * Code: src/regress_load.c (reading), regress_run.c (evaluating, updating), regress_report.c
+ * (the canonical text, JSON results and JUnit), regress_search.c (a search case's search).
  */
 #ifndef PARPLAN_REGRESS_H
 #define PARPLAN_REGRESS_H
@@ -76,7 +78,8 @@ typedef struct pp_regress_case {
 	char *model_path, *hw_path; /* resolved against the case file's folder */
 	pp_regress_source source;
 	pp_global global;       /* PP_REGRESS_INLINE */
-	unsigned global_keys;   /* which plan keys the file gave (printed back only those) */
+	unsigned global_keys;   /* which plan keys the file gave (printed back only those): bit i
+				 * for row i of the table of plan settings, then "gpus" */
 	int gpus;               /* optional plan "gpus", 0 when not given */
 	char *plan_file, *plan_file_path;
 	pp_regress_search search;

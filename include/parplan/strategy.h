@@ -56,6 +56,10 @@ int pp_cfg_allowed(pp_op_type t, pp_cfg c);
 /** SOAP degrees of config @c for an op on a t x d stage mesh (FlexFlow's S, A, P). */
 void pp_cfg_degrees(pp_cfg c, int t, int d, int *sample, int *attribute, int *parameter);
 
+/*
+ * The global plan.  Every member is one row of the table of plan settings (parplan/settings.h):
+ * its key, flag, range, default and rules are there; a new member needs a row.
+ */
 typedef struct pp_global {
 	int t, p, d;
 	int micro_batch, global_batch;
@@ -72,8 +76,9 @@ typedef struct pp_global {
 #define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0}
 
 /**
- * Check @gl against @g and a GPU count (0: t*p*d).  On a broken rule returns PP_EINVALID and
- * names it in @err, e.g. "t=3 does not divide 96 heads".
+ * Check @gl against @g and a GPU count (0: t*p*d): the rules of the table of plan settings, in
+ * table order (settings.c).  On a broken rule returns PP_EINVALID and names it in @err, e.g.
+ * "t=3 does not divide 96 heads".
  */
 int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err);
 

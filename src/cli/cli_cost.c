@@ -99,74 +99,80 @@ void cli_cost_print_infeasible(FILE *f, const pp_cost *c)
 			c->peak_gib, c->capacity_gib, c->peak_gib - c->capacity_gib);
 }
 
-int cli_global_opt(int argc, char **argv, int *i, pp_global *gl)
+int cli_global_opt(int argc, char **argv, int *i, pp_global *gl, const pp_setting **which)
 {
-	struct {
-		const char *name;
-		int *dst;
-		long long max;
-	} ints[] = {
-		{"--t", &gl->t, 1 << 20},
-		{"--p", &gl->p, 1 << 20},
-		{"--d", &gl->d, 1 << 24},
-		{"--micro-batch", &gl->micro_batch, 1 << 24},
-		{"--global-batch", &gl->global_batch, 1 << 30},
-		{"--virtual-stages", &gl->virtual_stages, 1 << 20},
-		{"--first-stage-layers", &gl->first_stage_layers, 1 << 20},
-		{"--last-stage-layers", &gl->last_stage_layers, 1 << 20},
-	};
+	const pp_setting *t = pp_settings();
 	const char *v;
 	long long n;
-	size_t k;
-	int r;
+	int k, r;
 
-	for (k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
-		if ((r = cli_opt(argc, argv, i, ints[k].name, &v)) < 0)
-			return -1;
-		if (r) {
-			if (cli_int(ints[k].name, v, 1, ints[k].max, &n) < 0)
+	for (k = 0; k < PP_SETTING_COUNT; k++) {
+		const pp_setting *s = &t[k];
+		if (s->type == PP_SETTING_BOOL) {
+			/* a bare flag: no value, no "=" form, at most once (cli_flag) */
+			if ((r = cli_flag(argv, *i, s->flag)) < 0)
 				return -1;
-			*ints[k].dst = (int)n;
-			return 1;
+			if (!r)
+				continue;
+			pp_setting_set(s, gl, 1);
+		} else {
+			if ((r = cli_opt(argc, argv, i, s->flag, &v)) < 0)
+				return -1;
+			if (!r)
+				continue;
+			if (s->type == PP_SETTING_INT) {
+				if (cli_int(s->flag, v, s->min, s->cli_max, &n) < 0)
+					return -1;
+				pp_setting_set(s, gl, (int)n);
+			} else {
+				char choices[128];
+				if ((r = pp_setting_parse_name(s, v)) < 0) {
+					pp_setting_choices(s, choices, sizeof(choices));
+					cli_usage("%s: unknown %s \"%.40s\" (%s)", s->flag, s->cli_noun, v, choices);
+					return -1;
+				}
+				pp_setting_set(s, gl, r);
+			}
 		}
-	}
-	if ((r = cli_opt(argc, argv, i, "--schedule", &v)) != 0) {
-		if (r < 0)
-			return -1;
-		if ((r = pp_schedule_parse(v)) < 0) {
-			cli_usage("--schedule: unknown schedule \"%.40s\" (1f1b, gpipe or interleaved)", v);
-			return -1;
-		}
-		gl->schedule = (pp_schedule)r;
-		return 1;
-	}
-	if ((r = cli_opt(argc, argv, i, "--recompute", &v)) != 0) {
-		if (r < 0)
-			return -1;
-		if ((r = pp_recompute_parse(v)) < 0) {
-			cli_usage("--recompute: unknown mode \"%.40s\" (none, selective or full)", v);
-			return -1;
-		}
-		gl->recompute = (pp_recompute)r;
-		return 1;
-	}
-	if ((r = cli_flag(argv, *i, "--sequence-parallel")) != 0) {
-		if (r < 0)
-			return -1;
-		gl->sequence_parallel = 1;
-		return 1;
-	}
-	if ((r = cli_flag(argv, *i, "--distributed-optimizer")) != 0) {
-		if (r < 0)
-			return -1;
-		gl->distributed_optimizer = 1;
-		return 1;
-	}
-	if ((r = cli_flag(argv, *i, "--overlap-grad-reduce")) != 0) {
-		if (r < 0)
-			return -1;
-		gl->overlap_grad_reduce = 1;
+		if (which)
+			*which = s;
 		return 1;
 	}
 	return 0;
+}
+
+void cli_global_required(pp_global *gl)
+{
+	const pp_setting *t = pp_settings();
+	int k;
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		if (t[k].flags & PP_SETTING_CLI_REQUIRED)
+			pp_setting_set(&t[k], gl, 0);
+}
+
+int cli_global_missing(const pp_global *gl, char *buf, size_t n)
+{
+	const pp_setting *t = pp_settings();
+	int k, missing = 0, total = 0, seen = 0;
+	size_t used = 0;
+	for (k = 0; k < PP_SETTING_COUNT; k++)
+		if (t[k].flags & PP_SETTING_CLI_REQUIRED) {
+			total++;
+			missing |= pp_setting_get(&t[k], gl) == 0;
+		}
+	if (n)
+		buf[0] = '\0';
+	for (k = 0; k < PP_SETTING_COUNT && used < n; k++) {
+		const char *sep;
+		int w;
+		if (!(t[k].flags & PP_SETTING_CLI_REQUIRED))
+			continue;
+		sep = seen == 0 ? "" : seen == total - 1 ? " and " : ", ";
+		seen++;
+		w = snprintf(buf + used, n - used, "%s%s", sep, t[k].flag);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	return missing;
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "parplan/cost.h"
+#include "parplan/settings.h"
 #include "parplan/strategy.h"
 
 /** The `parplan cost --json` object: feasible, iteration_s, ..., time {...}, memory {...}. */
@@ -21,11 +22,20 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c);
 void cli_cost_print_infeasible(FILE *f, const pp_cost *c);
 
 /**
- * Global-plan options: --t --p --d --micro-batch --global-batch --virtual-stages --schedule
- * --recompute --sequence-parallel --distributed-optimizer --overlap-grad-reduce
- * --first-stage-layers --last-stage-layers.  Returns 1 when argv[*i] was one (applied to @gl),
+ * Global-plan options, one per row of the table of plan settings (parplan/settings.h): --t --p
+ * --d --micro-batch --global-batch --virtual-stages --schedule --recompute --sequence-parallel
+ * --distributed-optimizer --overlap-grad-reduce --first-stage-layers --last-stage-layers.
+ * Returns 1 when argv[*i] was one (applied to @gl, its row in *@which when @which is not NULL),
  * 0 when not, -1 after printing an error.
  */
-int cli_global_opt(int argc, char **argv, int *i, pp_global *gl);
+int cli_global_opt(int argc, char **argv, int *i, pp_global *gl, const pp_setting **which);
+
+/** Zero the settings `cost` requires (PP_SETTING_CLI_REQUIRED), so that a missing one shows. */
+void cli_global_required(pp_global *gl);
+/**
+ * Whether a required setting is still zero; @buf receives their flags as "--t, --p and --d"
+ * either way.
+ */
+int cli_global_missing(const pp_global *gl, char *buf, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "parplan/cost.h"
 #include "parplan/graph.h"
 #include "parplan/hw.h"
+#include "parplan/settings.h"
 #include "parplan/strategy.h"
 
 static int usage(void)
@@ -32,19 +33,20 @@ int cmd_cost(int argc, char **argv)
 	pp_cost cost;
 	uint8_t *cfg = NULL;
 	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v;
+	char flags[256];
 	double mem_limit = 0;
 	long long gpus = 0;
 	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&from, 0, sizeof(from));
-	gl.t = gl.p = gl.d = 0;
-	gl.micro_batch = gl.global_batch = 0;
+	cli_global_required(&gl);
 	for (i = 1; i < argc; i++) {
-		if ((r = cli_global_opt(argc, argv, &i, &gl)) < 0)
+		const pp_setting *which = NULL;
+		if ((r = cli_global_opt(argc, argv, &i, &gl, &which)) < 0)
 			return CLI_BAD;
 		if (r) {
-			sched_given |= !strncmp(argv[i - 1], "--schedule", 10) || !strncmp(argv[i], "--schedule=", 11);
+			sched_given |= which == &pp_settings()[PP_SETTING_SCHEDULE];
 			plan_opts = 1;
 			continue;
 		}
@@ -95,8 +97,8 @@ int cmd_cost(int argc, char **argv)
 		rc = usage();
 		goto done;
 	}
-	if (!gl.t || !gl.p || !gl.d || !gl.micro_batch || !gl.global_batch) {
-		rc = cli_usage("cost: --t, --p, --d, --micro-batch and --global-batch are required (or --plan)");
+	if (cli_global_missing(&gl, flags, sizeof(flags))) {
+		rc = cli_usage("cost: %s are required (or --plan)", flags);
 		goto done;
 	}
 	if (!have_from && !sched_given && gl.virtual_stages > 1)

@@ -1,0 +1,308 @@
+/*
+ * settings.c - the table of plan settings and the validity rules it references.
+ *
+ * Rows are built by typed constructors (after Redis's createIntConfig / createEnumConfig): an
+ * int row gives its range on the command line and in plan files, an enum row its names, a bool
+ * row nothing but its flag.  The order of the rows is the order of the keys in plan files and
+ * regress cases; pp_global_validate() applies the rows' rules in the same order, so the first
+ * broken rule of a plan is the one reported.
+ */
+#include "parplan/settings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "checked_int.h"
+
+#define FIELD(m) offsetof(pp_global, m)
+
+/* An integer setting: range [min, cli_max] on the command line, [min, file_max] in plan files. */
+#define INT_SETTING(key_, flag_, member, def_, min_, cli_max_, file_max_, flags_, inval, check_,    \
+		    help_)                                                                          \
+	{.key = (key_), .flag = (flag_), .type = PP_SETTING_INT, .off = FIELD(member), .def = (def_),  \
+	 .min = (min_), .cli_max = (cli_max_), .file_max = (file_max_), .flags = (flags_),          \
+	 .invalidates = (inval), .check = (check_), .help = (help_)}
+
+/* A boolean setting: false by default, a bare flag on the command line turns it on. */
+#define BOOL_SETTING(key_, flag_, member, flags_, inval, check_, help_)                             \
+	{.key = (key_), .flag = (flag_), .type = PP_SETTING_BOOL, .off = FIELD(member), .def = 0,     \
+	 .min = 0, .cli_max = 1, .file_max = 1, .flags = (flags_), .invalidates = (inval),          \
+	 .check = (check_), .help = (help_)}
+
+/* An enum setting: one of @names (stored as its index); the nouns keep each path's messages. */
+#define ENUM_SETTING(key_, flag_, member, def_, names_, noun, regress_choices_, flags_, inval,       \
+		     check_, help_)                                                                 \
+	{.key = (key_), .flag = (flag_), .type = PP_SETTING_ENUM, .off = FIELD(member), .def = (def_), \
+	 .min = 0, .cli_max = (int)(sizeof(names_) / sizeof((names_)[0])) - 1,                      \
+	 .file_max = (int)(sizeof(names_) / sizeof((names_)[0])) - 1, .names = (names_),            \
+	 .n_names = (int)(sizeof(names_) / sizeof((names_)[0])), .cli_noun = (noun),                \
+	 .regress_choices = (regress_choices_), .flags = (flags_), .invalidates = (inval),          \
+	 .check = (check_), .help = (help_)}
+
+/* Enum names, indexed by the enum's values (pp_schedule, pp_recompute). */
+static const char *const schedule_names[] = {"1f1b", "gpipe", "interleaved"};
+static const char *const recompute_names[] = {"none", "selective", "full"};
+
+/* ---- validity rules ------------------------------------------------------------------------ */
+
+#define RULE(...) pp_error_set(err, PP_EINVALID, NULL, NULL, __VA_ARGS__)
+
+/* The device mesh: degrees at least 1, their product the GPU count, t dividing the heads. */
+static int rule_mesh(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	int t = gl->t, p = gl->p, d = gl->d, world;
+	if (t < 1 || p < 1 || d < 1)
+		return RULE("t, p and d must be at least 1 (t=%d p=%d d=%d)", t, p, d);
+	if (pp_mul_int(t, p, &world) < 0 || pp_mul_int(world, d, &world) < 0)
+		return RULE("t*p*d = %d*%d*%d overflows", t, p, d);
+	if (gpus && world != gpus)
+		return RULE("t*p*d = %d is not the %d GPUs", world, gpus);
+	if (g->heads % t)
+		return RULE("t=%d does not divide %lld heads", t, (long long)g->heads);
+	if (g->kv_heads % t)
+		return RULE("t=%d does not divide %lld kv heads", t, (long long)g->kv_heads);
+	return 0;
+}
+
+/* The batch: micro-batches of b samples on each of d replicas make up the global batch. */
+static int rule_batch(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->micro_batch < 1 || gl->global_batch < 1)
+		return RULE("micro-batch and global batch must be at least 1");
+	if (gl->global_batch % ((long long)gl->micro_batch * gl->d))
+		return RULE("global batch %d is not divisible by micro-batch*d = %lld", gl->global_batch,
+			    (long long)gl->micro_batch * gl->d);
+	return 0;
+}
+
+static int rule_virtual_stages(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->virtual_stages < 1)
+		return RULE("virtual stages must be at least 1");
+	return 0;
+}
+
+static int rule_sequence_parallel(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->sequence_parallel && gl->t == 1)
+		return RULE("sequence parallelism needs t > 1");
+	return 0;
+}
+
+/*
+ * The pipeline layout: the schedule and virtual stages, p against the layers, and uneven
+ * first/last stages.  It reads schedule, virtual_stages, p and the first/last stage layers, so it
+ * sits on the row of the first of them that comes after every rule it must follow.
+ */
+static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	int p = gl->p, v = gl->virtual_stages, m = pp_global_microbatches(gl), pv;
+	(void)gpus;
+	if (gl->schedule == PP_SCHED_INTERLEAVED) {
+		if (p < 2)
+			return RULE("the interleaved schedule needs p > 1");
+		if (v < 2)
+			return RULE("the interleaved schedule needs virtual stages v > 1");
+		if (gl->first_stage_layers || gl->last_stage_layers)
+			return RULE("uneven first/last stages cannot be interleaved");
+		if (pp_mul_int(p, v, &pv) < 0)
+			return RULE("p*v = %d*%d overflows", p, v);
+		if (g->n_layers % pv)
+			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, pv);
+		if (m % p)
+			return RULE("%d micro-batches are not a multiple of p=%d (interleaved schedule)", m, p);
+	} else {
+		if (v != 1)
+			return RULE("virtual stages > 1 need the interleaved schedule");
+	}
+	if (p > g->n_layers)
+		return RULE("p=%d is more than the %d layers", p, g->n_layers);
+	if (gl->first_stage_layers || gl->last_stage_layers) {
+		int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+		int rest = g->n_layers - gl->first_stage_layers - gl->last_stage_layers;
+		if (p < 2)
+			return RULE("uneven stages need p > 1");
+		if (gl->first_stage_layers < 0 || gl->last_stage_layers < 0 || rest < 0)
+			return RULE("first/last stage layers exceed the %d layers", g->n_layers);
+		if (inner == 0 ? rest != 0 : (rest < inner || rest % inner))
+			return RULE("the %d layers left are not divisible by the %d middle stages", rest, inner);
+	} else if (g->n_layers % p) {
+		return RULE("%d layers are not divisible by p=%d", g->n_layers, p);
+	}
+	return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+#define SEARCHED PP_SETTING_SEARCHED
+#define OPTIONAL PP_SETTING_OPTIONAL
+#define CLI_REQ PP_SETTING_CLI_REQUIRED
+#define REG_REQ PP_SETTING_REGRESS_REQUIRED
+#define EXPECT PP_SETTING_EXPECTABLE
+#define DEG_MAX (1LL << 20) /* degrees in a plan file */
+
+static const pp_setting table[PP_SETTING_COUNT] = {
+	INT_SETTING("t", "--t", t, 1, 1, 1 << 20, DEG_MAX, SEARCHED | CLI_REQ | REG_REQ | EXPECT,
+		    PP_COST_OPS | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, rule_mesh,
+		    "tensor-parallel degree"),
+	INT_SETTING("p", "--p", p, 1, 1, 1 << 20, DEG_MAX, SEARCHED | CLI_REQ | REG_REQ | EXPECT,
+		    PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, NULL,
+		    "pipeline-parallel degree (stages)"),
+	INT_SETTING("d", "--d", d, 1, 1, 1 << 24, DEG_MAX, SEARCHED | CLI_REQ | REG_REQ | EXPECT,
+		    PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, NULL, "data-parallel degree"),
+	INT_SETTING("micro_batch", "--micro-batch", micro_batch, 1, 1, 1 << 24, 1 << 30,
+		    SEARCHED | CLI_REQ | EXPECT, PP_COST_OPS | PP_COST_PIPELINE | PP_COST_MEMORY,
+		    rule_batch, "samples per micro-batch"),
+	INT_SETTING("global_batch", "--global-batch", global_batch, 1, 1, 1 << 30, 1 << 30,
+		    CLI_REQ | REG_REQ, PP_COST_PIPELINE, NULL, "samples per iteration"),
+	INT_SETTING("virtual_stages", "--virtual-stages", virtual_stages, 1, 1, 1 << 20, 1024,
+		    SEARCHED | EXPECT, PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY,
+		    rule_virtual_stages, "model chunks per pipeline rank (interleaved schedule)"),
+	ENUM_SETTING("schedule", "--schedule", schedule, PP_SCHED_1F1B, schedule_names, "schedule",
+		     "gpipe, 1f1b, interleaved", SEARCHED | EXPECT, PP_COST_PIPELINE | PP_COST_MEMORY,
+		     NULL, "pipeline schedule"),
+	ENUM_SETTING("recompute", "--recompute", recompute, PP_RECOMPUTE_NONE, recompute_names, "mode",
+		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS | PP_COST_MEMORY, NULL,
+		     "activation recomputation"),
+	BOOL_SETTING("sequence_parallel", "--sequence-parallel", sequence_parallel, SEARCHED | EXPECT,
+		     PP_COST_OPS | PP_COST_MEMORY, rule_sequence_parallel,
+		     "shard norms and dropout along the sequence over t (Megatron's SP)"),
+	BOOL_SETTING("distributed_optimizer", "--distributed-optimizer", distributed_optimizer,
+		     SEARCHED | EXPECT, PP_COST_DP | PP_COST_MEMORY, NULL,
+		     "shard the optimizer states over d (ZeRO-1)"),
+	BOOL_SETTING("overlap_grad_reduce", "--overlap-grad-reduce", overlap_grad_reduce, 0,
+		     PP_COST_DP, NULL, "overlap the gradient reduction with the backward pass"),
+	INT_SETTING("first_stage_layers", "--first-stage-layers", first_stage_layers, 0, 1, 1 << 20,
+		    PP_SETTING_MAX_LAYERS, SEARCHED | OPTIONAL,
+		    PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY, rule_pipeline_layout,
+		    "layers on the first stage (0: an even split)"),
+	INT_SETTING("last_stage_layers", "--last-stage-layers", last_stage_layers, 0, 1, 1 << 20,
+		    PP_SETTING_MAX_LAYERS, SEARCHED | OPTIONAL,
+		    PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY, NULL,
+		    "layers on the last stage (0: an even split)"),
+};
+
+const pp_setting *pp_settings(void)
+{
+	return table;
+}
+
+const pp_setting *pp_setting_find(const char *key)
+{
+	int i;
+	for (i = 0; key && i < PP_SETTING_COUNT; i++)
+		if (strcmp(table[i].key, key) == 0)
+			return &table[i];
+	return NULL;
+}
+
+int pp_setting_get(const pp_setting *s, const pp_global *gl)
+{
+	int v;
+	memcpy(&v, (const char *)gl + s->off, sizeof(v));
+	return v;
+}
+
+void pp_setting_set(const pp_setting *s, pp_global *gl, int v)
+{
+	memcpy((char *)gl + s->off, &v, sizeof(v));
+}
+
+void pp_settings_defaults(pp_global *gl)
+{
+	int i;
+	memset(gl, 0, sizeof(*gl));
+	for (i = 0; i < PP_SETTING_COUNT; i++)
+		pp_setting_set(&table[i], gl, table[i].def);
+}
+
+const char *pp_setting_value_name(const pp_setting *s, int v)
+{
+	return s->names && v >= 0 && v < s->n_names ? s->names[v] : "?";
+}
+
+int pp_setting_parse_name(const pp_setting *s, const char *name)
+{
+	int i;
+	for (i = 0; name && s->names && i < s->n_names; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void pp_setting_choices(const pp_setting *s, char *buf, size_t n)
+{
+	size_t used = 0;
+	int i;
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; s->names && i < s->n_names && used < n; i++) {
+		const char *sep = i == 0 ? "" : i == s->n_names - 1 ? " or " : ", ";
+		int k = snprintf(buf + used, n - used, "%s%s", sep, s->names[i]);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+}
+
+int pp_settings_cmp_searched(const pp_global *a, const pp_global *b)
+{
+	int i;
+	for (i = 0; i < PP_SETTING_COUNT; i++) {
+		int x, y;
+		if (!(table[i].flags & PP_SETTING_SEARCHED))
+			continue;
+		x = pp_setting_get(&table[i], a);
+		y = pp_setting_get(&table[i], b);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
+}
+
+int pp_settings_differ_in(const pp_global *a, const pp_global *b, unsigned what)
+{
+	int i;
+	for (i = 0; i < PP_SETTING_COUNT; i++)
+		if ((table[i].invalidates & what) && pp_setting_get(&table[i], a) != pp_setting_get(&table[i], b))
+			return 1;
+	return 0;
+}
+
+/* ---- the names and rules strategy.h declares ------------------------------------------------ */
+
+const char *pp_schedule_name(pp_schedule s)
+{
+	return pp_setting_value_name(&table[PP_SETTING_SCHEDULE], (int)s);
+}
+
+int pp_schedule_parse(const char *s)
+{
+	return pp_setting_parse_name(&table[PP_SETTING_SCHEDULE], s);
+}
+
+const char *pp_recompute_name(pp_recompute r)
+{
+	return pp_setting_value_name(&table[PP_SETTING_RECOMPUTE], (int)r);
+}
+
+int pp_recompute_parse(const char *s)
+{
+	return pp_setting_parse_name(&table[PP_SETTING_RECOMPUTE], s);
+}
+
+int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	int i, rc;
+	for (i = 0; i < PP_SETTING_COUNT; i++)
+		if (table[i].check && (rc = table[i].check(g, gl, gpus, err)) < 0)
+			return rc;
+	return 0;
+}
