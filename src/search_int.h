@@ -1,5 +1,5 @@
 /*
- * search_int.h - helpers the three searches share (src/search_*.c only).
+ * search_int.h - helpers the three searches share, defined in src/search.c (src/search*.c only).
  */
 #ifndef PARPLAN_SEARCH_INT_H
 #define PARPLAN_SEARCH_INT_H
