@@ -899,6 +899,66 @@ START_TEST(test_stage_dp_matches_every_partition)
 }
 END_TEST
 
+/* the stage layouts as they were enumerated first (every (f, l) tried, O(L^3)) */
+static int layouts_brute(int L, int max_p, int uneven, int (*out)[3], int cap)
+{
+	int p, f, l, n = 0;
+	for (p = 1; p <= max_p && p <= L; p++) {
+		if (L % p == 0 && n < cap) {
+			out[n][0] = p, out[n][1] = 0, out[n][2] = 0;
+			n++;
+		}
+		if (!uneven || p < 2)
+			continue;
+		for (f = 0; f < L; f++)
+			for (l = 0; l < L; l++) {
+				int inner = p - (f > 0) - (l > 0), rest = L - f - l, mid;
+				if ((f == 0 && l == 0) || inner < 1 || rest < inner || rest % inner)
+					continue;
+				mid = rest / inner;
+				if (f >= mid || l >= mid)
+					continue;
+				if (n < cap) {
+					out[n][0] = p, out[n][1] = f, out[n][2] = l;
+					n++;
+				}
+			}
+	}
+	return n;
+}
+
+START_TEST(test_space_layouts_match_brute_force)
+{
+	/* the same layouts in the same order (the searches break ties by it), capped alike */
+	static const int Ls[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 24, 31, 32, 48, 61, 64, 80, 96, 97, 128};
+	static const int max_ps[] = {1, 2, 3, 8, 1024};
+	pp_graph g;
+	size_t li, pi;
+	int uneven;
+	memset(&g, 0, sizeof(g));
+	for (li = 0; li < sizeof(Ls) / sizeof(Ls[0]); li++) {
+		int L = Ls[li], cap = L * L + L + 1;
+		int (*a)[3] = malloc(sizeof(*a) * (size_t)cap), (*b)[3] = malloc(sizeof(*b) * (size_t)cap);
+		ck_assert(a && b);
+		g.n_layers = L;
+		for (pi = 0; pi < sizeof(max_ps) / sizeof(max_ps[0]); pi++)
+			for (uneven = 0; uneven < 2; uneven++) {
+				int caps[2] = {cap, cap / 3 + 1}, ci;
+				for (ci = 0; ci < 2; ci++) {
+					int na = pp_space_layouts(&g, max_ps[pi], uneven, a, caps[ci]);
+					int nb = layouts_brute(L, max_ps[pi], uneven, b, caps[ci]);
+					ck_assert_msg(na == nb, "L=%d max_p=%d uneven=%d cap=%d: %d layouts, want %d", L,
+						      max_ps[pi], uneven, caps[ci], na, nb);
+					ck_assert_msg(memcmp(a, b, sizeof(*a) * (size_t)na) == 0,
+						      "L=%d max_p=%d uneven=%d: another order", L, max_ps[pi], uneven);
+				}
+			}
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("search");
@@ -917,6 +977,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
 	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
 	tcase_add_test(tc, test_mem_limit_above_hardware_refused);
+	tcase_add_test(tc, test_space_layouts_match_brute_force);
 	suite_add_tcase(s, tc);
 	return s;
 }
