@@ -84,6 +84,43 @@ int pp_search__infeasible(pp_error *err, pp_search_method m, double min_peak_gib
 			    "%s: no valid global plan for these GPUs and batch", infeasible_head(m));
 }
 
+const char *pp_search_stop_name(int stopped)
+{
+	switch (stopped) {
+	case PP_SEARCH_STOP_FLAG: return "interrupted";
+	case PP_SEARCH_STOP_TIME: return "time limit reached";
+	default: return "";
+	}
+}
+
+void pp_search__watch_init(pp_search__watch *w, const pp_search_opts *o, double t0)
+{
+	memset(w, 0, sizeof(*w));
+	w->stop = o->stop;
+	w->t0 = t0;
+	w->limit_s = o->time_limit_s > 0 ? o->time_limit_s : 0;
+}
+
+int pp_search__watch_check(pp_search__watch *w, unsigned every)
+{
+	if (w->why)
+		return w->why;
+	if (w->stop && *w->stop)
+		return w->why = PP_SEARCH_STOP_FLAG;
+	if (w->limit_s > 0 && (every <= 1 || ++w->calls % every == 0) &&
+	    pp_search_now() - w->t0 >= w->limit_s)
+		return w->why = PP_SEARCH_STOP_TIME;
+	return 0;
+}
+
+int pp_search__stopped_empty(pp_error *err, int why, double time_limit_s)
+{
+	if (why == PP_SEARCH_STOP_TIME)
+		return pp_error_set(err, PP_ESTOPPED, NULL, NULL,
+				    "time limit (%g s) reached before any plan was found", time_limit_s);
+	return pp_error_set(err, PP_ESTOPPED, NULL, NULL, "search interrupted before any plan was found");
+}
+
 int pp_search__check(const pp_costctx *c, const pp_search_opts *o, pp_error *err)
 {
 	int rc;

@@ -13,18 +13,16 @@ typedef struct topk {
 	pp_global *gl;
 	pp_cost *cost;
 	const pp_search_opts *o;
+	pp_search__watch w;         /* the stop flag and the time limit */
 	double t0;
 	double seen;
 	int nomem;
 } topk;
 
-static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
+/* keep @gl among the K best; 1 when out of memory */
+static int insert(topk *T, const pp_global *gl, const pp_cost *cost)
 {
-	topk *T = arg;
 	int i;
-	T->seen += 1;
-	if (T->o->stop && *T->o->stop)
-		return 1;
 	if (T->n == T->k && pp_space_cmp(gl, cost->iteration_s, &T->gl[T->n - 1],
 					 T->cost[T->n - 1].iteration_s) >= 0)
 		return 0;
@@ -54,6 +52,16 @@ static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
 	return 0;
 }
 
+static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	topk *T = arg;
+	T->seen += 1;
+	if (insert(T, gl, cost))
+		return 1;
+	/* after the plan is kept: stopped, the plans met so far are the answer */
+	return pp_search__watch_check(&T->w, 16) != 0;
+}
+
 int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r,
 			 pp_error *err)
 {
@@ -69,6 +77,7 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 	T.k = o->top_k;
 	T.o = o;
 	T.t0 = t0;
+	pp_search__watch_init(&T.w, o, t0);
 	T.cap = T.k < 64 ? T.k : 64;
 	T.gl = calloc((size_t)T.cap, sizeof(*T.gl));
 	T.cost = calloc((size_t)T.cap, sizeof(*T.cost));
@@ -93,11 +102,15 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 			goto done;
 		}
 	}
-	r->stopped = rc > 0;
+	r->stopped = rc > 0 ? T.w.why : PP_SEARCH_RAN;
 	rc = 0;
 	r->states = r->space.evaluated;
 	r->optimal = !r->stopped;
 	r->seconds = pp_search_now() - t0;
+	if (T.n == 0 && r->stopped) {
+		rc = pp_search__stopped_empty(err, r->stopped, o->time_limit_s);
+		goto done;
+	}
 	if (T.n == 0) {
 		rc = pp_search__infeasible_st(err, PP_SEARCH_EXHAUSTIVE, &r->space);
 		goto done;
