@@ -1030,19 +1030,18 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			r->stopped = PP_SEARCH_STOP_FLAG;
 			break;
 		}
-		if (w.why == PP_SEARCH_STOP_TIME && n_cand > 0) {
-			/* the time limit fired in the walk, a stage DP or its layouts */
+		if (w.why == PP_SEARCH_STOP_TIME) {
+			/* the time limit fired in the walk, a stage DP or its layouts: no MIP starts (with
+			 * none answered yet, Megatron's configs below) */
 			r->stopped = PP_SEARCH_STOP_TIME;
 			break;
 		}
 		if (o->time_limit_s > 0) {
 			left = o->time_limit_s - (pp_search_now() - t0);
-			if (left <= 0.001 && n_cand > 0) {
+			if (left <= 0.001) {
 				r->stopped = PP_SEARCH_STOP_TIME;
 				break;
 			}
-			if (left < 0.001)
-				left = 0.001;
 		}
 		rc = intra(c, &gl, cap_bytes, left, o->stop, cfg, &obj, &opt, &gap, &e2);
 		r->states += 1;
