@@ -63,6 +63,7 @@ const char *pp_error_name(int code)
 	case PP_ENOMEM: return "out of memory";
 	case PP_EIO: return "input/output error";
 	case PP_EBACKEND: return "backend failure";
+	case PP_ESTOPPED: return "stopped";
 	default: return "unknown error";
 	}
 }

@@ -296,11 +296,18 @@ nomem:
 
 typedef struct cbinfo {
 	double gap;
+	volatile sig_atomic_t *stop; /* the search's stop flag (NULL: none) */
 } cbinfo;
 
 static void mip_cb(glp_tree *T, void *info)
 {
 	cbinfo *ci = info;
+	/* GLPK calls back at every node of the branch-and-cut tree: end the MIP when asked, keeping
+	 * its incumbent if it has one (glp_intopt then returns GLP_ESTOP) */
+	if (ci->stop && *ci->stop) {
+		glp_ios_terminate(T);
+		return;
+	}
 	if (glp_ios_reason(T) == GLP_IBINGO || glp_ios_reason(T) == GLP_IBRANCH) {
 		double gp = glp_ios_mip_gap(T);
 		if (gp < DBL_MAX)
@@ -308,11 +315,12 @@ static void mip_cb(glp_tree *T, void *info)
 	}
 }
 
-static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double *gap, pp_error *err)
+static int solve(imodel *m, double time_limit_s, volatile sig_atomic_t *stop, int *sel, int *optimal,
+		 double *gap, pp_error *err)
 {
 	glp_prob *P = NULL;
 	glp_iocp parm;
-	cbinfo ci = {0};
+	cbinfo ci = {0, NULL};
 	int *xcol = NULL, *ia = NULL, *ja = NULL;
 	double *ar = NULL;
 	double vv = m->gl.virtual_stages > 0 ? m->gl.virtual_stages : 1;
@@ -483,6 +491,7 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.cb_func = mip_cb;
 	parm.cb_info = &ci;
+	ci.stop = stop;
 	if (time_limit_s > 0)
 		parm.tm_lim = time_limit_s * 1e3 > 2e9 ? 2000000000 : (int)(time_limit_s * 1e3) + 1;
 	ret = glp_intopt(P, &parm);
@@ -494,9 +503,11 @@ static int solve(imodel *m, double time_limit_s, int *sel, int *optimal, double 
 		goto done;
 	}
 	if (st != GLP_OPT && st != GLP_FEAS) {
-		if (ret == GLP_ETMLIM)
+		if (ret == GLP_ETMLIM || ret == GLP_ESTOP)
 			m->timed_out = 1;
-		if (ret == GLP_ETMLIM)
+		if (ret == GLP_ESTOP)
+			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL, "GLPK stopped before any solution");
+		else if (ret == GLP_ETMLIM)
 			rc = pp_error_set(err, PP_EBACKEND, NULL, NULL,
 					  "GLPK found no solution within the time limit (%.3f s)", time_limit_s);
 		else
@@ -536,7 +547,8 @@ static void sel_to_cfg(const imodel *m, const int *sel, uint8_t *cfg)
 
 /* intra-op pass for one global plan */
 static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, double time_limit_s,
-		 uint8_t *cfg, double *objective_s, int *optimal, double *gap, pp_error *err)
+		 volatile sig_atomic_t *stop, uint8_t *cfg, double *objective_s, int *optimal, double *gap,
+		 pp_error *err)
 {
 	const pp_graph *g = pp_costctx_graph(c);
 	imodel m;
@@ -598,7 +610,7 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 			m.mem_const = 0;
 	}
 	memcpy(ref_sel, sel, sizeof(int) * (size_t)m.n_var);
-	rc = solve(&m, time_limit_s, sel, optimal, gap, err);
+	rc = solve(&m, time_limit_s, stop, sel, optimal, gap, err);
 	if (rc == PP_EINFEASIBLE && ref.feasible) {
 		/* the memory rows are a model: GLPK proved them infeasible, yet Megatron's configs fit
 		 * under the cost model, so keep those */
@@ -607,7 +619,8 @@ static int intra(const pp_costctx *c, const pp_global *gl, double cap_bytes, dou
 		rc = 0;
 		memcpy(sel, ref_sel, sizeof(int) * (size_t)m.n_var);
 	} else if (rc < 0 && m.timed_out && ref.feasible) {
-		/* out of time before GLPK found any solution: Megatron's configs, nothing proven */
+		/* out of time (or stopped) before GLPK found any solution: Megatron's configs, nothing
+		 * proven */
 		*optimal = 0;
 		*gap = 1.0;
 		rc = 0;
@@ -646,7 +659,7 @@ int pp_ilp_configs(const pp_costctx *c, const pp_global *gl, double time_limit_s
 	free(tmp);
 	if (rc < 0)
 		return pp_error_set(err, rc, NULL, NULL, "the cost model rejects t=%d p=%d d=%d", gl->t, gl->p, gl->d);
-	return intra(c, gl, cap, time_limit_s, cfg, objective_s, optimal, gap, err);
+	return intra(c, gl, cap, time_limit_s, NULL, cfg, objective_s, optimal, gap, err);
 }
 
 /* ---- inter-op pass ---------------------------------------------------------------------- */
@@ -689,8 +702,9 @@ static void layer_times(const pp_costctx *c, const pp_global *gl, const uint8_t 
 	}
 }
 
-double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, double post_s,
-		   int *bounds, double *cells)
+/* pp_stage_dp, checking @w (may be NULL) at each (k, j) before its i loop: -2 when it fired */
+static double stage_dp(const double *layer_s, int n_layers, int p, double pre_s, double post_s,
+		       int *bounds, double *cells, pp_search__watch *w)
 {
 	int L = n_layers, k, i, j;
 	size_t W = (size_t)L + 1;
@@ -719,20 +733,26 @@ double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, dou
 	 * stage at least one layer; stage 0 also runs the ops before the layers, stage p-1 those
 	 * after */
 	for (k = 1; k <= p; k++)
-		for (j = k; j <= L - (p - k); j++)
+		for (j = k; j <= L - (p - k); j++) {
+			if (w && pp_search__watch_check(w, 64)) {
+				free(F);
+				free(arg);
+				return -2;
+			}
 			for (i = k - 1; i < j; i++) {
-				double prev = F[(size_t)(k - 1) * W + (size_t)i], st, w;
+				double prev = F[(size_t)(k - 1) * W + (size_t)i], st, w2;
 				if (prev == DBL_MAX)
 					continue;
 				st = pref[j] - pref[i] + (k == 1 ? pre_s : 0) + (k == p ? post_s : 0);
-				w = prev > st ? prev : st;
+				w2 = prev > st ? prev : st;
 				if (cells)
 					*cells += 1;
-				if (w < F[(size_t)k * W + (size_t)j]) {
-					F[(size_t)k * W + (size_t)j] = w;
+				if (w2 < F[(size_t)k * W + (size_t)j]) {
+					F[(size_t)k * W + (size_t)j] = w2;
 					arg[(size_t)k * W + (size_t)j] = i;
 				}
 			}
+		}
 	best = F[(size_t)p * W + (size_t)L];
 	if (bounds) {
 		bounds[p] = L;
@@ -744,6 +764,12 @@ double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, dou
 	free(F);
 	free(arg);
 	return best;
+}
+
+double pp_stage_dp(const double *layer_s, int n_layers, int p, double pre_s, double post_s,
+		   int *bounds, double *cells)
+{
+	return stage_dp(layer_s, n_layers, p, pre_s, post_s, bounds, cells, NULL);
 }
 
 static double layout_bottleneck(const double *lt, int L, int p, int f, int l, double pre_s, double post_s)
@@ -778,6 +804,7 @@ typedef struct gather {
 	glist uneven;               /* best uneven plans: tried only when nothing else fits */
 	pp_global gl[2 * ILP_CANDIDATES];
 	int n;
+	pp_search__watch *w;        /* ends the walk early: the stop flag, the time limit */
 } gather;
 
 /*
@@ -834,12 +861,13 @@ static int gather_fn(void *arg, const pp_global *gl, const pp_cost *cost)
 		glist_offer(&G->uneven, gl, cost->iteration_s);
 		if (G->n_layers % gl->p)
 			glist_offer(&G->odd, gl, cost->iteration_s);
-		return 0;
+	} else {
+		glist_offer(&G->all, gl, cost->iteration_s);
+		if (gl->schedule != PP_SCHED_INTERLEAVED)
+			glist_offer(&G->plain, gl, cost->iteration_s);
 	}
-	glist_offer(&G->all, gl, cost->iteration_s);
-	if (gl->schedule != PP_SCHED_INTERLEAVED)
-		glist_offer(&G->plain, gl, cost->iteration_s);
-	return 0;
+	/* after the offer: stopped, the plans met so far are the answer */
+	return pp_search__watch_check(G->w, 16) != 0;
 }
 
 static void gather_add(gather *G, const pp_global *gl)
@@ -875,6 +903,55 @@ static int gather_reserve(gather *G)
 	return G->n - n0;
 }
 
+/* keep @cd in cand[0..*n) sorted best first, taking its cfg, unless a plan equal in global and
+ * time is there (then cd->cfg is freed) */
+static void cand_add(pp_candidate *cand, int *n, pp_candidate *cd)
+{
+	int i;
+	for (i = 0; i < *n; i++)
+		if (pp_space_cmp(&cd->global, cd->cost.iteration_s, &cand[i].global, cand[i].cost.iteration_s) == 0) {
+			free(cd->cfg);
+			cd->cfg = NULL;
+			return;
+		}
+	i = (*n)++;
+	cand[i] = *cd;
+	cd->cfg = NULL;
+	while (i > 0 && pp_space_cmp(&cand[i].global, cand[i].cost.iteration_s, &cand[i - 1].global,
+				     cand[i - 1].cost.iteration_s) < 0) {
+		pp_candidate tmp = cand[i];
+		cand[i] = cand[i - 1];
+		cand[i - 1] = tmp;
+		i--;
+	}
+}
+
+/*
+ * Stopped before any MIP gave a plan: the best so far are the walk's shortlist under Megatron's
+ * configs (what the walk scored), each re-scored; cand has room for 2 * ILP_CANDIDATES.
+ * PP_ENOMEM, else 0 (*n_cand may stay 0).
+ */
+static int megatron_candidates(const pp_costctx *c, gather *G, pp_candidate *cand, int *n_cand)
+{
+	const pp_graph *g = pp_costctx_graph(c);
+	int i;
+	if (G->n == 0)
+		gather_reserve(G);
+	for (i = 0; i < G->n; i++) {
+		pp_candidate cd;
+		cd.global = G->gl[i];
+		if (!(cd.cfg = malloc((size_t)g->n_ops + 1)))
+			return PP_ENOMEM;
+		pp_strategy_megatron(g, &cd.global, cd.cfg);
+		if (pp_cost_eval(c, &cd.global, cd.cfg, &cd.cost) < 0 || !cd.cost.feasible) {
+			free(cd.cfg);
+			continue;
+		}
+		cand_add(cand, n_cand, &cd);
+	}
+	return 0;
+}
+
 int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r, pp_error *err)
 {
 	const pp_graph *g = pp_costctx_graph(c);
@@ -888,6 +965,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	pp_candidate *cand = NULL;
 	int n_cand = 0, n_first = 0, reserve = 0;
 	pp_space_opts so = o->space;
+	pp_search__watch w;
 
 	memset(r, 0, sizeof(*r));
 	memset(&G, 0, sizeof(G));
@@ -896,6 +974,8 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	G.plain.cap = ILP_CANDIDATES / 3;
 	G.odd.cap = G.uneven.cap = ILP_CANDIDATES / 3;
 	G.odd.ign_layout = G.uneven.ign_layout = 1;
+	pp_search__watch_init(&w, o, t0);
+	G.w = &w;
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
 	/* at most one plan per MIP comes back */
@@ -921,9 +1001,14 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	} else {
 		if ((rc = pp_space_walk(c, &so, gather_fn, &G, &st, err)) < 0)
 			goto done;
+		r->stopped = w.why;
 		gather_merge(&G);
 		n_first = G.n;
 		r->space = st;
+		if (G.n == 0 && G.uneven.n == 0 && w.why) {
+			rc = pp_search__stopped_empty(err, w.why, o->time_limit_s);
+			goto done;
+		}
 		if (G.n == 0 && G.uneven.n == 0) {
 			rc = pp_search__infeasible_st(err, PP_SEARCH_ILP, &st);
 			goto done;
@@ -942,26 +1027,35 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			reserve = 1;
 		gl = G.gl[gi];
 		if (o->stop && *o->stop) {
-			r->stopped = 1;
+			r->stopped = PP_SEARCH_STOP_FLAG;
+			break;
+		}
+		if (w.why == PP_SEARCH_STOP_TIME) {
+			/* the time limit fired in the walk, a stage DP or its layouts: no MIP starts (with
+			 * none answered yet, Megatron's configs below) */
+			r->stopped = PP_SEARCH_STOP_TIME;
 			break;
 		}
 		if (o->time_limit_s > 0) {
 			left = o->time_limit_s - (pp_search_now() - t0);
-			if (left <= 0.001 && n_cand > 0) {
-				r->stopped = 1;
+			if (left <= 0.001) {
+				r->stopped = PP_SEARCH_STOP_TIME;
 				break;
 			}
-			if (left < 0.001)
-				left = 0.001;
 		}
-		rc = intra(c, &gl, cap_bytes, left, cfg, &obj, &opt, &gap, &e2);
+		rc = intra(c, &gl, cap_bytes, left, o->stop, cfg, &obj, &opt, &gap, &e2);
 		r->states += 1;
 		if (rc == PP_EINFEASIBLE)
 			continue;
 		if (rc < 0 && o->time_limit_s > 0 && n_cand > 0 &&
 		    pp_search_now() - t0 >= o->time_limit_s) {
 			/* out of time inside GLPK: keep what the earlier MIPs found */
-			r->stopped = 1;
+			r->stopped = PP_SEARCH_STOP_TIME;
+			break;
+		}
+		if (rc < 0 && o->stop && *o->stop) {
+			/* stopped inside GLPK before it had any solution (Megatron's configs not fitting) */
+			r->stopped = PP_SEARCH_STOP_FLAG;
 			break;
 		}
 		if (rc < 0) {
@@ -979,11 +1073,14 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			layer_times(c, &gl, cfg, lt, &pre_s, &post_s);
 			/* the DP's optimum bounds every layout; a plan expresses even middle stages with
 			 * shorter ends, so take the best of those, stopping once one reaches the bound */
-			opt_b = pp_stage_dp(lt, L, gl.p, pre_s, post_s, NULL, &r->states);
+			opt_b = stage_dp(lt, L, gl.p, pre_s, post_s, NULL, &r->states, &w);
 			best_b = layout_bottleneck(lt, L, gl.p, gl.first_stage_layers, gl.last_stage_layers,
 						   pre_s, post_s);
-			for (li = 0; li < n_layouts && best_b > opt_b * (1 + 1e-12); li++) {
+			/* stopped inside the DP (opt_b -2): the candidate's own stages */
+			for (li = 0; li < n_layouts && opt_b != -2 && best_b > opt_b * (1 + 1e-12); li++) {
 				double b;
+				if (pp_search__watch_check(&w, 256))
+					break;
 				if (layouts[li][0] != gl.p || (layouts[li][1] == gl.first_stage_layers &&
 							       layouts[li][2] == gl.last_stage_layers))
 					continue;
@@ -1023,30 +1120,38 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 						     best_gl.last_stage_layers == gl.last_stage_layers
 					     ? obj
 					     : cost.iteration_s;
-		cand[n_cand].global = best_gl;
-		cand[n_cand].cost = cost;
-		cand[n_cand].cfg = malloc((size_t)g->n_ops + 1);
-		if (!cand[n_cand].cfg) {
-			rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
-			goto done;
-		}
-		memcpy(cand[n_cand].cfg, cfg, (size_t)g->n_ops);
-		n_cand++;
-		/* keep cand sorted, best first */
 		{
-			int i = n_cand - 1;
-			while (i > 0 && pp_space_cmp(&cand[i].global, cand[i].cost.iteration_s, &cand[i - 1].global,
-						     cand[i - 1].cost.iteration_s) < 0) {
-				pp_candidate tmp = cand[i];
-				cand[i] = cand[i - 1];
-				cand[i - 1] = tmp;
-				i--;
+			/* dup was ruled out above: cand_add keeps it, sorted best first */
+			pp_candidate cd;
+			cd.global = best_gl;
+			cd.cost = cost;
+			if (!(cd.cfg = malloc((size_t)g->n_ops + 1))) {
+				rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+				goto done;
 			}
+			memcpy(cd.cfg, cfg, (size_t)g->n_ops);
+			cand_add(cand, &n_cand, &cd);
 		}
 		if (o->progress)
 			o->progress(o->progress_arg, r->states, pp_search_now() - t0, cand[0].cost.iteration_s);
 	}
 	rc = 0;
+	if (w.why && !r->stopped)
+		r->stopped = w.why; /* the time limit cut a stage DP or its layouts short */
+	if (n_cand == 0 && r->stopped) {
+		/* no MIP answered: Megatron's configs, nothing proven (gap 1, as for a MIP cut short
+		 * before any incumbent) */
+		if (megatron_candidates(c, &G, cand, &n_cand) < 0) {
+			rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+			goto done;
+		}
+		all_opt = 0;
+		worst_gap = 1.0;
+	}
+	if (n_cand == 0 && r->stopped) {
+		rc = pp_search__stopped_empty(err, r->stopped, o->time_limit_s);
+		goto done;
+	}
 	if (n_cand == 0) {
 		rc = pp_search__infeasible_st(err, PP_SEARCH_ILP, &r->space);
 		goto done;

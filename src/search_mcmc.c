@@ -47,6 +47,7 @@ typedef struct chain {
 	pp_candidate *top;
 	int k, n_top, cap_top;
 	double min_peak_gib, capacity_gib;
+	pp_search__watch w;         /* the stop flag and the time limit, while finding the starts */
 } chain;
 
 static double energy(const pp_cost *cost)
@@ -294,13 +295,16 @@ static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *c
  * design): the best data-parallel plan (t = p = 1) and Megatron's default (t = the largest valid
  * degree within a node, the first stage layout in order (p ascending, uneven ones included)
  * that fits, b = 1, selective recompute or else full, sequence parallel, distributed optimizer),
- * lower energy first.  Returns how many (0: neither scores).
+ * lower energy first.  Returns how many (0: neither scores).  Stopped (ch->w), the layout walk
+ * still looks for a start that fits, but for STOP_GRACE more layouts at most: a search stopped
+ * at once returns a plan where one is near, and ends soon where none is.
  */
+#define STOP_GRACE 256
 static int start_states(chain *ch, start *st)
 {
 	const pp_graph *g = ch->g;
 	const pp_hw *hw = pp_costctx_hw(ch->c);
-	int i, rc, li, ti, n = 0;
+	int i, rc, li, ti, n = 0, grace = STOP_GRACE;
 	pp_global gl = PP_GLOBAL_INIT;
 	pp_cost cost;
 	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
@@ -334,9 +338,11 @@ static int start_states(chain *ch, start *st)
 	gl.distributed_optimizer = 1;
 	/* every stage layout in order (p ascending, uneven ones included), selective recompute and
 	 * then full: the first that fits, else the lowest-energy one */
-	for (rc = 0; rc < 2 && !(st[1].ok && st[1].cost.feasible); rc++) {
+	for (rc = 0; rc < 2 && !(st[1].ok && st[1].cost.feasible) && grace > 0; rc++) {
 		gl.recompute = rc ? PP_RECOMPUTE_FULL : PP_RECOMPUTE_SELECTIVE;
 		for (li = 0; li < ch->n_layouts; li++) {
+			if (pp_search__watch_check(&ch->w, 8) && ((st[0].ok && st[0].cost.feasible) || --grace <= 0))
+				break;
 			gl.p = ch->layouts[li][0];
 			gl.first_stage_layers = ch->layouts[li][1];
 			gl.last_stage_layers = ch->layouts[li][2];
@@ -394,6 +400,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.c = c;
 	ch.g = g;
 	ch.o = o;
+	pp_search__watch_init(&ch.w, o, t0);
 	ch.k = o->top_k;
 	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
 		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
@@ -439,7 +446,15 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 
 	if (o->fixed && (rc = pp_space_valid(c, &o->space, o->fixed, err)) < 0)
 		goto done;
-	if ((n_starts = start_states(&ch, starts)) == 0) {
+	n_starts = start_states(&ch, starts);
+	if (ch.w.why) {
+		/* stopped while finding the starts: they are the best so far */
+		r->stopped = ch.w.why;
+		for (i = 0; i < n_starts; i++)
+			if (offer(&ch, &starts[i].gl, starts[i].cfg, &starts[i].cost) < 0)
+				goto nomem;
+	}
+	if (n_starts == 0 && !r->stopped) {
 		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;
 	}
@@ -470,14 +485,14 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			double e_nxt;
 			step++;
 			if (o->stop && *o->stop) {
-				r->stopped = 1;
+				r->stopped = PP_SEARCH_STOP_FLAG;
 				break;
 			}
 			if ((step & 63) == 0 && (deadline > 0 || o->progress)) {
 				double el = pp_search_now() - t0;
 				if (deadline > 0 && el >= deadline) {
 					if (ci == n_starts - 1)
-						r->stopped = 1;
+						r->stopped = PP_SEARCH_STOP_TIME;
 					break;
 				}
 				if (o->progress && (step & 4095) == 0)
@@ -529,6 +544,10 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	}
 	r->seconds = pp_search_now() - t0;
 	r->optimal = 0;
+	if (ch.n_top == 0 && r->stopped) {
+		rc = pp_search__stopped_empty(err, r->stopped, o->time_limit_s);
+		goto done;
+	}
 	if (ch.n_top == 0) {
 		rc = pp_search__infeasible(err, PP_SEARCH_MCMC, ch.min_peak_gib, ch.capacity_gib);
 		goto done;

@@ -1,6 +1,7 @@
 /* check_search.c - the SOAP space, exhaustive, MCMC and ILP searches (issue 4, point 6). */
 #include <check.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,6 +900,225 @@ START_TEST(test_stage_dp_matches_every_partition)
 }
 END_TEST
 
+/* ---- anytime: the stop flag and the time limit end every method with its best so far ------- */
+
+/* the full runs' states, to show that a stopped run did less */
+static void full_states(fx *f, const pp_search_opts *base, double *states)
+{
+	pp_search_opts o = *base;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	int m;
+	o.stop = NULL;
+	o.time_limit_s = 0;
+	for (m = 0; m < 3; m++) {
+		ck_assert_msg(pp_search_run(f->c, (pp_search_method)m, &o, &r, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(r.stopped, PP_SEARCH_RAN);
+		states[m] = r.states;
+		pp_search_result_release(&r);
+	}
+}
+
+START_TEST(test_stop_flag_every_method)
+{
+	/* the flag already set (a signal before the search got going): each method returns at the
+	 * first plan it meets, as its best so far, flagged as stopped and not optimal (the ILP with
+	 * Megatron's configs for the walk's best plan, no MIP solved, gap 1) */
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	volatile sig_atomic_t stop = 0;
+	double full[3];
+	int m;
+	fx_open(&f, GPT3, A100);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.max_steps = 20000;
+	full_states(&f, &o, full);
+	stop = SIGTERM;
+	o.stop = &stop;
+	for (m = 0; m < 3; m++) {
+		const char *name = pp_search_method_name((pp_search_method)m);
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s", name, err.msg);
+		ck_assert_msg(r.stopped == PP_SEARCH_STOP_FLAG, "%s: stopped %d", name, r.stopped);
+		ck_assert_str_eq(pp_search_stop_name(r.stopped), "interrupted");
+		ck_assert(!r.optimal);
+		ck_assert_int_ge(r.n, 1);
+		ck_assert(r.plans[0].cost.feasible);
+		ck_assert_msg(r.states < full[m] / 10, "%s: %.0f states stopped, %.0f in full", name, r.states,
+			      full[m]);
+		pp_search_result_release(&r);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+typedef struct stopper {
+	volatile sig_atomic_t *stop;
+	int calls;
+} stopper;
+
+/* a progress callback that raises the flag at its first call, mid-search */
+static void stop_at_progress(void *arg, double states, double seconds, double best_s)
+{
+	stopper *s = arg;
+	(void)states, (void)seconds, (void)best_s;
+	s->calls++;
+	*s->stop = SIGINT;
+}
+
+START_TEST(test_stop_flag_mid_search)
+{
+	/* raised mid-search (the ILP after its first MIP, MCMC at its first progress call): the plans
+	 * found so far come back, stopped, not optimal */
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	volatile sig_atomic_t stop = 0;
+	stopper st = {&stop, 0};
+	double full[3];
+	int m;
+	fx_open(&f, GPT3, A100);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.max_steps = 20000;
+	full_states(&f, &o, full);
+	o.stop = &stop;
+	o.progress = stop_at_progress;
+	o.progress_arg = &st;
+	for (m = PP_SEARCH_MCMC; m <= PP_SEARCH_ILP; m++) {
+		const char *name = pp_search_method_name((pp_search_method)m);
+		stop = 0;
+		st.calls = 0;
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s", name, err.msg);
+		ck_assert_int_eq(st.calls, 1);
+		ck_assert_msg(r.stopped == PP_SEARCH_STOP_FLAG, "%s: stopped %d", name, r.stopped);
+		ck_assert(!r.optimal);
+		ck_assert_int_ge(r.n, 1);
+		ck_assert(r.plans[0].cost.feasible);
+		ck_assert_msg(r.states < full[m], "%s: %.0f states stopped, %.0f in full", name, r.states, full[m]);
+		pp_search_result_release(&r);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_time_limit_every_method)
+{
+	/* a time limit far below the search's time: every method (the exhaustive one too) returns
+	 * its best so far, saying the time limit cut it, and none claims optimality */
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	int m;
+	fx_open(&f, GPT3, A100);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.time_limit_s = 1e-6;
+	for (m = 0; m < 3; m++) {
+		const char *name = pp_search_method_name((pp_search_method)m);
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s", name, err.msg);
+		ck_assert_msg(r.stopped == PP_SEARCH_STOP_TIME, "%s: stopped %d", name, r.stopped);
+		ck_assert_str_eq(pp_search_stop_name(r.stopped), "time limit reached");
+		ck_assert(!r.optimal);
+		ck_assert_int_ge(r.n, 1);
+		ck_assert(r.plans[0].cost.feasible);
+		pp_search_result_release(&r);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_stopped_before_any_plan)
+{
+	/* MCMC's starting plans do not fit in 1 GiB: stopped before its chains walk, it has found no
+	 * plan and says so (PP_ESTOPPED), not that none fits */
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	volatile sig_atomic_t stop = SIGHUP;
+	fx_open(&f, GPT3, A100);
+	pp_costctx_set_mem_limit(f.c, 1.0);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.space.mem_limit_gib = 1.0;
+	o.stop = &stop;
+	ck_assert_int_eq(pp_search_run(f.c, PP_SEARCH_MCMC, &o, &r, &err), PP_ESTOPPED);
+	ck_assert_str_eq(err.msg, "search interrupted before any plan was found");
+	ck_assert_int_eq(r.n, 0);
+	o.stop = NULL;
+	o.time_limit_s = 1e-6;
+	ck_assert_int_eq(pp_search_run(f.c, PP_SEARCH_MCMC, &o, &r, &err), PP_ESTOPPED);
+	ck_assert_str_eq(err.msg, "time limit (1e-06 s) reached before any plan was found");
+	ck_assert_int_eq(r.n, 0);
+	fx_close(&f);
+}
+END_TEST
+
+/* the stage layouts as they were enumerated first (every (f, l) tried, O(L^3)) */
+static int layouts_brute(int L, int max_p, int uneven, int (*out)[3], int cap)
+{
+	int p, f, l, n = 0;
+	for (p = 1; p <= max_p && p <= L; p++) {
+		if (L % p == 0 && n < cap) {
+			out[n][0] = p, out[n][1] = 0, out[n][2] = 0;
+			n++;
+		}
+		if (!uneven || p < 2)
+			continue;
+		for (f = 0; f < L; f++)
+			for (l = 0; l < L; l++) {
+				int inner = p - (f > 0) - (l > 0), rest = L - f - l, mid;
+				if ((f == 0 && l == 0) || inner < 1 || rest < inner || rest % inner)
+					continue;
+				mid = rest / inner;
+				if (f >= mid || l >= mid)
+					continue;
+				if (n < cap) {
+					out[n][0] = p, out[n][1] = f, out[n][2] = l;
+					n++;
+				}
+			}
+	}
+	return n;
+}
+
+START_TEST(test_space_layouts_match_brute_force)
+{
+	/* the same layouts in the same order (the searches break ties by it), capped alike */
+	static const int Ls[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 24, 31, 32, 48, 61, 64, 80, 96, 97, 128};
+	static const int max_ps[] = {1, 2, 3, 8, 1024};
+	pp_graph g;
+	size_t li, pi;
+	int uneven;
+	memset(&g, 0, sizeof(g));
+	for (li = 0; li < sizeof(Ls) / sizeof(Ls[0]); li++) {
+		int L = Ls[li], cap = L * L + L + 1;
+		int (*a)[3] = malloc(sizeof(*a) * (size_t)cap), (*b)[3] = malloc(sizeof(*b) * (size_t)cap);
+		ck_assert(a && b);
+		g.n_layers = L;
+		for (pi = 0; pi < sizeof(max_ps) / sizeof(max_ps[0]); pi++)
+			for (uneven = 0; uneven < 2; uneven++) {
+				int caps[2] = {cap, cap / 3 + 1}, ci;
+				for (ci = 0; ci < 2; ci++) {
+					int na = pp_space_layouts(&g, max_ps[pi], uneven, a, caps[ci]);
+					int nb = layouts_brute(L, max_ps[pi], uneven, b, caps[ci]);
+					ck_assert_msg(na == nb, "L=%d max_p=%d uneven=%d cap=%d: %d layouts, want %d", L,
+						      max_ps[pi], uneven, caps[ci], na, nb);
+					ck_assert_msg(memcmp(a, b, sizeof(*a) * (size_t)na) == 0,
+						      "L=%d max_p=%d uneven=%d: another order", L, max_ps[pi], uneven);
+				}
+			}
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("search");
@@ -917,6 +1137,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
 	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
 	tcase_add_test(tc, test_mem_limit_above_hardware_refused);
+	tcase_add_test(tc, test_stop_flag_every_method);
+	tcase_add_test(tc, test_stop_flag_mid_search);
+	tcase_add_test(tc, test_time_limit_every_method);
+	tcase_add_test(tc, test_stopped_before_any_plan);
+	tcase_add_test(tc, test_space_layouts_match_brute_force);
 	suite_add_tcase(s, tc);
 	return s;
 }

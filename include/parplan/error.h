@@ -19,7 +19,8 @@ enum {
 	PP_EINFEASIBLE = -3, /* no plan fits */
 	PP_ENOMEM = -4,
 	PP_EIO = -5,
-	PP_EBACKEND = -6     /* BLAS / MPI / CUDA failure */
+	PP_EBACKEND = -6,    /* BLAS / MPI / CUDA failure */
+	PP_ESTOPPED = -7     /* a search stopped (signal, time limit) before it found any plan */
 };
 
 #define PP_ERROR_MSG_MAX 512

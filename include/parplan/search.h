@@ -30,16 +30,28 @@ int pp_search_method_parse(const char *s);             /* -1 when unknown */
 /** Called now and then by long searches (progress lines); @best_s is 0 before a plan fits. */
 typedef void (*pp_search_progress_fn)(void *arg, double states, double seconds, double best_s);
 
+/** Why a search ended before its end (pp_search_result.stopped). */
+typedef enum pp_search_stop {
+	PP_SEARCH_RAN = 0,          /* it ran to its end */
+	PP_SEARCH_STOP_FLAG = 1,    /* *opts.stop was set */
+	PP_SEARCH_STOP_TIME = 2     /* opts.time_limit_s was reached */
+} pp_search_stop;
+
+/** "interrupted", "time limit reached", or "" for PP_SEARCH_RAN. */
+const char *pp_search_stop_name(int stopped);
+
 typedef struct pp_search_opts {
 	pp_space_opts space;
 	int top_k;                  /* plans to return, >= 1 */
 	uint64_t seed;              /* mcmc */
-	double time_limit_s;        /* 0: none (mcmc, ilp: GLPK's tm_lim in total) */
+	double time_limit_s;        /* 0: none; else every method returns its best so far by then
+	                             * (mcmc: its budget; ilp: the walk, then GLPK's tm_lim in total) */
 	long long max_steps;        /* mcmc, all chains; 0: 50000 unless a time limit is given */
 	double beta;                /* mcmc: accept a relative slowdown x with exp(-beta*x) */
 	const pp_global *fixed;     /* mcmc, ilp: search per-op configs for this global plan only */
 	double target_s;            /* mcmc: record the step the best first reaches this time */
-	volatile sig_atomic_t *stop;/* set (e.g. by a SIGINT handler) to return the best so far */
+	volatile sig_atomic_t *stop;/* set (e.g. by a signal handler) to return the best so far; read
+	                             * in every phase (walk, MIP, stage DP, chains) */
 	pp_search_progress_fn progress;
 	void *progress_arg;
 } pp_search_opts;
@@ -63,7 +75,7 @@ typedef struct pp_search_result {
 	uint64_t seed;
 	int optimal;                /* exhaustive: 1; ilp: every MIP proven optimal; mcmc: 0 */
 	double gap;                 /* ilp: largest relative MIP gap left, 0 when optimal */
-	int stopped;                /* the time limit or the stop flag cut the search */
+	int stopped;                /* pp_search_stop: what cut the search short (0: nothing) */
 	long long target_step;      /* mcmc: first step whose best reached target_s, -1 never */
 	double target_seconds;
 	double ilp_objective_s;     /* ilp: the MIP's objective for the best plan */
@@ -74,9 +86,11 @@ typedef struct pp_search_result {
 void pp_search_result_release(pp_search_result *r);
 
 /**
- * Run @method on @c with @o.  On success @r holds at least one feasible plan (caller releases).
- * PP_EINFEASIBLE when no plan fits (message: the smallest peak memory found vs capacity),
- * PP_EINVALID for bad options, PP_ENOMEM, PP_EBACKEND (GLPK failure).
+ * Run @method on @c with @o.  On success @r holds at least one feasible plan (caller releases);
+ * cut short by the stop flag or the time limit, the best found so far, @r->stopped saying why
+ * and @r->optimal 0.  PP_EINFEASIBLE when no plan fits (message: the smallest peak memory found
+ * vs capacity), PP_ESTOPPED when stopped before any plan was found, PP_EINVALID for bad
+ * options, PP_ENOMEM, PP_EBACKEND (GLPK failure).
  */
 int pp_search_run(const pp_costctx *c, pp_search_method method, const pp_search_opts *o,
 		  pp_search_result *r, pp_error *err);

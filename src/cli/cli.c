@@ -13,7 +13,8 @@ int cli_error(const pp_error *err)
 {
 	char buf[PP_ERROR_MSG_MAX + PP_ERROR_FILE_MAX + PP_ERROR_PATH_MAX + 8];
 	fprintf(stderr, "parplan: %s\n", pp_error_format(err, buf, sizeof(buf)));
-	return err->code == PP_EINFEASIBLE ? CLI_FAIL : CLI_BAD;
+	/* no plan: none fits, or the search was stopped before it found one */
+	return err->code == PP_EINFEASIBLE || err->code == PP_ESTOPPED ? CLI_FAIL : CLI_BAD;
 }
 
 int cli_usage(const char *fmt, ...)
@@ -161,4 +162,59 @@ int cli_num(const char *name, const char *val, double min, double max, double *o
 int cli_isatty(FILE *f)
 {
 	return isatty(fileno(f));
+}
+
+static volatile sig_atomic_t stop_flag;
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_STOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+static struct sigaction stop_old[N_STOP_SIGNALS];
+static int stop_caught;
+
+static void on_stop_signal(int sig)
+{
+	stop_flag = sig;
+}
+
+volatile sig_atomic_t *cli_stop_catch(void)
+{
+	struct sigaction sa;
+	size_t i;
+	stop_flag = 0;
+	if (stop_caught)
+		return &stop_flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART; /* a file being read or written goes on: only the search stops */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < N_STOP_SIGNALS; i++)
+		sigaddset(&sa.sa_mask, stop_signals[i]);
+	for (i = 0; i < N_STOP_SIGNALS; i++) {
+		sigaction(stop_signals[i], &sa, &stop_old[i]);
+		/* SIGTERM or SIGHUP ignored on entry (nohup) stays ignored; SIGINT is caught all the
+		 * same, as shells start background jobs with it ignored and `kill -INT` is still meant */
+		if (stop_signals[i] != SIGINT && stop_old[i].sa_handler == SIG_IGN)
+			sigaction(stop_signals[i], &stop_old[i], NULL);
+	}
+	stop_caught = 1;
+	return &stop_flag;
+}
+
+void cli_stop_release(void)
+{
+	size_t i;
+	if (!stop_caught)
+		return;
+	for (i = 0; i < N_STOP_SIGNALS; i++)
+		sigaction(stop_signals[i], &stop_old[i], NULL);
+	stop_caught = 0;
+}
+
+const char *cli_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT: return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP: return "SIGHUP";
+	default: return "a signal";
+	}
 }

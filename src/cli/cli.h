@@ -7,6 +7,7 @@
 #ifndef PARPLAN_CLI_H
 #define PARPLAN_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "parplan/error.h"
@@ -62,5 +63,18 @@ int cli_num(const char *name, const char *val, double min, double max, double *o
 
 /** True when @f is a terminal (progress lines go to stderr only then). */
 int cli_isatty(FILE *f);
+
+/**
+ * Catch SIGINT, SIGTERM and SIGHUP (Ctrl-C; a batch scheduler's time limit, a closed terminal)
+ * until cli_stop_release(): each sets the returned flag, zeroed here, to its signal number, for
+ * a long search (pp_search_opts.stop) to return its best plan so far.  SIGTERM and SIGHUP
+ * ignored on entry (nohup) stay ignored.  The flag is the CLI's one piece of global state (a
+ * signal handler can reach nothing else).
+ */
+volatile sig_atomic_t *cli_stop_catch(void);
+/** Restore what cli_stop_catch() replaced (a no-op when nothing is caught); the flag keeps its value. */
+void cli_stop_release(void);
+/** "SIGINT", "SIGTERM", "SIGHUP", or "a signal" for any other number. */
+const char *cli_signal_name(int sig);
 
 #endif

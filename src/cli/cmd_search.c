@@ -2,9 +2,10 @@
  * cmd_search.c - `parplan search`: find the fastest plan that fits (exhaustive, mcmc or ilp),
  * print the top K, optionally write the best as a parplan-plan/1 file.
  */
-#include <signal.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,14 +20,6 @@
 #include "parplan/io.h"
 #include "parplan/search.h"
 #include "parplan/strategy.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 typedef struct progress {
 	int tty;
@@ -69,6 +62,10 @@ static int print_json(const pp_search_result *r)
 	cJSON_AddBoolToObject(s, "optimal", r->optimal);
 	cJSON_AddNumberToObject(s, "gap", r->gap);
 	cJSON_AddBoolToObject(s, "stopped", r->stopped);
+	if (r->stopped)
+		cJSON_AddStringToObject(s, "stop_reason", pp_search_stop_name(r->stopped));
+	else
+		cJSON_AddNullToObject(s, "stop_reason");
 	if (r->method == PP_SEARCH_MCMC) {
 		/* with --target: the first step whose best plan reached it (-1: never) */
 		cJSON_AddNumberToObject(s, "target_step", (double)r->target_step);
@@ -125,8 +122,85 @@ static void print_table(const pp_search_result *r)
 			printf(", gap %.2g", r->gap);
 	}
 	if (r->stopped)
-		printf(", stopped early (best so far)");
+		printf(", stopped early: %s (best so far)", pp_search_stop_name(r->stopped));
 	printf("\n");
+}
+
+/* --emit's list: known format names, none empty (no ",," or trailing comma) */
+static int check_emit_list(const char *emit)
+{
+	char buf[64];
+	const char *q = emit;
+	for (;;) {
+		size_t k = strcspn(q, ",");
+		if (k == 0 || k >= sizeof(buf))
+			return cli_usage("search: --emit: bad format list \"%.40s\" (names separated by single commas)",
+					 emit);
+		memcpy(buf, q, k);
+		buf[k] = 0;
+		if (!pp_emit_find(buf))
+			return cli_usage("search: --emit: unknown format \"%.40s\"", buf);
+		q += k;
+		if (!*q)
+			return 0;
+		q++; /* the comma: a name must follow */
+	}
+}
+
+/* the folder part of @path ("." when it has none) into @buf */
+static void folder_of(const char *path, char *buf, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(buf, n, ".");
+	else if (slash == path)
+		snprintf(buf, n, "/");
+	else
+		snprintf(buf, n, "%.*s", (int)(slash - path), path);
+}
+
+/* -o F: not a folder, and its folder exists (checked before searching, so that a search is never
+ * thrown away for want of a place to put its plan) */
+static int check_out_file(const char *path)
+{
+	char dir[1024];
+	struct stat st;
+	if (!*path)
+		return cli_usage("search: -o: empty file name");
+	if (!strcmp(path, "-"))
+		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return cli_usage("search: -o: '%.200s' is a folder", path);
+	folder_of(path, dir, sizeof(dir));
+	if (stat(dir, &st) < 0)
+		return cli_usage("search: -o: cannot write into '%.200s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return cli_usage("search: -o: '%.200s' is not a folder", dir);
+	return 0;
+}
+
+/* --out-dir D: a folder, or made (mkdir -p) under the nearest existing folder above it */
+static int check_out_dir(const char *path)
+{
+	char buf[1024];
+	struct stat st;
+	if (!*path || strlen(path) >= sizeof(buf))
+		return cli_usage("search: --out-dir: bad folder name \"%.40s\"", path);
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (;;) {
+		char up[1024];
+		if (stat(buf, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return cli_usage("search: --out-dir: '%.200s' is not a folder", buf);
+			return 0;
+		}
+		if (errno != ENOENT && errno != ENOTDIR)
+			return cli_usage("search: --out-dir: cannot use '%.200s': %s", buf, strerror(errno));
+		folder_of(buf, up, sizeof(up));
+		if (!strcmp(up, buf))
+			return 0;
+		snprintf(buf, sizeof(buf), "%s", up);
+	}
 }
 
 static const char usage_text[] =
@@ -146,11 +220,11 @@ int cmd_search(int argc, char **argv)
 	pp_plan plan;
 	int plan_ok = 0;
 	const char *model = NULL, *hwp = NULL, *out = NULL, *emit = NULL, *out_dir = NULL, *v;
-	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, have_res = 0;
+	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, catching = 0;
 	long long n;
 	double x;
 	progress pr = {0, 0};
-	struct sigaction sa, old_sa;
+	volatile sig_atomic_t *stop = NULL;
 
 	memset(&res, 0, sizeof(res));
 	memset(&plan, 0, sizeof(plan));
@@ -249,27 +323,17 @@ int cmd_search(int argc, char **argv)
 		return cli_usage("search: --emit needs --out-dir DIR");
 	if (out_dir && !emit)
 		return cli_usage("search: --out-dir needs --emit FORMATS");
-	if (emit) {
-		/* check the format names before searching */
-		char buf[256];
-		const char *q = emit;
-		if (emit[strlen(emit) - 1] == ',')
-			return cli_usage("search: --emit: bad format list \"%.40s\"", emit);
-		while (*q) {
-			size_t k = strcspn(q, ",");
-			if (k == 0 || k >= sizeof(buf))
-				return cli_usage("search: --emit: bad format list \"%.40s\"", emit);
-			memcpy(buf, q, k);
-			buf[k] = 0;
-			if (!pp_emit_find(buf))
-				return cli_usage("search: --emit: unknown format \"%.40s\"", buf);
-			q += k;
-			if (*q == ',')
-				q++;
-		}
-	}
 	if (!model || !hwp || !o.space.gpus || !o.space.global_batch)
 		return cli_usage("search: --model, --hw, --gpus and --global-batch are required (see parplan search --help)");
+	/* every option value before any work: a search is never run only to be refused after */
+	if (emit && (check_emit_list(emit) != 0 || check_out_dir(out_dir) != 0))
+		return CLI_BAD;
+	if (out && check_out_file(out) != 0)
+		return CLI_BAD;
+
+	/* from here on SIGINT, SIGTERM and SIGHUP end the search with its best plan so far */
+	stop = cli_stop_catch();
+	catching = 1;
 
 	if (pp_graph_load(model, &g, &err) < 0 || pp_hw_load(hwp, &hw, &err) < 0 ||
 	    pp_costctx_new(&ctx, g, hw, &err) < 0) {
@@ -279,24 +343,28 @@ int cmd_search(int argc, char **argv)
 	if (o.space.mem_limit_gib > 0)
 		pp_costctx_set_mem_limit(ctx, o.space.mem_limit_gib);
 
+	if (*stop) {
+		/* the signal came while the inputs were loading */
+		fprintf(stderr, "parplan: search interrupted before any plan was found\n");
+		rc = CLI_FAIL;
+		goto done;
+	}
+
 	pr.tty = cli_isatty(stderr);
 	o.progress = show_progress;
 	o.progress_arg = &pr;
-	stop_flag = 0;
-	o.stop = &stop_flag;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_sa);
+	o.stop = stop;
 	r = pp_search_run(ctx, (pp_search_method)method, &o, &res, &err);
-	sigaction(SIGINT, &old_sa, NULL);
 	if (pr.shown)
 		fprintf(stderr, "\r%79s\r", "");
 	if (r < 0) {
+		/* PP_ESTOPPED: "search interrupted before any plan was found", exit 1 */
 		rc = cli_error(&err);
 		goto done;
 	}
-	have_res = 1;
+	if (res.stopped == PP_SEARCH_STOP_FLAG)
+		fprintf(stderr, "parplan: search interrupted by %s: the best plan found so far, not proven "
+				"optimal\n", cli_signal_name(*stop));
 	if (out || emit) {
 		const pp_candidate *best = &res.plans[0];
 		if (pp_plan_init(&plan, g, model, hw->name, hwp, hw->node_devices, &best->global, best->cfg,
@@ -314,15 +382,11 @@ int cmd_search(int argc, char **argv)
 		plan.search.seconds = 0;
 		plan.search.optimal = res.optimal;
 		plan.search.gap = res.gap;
-		if (emit && pp_emit_to_dir(&plan, emit, out_dir, &err) < 0) {
-			rc = cli_error(&err);
-			goto done;
-		}
-		if (out && pp_plan_save(&plan, out, &err) < 0) {
-			rc = cli_error(&err);
-			goto done;
-		}
 	}
+	/* the plan file and the table first: a format that refuses the plan (below) never takes the
+	 * search's result with it */
+	if (out && pp_plan_save(&plan, out, &err) < 0)
+		rc = cli_error(&err);
 	if (json) {
 		if (print_json(&res) < 0) {
 			fprintf(stderr, "parplan: search: out of memory\n");
@@ -331,8 +395,16 @@ int cmd_search(int argc, char **argv)
 	} else {
 		print_table(&res);
 	}
+	fflush(stdout);
+	if (emit && pp_emit_to_dir(&plan, emit, out_dir, &err) < 0) {
+		char buf[PP_ERROR_MSG_MAX + PP_ERROR_FILE_MAX + PP_ERROR_PATH_MAX + 8];
+		fprintf(stderr, "parplan: search: --emit: %s; nothing written to '%.200s'\n",
+			pp_error_format(&err, buf, sizeof(buf)), out_dir);
+		rc = CLI_BAD;
+	}
 done:
-	(void)have_res;
+	if (catching)
+		cli_stop_release();
 	if (plan_ok)
 		pp_plan_release(&plan);
 	pp_search_result_release(&res);

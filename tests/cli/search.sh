@@ -159,6 +159,47 @@ assert abs(a / b - 1) < 1e-9, (a, b)
 " || die "emitted plan is not the best"
 grep -q -- '--tensor-model-parallel-size 4' "$tmp/emit/megatron.sh" || die "megatron.sh does not carry t of the best plan"
 
+# a format that refuses the best plan (torchtitan runs llama models only; this is GPT-3) never
+# throws the search away: the plan file and the table are written and the refusal named (exit 2:
+# a file asked for could not be made); the folder gets none of the formats (all or nothing)
+for out in table json; do
+	j=
+	[ $out = json ] && j=--json
+	rm -rf "$tmp/kept.json" "$tmp/refused"
+	$S --top 1 $j --emit megatron,torchtitan --out-dir "$tmp/refused" -o "$tmp/kept.json" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] || die "refused format ($out): exit $rc"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^parplan: search: --emit: .*torchtitan: rule "llama models only"' "$tmp/err" ||
+		die "refused format ($out): stderr: $(head -c 300 "$tmp/err")"
+	$P cost --model $M --hw $H --plan "$tmp/kept.json" >/dev/null 2>&1 || die "refused format ($out): no plan file"
+	if [ $out = json ]; then
+		python3 -c "import json, sys; r = json.load(open(sys.argv[1])); assert r['plans'] and r['search']['method'] == 'exhaustive'" \
+			"$tmp/out" || die "refused format: no JSON result"
+	else
+		grep -q '^1 ' "$tmp/out" && grep -qE '^exhaustive: [0-9]+ states' "$tmp/out" || die "refused format: no table"
+	fi
+	[ -e "$tmp/refused/megatron.sh" ] && die "refused format ($out): megatron.sh written beside a refused format"
+done
+
+# option values are checked before any work: where the search itself would fail (nothing fits in
+# 1 GiB: exit 1), a bad --emit list, -o or --out-dir is what is reported (exit 2, one line)
+: >"$tmp/afile"
+early() {
+	want=$1
+	shift
+	"$@" --mem-limit 1 >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "$want" "$tmp/err" ||
+		die "$* (want \"$want\" before searching): exit $rc: $(head -c 300 "$tmp/err")"
+}
+early 'search: --emit: bad format list' $S --emit megatron, --out-dir "$tmp/e3"
+early 'search: --emit: bad format list' $S --emit megatron,,report --out-dir "$tmp/e3"
+early 'search: --emit: bad format list' $S --emit ,megatron --out-dir "$tmp/e3"
+early "search: -o: cannot write into '$tmp/nodir'" $S -o "$tmp/nodir/plan.json"
+early "search: -o: '$tmp' is a folder" $S -o "$tmp"
+early "search: --out-dir: '$tmp/afile' is not a folder" $S --emit megatron --out-dir "$tmp/afile/sub"
+[ -e "$tmp/e3" ] && die "a refused option value left a folder behind"
+
 # bad input: exit 2, one line naming the problem, no output file
 bad() {
 	"$@" >"$tmp/out" 2>"$tmp/err"
