@@ -4,7 +4,8 @@
 MPICC   ?= mpicc
 EXEC    := $(BIN)/parplan-exec
 EXEC_CUDA := $(BIN)/parplan-exec-cuda
-EXEC_COMMON := src/exec/main.c src/exec/backend_cpu.c
+EXEC_COMMON := src/exec/main.c src/exec/options.c src/exec/setup.c src/exec/layer.c \
+               src/exec/validate.c src/exec/timing.c src/exec/output.c src/exec/backend_cpu.c
 EXEC_OBJ := $(EXEC_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/src/exec/backend_cuda_absent.o
 EXEC_LIBS := -lopenblas
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })

@@ -254,6 +254,8 @@ int main(void)
 	tcase_add_test(tc, test_calibrate_exact);
 	tcase_add_test(tc, test_layer_check_rules);
 	tcase_add_test(tc, test_emit_llama);
+	/* a hang guard, not a speed test: Check's default of 4 s fails on a busy machine */
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

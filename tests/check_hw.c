@@ -638,6 +638,8 @@ int main(void)
 	tcase_add_test(tc, test_reject_text);
 	tcase_add_test(tc, test_bad_files);
 	tcase_add_test(tc, test_gemm_memo_matches_linear_scan);
+	/* a hang guard, not a speed test: Check's default of 4 s fails on a busy machine */
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

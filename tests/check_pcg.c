@@ -63,6 +63,8 @@ int main(void)
 	tcase_add_test(tc, test_reference_demo);
 	tcase_add_test(tc, test_bounded_uniform);
 	tcase_add_test(tc, test_double_range_and_streams);
+	/* a hang guard, not a speed test: Check's default of 4 s fails on a busy machine */
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

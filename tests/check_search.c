@@ -640,13 +640,15 @@ START_TEST(test_stop_flag_returns_best_so_far)
 	ck_assert_int_ge(r.n, 1);
 	ck_assert(r.plans[0].cost.feasible);
 	pp_search_result_release(&r);
-	/* a time limit ends a chain that has no step limit */
+	/* a time limit ends a chain that has no step limit (a chain that ignored it would never
+	 * return: the case's timeout fails it); it is the limit that ended it, not something
+	 * sooner.  No upper bound on the seconds: a busy machine may take any time to get there. */
 	stop = 0;
 	o.max_steps = 0;
 	o.time_limit_s = 0.05;
 	ck_assert(pp_search_mcmc(f.c, &o, &r, &err) == 0);
 	ck_assert(r.stopped);
-	ck_assert(r.seconds < 2);
+	ck_assert(r.seconds >= o.time_limit_s);
 	pp_search_result_release(&r);
 	fx_close(&f);
 }

@@ -132,7 +132,9 @@ done
 # Ctrl-C returns the best plan so far
 $S --method mcmc --time-limit 60 >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
-sleep 1
+# signal once it searches (0.5 s of CPU), not while it starts: that would race its handler
+. "$(dirname "$0")/lib/busy.sh"
+wait_busy $pid $((hz / 2))
 kill -INT $pid
 wait $pid
 rc=$?

@@ -19,26 +19,9 @@ $P model gpt --name sig512 --layers 512 --hidden 4096 --heads 32 --seq 2048 --vo
 	-o "$tmp/m.json" || die "model"
 S="$P search --model $tmp/m.json --hw $H --gpus 5040 --global-batch 10080 --top 1"
 
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-# wait until process $1 has used 1.2 s of CPU (loading takes 0.4 s, the first plan comes 0.2 s
-# into the search); without /proc, 3 s of wall time
-cpu_ticks() {
-	read -r line <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
-	set -- $line
-	echo $((${14} + ${15}))
-}
-wait_busy() {
-	if [ ! -r "/proc/$1/stat" ]; then
-		sleep 3
-		return
-	fi
-	n=0
-	while [ $n -lt 3000 ] && kill -0 "$1" 2>/dev/null; do
-		[ "$(cpu_ticks "$1")" -ge $((hz * 6 / 5)) ] && return
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
+# wait until a process has used 1.2 s of CPU (loading takes 0.4 s, the first plan comes 0.2 s
+# into the search): wait_busy PID TICKS
+. "$(dirname "$0")/lib/busy.sh"
 
 # a watchdog: in 300 s run "$@" (unless watchdog_off comes first; no output, no stray sleep)
 watchdog() {
@@ -72,7 +55,7 @@ for m in exhaustive ilp mcmc; do
 		rm -f "$tmp/plan.json"
 		$S --method $m $lim -o "$tmp/plan.json" >"$tmp/out" 2>"$tmp/err" &
 		pid=$!
-		wait_busy $pid
+		wait_busy $pid $((hz * 6 / 5))
 		signal_and_wait $pid $sig
 		what="$m, SIG$sig"
 		[ $rc -eq 0 ] || { die "$what: exit $rc: $(head -c 300 "$tmp/err")"; continue; }
