@@ -31,11 +31,19 @@ int xe_usage(int rank, const char *fmt, ...)
 	return XE_EXIT_BAD;
 }
 
+/* Plain decimal numbers only: strtol/strtod would also take leading blanks and hex. */
+static int plain_number(const char *v)
+{
+	if (*v == '-' || *v == '+')
+		v++;
+	return *v >= '0' && *v <= '9' && strspn(v, "0123456789.eE+-") == strlen(v);
+}
+
 static int parse_int(int rank, const char *name, const char *v, long lo, long hi, int *out)
 {
 	char *end;
 	long x = strtol(v, &end, 10);
-	if (end == v || *end || x < lo || x > hi)
+	if (!plain_number(v) || end == v || *end || x < lo || x > hi)
 		return xe_usage(rank, "%s: expected an integer in [%ld, %ld], got \"%.40s\"", name, lo,
 				hi, v);
 	*out = (int)x;
@@ -44,7 +52,7 @@ static int parse_int(int rank, const char *name, const char *v, long lo, long hi
 
 int xe_parse_opts(int argc, char **argv, int rank, xe_opts *o)
 {
-	int i;
+	int i, k;
 	memset(o, 0, sizeof(*o));
 	o->backend = "cpu";
 	o->iters = 20;
@@ -75,8 +83,11 @@ int xe_parse_opts(int argc, char **argv, int rank, xe_opts *o)
 		}
 		if (a[0] != '-')
 			return xe_usage(rank, "unexpected argument \"%.40s\"", a);
-		if (!v)
+		if (!v || !*v || (v[0] == '-' && v[1] && !(v[1] >= '0' && v[1] <= '9')))
 			return xe_usage(rank, "option %s needs a value", a);
+		for (k = 1; k < i; k++)
+			if (!strcmp(argv[k], a))
+				return xe_usage(rank, "option %s given twice", a);
 		i++;
 		if (!strcmp(a, "--stub"))
 			o->stub = v;
@@ -113,9 +124,10 @@ int xe_parse_opts(int argc, char **argv, int rank, xe_opts *o)
 			o->seed = (uint64_t)sd;
 		} else if (!strcmp(a, "--scale")) {
 			char *end;
+			/* below 1e-3 every dimension of the layer rounds to its minimum */
 			o->scale = strtod(v, &end);
-			if (end == v || *end || !(o->scale > 0 && o->scale <= 1))
-				return xe_usage(rank, "--scale: expected a number in (0, 1], got "
+			if (!plain_number(v) || end == v || *end || !(o->scale >= 1e-3 && o->scale <= 1))
+				return xe_usage(rank, "--scale: expected a number in [0.001, 1], got "
 						"\"%.40s\"", v);
 		} else if (!strcmp(a, "--test-wrong-shard")) {
 			if (strcmp(v, "w_qkv") && strcmp(v, "w_proj") && strcmp(v, "w_fc1") &&
