@@ -23,7 +23,7 @@ TESTS   := $(TESTS_SRC:tests/%.c=$(BUILD)/tests/%)
 HEADERS := $(wildcard include/parplan/*.h)
 
 .PHONY: all deps check test asan check-headers demo demo-run clean bench models exec exec-cuda calibrate-local \
-        fuzz fuzz-build
+        fuzz fuzz-build valgrind
 all: $(LIB) $(PARPLAN) exec
 
 -include mk/exec.mk

@@ -1,7 +1,8 @@
 # mk/fuzz.mk - `make fuzz`: one libFuzzer harness per loader (tests/fuzz/fuzz_<loader>.c), built
 # with clang, libFuzzer, ASan and UBSan into $(FUZZ_BUILD), each run for FUZZ_SECONDS from a
-# copy of its seed corpus (tests/fuzz/run.sh).
-# docs/reliability.md has the figures and how to reproduce them.
+# copy of its seed corpus (tests/fuzz/run.sh).  `make valgrind`: memcheck over searches,
+# emitters and regress (tests/valgrind.sh).  docs/reliability.md has the figures and how to
+# reproduce them.
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -28,4 +29,9 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
--include $(FUZZ_LIB_OBJ:.o=.d)
+# Memcheck over a search with each method, emit of every format and regress (tests/valgrind.sh).
+VALGRIND ?= valgrind
+valgrind: all
+	@PARPLAN=$(abspath $(PARPLAN)) VALGRIND="$(VALGRIND)" BUILD=$(BUILD) sh tests/valgrind.sh
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:=.d)
