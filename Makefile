@@ -22,10 +22,12 @@ TESTS_SRC := $(wildcard tests/check_*.c)
 TESTS   := $(TESTS_SRC:tests/%.c=$(BUILD)/tests/%)
 HEADERS := $(wildcard include/parplan/*.h)
 
-.PHONY: all deps check test asan check-headers check-imports demo demo-run clean bench models exec exec-cuda calibrate-local
+.PHONY: all deps check test asan check-headers check-imports demo demo-run clean bench models exec exec-cuda calibrate-local \
+        fuzz fuzz-build valgrind
 all: $(LIB) $(PARPLAN) exec
 
 -include mk/exec.mk
+-include mk/fuzz.mk
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,6 +102,6 @@ $(BUILD)/bench_cost: scripts/bench_cost.c $(LIB)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
