@@ -223,6 +223,10 @@ cJSON *pp_global_json(const pp_global *gl)
 			NUM(o, "first_stage_layers", gl->first_stage_layers);
 		if (gl->last_stage_layers)
 			NUM(o, "last_stage_layers", gl->last_stage_layers);
+		if (gl->tp_comm_overlap)
+			BOOL(o, "tp_comm_overlap", gl->tp_comm_overlap);
+		if (gl->overlap_param_gather)
+			BOOL(o, "overlap_param_gather", gl->overlap_param_gather);
 	}
 	if (!ok) {
 		cJSON_Delete(o);
@@ -250,6 +254,8 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(root, "model_path", plan->model_path);
 	if (plan->hw_path[0])
 		STR(root, "hw_path", plan->hw_path);
+	if (plan->stack[0])
+		STR(root, "stack", plan->stack);
 	NUM(root, "gpus", plan->gpus);
 	NUM(root, "node_devices", plan->node_devices);
 
@@ -422,7 +428,8 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 					   "virtual_stages", "schedule", "recompute",
 					   "sequence_parallel", "distributed_optimizer",
 					   "overlap_grad_reduce", "first_stage_layers",
-					   "last_stage_layers", NULL};
+					   "last_stage_layers", "tp_comm_overlap",
+					   "overlap_param_gather", NULL};
 	const char *P = "global";
 	int64_t v;
 	int rc, x;
@@ -457,7 +464,9 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 	if ((rc = pp_json_get_bool(c, o, P, "sequence_parallel", 1, &gl->sequence_parallel)) < 0 ||
 	    (rc = pp_json_get_bool(c, o, P, "distributed_optimizer", 1,
 				   &gl->distributed_optimizer)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, P, "overlap_grad_reduce", 1, &gl->overlap_grad_reduce)) < 0)
+	    (rc = pp_json_get_bool(c, o, P, "overlap_grad_reduce", 1, &gl->overlap_grad_reduce)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "tp_comm_overlap", 0, &gl->tp_comm_overlap)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "overlap_param_gather", 0, &gl->overlap_param_gather)) < 0)
 		return rc;
 	if (gl->virtual_stages > 1 && gl->schedule != PP_SCHED_INTERLEAVED)
 		return pp_json_fail(c, P, "virtual_stages", "virtual stages > 1 need the interleaved schedule");
@@ -669,7 +678,7 @@ static int check_name(const pp_jctx *c, const char *key, const char *s)
 
 static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 {
-	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "gpus",
+	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "stack", "gpus",
 					   "node_devices", "model_shape", "global", "stages", "ops",
 					   "predicted", "search", NULL};
 	const char *s = NULL;
@@ -701,6 +710,7 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 	check_names = 0;
 	NAME("model_path", model_path, 0);
 	NAME("hw_path", hw_path, 0);
+	NAME("stack", stack, 0);
 #undef NAME
 	if ((rc = get_i(c, root, "", "gpus", 1, 1, MAX_DEGREE, &v)) < 0)
 		return rc;

@@ -28,4 +28,8 @@ void cli_cost_print_infeasible(FILE *f, const pp_cost *c);
  */
 int cli_global_opt(int argc, char **argv, int *i, pp_global *gl);
 
+/* Load stack @name (NULL: PP_STACK_DEFAULT): a file path, or a name looked up in ./stacks and
+ * then in the stacks folder next to the binary's (bin/../stacks). */
+int cli_stack_load(const char *name, pp_stack *st, pp_error *err);
+
 #endif
