@@ -843,17 +843,17 @@ double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg
 static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double params_d,
 				double params_td, double *ag_s)
 {
-	double s = 0, ag = 0;
+	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes;
 	int d = gl->d, t = gl->t;
 	if (gl->distributed_optimizer) {
 		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights */
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * GRAD_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * gb);
 		ag += pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * GRAD_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * gb);
 		ag += pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
 	} else {
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * GRAD_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * GRAD_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * gb);
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * gb);
 	}
 	if (ag_s)
 		*ag_s = ag;

@@ -25,6 +25,7 @@ void pp_stack_legacy(pp_stack *s)
 	s->grad_reduce_overlap = 1;
 	s->gemm_efficiency = 0; /* 0: the profile's flat gemm_efficiency, as before stacks */
 	s->optimizer_hbm_eff = 1;
+	s->grad_reduce_bytes = 4;
 	s->tp_overlap_sm_fraction = 0;
 	s->legacy = 1;
 }
@@ -119,7 +120,7 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 	static const char *const pkeys[] = {"scatter_gather", "p2p_overlap", "source", NULL};
 	static const char *const pflags[] = {"scatter_gather", "p2p_overlap", NULL};
 	static const char *const okeys[] = {"tp_comm", "grad_reduce", "param_gather",
-					    "tp_sm_fraction", "source", NULL};
+					    "tp_sm_fraction", "grad_reduce_bytes", "source", NULL};
 	static const char *const oflags[] = {"tp_comm", "grad_reduce", "param_gather", NULL};
 	static const char *const optkeys[] = {"hbm_efficiency", "grad_norm_pass", "zero_grad_pass",
 					      "source", NULL};
@@ -154,6 +155,9 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 	    (rc = parse_flags(c, root, "overlap", okeys, oflags, od)) < 0 ||
 	    (rc = get_sourced(c, o, "overlap", "tp_sm_fraction", s->tp_comm_overlap, 0, 0, 1,
 			      &s->tp_overlap_sm_fraction)) < 0)
+		return rc;
+	s->grad_reduce_bytes = 4;
+	if ((rc = get_sourced(c, o, "overlap", "grad_reduce_bytes", 0, 1, 0, 8, &s->grad_reduce_bytes)) < 0)
 		return rc;
 	if ((rc = get_sourced(c, root, "", "gemm_efficiency", 1, 0, 1, 1, &s->gemm_efficiency)) < 0)
 		return rc;

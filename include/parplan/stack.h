@@ -35,6 +35,7 @@ typedef struct pp_stack {
 	double tp_overlap_sm_fraction; /* SMs the overlapped TP collectives take from GEMMs */
 	double gemm_efficiency;     /* fraction of the device's max achievable matmul rate */
 	double optimizer_hbm_eff;   /* fraction of HBM bandwidth the optimizer step reaches */
+	double grad_reduce_bytes;   /* bytes per gradient element in the data-parallel reduction */
 	int grad_norm_pass;         /* gradient clipping reads every gradient once */
 	int zero_grad_pass;         /* the gradient buffer is zeroed every iteration */
 	double mem_headroom_gib;    /* memory the model does not count (allocator, workspaces) */
