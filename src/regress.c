@@ -77,7 +77,7 @@ static const char *const plan_keys[] = {
 	"last_stage_layers", "gpus", NULL};
 
 static const char *const top_keys[] = {"format", "note", "cases", NULL};
-static const char *const case_keys[] = {"name", "note", "model", "hw", "plan", "plan_file",
+static const char *const case_keys[] = {"name", "note", "model", "hw", "stack", "plan", "plan_file",
 					"search", "expect", NULL};
 static const char *const search_keys[] = {"gpus", "global_batch", "method", "seed",
 					  "time_limit_s", NULL};
@@ -223,6 +223,8 @@ static void case_release(pp_regress_case *c)
 	free(c->hw);
 	free(c->model_path);
 	free(c->hw_path);
+	free(c->stack);
+	free(c->stack_path);
 	free(c->plan_file);
 	free(c->plan_file_path);
 	free(c->expect);
@@ -509,6 +511,7 @@ static int parse_case(const pp_jctx *c, const char *file, const cJSON *o, const 
 	    (rc = get_str_dup(c, o, path, "note", 0, &cs->note)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "model", 1, &cs->model)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "hw", 1, &cs->hw)) < 0 ||
+	    (rc = get_str_dup(c, o, path, "stack", 0, &cs->stack)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "plan_file", 0, &cs->plan_file)) < 0 ||
 	    (rc = pp_json_get_object(c, o, path, "plan", 0, &plan)) < 0 ||
 	    (rc = pp_json_get_object(c, o, path, "search", 0, &search)) < 0 ||
@@ -521,6 +524,8 @@ static int parse_case(const pp_jctx *c, const char *file, const cJSON *o, const 
 	cs->model_path = resolve(file, cs->model);
 	cs->hw_path = resolve(file, cs->hw);
 	if (!cs->model_path || !cs->hw_path)
+		return pp_error_set(c->err, PP_ENOMEM, c->file, path, "out of memory");
+	if (cs->stack && !(cs->stack_path = resolve(file, cs->stack)))
 		return pp_error_set(c->err, PP_ENOMEM, c->file, path, "out of memory");
 	if (plan) {
 		char p[PP_JPATH_MAX];
@@ -816,6 +821,14 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 		rc = pp_error_set(err, rc, f->path, p, "%.400s", inner.msg);
 		goto done;
 	}
+	if (cs->stack_path) {
+		pp_stack st;
+		if ((rc = pp_stack_load(cs->stack_path, &st, &inner)) < 0) {
+			rc = load_failed(f, ci, "stack", cs->stack_path, &inner, err);
+			goto done;
+		}
+		pp_costctx_set_stack(ctx, &st);
+	}
 	if (cs->source == PP_REGRESS_PLAN_FILE) {
 		if ((rc = pp_plan_load(cs->plan_file_path, &plan, &inner)) < 0) {
 			rc = load_failed(f, ci, "plan_file", cs->plan_file_path, &inner, err);
@@ -1069,6 +1082,10 @@ char *pp_regress_to_json(const pp_regress_file *f)
 		sb_json_str(&b, cs->model);
 		pp_sb_add(&b, ",\n      \"hw\": ");
 		sb_json_str(&b, cs->hw);
+		if (cs->stack) {
+			pp_sb_add(&b, ",\n      \"stack\": ");
+			sb_json_str(&b, cs->stack);
+		}
 		switch (cs->source) {
 		case PP_REGRESS_INLINE:
 			pp_sb_add(&b, ",\n      \"plan\": ");
