@@ -169,12 +169,20 @@ double pp_cf_flash_attention_s(double fwd_flops, int causal_skip, double peak_fl
  * Tensor Core tiles 256x128 and 128x256, and 128x128; a tile's rate scales with its
  * arithmetic intensity m*n/(m+n) relative to the 256x128 tile's (operand bytes per FLOP
  * from shared memory/L2), so a smaller tile pays where quantization does not. */
-static double gemm_quant(int sms, double m, double n, int tm, int tn)
+/* ceil of a positive double below 2^62 without the libm call (the inner loop runs this) */
+static inline double pceil(double x)
 {
-	double tiles_m = ceil(m / tm), tiles_n = ceil(n / tn), tiles = tiles_m * tiles_n;
-	double waves = ceil(tiles / sms);
+	double c = (double)(long long)x;
+	return c < x ? c + 1 : c;
+}
+
+static inline double gemm_quant(long long sms, double m, double n, int tm, int tn)
+{
+	/* tm, tn are powers of two: the divisions are exact multiplications */
+	double tiles_m = pceil(m * (1.0 / tm)), tiles_n = pceil(n * (1.0 / tn));
+	long long tiles = (long long)(tiles_m * tiles_n), waves = (tiles + sms - 1) / sms;
 	double tile_eff = (m * n) / (tiles_m * tm * tiles_n * tn);
-	double wave_eff = tiles / (waves * sms);
+	double wave_eff = (double)tiles / (double)(waves * sms);
 	double ai = (double)tm * tn / (tm + tn), ai_ref = 256.0 * 128.0 / 384.0;
 	return tile_eff * wave_eff * (ai < ai_ref ? ai / ai_ref : 1.0);
 }
@@ -191,8 +199,10 @@ double pp_cf_gemm_flops(double max_flops, int sms, double m, double n, double k)
 	q = x > q ? x : q;
 	x = gemm_quant(sms, m, n, 128, 256);
 	q = x > q ? x : q;
-	x = gemm_quant(sms, m, n, 128, 128);
-	q = x > q ? x : q;
+	if (q < 0.75) { /* the 128x128 tile pays 0.75 for its intensity: it can only win below */
+		x = gemm_quant(sms, m, n, 128, 128);
+		q = x > q ? x : q;
+	}
 	(void)k; /* k only sets the loop length per tile, not the quantization */
 	return max_flops * q;
 }
