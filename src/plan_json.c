@@ -473,9 +473,10 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)
 		return pp_json_fail(c, P, "p", "p*v = %lld model chunks for %lld layers",
 				    (long long)gl->p * gl->virtual_stages, (long long)sh->layers);
-	if ((gl->first_stage_layers || gl->last_stage_layers) && gl->virtual_stages > 1)
+	if ((gl->first_stage_layers % gl->virtual_stages) || (gl->last_stage_layers % gl->virtual_stages))
 		return pp_json_fail(c, P, "first_stage_layers",
-				    "uneven first/last stages cannot be interleaved");
+				    "uneven first/last stages must split evenly over the v=%d chunks",
+				    gl->virtual_stages);
 	return 0;
 }
 

@@ -154,9 +154,18 @@ int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_erro
 			return RULE("the interleaved schedule needs p > 1");
 		if (v < 2)
 			return RULE("the interleaved schedule needs virtual stages v > 1");
-		if (gl->first_stage_layers || gl->last_stage_layers)
-			return RULE("uneven first/last stages cannot be interleaved");
-		if (g->n_layers % ((long long)p * v))
+		if (gl->first_stage_layers || gl->last_stage_layers) {
+			/* Megatron-Core get_num_layers_to_build: the first (last) rank's layers are
+			 * split evenly over its v chunks, like every other rank's */
+			int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+			int rest = g->n_layers - gl->first_stage_layers - gl->last_stage_layers;
+			if (gl->first_stage_layers % v || gl->last_stage_layers % v)
+				return RULE("first/last stage layers (%d, %d) are not divisible by v=%d",
+					    gl->first_stage_layers, gl->last_stage_layers, v);
+			if (inner > 0 && rest > 0 && rest % ((long long)inner * v))
+				return RULE("the %d layers left are not divisible by the %d middle stages x v=%d",
+					    rest, inner, v);
+		} else if (g->n_layers % ((long long)p * v))
 			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, p * v);
 		if (m % p)
 			return RULE("%d micro-batches are not a multiple of p=%d (interleaved schedule)", m, p);
