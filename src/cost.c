@@ -856,18 +856,20 @@ static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double
 	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes;
 	int d = gl->d, t = gl->t;
 	if (gl->distributed_optimizer) {
-		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights */
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * gb);
-		ag += pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * gb);
-		ag += pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
+		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights (summed in this
+		 * order so that the legacy model's numbers stay bit-identical) */
+		double ag_d = pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
+		double ag_td = pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * gb) + ag_d;
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * gb) + ag_td;
+		ag = ag_d + ag_td;
 	} else {
 		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * gb);
 		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * gb);
 	}
 	if (ag_s)
 		*ag_s = ag;
-	return s + ag;
+	return s;
 }
 
 static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
