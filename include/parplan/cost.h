@@ -8,6 +8,10 @@
  * class is scored once and multiplied by its layer count.  The closed forms the engine must
  * agree with (pp_cf_*) are exported for tests and documentation.
  *
+ * What the software stack does (flash or unfused attention, fused kernels, overlaps, per-stack
+ * efficiencies; stack.h) is set on the context with pp_costctx_set_stack; a context without one
+ * scores as the pre-stack model did (pp_stack_legacy).
+ *
  * A pp_costctx holds what does not depend on the plan; it borrows the graph and the profile,
  * which must outlive it.  Evaluation allocates nothing and is safe to call from many threads
  * on one context.
