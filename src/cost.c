@@ -176,13 +176,15 @@ static inline double pceil(double x)
 	return c < x ? c + 1 : c;
 }
 
-static inline double gemm_quant(long long sms, double m, double n, int tm, int tn)
+static inline double gemm_quant(double sms, double inv_sms, double m, double n, int tm, int tn)
 {
-	/* tm, tn are powers of two: the divisions are exact multiplications */
+	/* tm, tn are powers of two: the divisions are exact multiplications; tiles / sms is a
+	 * ratio of integers below 2^40, so taking 1e-9 off before the ceiling only undoes the
+	 * rounding of inv_sms on exact multiples */
 	double tiles_m = pceil(m * (1.0 / tm)), tiles_n = pceil(n * (1.0 / tn));
-	long long tiles = (long long)(tiles_m * tiles_n), waves = (tiles + sms - 1) / sms;
+	double tiles = tiles_m * tiles_n, waves = pceil(tiles * inv_sms - 1e-9);
 	double tile_eff = (m * n) / (tiles_m * tm * tiles_n * tn);
-	double wave_eff = (double)tiles / (double)(waves * sms);
+	double wave_eff = tiles / (waves * sms);
 	double ai = (double)tm * tn / (tm + tn), ai_ref = 256.0 * 128.0 / 384.0;
 	return tile_eff * wave_eff * (ai < ai_ref ? ai / ai_ref : 1.0);
 }
@@ -192,15 +194,16 @@ static inline double gemm_quant(long long sms, double m, double n, int tm, int t
 
 double pp_cf_gemm_flops(double max_flops, int sms, double m, double n, double k)
 {
-	double q = 0, x;
+	double q = 0, x, S = sms, inv;
 	if (sms <= 0 || m < 1 || n < 1 || k < 1)
 		return max_flops;
-	x = gemm_quant(sms, m, n, 256, 128);
+	inv = 1.0 / S;
+	x = gemm_quant(S, inv, m, n, 256, 128);
 	q = x > q ? x : q;
-	x = gemm_quant(sms, m, n, 128, 256);
+	x = gemm_quant(S, inv, m, n, 128, 256);
 	q = x > q ? x : q;
 	if (q < 0.75) { /* the 128x128 tile pays 0.75 for its intensity: it can only win below */
-		x = gemm_quant(sms, m, n, 128, 128);
+		x = gemm_quant(S, inv, m, n, 128, 128);
 		q = x > q ? x : q;
 	}
 	(void)k; /* k only sets the loop length per tile, not the quantization */
