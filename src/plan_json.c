@@ -254,6 +254,8 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(root, "model_path", plan->model_path);
 	if (plan->hw_path[0])
 		STR(root, "hw_path", plan->hw_path);
+	if (plan->stack[0])
+		STR(root, "stack", plan->stack);
 	NUM(root, "gpus", plan->gpus);
 	NUM(root, "node_devices", plan->node_devices);
 
@@ -480,9 +482,13 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)
 		return pp_json_fail(c, P, "p", "p*v = %lld model chunks for %lld layers",
 				    (long long)gl->p * gl->virtual_stages, (long long)sh->layers);
-	if ((gl->first_stage_layers || gl->last_stage_layers) && gl->virtual_stages > 1)
-		return pp_json_fail(c, P, "first_stage_layers",
-				    "uneven first/last stages cannot be interleaved");
+	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too */
+	if (gl->first_stage_layers % gl->virtual_stages || gl->last_stage_layers % gl->virtual_stages)
+		return pp_json_fail(c, P,
+				    gl->first_stage_layers % gl->virtual_stages ? "first_stage_layers"
+										: "last_stage_layers",
+				    "uneven first/last stages must split evenly over the v=%d chunks",
+				    gl->virtual_stages);
 	return 0;
 }
 
@@ -674,7 +680,7 @@ static int check_name(const pp_jctx *c, const char *key, const char *s)
 
 static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 {
-	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "gpus",
+	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "stack", "gpus",
 					   "node_devices", "model_shape", "global", "stages", "ops",
 					   "predicted", "search", NULL};
 	const char *s = NULL;
@@ -706,6 +712,7 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 	check_names = 0;
 	NAME("model_path", model_path, 0);
 	NAME("hw_path", hw_path, 0);
+	NAME("stack", stack, 0);
 #undef NAME
 	if ((rc = get_i(c, root, "", "gpus", 1, 1, MAX_DEGREE, &v)) < 0)
 		return rc;

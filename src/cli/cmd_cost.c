@@ -18,7 +18,8 @@ static int usage(void)
 	return cli_usage("usage: parplan cost --model M --hw H (--plan plan.json | --t T --p P --d D "
 			 "--micro-batch b --global-batch B [--gpus N] [--virtual-stages v] "
 			 "[--schedule 1f1b|gpipe|interleaved] [--recompute none|selective|full] "
-			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce]) "
+			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
+			 "[--tp-comm-overlap] [--overlap-param-gather]) [--stack NAME|FILE] "
 			 "[--mem-limit GIB] [--json] [-o plan.json]");
 }
 
@@ -32,8 +33,9 @@ int cmd_cost(int argc, char **argv)
 	pp_plan plan, from;
 	pp_cost cost;
 	uint8_t *cfg = NULL;
-	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v;
+	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v, *stackp = NULL;
 	char flags[256];
+	pp_stack stack;
 	double mem_limit = 0;
 	long long gpus = 0;
 	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
@@ -53,6 +55,7 @@ int cmd_cost(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--model", &model)) < 0 ||
 		    (!r && (r = cli_opt(argc, argv, &i, "--hw", &hwp)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "--plan", &planp)) < 0) ||
+		    (!r && (r = cli_opt(argc, argv, &i, "--stack", &stackp)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "-o", &outp)) < 0))
 			return CLI_BAD;
 		if (r)
@@ -90,6 +93,8 @@ int cmd_cost(int argc, char **argv)
 		if (!hwp && from.hw_path[0])
 			hwp = from.hw_path;
 		gl = from.global;
+		if (!stackp && from.stack[0])
+			stackp = from.stack;
 		if (!gpus)
 			gpus = from.gpus;
 	}
@@ -115,6 +120,11 @@ int cmd_cost(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (cli_stack_load(stackp, &stack, &err) < 0) {
+		rc = cli_error(&err);
+		goto done;
+	}
+	pp_costctx_set_stack(ctx, &stack);
 	pp_costctx_set_mem_limit(ctx, mem_limit);
 	if (have_from) {
 		cfg = malloc((size_t)g->n_ops);
@@ -134,6 +144,7 @@ int cmd_cost(int argc, char **argv)
 			goto done;
 		}
 		have_plan = 1;
+		snprintf(plan.stack, sizeof(plan.stack), "%s", stack.name);
 		cli_cost_to_predicted(&cost, &plan.predicted);
 		if (have_from)
 			plan.search = from.search;

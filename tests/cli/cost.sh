@@ -26,7 +26,20 @@ assert a["feasible"] and 0.3 < a["mfu"] < 0.7, a["mfu"]
 assert abs(sum(a["time"].values()) / a["iteration_s"] - 1) < 1e-9
 assert plan["format"] == "parplan-plan/1" and plan["global"]["t"] == 8 and plan["gpus"] == 1024
 assert abs(plan["predicted"]["iteration_s"] - a["iteration_s"]) < 1e-9 * a["iteration_s"]
+# per-stage per-micro-batch F, B (input grad), W (weight grad), hidden communication, the stack
+assert a["stack"] == "megatron-core" and plan["stack"] == "megatron-core", a.get("stack")
+assert a["stage_f_s"] > 0 and a["stage_b_s"] > 0 and a["stage_w_s"] > 0
+for k in ["tp_comm_s", "pp_comm_s", "dp_comm_s"]: assert a["hidden"][k] >= 0, k
 PY
+
+# --stack: a name or a file; the table names it and the overlaps in force; a bad name is exit 2
+"$P" cost --model $M --hw $H $PLAN --stack megatron-sc21 >"$tmp/sc21" || { echo "FAIL: --stack megatron-sc21"; fail=1; }
+grep -q "^stack: megatron-sc21" "$tmp/sc21" || { echo "FAIL: table lacks the stack"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather --stack stacks/megatron-core.json >"$tmp/mc" || { echo "FAIL: --stack FILE"; fail=1; }
+grep -q "^stack: megatron-core, TP comm overlapped, param all-gather overlapped" "$tmp/mc" || { echo "FAIL: overlaps not shown: $(grep stack "$tmp/mc")"; fail=1; }
+cmp -s "$tmp/sc21" "$tmp/mc" && { echo "FAIL: the stack changed nothing"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN --stack no-such-stack >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "unknown stack 'no-such-stack'" "$tmp/err" || { echo "FAIL: bad stack: $(cat "$tmp/err")"; fail=1; }
 
 # invalid plans: exit 2, one line naming the rule, nothing written
 rule_model=$M
