@@ -12,6 +12,7 @@
 #include "parplan/hw.h"
 #include "parplan/settings.h"
 #include "parplan/strategy.h"
+#include "plan_int.h"
 
 static int usage(void)
 {
@@ -154,8 +155,16 @@ int cmd_cost(int argc, char **argv)
 		}
 	}
 	if (json) {
-		cJSON *o = cli_cost_json(&cost);
-		char *s = pp_json_print(o);
+		cJSON *o = cli_cost_json(&cost), *glo = pp_global_json(&gl);
+		char *s;
+		/* the plan's settings, as the plan file's "global" writes them (the settings table) */
+		if (!o || !glo || !cJSON_AddItemToObject(o, "global", glo)) {
+			cJSON_Delete(o);
+			cJSON_Delete(glo);
+			rc = cli_usage("out of memory");
+			goto done;
+		}
+		s = pp_json_print(o);
 		if (s)
 			fputs(s, stdout);
 		free(s);
