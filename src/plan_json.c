@@ -57,21 +57,28 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* Layers of each model chunk (p, or p*v interleaved); returns the chunk count. */
+/*
+ * Layers of each model chunk (p, or p*v interleaved, chunk c on rank c % p); returns the chunk
+ * count.  Interleaved with uneven first/last stages, each rank's layers are split evenly over
+ * its v chunks, as Megatron-Core builds them (get_num_layers_to_build); @layers holds p*v ints.
+ */
 static int chunk_layers(const pp_plan *plan, int *layers)
 {
 	const pp_global *gl = &plan->global;
-	int L = (int)plan->shape.layers, v = gl->virtual_stages, i, n = gl->p * v;
-	if (v > 1) {
+	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, i, n = p * v;
+	pp_graph fake;
+	if (v > 1 && !gl->first_stage_layers && !gl->last_stage_layers) {
 		for (i = 0; i < n; i++)
 			layers[i] = L / n;
 		return n;
 	}
-	{
-		pp_graph fake;
-		memset(&fake, 0, sizeof(fake));
-		fake.n_layers = L;
-		pp_global_stage_layers(&fake, gl, layers);
+	memset(&fake, 0, sizeof(fake));
+	fake.n_layers = L;
+	pp_global_stage_layers(&fake, gl, layers); /* per rank, into layers[0..p-1] */
+	if (v > 1) {
+		/* back to front, so that a rank's count is read before its slot is overwritten */
+		for (i = n - 1; i >= 0; i--)
+			layers[i] = layers[i % p] / v;
 	}
 	return n;
 }

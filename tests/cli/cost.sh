@@ -62,10 +62,19 @@ else:
 if "--virtual-stages" in extra:
     assert g["schedule"] == "interleaved" and g["virtual_stages"] == 2 and g["p"] == 8
     assert g["first_stage_layers"] == 6 and g["last_stage_layers"] == 6
+    # chunk c on rank c % p; each rank's layers split over its v chunks (Megatron-Core)
+    assert [s["layers"] for s in plan["stages"]] == ([3] + [7] * 6 + [3]) * 2, plan["stages"]
 else:
     assert "first_stage_layers" not in g and "last_stage_layers" not in g, g
 PY
+	# the plan file reads back to the same prediction and settings
+	"$P" cost --plan "$tmp/g.json" --json >"$tmp/g2.out" 2>"$tmp/err" && cmp -s "$tmp/g.out" "$tmp/g2.out" ||
+		{ echo "FAIL: cost --plan of the $extra plan: $(cat "$tmp/err")"; fail=1; }
 done
+"$P" emit --plan "$tmp/g.json" --format megatron -o "$tmp/g.sh" 2>"$tmp/err" &&
+	grep -q -- "--decoder-first-pipeline-num-layers 6" "$tmp/g.sh" &&
+	grep -q -- "--num-virtual-stages-per-pipeline-rank 2" "$tmp/g.sh" ||
+	{ echo "FAIL: interleaved + uneven plan not emitted for Megatron-LM: $(cat "$tmp/err")"; fail=1; }
 # the new overlap settings and --stack are refused when repeated, like every other option
 for dup in "--tp-comm-overlap --tp-comm-overlap" "--overlap-param-gather --overlap-param-gather" \
 	"--stack megatron-core --stack megatron-sc21" "--tp-comm-overlap=1"; do
