@@ -16,6 +16,8 @@ int main(int argc, char **argv)
 {
 	const char *model = argc > 1 ? argv[1] : "models/gpt3-175b.json";
 	const char *hwp = argc > 2 ? argv[2] : "hwprofiles/dgx-a100-80g.json";
+	const char *stackp = argc > 3 ? argv[3] : NULL; /* a stack file; none: the legacy model */
+	pp_stack st;
 	pp_error err = PP_ERROR_INIT;
 	pp_graph *g = NULL;
 	pp_hw *hw = NULL;
@@ -28,6 +30,14 @@ int main(int argc, char **argv)
 	if (pp_graph_load(model, &g, &err) || pp_hw_load(hwp, &hw, &err) || pp_costctx_new(&c, g, hw, &err)) {
 		fprintf(stderr, "bench_cost: %s: %s\n", err.file, err.msg);
 		return 2;
+	}
+	if (stackp) {
+		if (pp_stack_load(stackp, &st, &err)) {
+			fprintf(stderr, "bench_cost: %s: %s\n", err.file, err.msg);
+			return 2;
+		}
+		pp_costctx_set_stack(c, &st);
+		gl.tp_comm_overlap = gl.overlap_grad_reduce = gl.overlap_param_gather = 1;
 	}
 	gl.t = 8;
 	gl.p = 16;
@@ -49,9 +59,9 @@ int main(int argc, char **argv)
 		n += batch;
 		dt = now() - t0;
 	} while (dt < 1.0);
-	printf("cost model: %ld evaluations of a full global plan of %s on 1024 GPUs in %.2f s: "
+	printf("cost model (%s stack): %ld evaluations of a full global plan of %s on 1024 GPUs in %.2f s: "
 	       "%.2f million/s (target >= 2 million/s) [checksum %.3g]\n",
-	       n, g->name, dt, n / dt / 1e6, sink / n);
+	       stackp ? st.name : "legacy", n, g->name, dt, n / dt / 1e6, sink / n);
 	pp_costctx_free(c);
 	pp_hw_free(hw);
 	pp_graph_free(g);

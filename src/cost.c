@@ -20,6 +20,7 @@
 #include "checked_int.h"
 #include "hw_int.h"
 #include "parplan/comm.h"
+#include "parplan/stack.h"
 
 /* fmax without the libm call (no NaNs reach here) */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
@@ -33,6 +34,38 @@
 /* Adam step traffic per parameter: read fp32 param, grad, m, v (16), write param, m, v (12),
  * write the bf16 copy (2). */
 #define ADAM_STEP_BYTES 30.0
+/* Gradient clipping reads every fp32 gradient once (Megatron-LM clip_grads.py: the L2 norm via
+ * multi_tensor_l2norm over the main grads); zero_grad writes the fp32 gradient buffer once
+ * (Megatron-LM DistributedDataParallel.zero_grad_buffer: grad_data.zero_()). */
+#define GRAD_NORM_BYTES 4.0
+#define ZERO_GRAD_BYTES 4.0
+/* Megatron-LM DistributedDataParallelConfig: bucket_size = max(40M, 1M * dp) parameters; the
+ * last bucket of a backward pass (the first layers) has nothing left to hide behind. */
+#define DDP_BUCKET_PARAMS 40e6
+
+/* Backward HBM traffic over forward traffic, per memory-bound op type, from what each kernel
+ * reads and writes (x the input, y the output, dy/dx the gradients, e elements of eb bytes):
+ *   LayerNorm / RMSNorm  fwd r x w y (2e); bwd r x, dy w dx (3e)          1.5
+ *   GELU                 fwd r x w y (2e); bwd r x, dy w dx (3e)          1.5
+ *   SwiGLU (f wide)      fwd r 2f w f (3f); bwd r dy, gate, up w 2f (5f)  5/3
+ *   dropout              fwd r x w y, mask; bwd r dy, mask w dx           1
+ *   residual add         fwd r a, b w y; bwd: the gradient sum at the fork r 2 w 1   1
+ *   embedding            fwd gather; bwd scatter-add of dy into the table rows         1
+ *   loss                 fwd r logits w stats; bwd r logits w dlogits                  1
+ *   unfused attention scores: fwd 13 bytes per score (Korthikanti et al. 2022, Table 2
+ *   accounting); bwd softmax r y, dy w dx (6) + dropout r dy, mask w dx (5) + dS read (2)  1
+ * (Apex/Transformer Engine layer-norm and Megatron-LM fused GELU/dropout kernels read and
+ * write exactly these tensors.) */
+static double bwd_traffic_ratio(pp_op_type t)
+{
+	switch (t) {
+	case PP_OP_LAYERNORM:
+	case PP_OP_RMSNORM:
+	case PP_OP_GELU: return 1.5;
+	case PP_OP_SWIGLU: return 5.0 / 3.0;
+	default: return 1.0;
+	}
+}
 
 typedef struct edge {
 	int cons, slot, prod;   /* op indices (prod, cons mapped to their class representatives) */
@@ -62,6 +95,10 @@ struct pp_costctx {
 	int n_scored, *scored;  /* every op whose config the evaluation reads */
 	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
 	pp_gemm_memo *gemm_memo; /* with a table: its lookups, each shape interpolated once */
+	double mamf;            /* shape-aware model: max achievable matmul FLOP/s x the stack's
+				 * gemm efficiency; 0: the profile's table or flat efficiency */
+	int sms;
+	pp_stack st;            /* the software stack (pp_stack_legacy unless set) */
 	unsigned allowed[PP_OP_TYPE_COUNT]; /* bit c: config c allowed for the op type */
 };
 
@@ -96,6 +133,95 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
 	if (sp || t <= 1)
 		return (whole + split + core) / t;
 	return whole + (split + core) / t;
+}
+
+double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
+					      pp_recompute r)
+{
+	/* Korthikanti et al. 2022, Table 2 without the 5*a*s/h term: flash attention (Dao et al.
+	 * 2022, sec. 3.1) keeps Q, K, V, the output and the row log-sum-exp, never the s x s scores,
+	 * softmax output or dropout mask */
+	return pp_cf_gpt_layer_activation_bytes(s, b, h, 0, t, sp, r);
+}
+
+double pp_cf_llama_layer_activation_bytes_flash(double s, double b, double h, double a, double kv,
+						double f, int t, int sp, pp_recompute r)
+{
+	/* the Llama accounting above without the 5*a*s^2*b attention-core term (flash) */
+	double x = pp_cf_llama_layer_activation_bytes(s, b, h, a, kv, f, t, sp, r);
+	if (r == PP_RECOMPUTE_NONE)
+		x -= 5.0 * a * s * s * b / t;
+	return x;
+}
+
+double pp_cf_flash_attention_s(double fwd_flops, int causal_skip, double peak_flops, double fwd_eff,
+			       double bwd_eff, double *bwd_s)
+{
+	/* Dao 2023 (FlashAttention-2), sec. 3.1.1: causal masking skips the blocks above the
+	 * diagonal, half the work for long sequences; sec. 4.1: the backward runs 5 matmuls to the
+	 * forward's 2 (it recomputes the scores), 2.5x the forward FLOPs */
+	double f = causal_skip ? 0.5 * fwd_flops : fwd_flops;
+	if (bwd_s)
+		*bwd_s = 2.5 * f / (peak_flops * bwd_eff);
+	return f / (peak_flops * fwd_eff);
+}
+
+/* Tile quantization: the output is covered by whole tiles (NVIDIA Deep Learning Performance
+ * Guide, Matrix Multiplication Background, "Tile Quantization"); wave quantization: the tiles
+ * run in waves of one tile per SM ("Wave Quantization").  Candidate tiles are cuBLAS's large
+ * Tensor Core tiles 256x128 and 128x256, and 128x128; a tile's rate scales with its
+ * arithmetic intensity m*n/(m+n) relative to the 256x128 tile's (operand bytes per FLOP
+ * from shared memory/L2), so a smaller tile pays where quantization does not. */
+/* ceil of a positive double below 2^62 without the libm call (the inner loop runs this) */
+static inline double pceil(double x)
+{
+	double c = (double)(long long)x;
+	return c < x ? c + 1 : c;
+}
+
+static inline double gemm_quant(double sms, double inv_sms, double m, double n, int tm, int tn)
+{
+	/* tm, tn are powers of two: the divisions are exact multiplications; tiles / sms is a
+	 * ratio of integers below 2^40, so taking 1e-9 off before the ceiling only undoes the
+	 * rounding of inv_sms on exact multiples */
+	double tiles_m = pceil(m * (1.0 / tm)), tiles_n = pceil(n * (1.0 / tn));
+	double tiles = tiles_m * tiles_n, waves = pceil(tiles * inv_sms - 1e-9);
+	double tile_eff = (m * n) / (tiles_m * tm * tiles_n * tn);
+	double wave_eff = tiles / (waves * sms);
+	double ai = (double)tm * tn / (tm + tn), ai_ref = 256.0 * 128.0 / 384.0;
+	return tile_eff * wave_eff * (ai < ai_ref ? ai / ai_ref : 1.0);
+}
+
+/* The small-GEMM regime is the roofline: op_cost takes max(FLOPs / this rate, bytes / HBM
+ * bandwidth), so a GEMM too thin to feed the tensor cores is priced by the bytes it moves. */
+
+double pp_cf_gemm_flops(double max_flops, int sms, double m, double n, double k)
+{
+	double q = 0, x, S = sms, inv;
+	if (sms <= 0 || m < 1 || n < 1 || k < 1)
+		return max_flops;
+	inv = 1.0 / S;
+	x = gemm_quant(S, inv, m, n, 256, 128);
+	q = x > q ? x : q;
+	x = gemm_quant(S, inv, m, n, 128, 256);
+	q = x > q ? x : q;
+	if (q < 0.75) { /* the 128x128 tile pays 0.75 for its intensity: it can only win below */
+		x = gemm_quant(S, inv, m, n, 128, 128);
+		q = x > q ? x : q;
+	}
+	(void)k; /* k only sets the loop length per tile, not the quantization */
+	return max_flops * q;
+}
+
+double pp_cf_unfused_ce_bytes(double eb, double *fwd_bytes)
+{
+	/* Megatron-LM tensor_parallel/cross_entropy.py (VocabParallelCrossEntropy), per logit:
+	 * forward: cast to fp32 (r eb, w 4), max (r 4), subtract the max in place (r 4, w 4),
+	 * exp in place (r 4, w 4), sum (r 4), divide in place to the kept softmax (r 4, w 4);
+	 * backward: scale by the incoming gradient in place (r 4, w 4), cast back (r 4, w eb) */
+	if (fwd_bytes)
+		*fwd_bytes = eb + 4 + 4 + 8 + 8 + 4 + 8;
+	return 8 + 4 + eb;
 }
 
 double pp_cf_tp_elements_per_layer(double b, double s, double h, int t)
@@ -159,6 +285,30 @@ const pp_graph *pp_costctx_graph(const pp_costctx *c)
 const pp_hw *pp_costctx_hw(const pp_costctx *c)
 {
 	return c->hw;
+}
+
+void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
+{
+	const pp_hw *hw = c->hw;
+	if (st)
+		c->st = *st;
+	else
+		pp_stack_legacy(&c->st);
+	c->mamf = 0;
+	c->sms = hw->sms;
+	c->gemm_rate = hw->n_gemm > 0 ? 0 : pp_hw_gemm_flops(hw, c->g->dtype, 1, 1, 1);
+	if (!c->st.legacy && c->st.gemm_efficiency > 0 && hw->n_gemm == 0 && hw->matmul_max_tflops > 0) {
+		/* the measured maximum, scaled like the peaks when the graph's dtype differs */
+		double pk = hw->peak_tflops[hw->gemm_dtype];
+		c->mamf = hw->matmul_max_tflops * 1e12 * c->st.gemm_efficiency *
+			  (pk > 0 ? c->peak / (pk * 1e12) : 1.0);
+		c->gemm_rate = 0;
+	}
+}
+
+const pp_stack *pp_costctx_stack(const pp_costctx *c)
+{
+	return &c->st;
 }
 
 void pp_costctx_set_mem_limit(pp_costctx *c, double gib)
@@ -244,9 +394,9 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 	/* element-wise FLOPs run on the vector units: the fp32 (non-tensor-core) peak */
 	c->vec_peak = hw->peak_tflops[PP_DTYPE_FP32] > 0 ? hw->peak_tflops[PP_DTYPE_FP32] * 1e12 : c->peak;
 	c->mem_bw = hw->memory_bw_gbs * 1e9;
-	c->gemm_rate = hw->n_gemm > 0 ? 0 : pp_hw_gemm_flops(hw, g->dtype, 1, 1, 1);
 	if (hw->n_gemm > 0 && pp_gemm_memo_new(&c->gemm_memo, hw) < 0)
 		goto oom;
+	pp_costctx_set_stack(c, NULL); /* the legacy model; sets gemm_rate */
 	for (i = 0; i < PP_OP_TYPE_COUNT; i++)
 		for (k = 0; k < PP_CFG_COUNT; k++)
 			if (pp_cfg_allowed((pp_op_type)i, (pp_cfg)k))
@@ -410,7 +560,8 @@ static inline double reshard_s(const pp_costctx *c, int t, pp_layout from, pp_la
 
 typedef struct opcost {
 	double f_s;          /* forward compute */
-	double b_s;          /* backward compute (2x forward FLOPs and bytes) */
+	double b_s;          /* backward compute: input gradient (all of it for ops without weights) */
+	double w_s;          /* backward compute: weight gradient (matmuls) */
 	double comm_f_s;     /* collectives inside the op (vocab-parallel loss) */
 	double gemm_s;       /* matrix-product part of f_s */
 	double saved;        /* activation bytes kept for backward, per micro-batch */
@@ -453,9 +604,34 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		default: break;
 		}
 		flops = 2.0 * m * n * k;
-		r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k));
 		bytes = c->eb * (in + out + w);
-		r->f_s = MAXD(r->gemm_s, bytes / c->mem_bw);
+		if (c->st.legacy) {
+			r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k));
+			r->f_s = MAXD(r->gemm_s, bytes / c->mem_bw);
+			r->b_s = r->w_s = r->f_s;
+		} else {
+			/* forward Y[m,n] = X[m,k] W[k,n]; input gradient dX[m,k] = dY W^T; weight
+			 * gradient dW[k,n] = X^T dY: the same FLOPs at three shapes, each at its own
+			 * shape-aware rate (pp_cf_gemm_flops) or the profile's table */
+			double rf, rb, rw;
+			if (c->mamf > 0) {
+				rf = pp_cf_gemm_flops(c->mamf, c->sms, m, n, k);
+				rb = pp_cf_gemm_flops(c->mamf, c->sms, m, k, n);
+				rw = pp_cf_gemm_flops(c->mamf, c->sms, k, n, m);
+			} else if (c->gemm_rate > 0) {
+				rf = rb = rw = c->gemm_rate;
+			} else {
+				rf = pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k);
+				rb = pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, k, n);
+				rw = pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, k, n, m);
+			}
+			r->f_s = MAXD(flops / rf, bytes / c->mem_bw);
+			r->b_s = MAXD(flops / rb, bytes / c->mem_bw);
+			r->w_s = MAXD(flops / rw, bytes / c->mem_bw);
+			/* a bias the stack does not fuse into the activation is one more pass over Y */
+			if (op->n_inputs == 3 && !c->st.fused_bias_act)
+				r->f_s += 2.0 * c->eb * out / c->mem_bw;
+		}
 		r->gemm_s = r->f_s;
 		if (cfg == PP_CFG_COLUMN || cfg == PP_CFG_ROW)
 			r->params /= t;
@@ -466,15 +642,49 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
 		double s = (double)c->g->seq, hd = (double)(c->g->hidden / c->g->heads);
 		double gemm = op->gemm_flops * b / f;
-		r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, s, s, hd));
+		if (c->st.attention == PP_ATTN_FLASH) {
+			double bw;
+			r->f_s = pp_cf_flash_attention_s(gemm, c->st.causal_skip, c->peak,
+							 c->st.flash_fwd_eff, c->st.flash_bwd_eff, &bw);
+			r->f_s = MAXD(r->f_s, op->act_bytes * b / f / c->mem_bw);
+			r->b_s = MAXD(bw, 2.0 * op->act_bytes * b / f / c->mem_bw);
+			r->gemm_s = r->f_s;
+			break;
+		}
+		if (c->mamf > 0)
+			r->gemm_s = gemm / pp_cf_gemm_flops(c->mamf, c->sms, s, s, hd);
+		else
+			r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, s, s, hd));
 		r->gemm_s = MAXD(r->gemm_s, op->act_bytes * b / f / c->mem_bw);
 		r->f_s = r->gemm_s + op->score_bytes * b / f / c->mem_bw +
 			 (op->flops - op->gemm_flops) * b / f / c->vec_peak;
+		if (!c->st.legacy) /* 2x the GEMMs, the score traffic once more (bwd_traffic_ratio) */
+			r->b_s = 2.0 * r->gemm_s + op->score_bytes * b / f / c->mem_bw +
+				 2.0 * (op->flops - op->gemm_flops) * b / f / c->vec_peak;
 		break;
 	}
 	default:
 		bytes = (op->act_bytes * b + op->param_bytes) / f;
 		r->f_s = MAXD((op->flops - op->gemm_flops) * b / f / c->vec_peak, bytes / c->mem_bw);
+		if (!c->st.legacy) {
+			double fb = bytes;
+			/* fused bias-dropout-add (Megatron-LM fused_bias_dropout.py): the dropout's
+			 * output never reaches HBM, the kernel writes only the 1-byte mask; the add
+			 * reads the branch and the residual and writes the sum as before */
+			if (op->type == PP_OP_DROPOUT && c->st.fused_bias_dropout_add && op->layer >= 0)
+				fb = (op->act_bytes * b - 2.0 * c->eb * (op->act_bytes * b) / (2.0 * c->eb + 1.0)) / f;
+			r->f_s = MAXD((op->flops - op->gemm_flops) * b / f / c->vec_peak, fb / c->mem_bw);
+			r->b_s = MAXD(2.0 * (op->flops - op->gemm_flops) * b / f / c->vec_peak,
+				      bwd_traffic_ratio(op->type) * bytes / c->mem_bw);
+			if (op->type == PP_OP_LOSS && !c->st.fused_cross_entropy) {
+				/* pp_cf_unfused_ce_bytes: Megatron-LM's vocab-parallel cross-entropy
+				 * as separate PyTorch ops on the fp32 logits */
+				double logits = op->saved_bytes / 4.0 * b / f;
+				double fwdb, bwdb = pp_cf_unfused_ce_bytes(c->eb, &fwdb);
+				r->f_s = MAXD(r->f_s, fwdb * logits / c->mem_bw);
+				r->b_s = MAXD(r->b_s, bwdb * logits / c->mem_bw);
+			}
+		}
 		if (op->type == PP_OP_EMBEDDING && cfg == PP_CFG_ROW)
 			r->params /= t;
 		if (op->type == PP_OP_LOSS && cfg == PP_CFG_HIDDEN && t > 1) {
@@ -485,12 +695,18 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		}
 		break;
 	}
-	r->b_s = 2.0 * r->f_s;
+	if (c->st.legacy && op->type != PP_OP_MATMUL)
+		r->b_s = 2.0 * r->f_s; /* the pre-stack model: backward twice the forward */
 	/* what an op keeps is its input, split when the input's layout is (a column-parallel matmul
 	 * keeps its whole replicated input; Korthikanti et al. 2022, Table 2's "10" term) */
 	f = is_split(in_layout(cfg)) ? t : 1;
 	r->saved = op->saved_bytes * b / f;
 	r->core_saved = op->core_saved_bytes * b / f;
+	if (op->type == PP_OP_ATTENTION && c->st.attention == PP_ATTN_FLASH) {
+		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
+		r->saved -= r->core_saved;
+		r->core_saved = 0;
+	}
 	/* data split over t with whole weights: the t copies' gradients differ and must be summed */
 	r->grad_group_td = t > 1 && op->params > 0 && cfg != PP_CFG_REPLICATE && cfg != PP_CFG_COLUMN &&
 			   cfg != PP_CFG_ROW;
@@ -512,6 +728,8 @@ static inline void edge_cost(const pp_costctx *c, const pp_global *gl, const edg
 /* Totals of a set of ops (a layer class, or the pre / post ops) under @cfg. */
 typedef struct settot {
 	double f_s, b_s, tp_f_s, tp_b_s, gemm_s, attn_f_s;
+	double w_s;             /* of b_s, the weight gradients */
+	double mm_f_s, mm_b_s;  /* matmul forward, backward (input + weight grads): what TP hides behind */
 	double saved, core_saved, params, params_td, tp_moved;
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
@@ -521,7 +739,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		    settot *r)
 {
 	/* accumulate in locals: the compiler cannot keep r's fields in registers across calls */
-	double f_s = 0, b_s = 0, tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
+	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0;
+	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
 	double params = 0, params_td = 0, moved = 0;
 	int i, t = gl->t;
 
@@ -531,12 +750,17 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		if (op_cost(c, gl, o, (pp_cfg)cfg[o], &oc) < 0)
 			return -1;
 		f_s += oc.f_s;
-		b_s += oc.b_s;
+		b_s += oc.b_s + oc.w_s;
+		w_s += oc.w_s;
+		if (c->g->ops[o].type == PP_OP_MATMUL) {
+			mm_f += oc.f_s;
+			mm_b += oc.b_s + oc.w_s;
+		}
 		tp_f += oc.comm_f_s;
 		tp_b += oc.comm_f_s;
 		gemm += 3.0 * oc.gemm_s;
-		if (c->g->ops[o].type == PP_OP_ATTENTION)
-			attn += oc.f_s;
+		if (c->g->ops[o].type == PP_OP_ATTENTION && c->st.attention != PP_ATTN_FLASH)
+			attn += oc.f_s; /* flash recomputes the scores in its backward already */
 		saved += oc.saved;
 		core += oc.core_saved;
 		if (oc.grad_group_td)
@@ -560,6 +784,9 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	}
 	r->f_s = f_s;
 	r->b_s = b_s;
+	r->w_s = w_s;
+	r->mm_f_s = mm_f;
+	r->mm_b_s = mm_b;
 	r->tp_f_s = tp_f;
 	r->tp_b_s = tp_b;
 	r->gemm_s = gemm;
@@ -585,10 +812,11 @@ double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg
 	double t;
 	if (op < 0 || op >= c->g->n_ops || op_cost(c, gl, op, cfg, &oc) < 0)
 		return -1;
-	t = oc.f_s + oc.b_s + 2 * oc.comm_f_s;
+	t = oc.f_s + oc.b_s + oc.w_s + 2 * oc.comm_f_s;
 	if (c->g->ops[op].layer >= 0 && (gl->recompute == PP_RECOMPUTE_FULL ||
 					 (gl->recompute == PP_RECOMPUTE_SELECTIVE &&
-					  c->g->ops[op].type == PP_OP_ATTENTION)))
+					  c->g->ops[op].type == PP_OP_ATTENTION &&
+					  c->st.attention != PP_ATTN_FLASH)))
 		t += oc.f_s + oc.comm_f_s;
 	return t;
 }
@@ -629,21 +857,49 @@ double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg
 	return oc.params * per_param + act;
 }
 
-static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
+/* Data-parallel gradient traffic per iteration; *ag_s gets the parameter all-gather part (the
+ * distributed optimizer's), the return value includes it. */
+static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double params_d,
+				double params_td, double *ag_s)
 {
-	double s = 0;
+	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes;
 	int d = gl->d, t = gl->t;
 	if (gl->distributed_optimizer) {
-		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights */
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * GRAD_BYTES) +
-		     pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * GRAD_BYTES) +
-		     pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
+		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights (summed in this
+		 * order so that the legacy model's numbers stay bit-identical) */
+		double ag_d = pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
+		double ag_td = pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * gb) + ag_d;
+		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * gb) + ag_td;
+		ag = ag_d + ag_td;
 	} else {
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * GRAD_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * GRAD_BYTES);
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * gb);
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * gb);
 	}
+	if (ag_s)
+		*ag_s = ag;
 	return s;
+}
+
+static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
+{
+	return grad_sync_split_s(c, gl, params_d, params_td, NULL);
+}
+
+/* pp_cf_tp_overlap_exposed_s: tensor-parallel collectives split into t chunks and pipelined
+ * with the GEMM chunks they feed or drain (Wang et al. 2022, "Overlap communication with
+ * dependent computation via decomposition"; Transformer Engine userbuffers, --tp-comm-overlap):
+ * one chunk stays exposed, the rest hides behind up to @gemm_s of GEMMs, and while hidden the
+ * communication kernels hold @sm_fraction of the SMs, slowing those GEMMs by that share of the
+ * hidden time.  What does not fit behind the GEMMs stays exposed.  *hidden_s: the hidden part. */
+double pp_cf_tp_overlap_exposed_s(double comm_s, int t, double gemm_s, double sm_fraction,
+				  double *hidden_s)
+{
+	double chunked = t > 1 ? comm_s * (t - 1) / t : 0;
+	double hidden = chunked < gemm_s ? chunked : gemm_s;
+	if (hidden_s)
+		*hidden_s = hidden;
+	return comm_s - hidden + sm_fraction * hidden;
 }
 
 double pp_cost_op_grad_sync_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
@@ -689,15 +945,19 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td;
 	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
+	double Tmax_w = 0, Tmax_tph = 0, tp_hidden[MAX_CLASSES], pp_exposed = 0, pp_hidden = 0;
+	double sync_ag_max = 0, sync_ag = 0, headroom = c->st.mem_headroom_gib * 1073741824.0;
+	int tp_overlap = gl->tp_comm_overlap && c->st.tp_comm_overlap && gl->sequence_parallel && t > 1;
 	double sync_max = 0, opt_params_max = 0, peak = -1, capacity;
 	double last_params = -1, last_params_td = -1, sync = 0;
 	int cnt[MAX_CLASSES + MAX_EXT];
 	struct {
-		double F, B, tpF, tpB, act, params, params_td;
-	} mid = {0, 0, 0, 0, 0, 0, 0};
+		double F, B, tpF, tpB, act, params, params_td, W, tpH;
+	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
+	out->stack = c->st.legacy ? NULL : c->st.name;
 	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
 	    v < 1 || pp_mul_int(t, d, &td) < 0) /* t*d groups below */
 		return PP_EINVALID;
@@ -719,6 +979,21 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		set_cost(c, gl, cfg, &c->ext[k], &ext[k]);
 		ext_f[k] = ext[k].tp_f_s;
 		ext_b[k] = ext[k].tp_b_s;
+	}
+	/* tensor-parallel overlap: each class's collectives hide behind its own matmuls, forward
+	 * behind forward and backward behind backward (pp_cf_tp_overlap_exposed_s) */
+	for (k = 0; k < g->n_classes; k++) {
+		double hf = 0, hb = 0;
+		tp_hidden[k] = 0;
+		if (!tp_overlap)
+			continue;
+		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s, t, cls[k].mm_f_s,
+							   c->st.tp_overlap_sm_fraction, &hf);
+		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s, t, cls[k].mm_b_s,
+							   c->st.tp_overlap_sm_fraction, &hb);
+		tp_hidden[k] = hf + hb;
+		if (gl->recompute == PP_RECOMPUTE_FULL)
+			tp_hidden[k] += hf;
 	}
 	/* recomputation: full re-runs each layer's forward (and its forward collectives) during
 	 * backward and keeps only the layer input; selective re-runs the attention core and drops
@@ -746,15 +1021,30 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	/* stage-boundary activations, b*s*h point-to-point (b*s*h/t with Megatron's scatter/gather
 	 * optimisation, Narayanan et al. 2021 sec. 4.1) */
 	boundary_bytes = c->layer_in_elems[0] * b * c->eb / (t > 1 ? t : 1);
-	if (p > 1)
+	if (p > 1) {
 		p2p = pp_coll_s(hw, PP_COLL_P2P, 2, t * d, boundary_bytes);
+		/* without sequence parallelism the receiver all-gathers the t slices it was sent
+		 * (Narayanan et al. 2021, sec. 4.1, Fig. 9); with it the layer wants them split */
+		if (!c->st.legacy && t > 1 && !gl->sequence_parallel)
+			p2p += pp_coll_s(hw, PP_COLL_ALLGATHER, t, 1, boundary_bytes * t);
+		/* a stage sends forward and receives backward once per chunk and micro-batch;
+		 * a stack that overlaps the sends with compute (Megatron-Core: the p2p of the next
+		 * micro-batch is posted before the current one computes) leaves only the latency */
+		pp_exposed = 2.0 * v * p2p;
+		if (c->st.p2p_overlap) {
+			pp_hidden = pp_exposed;
+			pp_exposed = 2.0 * v * (hw->network.latency_us * 1e-6);
+			pp_hidden -= pp_exposed;
+		}
+	}
 
 	per_param = pp_cf_bytes_per_param(d, gl->distributed_optimizer);
 	capacity = c->mem_override > 0 ? c->mem_override : c->capacity;
+	capacity -= headroom;
 	pp_global_stage_layers(g, gl, stage_layers);
 	for (s = 0; s < p; s++) {
 		int last = first + stage_layers[s], same = s >= 2 && s < p - 1;
-		double F, B, tpF, tpB, act, params, params_td, T, mem;
+		double F, B, W, tpF, tpB, act, params, params_td, T, mem;
 		double flight = in_flight(gl, s, m);
 		for (k = 0; k < g->n_classes; k++) {
 			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
@@ -769,10 +1059,13 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
 			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
+			mid.W = mid.tpH = 0;
 			for (k = 0; k < g->n_classes; k++) {
 				int n = cnt[k];
 				mid.F += n * cls[k].f_s;
 				mid.B += n * cls[k].b_s;
+				mid.W += n * cls[k].w_s;
+				mid.tpH += n * tp_hidden[k];
 				mid.tpF += n * cls[k].tp_f_s;
 				mid.tpB += n * cls[k].tp_b_s;
 				mid.act += n * cls[k].saved;
@@ -792,9 +1085,11 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		params = mid.params;
 		params_td = mid.params_td;
 		act *= flight;
+		W = mid.W;
 		if (s == 0) {
 			F += pre.f_s;
 			B += pre.b_s;
+			W += pre.w_s;
 			tpF += pre.tp_f_s;
 			tpB += pre.tp_b_s;
 			act += pre.saved * flight;
@@ -804,6 +1099,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		if (s == p - 1) {
 			F += post.f_s;
 			B += post.b_s;
+			W += post.w_s;
 			tpF += post.tp_f_s;
 			tpB += post.tp_b_s;
 			act += post.saved * in_flight(gl, s, m);
@@ -813,18 +1109,22 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
 		act += ws_full;
-		T = F + B + tpF + tpB + (p > 1 ? 2.0 * v * p2p : 0);
+		T = F + B + tpF + tpB + pp_exposed;
 		Tsum += T;
 		if (T > Tmax) {
 			Tmax = T;
 			Tmax_comp = F + B;
 			Tmax_tp = tpF + tpB;
-			Tmax_pp = p > 1 ? 2.0 * v * p2p : 0;
+			Tmax_pp = pp_exposed;
 			Tmax_f = F + tpF;
 			Tmax_b = B + tpB;
+			Tmax_w = W;
+			Tmax_tph = mid.tpH;
 		}
 		if (params != last_params || params_td != last_params_td) /* middle stages repeat */
-			sync = grad_sync_s(c, gl, params, params_td);
+			sync = grad_sync_split_s(c, gl, params, params_td, &sync_ag);
+		if (sync_ag > sync_ag_max)
+			sync_ag_max = sync_ag;
 		last_params = params;
 		last_params_td = params_td;
 		if (sync > sync_max)
@@ -848,12 +1148,40 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		/* 1F1B / GPipe: (m - 1) * slowest stage + the sum over stages, which for equal stages is
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
-		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt;
+		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0;
 		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
+		double shard = opt_params_max / (gl->distributed_optimizer ? d : 1);
 		dp = sync_max;
-		if (gl->overlap_grad_reduce)
-			dp = MAXD(0, sync_max - Tmax_b); /* hidden behind the last backward passes */
-		opt = opt_params_max / (gl->distributed_optimizer ? d : 1) * ADAM_STEP_BYTES / c->mem_bw;
+		if (c->st.legacy) {
+			if (gl->overlap_grad_reduce)
+				dp = MAXD(0, sync_max - Tmax_b); /* hidden behind the last backward passes */
+			opt = shard * ADAM_STEP_BYTES / c->mem_bw;
+		} else {
+			/* gradient reduce-scatter (all-reduce) bucket by bucket behind the last
+			 * micro-batch's backward, the parameter all-gather behind the next
+			 * iteration's first forward (Megatron-LM --overlap-grad-reduce,
+			 * --overlap-param-gather); the bucket reduced last has nothing to hide behind */
+			double rs = sync_max - sync_ag_max, ag = sync_ag_max;
+			double bucket = opt_params_max > 0 ? DDP_BUCKET_PARAMS / opt_params_max : 1;
+			if (bucket > 1)
+				bucket = 1;
+			if (gl->overlap_grad_reduce && c->st.grad_reduce_overlap)
+				rs = MAXD(rs * bucket, rs - Tmax_b);
+			if (gl->overlap_param_gather && c->st.param_gather_overlap && gl->distributed_optimizer)
+				ag = MAXD(ag * bucket, ag - Tmax_f);
+			dp = rs + ag;
+			/* Adam over the local shard at the stack's HBM efficiency, the gradient-norm
+			 * pass over the same shard, zeroing of the whole local gradient buffer */
+			opt = shard * (ADAM_STEP_BYTES + (c->st.grad_norm_pass ? GRAD_NORM_BYTES : 0)) /
+				      (c->mem_bw * c->st.optimizer_hbm_eff) +
+			      (c->st.zero_grad_pass ? opt_params_max * ZERO_GRAD_BYTES / (c->mem_bw * c->st.optimizer_hbm_eff) : 0);
+			/* tied embeddings with p > 1: the first and last stage all-reduce the word
+			 * embedding gradient (Megatron-LM _allreduce_word_embedding_grads), fp32 */
+			if (p > 1 && g->tied_embeddings)
+				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, t * d * (p - 1),
+						(double)g->vocab * g->hidden / t * GRAD_BYTES);
+			dp += emb;
+		}
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
 		out->pp_comm_s = m * Tmax_pp;
@@ -864,6 +1192,12 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		out->microbatches = m;
 		out->stage_fwd_s = Tmax_f;
 		out->stage_bwd_s = Tmax_b;
+		out->stage_f_s = Tmax_f;
+		out->stage_b_s = Tmax_b - Tmax_w;
+		out->stage_w_s = Tmax_w;
+		out->tp_hidden_s = m * Tmax_tph;
+		out->pp_hidden_s = m * pp_hidden;
+		out->dp_hidden_s = sync_max + emb - dp;
 		out->tokens_per_s = B * (double)g->seq / out->iteration_s;
 		out->model_flops = 3.0 * c->gemm_flops_sample * B;
 		out->hardware_flops = out->model_flops;

@@ -258,17 +258,16 @@ int pp_emit_min_chunk_layers(const pp_plan *plan)
 {
 	const pp_global *gl = &plan->global;
 	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, m;
-	if (v > 1 || p == 1)
+	int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+	if (p == 1 || (v > 1 && !gl->first_stage_layers && !gl->last_stage_layers))
 		return L / (p * v);
-	m = (L - gl->first_stage_layers - gl->last_stage_layers) /
-	    (p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0) > 0
-		     ? p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0)
-		     : 1);
+	/* the middle stages' share, unless there are none (p = 2, both ends set) */
+	m = inner > 0 ? (L - gl->first_stage_layers - gl->last_stage_layers) / inner : L;
 	if (gl->first_stage_layers && gl->first_stage_layers < m)
 		m = gl->first_stage_layers;
 	if (gl->last_stage_layers && gl->last_stage_layers < m)
 		m = gl->last_stage_layers;
-	return m;
+	return m / v; /* interleaved: each rank's layers over its v chunks */
 }
 
 #define BROKEN(path, rule, ...) broken(err, fmt, path, rule, __VA_ARGS__)
@@ -342,9 +341,22 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 				return BROKEN("global.p", "interleaving needs p > 2",
 					      "Megatron core refuses the interleaved schedule with p = %lld "
 					      "(pipeline-model-parallel size should be greater than 2)", p);
-			if (L % (p * v))
+			if (gl->first_stage_layers || gl->last_stage_layers) {
+				/* Megatron-Core: each rank's layers split evenly over its v chunks */
+				long long inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+				long long rest = L - gl->first_stage_layers - gl->last_stage_layers;
+				if (gl->first_stage_layers % v || gl->last_stage_layers % v)
+					return BROKEN("global.first_stage_layers", "uneven stages divisible by v",
+						      "first/last stage layers (%d, %d) are not divisible by v = %lld",
+						      gl->first_stage_layers, gl->last_stage_layers, v);
+				if (rest < 0 || (inner == 0 ? rest != 0 : (rest < inner * v || rest % (inner * v))))
+					return BROKEN("global.first_stage_layers", "layers divisible by p*v",
+						      "the %lld layers left after the first/last stages are not "
+						      "divisible by the %lld middle stages x v = %lld", rest, inner, v);
+			} else if (L % (p * v)) {
 				return BROKEN("model_shape.layers", "layers divisible by p*v",
 					      "%lld layers are not divisible by p*v = %lld", L, p * v);
+			}
 			if (m % p)
 				return BROKEN("global.global_batch", "micro-batches a multiple of p",
 					      "%d micro-batches are not a multiple of p = %lld "

@@ -296,9 +296,10 @@ done:
 static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 {
 	static const char *const keys[] = {"name", "peak_tflops", "memory_gib", "memory_bw_gbs",
-					   "gemm_efficiency", "gemm_table", "source", NULL};
+					   "gemm_efficiency", "gemm_table", "matmul", "source", NULL};
+	static const char *const mkeys[] = {"max_tflops", "sms", "source", NULL};
 	const char *path = "device";
-	const cJSON *dev = NULL, *table = NULL;
+	const cJSON *dev = NULL, *table = NULL, *mm = NULL;
 	int rc, have_eff;
 
 	if ((rc = pp_json_get_object(c, root, "", "device", 1, &dev)) < 0 ||
@@ -311,8 +312,26 @@ static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 	    (rc = get_num(c, dev, path, "gemm_efficiency", 0, 0, 1, 1,
 			  &hw->gemm_efficiency)) < 0 ||
 	    (rc = pp_json_get_object(c, dev, path, "gemm_table", 0, &table)) < 0 ||
+	    (rc = pp_json_get_object(c, dev, path, "matmul", 0, &mm)) < 0 ||
 	    (rc = get_text(c, dev, path, "source", 1)) < 0)
 		return rc;
+	if (mm) {
+		/* "matmul": {"max_tflops" (0, peak], "sms" >= 1, "source"}: the measured maximum
+		 * achievable matmul rate and the SM count that the shape-aware GEMM model uses */
+		const char *mp = "device.matmul";
+		int64_t sms = 0;
+		if ((rc = pp_json_check_object(c, mm, mp, mkeys)) < 0 ||
+		    (rc = get_num(c, mm, mp, "max_tflops", 1, 0, 1, MAX_TFLOPS, &hw->matmul_max_tflops)) < 0 ||
+		    (rc = pp_json_get_int(c, mm, mp, "sms", 1, 1, 1 << 20, &sms)) < 0 ||
+		    (rc = get_text(c, mm, mp, "source", 1)) < 0)
+			return rc;
+		if (hw->matmul_max_tflops > hw->peak_tflops[hw->gemm_dtype] &&
+		    hw->peak_tflops[hw->gemm_dtype] > 0)
+			return pp_json_fail(c, mp, "max_tflops", "%g is above the %s peak of %g TFLOP/s",
+					    hw->matmul_max_tflops, pp_dtype_name(hw->gemm_dtype),
+					    hw->peak_tflops[hw->gemm_dtype]);
+		hw->sms = (int)sms;
+	}
 	have_eff = cJSON_GetObjectItemCaseSensitive(dev, "gemm_efficiency") != NULL;
 	if (!have_eff && !table)
 		return pp_json_fail(c, path, NULL,

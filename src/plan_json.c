@@ -57,21 +57,28 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* Layers of each model chunk (p, or p*v interleaved); returns the chunk count. */
+/*
+ * Layers of each model chunk (p, or p*v interleaved, chunk c on rank c % p); returns the chunk
+ * count.  Interleaved with uneven first/last stages, each rank's layers are split evenly over
+ * its v chunks, as Megatron-Core builds them (get_num_layers_to_build); @layers holds p*v ints.
+ */
 static int chunk_layers(const pp_plan *plan, int *layers)
 {
 	const pp_global *gl = &plan->global;
-	int L = (int)plan->shape.layers, v = gl->virtual_stages, i, n = gl->p * v;
-	if (v > 1) {
+	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, i, n = p * v;
+	pp_graph fake;
+	if (v > 1 && !gl->first_stage_layers && !gl->last_stage_layers) {
 		for (i = 0; i < n; i++)
 			layers[i] = L / n;
 		return n;
 	}
-	{
-		pp_graph fake;
-		memset(&fake, 0, sizeof(fake));
-		fake.n_layers = L;
-		pp_global_stage_layers(&fake, gl, layers);
+	memset(&fake, 0, sizeof(fake));
+	fake.n_layers = L;
+	pp_global_stage_layers(&fake, gl, layers); /* per rank, into layers[0..p-1] */
+	if (v > 1) {
+		/* back to front, so that a rank's count is read before its slot is overwritten */
+		for (i = n - 1; i >= 0; i--)
+			layers[i] = layers[i % p] / v;
 	}
 	return n;
 }
@@ -254,6 +261,8 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(root, "model_path", plan->model_path);
 	if (plan->hw_path[0])
 		STR(root, "hw_path", plan->hw_path);
+	if (plan->stack[0])
+		STR(root, "stack", plan->stack);
 	NUM(root, "gpus", plan->gpus);
 	NUM(root, "node_devices", plan->node_devices);
 
@@ -480,9 +489,13 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)
 		return pp_json_fail(c, P, "p", "p*v = %lld model chunks for %lld layers",
 				    (long long)gl->p * gl->virtual_stages, (long long)sh->layers);
-	if ((gl->first_stage_layers || gl->last_stage_layers) && gl->virtual_stages > 1)
-		return pp_json_fail(c, P, "first_stage_layers",
-				    "uneven first/last stages cannot be interleaved");
+	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too */
+	if (gl->first_stage_layers % gl->virtual_stages || gl->last_stage_layers % gl->virtual_stages)
+		return pp_json_fail(c, P,
+				    gl->first_stage_layers % gl->virtual_stages ? "first_stage_layers"
+										: "last_stage_layers",
+				    "uneven first/last stages must split evenly over the v=%d chunks",
+				    gl->virtual_stages);
 	return 0;
 }
 
@@ -674,7 +687,7 @@ static int check_name(const pp_jctx *c, const char *key, const char *s)
 
 static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 {
-	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "gpus",
+	static const char *const keys[] = {"format", "model", "hw", "model_path", "hw_path", "stack", "gpus",
 					   "node_devices", "model_shape", "global", "stages", "ops",
 					   "predicted", "search", NULL};
 	const char *s = NULL;
@@ -706,6 +719,7 @@ static int read_plan(const pp_jctx *c, const cJSON *root, pp_plan *plan)
 	check_names = 0;
 	NAME("model_path", model_path, 0);
 	NAME("hw_path", hw_path, 0);
+	NAME("stack", stack, 0);
 #undef NAME
 	if ((rc = get_i(c, root, "", "gpus", 1, 1, MAX_DEGREE, &v)) < 0)
 		return rc;

@@ -53,8 +53,8 @@ static pp_regress_kind expect_kind(const pp_setting *s)
 }
 
 static const char *const top_keys[] = {"format", "note", "cases", NULL};
-static const char *const case_keys[] = {"name", "note", "model", "hw", "plan", "plan_file",
-					"search", "expect", NULL};
+static const char *const case_keys[] = {"name", "note", "model", "hw", "stack", "plan",
+					"plan_file", "search", "expect", NULL};
 static const char *const search_keys[] = {"gpus", "global_batch", "method", "seed",
 					  "time_limit_s", NULL};
 static const char *const num_keys[] = {"value", "tol", NULL};
@@ -103,6 +103,8 @@ static void case_release(pp_regress_case *c)
 	free(c->hw);
 	free(c->model_path);
 	free(c->hw_path);
+	free(c->stack);
+	free(c->stack_path);
 	free(c->plan_file);
 	free(c->plan_file_path);
 	free(c->expect);
@@ -397,6 +399,7 @@ static int parse_case(const pp_jctx *c, const char *file, const cJSON *o, const 
 	    (rc = get_str_dup(c, o, path, "note", 0, &cs->note)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "model", 1, &cs->model)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "hw", 1, &cs->hw)) < 0 ||
+	    (rc = get_str_dup(c, o, path, "stack", 0, &cs->stack)) < 0 ||
 	    (rc = get_str_dup(c, o, path, "plan_file", 0, &cs->plan_file)) < 0 ||
 	    (rc = pp_json_get_object(c, o, path, "plan", 0, &plan)) < 0 ||
 	    (rc = pp_json_get_object(c, o, path, "search", 0, &search)) < 0 ||
@@ -409,6 +412,9 @@ static int parse_case(const pp_jctx *c, const char *file, const cJSON *o, const 
 	cs->model_path = resolve(file, cs->model);
 	cs->hw_path = resolve(file, cs->hw);
 	if (!cs->model_path || !cs->hw_path)
+		return pp_error_set(c->err, PP_ENOMEM, c->file, path, "out of memory");
+	/* a stack file, resolved like hw; none: the legacy (pre-stack) model */
+	if (cs->stack && !(cs->stack_path = resolve(file, cs->stack)))
 		return pp_error_set(c->err, PP_ENOMEM, c->file, path, "out of memory");
 	if (plan) {
 		char p[PP_JPATH_MAX];

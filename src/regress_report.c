@@ -296,6 +296,8 @@ char *pp_regress_to_json(const pp_regress_file *f)
 			add(c, "note", cJSON_CreateString(cs->note), &ok);
 		add(c, "model", cJSON_CreateString(cs->model), &ok);
 		add(c, "hw", cJSON_CreateString(cs->hw), &ok);
+		if (cs->stack)
+			add(c, "stack", cJSON_CreateString(cs->stack), &ok);
 		switch (cs->source) {
 		case PP_REGRESS_INLINE: add(c, "plan", plan_json(cs), &ok); break;
 		case PP_REGRESS_PLAN_FILE: add(c, "plan_file", cJSON_CreateString(cs->plan_file), &ok); break;

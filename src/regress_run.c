@@ -13,6 +13,7 @@
 #include "parplan/graph.h"
 #include "parplan/hw.h"
 #include "parplan/settings.h"
+#include "parplan/stack.h"
 
 /* ---- evaluation --------------------------------------------------------------------------- */
 
@@ -185,6 +186,14 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 		pp_jpath_key(p, q, "hw");
 		rc = pp_error_set(err, rc, f->path, p, "%.400s", inner.msg);
 		goto done;
+	}
+	if (cs->stack_path) {
+		pp_stack st;
+		if ((rc = pp_stack_load(cs->stack_path, &st, &inner)) < 0) {
+			rc = load_failed(f, ci, "stack", cs->stack_path, &inner, err);
+			goto done;
+		}
+		pp_costctx_set_stack(ctx, &st);
 	}
 	if (cs->source == PP_REGRESS_PLAN_FILE) {
 		if ((rc = pp_plan_load(cs->plan_file_path, &plan, &inner)) < 0) {

@@ -109,12 +109,22 @@ static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus
 			return RULE("the interleaved schedule needs p > 1");
 		if (v < 2)
 			return RULE("the interleaved schedule needs virtual stages v > 1");
-		if (gl->first_stage_layers || gl->last_stage_layers)
-			return RULE("uneven first/last stages cannot be interleaved");
 		if (pp_mul_int(p, v, &pv) < 0)
 			return RULE("p*v = %d*%d overflows", p, v);
-		if (g->n_layers % pv)
+		if (gl->first_stage_layers || gl->last_stage_layers) {
+			/* Megatron-Core get_num_layers_to_build: the first (last) rank's layers are
+			 * split evenly over its v chunks, like every other rank's (inner*v < p*v) */
+			int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+			int rest = g->n_layers - gl->first_stage_layers - gl->last_stage_layers;
+			if (gl->first_stage_layers % v || gl->last_stage_layers % v)
+				return RULE("first/last stage layers (%d, %d) are not divisible by v=%d",
+					    gl->first_stage_layers, gl->last_stage_layers, v);
+			if (inner > 0 && rest > 0 && rest % (inner * v))
+				return RULE("the %d layers left are not divisible by the %d middle stages x v=%d",
+					    rest, inner, v);
+		} else if (g->n_layers % pv) {
 			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, pv);
+		}
 		if (m % p)
 			return RULE("%d micro-batches are not a multiple of p=%d (interleaved schedule)", m, p);
 	} else {
@@ -186,6 +196,12 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    PP_SETTING_MAX_LAYERS, SEARCHED | OPTIONAL,
 		    PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY, NULL,
 		    "layers on the last stage (0: an even split)"),
+	BOOL_SETTING("tp_comm_overlap", "--tp-comm-overlap", tp_comm_overlap, OPTIONAL, PP_COST_OPS,
+		     NULL, "overlap tensor-parallel communication with the GEMMs it feeds (needs "
+			   "sequence parallelism and a stack that has it)"),
+	BOOL_SETTING("overlap_param_gather", "--overlap-param-gather", overlap_param_gather, OPTIONAL,
+		     PP_COST_DP, NULL,
+		     "overlap the parameter all-gather with the next forward (distributed optimizer)"),
 };
 
 const pp_setting *pp_settings(void)

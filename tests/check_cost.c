@@ -1,6 +1,7 @@
 /* check_cost.c - the cost model against formulas worked by hand and its own closed forms. */
 #include <check.h>
 #include <glob.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,174 @@ START_TEST(test_eval_refuses_degrees_whose_product_overflows)
 }
 END_TEST
 
+/* ---- stacks: flash attention, shape-aware GEMMs, overlaps, per-op backward ---------------- */
+
+static void use_stack(fixture *f, const char *name)
+{
+	pp_stack st;
+	pp_error err = PP_ERROR_INIT;
+	char path[256];
+	snprintf(path, sizeof(path), "../stacks/%s.json", name);
+	ck_assert_msg(pp_stack_load(path, &st, &err) == 0, "%s", err.msg);
+	pp_costctx_set_stack(f->c, &st);
+}
+
+START_TEST(test_gemm_model_hand_shapes)
+{
+	double mx = 800e12;
+	/* 4096^3 on 132 SMs: 256x128 tiles 16 x 32 = 512, 4 waves of 132 hold 528: 512/528 */
+	ck_assert_double_le(REL(pp_cf_gemm_flops(mx, 132, 4096, 4096, 4096), mx * 512.0 / 528.0), 1e-12);
+	/* m = 512 (a TP chunk): 2 x 36 = 72 tiles of 256x128, one wave 72/132 full; 128x128
+	 * gives 144 tiles in 2 waves, the same 0.545 times its intensity penalty */
+	ck_assert_double_le(REL(pp_cf_gemm_flops(mx, 132, 512, 4608, 12288), mx * 72.0 / 132.0), 1e-12);
+	/* m = 4097: 256-row tiles waste 17*256 - 4097 rows (0.9414) in 5 waves of 544 tiles
+	 * (544/660); 128x256 tiles: 33 x 16 = 528 tiles, 4 full waves, 4097/(33*128) */
+	ck_assert_double_le(REL(pp_cf_gemm_flops(mx, 132, 4097, 4096, 4096), mx * 4097.0 / (33 * 128)), 1e-12);
+	/* 108 SMs (A100), 256 x 256 output: 2 tiles of 256x128: one wave 2/108; 128x128: 4 tiles
+	 * at 0.75 = 3/108 wins */
+	ck_assert_double_le(REL(pp_cf_gemm_flops(mx, 108, 256, 256, 4096), mx * 4.0 / 108.0 * 0.75), 1e-12);
+	/* no SM count: the measured maximum */
+	ck_assert_double_eq(pp_cf_gemm_flops(mx, 0, 100, 100, 100), mx);
+}
+END_TEST
+
+START_TEST(test_flash_closed_forms)
+{
+	double bwd = 0;
+	/* 100 TFLOP of QK^T + AV, causal: half of it at 0.5 of a 1000 TFLOP/s peak = 0.1 s; the
+	 * backward 2.5x those FLOPs at 0.4: 0.3125 s (Dao 2023) */
+	ck_assert_double_eq_tol(pp_cf_flash_attention_s(100e12, 1, 1000e12, 0.5, 0.4, &bwd), 0.1, 1e-15);
+	ck_assert_double_eq_tol(bwd, 0.3125, 1e-15);
+	ck_assert_double_eq_tol(pp_cf_flash_attention_s(100e12, 0, 1000e12, 0.5, 0.4, NULL), 0.2, 1e-15);
+	/* Korthikanti without the 5as/h term: 34 sbh, (10 + 24/t) sbh, 34 sbh / t */
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes_flash(2048, 1, 12288, 1, 0, PP_RECOMPUTE_NONE),
+				2048.0 * 12288 * 34, 1e-3);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes_flash(2048, 1, 12288, 8, 0, PP_RECOMPUTE_NONE),
+				2048.0 * 12288 * 13, 1e-3);
+	ck_assert_double_eq_tol(pp_cf_gpt_layer_activation_bytes_flash(2048, 1, 12288, 8, 1, PP_RECOMPUTE_NONE),
+				2048.0 * 12288 * 34 / 8, 1e-3);
+	ck_assert_double_eq_tol(pp_cf_llama_layer_activation_bytes_flash(8192, 1, 8192, 64, 8, 28672, 8, 1,
+									 PP_RECOMPUTE_NONE),
+				pp_cf_llama_layer_activation_bytes(8192, 1, 8192, 64, 8, 28672, 8, 1,
+								   PP_RECOMPUTE_SELECTIVE), 1e-3);
+	/* unfused fp32 cross-entropy: 38 bytes per bf16 logit forward, 14 backward */
+	ck_assert_double_eq(pp_cf_unfused_ce_bytes(2, &bwd), 14);
+	ck_assert_double_eq(bwd, 38);
+}
+END_TEST
+
+/* The engine under the flash stack keeps what the flash closed forms say, on every model. */
+START_TEST(test_flash_engine_memory)
+{
+	const char *models[] = {"../models/gpt3-175b.json", "../models/llama3-70b.json"};
+	int mi, t, sp;
+	for (mi = 0; mi < 2; mi++) {
+		fixture f = open_fx(models[mi], A100);
+		const pp_graph *g = f.g;
+		double s = (double)g->seq, h = (double)g->hidden, a = (double)g->heads;
+		int llama = strstr(models[mi], "llama") != NULL;
+		use_stack(&f, "megatron-core");
+		for (t = 1; t <= 8; t *= 2)
+			for (sp = 0; sp <= (t > 1); sp++) {
+				pp_global gl = plan(t, 1, 2, 2, 8);
+				pp_cost c;
+				double act;
+				gl.sequence_parallel = sp;
+				c = eval(&f, &gl);
+				act = llama ? pp_cf_llama_layer_activation_bytes_flash(s, 2, h, a, (double)g->kv_heads,
+											(double)g->ffn, t, sp, PP_RECOMPUTE_NONE)
+					    : pp_cf_gpt_layer_activation_bytes_flash(s, 2, h, t, sp, PP_RECOMPUTE_NONE);
+				ck_assert_msg(REL(c.layer_act_bytes, act) < 1e-9, "%s t=%d sp=%d: %.17g vs %.17g",
+					      models[mi], t, sp, c.layer_act_bytes, act);
+				/* the split of the backward: weight gradients are a real part of it */
+				ck_assert(c.stage_w_s > 0 && c.stage_b_s > c.stage_w_s * 0.5);
+				ck_assert_double_le(REL(c.stage_b_s + c.stage_w_s, c.stage_bwd_s), 1e-12);
+				ck_assert_str_eq(c.stack, "megatron-core");
+			}
+		close_fx(&f);
+	}
+}
+END_TEST
+
+START_TEST(test_flash_faster_and_smaller_than_unfused)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 8, 1, 1, 64);
+	pp_cost un, fl;
+	gl.sequence_parallel = 1;
+	use_stack(&f, "megatron-sc21");
+	un = eval(&f, &gl);
+	use_stack(&f, "megatron-core");
+	fl = eval(&f, &gl);
+	ck_assert(fl.layer_act_bytes < un.layer_act_bytes);
+	ck_assert(fl.layer_fwd_s < un.layer_fwd_s);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_tp_overlap)
+{
+	double hidden = 0;
+	/* 8 ms of TP traffic in 8 chunks behind 20 ms of GEMMs: 1 ms exposed, 7 ms hidden, slowed
+	 * by 10% of the hidden time */
+	ck_assert_double_eq_tol(pp_cf_tp_overlap_exposed_s(8e-3, 8, 20e-3, 0.1, &hidden), 1e-3 + 0.7e-3, 1e-15);
+	ck_assert_double_eq_tol(hidden, 7e-3, 1e-15);
+	/* more traffic than GEMMs: the excess stays exposed */
+	ck_assert_double_eq_tol(pp_cf_tp_overlap_exposed_s(8e-3, 8, 2e-3, 0, &hidden), 6e-3, 1e-15);
+	{
+		fixture f = open_fx("../models/gpt3-175b.json", A100);
+		pp_global gl = plan(8, 4, 2, 1, 64);
+		pp_cost off, on;
+		gl.sequence_parallel = 1;
+		gl.distributed_optimizer = 1;
+		use_stack(&f, "megatron-core");
+		off = eval(&f, &gl);
+		gl.tp_comm_overlap = 1;
+		gl.overlap_grad_reduce = 1;
+		gl.overlap_param_gather = 1;
+		on = eval(&f, &gl);
+		ck_assert(on.tp_comm_s < off.tp_comm_s && on.tp_hidden_s > 0 && off.tp_hidden_s == 0);
+		ck_assert(on.dp_comm_s < off.dp_comm_s && on.dp_hidden_s > 0);
+		ck_assert(on.iteration_s < off.iteration_s);
+		/* the exposed parts still add up to the iteration */
+		ck_assert_double_le(REL(on.compute_s + on.tp_comm_s + on.pp_comm_s + on.bubble_s + on.dp_comm_s +
+					on.optimizer_s, on.iteration_s), 1e-12);
+		/* a stack without TP overlap ignores the flag */
+		use_stack(&f, "deepspeed");
+		on = eval(&f, &gl);
+		ck_assert(on.tp_hidden_s == 0);
+		close_fx(&f);
+	}
+}
+END_TEST
+
+START_TEST(test_interleaved_uneven_stages)
+{
+	fixture f = open_fx("../models/gpt3-175b.json", A100);
+	pp_global gl = plan(8, 8, 2, 1, 64), ev;
+	pp_cost cu, ce;
+	pp_error err = PP_ERROR_INIT;
+	gl.schedule = PP_SCHED_INTERLEAVED;
+	gl.virtual_stages = 2;
+	gl.sequence_parallel = 1;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	gl.distributed_optimizer = 1;
+	ev = gl;
+	gl.first_stage_layers = 6;
+	gl.last_stage_layers = 6;
+	cu = eval(&f, &gl);
+	ce = eval(&f, &ev);
+	/* the middle stages carry 14 layers instead of 12: the steady state is set by them */
+	ck_assert(cu.compute_s > ce.compute_s * 1.1);
+	ck_assert(cu.feasible && cu.iteration_s > ce.iteration_s);
+	/* each rank's layers must split over its v chunks (Megatron-Core get_num_layers_to_build) */
+	gl.first_stage_layers = 7;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert(strstr(err.msg, "not divisible by v=2") != NULL);
+	close_fx(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cost");
@@ -510,6 +679,12 @@ int main(void)
 	tcase_add_test(tc, test_data_parallel_overlap);
 	tcase_add_test(tc, test_bad_config_rejected);
 	tcase_add_test(tc, test_eval_refuses_degrees_whose_product_overflows);
+	tcase_add_test(tc, test_gemm_model_hand_shapes);
+	tcase_add_test(tc, test_flash_closed_forms);
+	tcase_add_test(tc, test_flash_engine_memory);
+	tcase_add_test(tc, test_flash_faster_and_smaller_than_unfused);
+	tcase_add_test(tc, test_tp_overlap);
+	tcase_add_test(tc, test_interleaved_uneven_stages);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -113,6 +113,9 @@ START_TEST(test_dgx_h100)
 	ck_assert(hw->network.latency_us == 6);
 	ck_assert(hw->usable_memory_fraction == 0.95);
 	ck_assert(close_rel(pp_hw_gemm_flops(hw, PP_DTYPE_BF16, 8192, 8192, 8192), 989e12 * 0.7));
+	/* the measured maximum achievable matmul rate and the SM count (shape-aware GEMM model) */
+	ck_assert(hw->matmul_max_tflops == 794.5);
+	ck_assert_int_eq(hw->sms, 132);
 	pp_hw_free(hw);
 }
 END_TEST
@@ -271,6 +274,15 @@ static const char long_name[] = "\"name\": \"01234567890123456789012345678901234
 				"012345678901234567890123\"";
 
 static const struct bad_case bad_cases[] = {
+	/* the matmul object: unknown field, above the peak, no SMs, no source */
+	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 80, \"sms\": 4, \"tiles\": 1, \"source\": \"s\"},",
+	 "device.matmul.tiles", "unknown field \"tiles\""},
+	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 120, \"sms\": 4, \"source\": \"s\"},",
+	 "device.matmul.max_tflops", "above the bf16 peak"},
+	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 80, \"sms\": 0, \"source\": \"s\"},",
+	 "device.matmul.sms", "out of range"},
+	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 80, \"sms\": 4},",
+	 "device.matmul", "missing field \"source\""},
 	/* unknown fields, at the top, in the device, in a link, in the peaks */
 	{"\"name\": \"base\"", "\"name\": \"base\", \"colour\": \"red\"", "colour",
 	 "unknown field \"colour\""},

@@ -8,6 +8,10 @@
  * class is scored once and multiplied by its layer count.  The closed forms the engine must
  * agree with (pp_cf_*) are exported for tests and documentation.
  *
+ * What the software stack does (flash or unfused attention, fused kernels, overlaps, per-stack
+ * efficiencies; stack.h) is set on the context with pp_costctx_set_stack; a context without one
+ * scores as the pre-stack model did (pp_stack_legacy).
+ *
  * A pp_costctx holds what does not depend on the plan; it borrows the graph and the profile,
  * which must outlive it.  Evaluation allocates nothing and is safe to call from many threads
  * on one context.
@@ -20,6 +24,7 @@
 #include "parplan/error.h"
 #include "parplan/graph.h"
 #include "parplan/hw.h"
+#include "parplan/stack.h"
 #include "parplan/strategy.h"
 
 typedef struct pp_costctx pp_costctx;
@@ -27,6 +32,11 @@ typedef struct pp_costctx pp_costctx;
 /** Build a context for @g on @hw.  Free with pp_costctx_free(). */
 int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_error *err);
 void pp_costctx_free(pp_costctx *c);
+/** Score plans as software stack @st does (copied); NULL: the built-in legacy model
+ * (pp_stack_legacy), which is also what a new context starts with. */
+void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st);
+/** The context's stack (owned by the context). */
+const pp_stack *pp_costctx_stack(const pp_costctx *c);
 /** Override the usable memory per device (GiB); 0 restores the profile's. */
 void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
 const pp_graph *pp_costctx_graph(const pp_costctx *c);
@@ -44,6 +54,13 @@ typedef struct pp_cost {
 	/* detail used by tests, reports and the execution stub */
 	int microbatches;
 	double stage_fwd_s, stage_bwd_s;    /* per micro-batch, slowest stage */
+	double stage_f_s, stage_b_s, stage_w_s; /* the same stage: forward, input-gradient and
+					     * weight-gradient parts (stage_b_s + stage_w_s =
+					     * stage_bwd_s) */
+	/* communication hidden behind compute (not part of iteration_s); the exposed parts are
+	 * tp_comm_s, pp_comm_s and dp_comm_s */
+	double tp_hidden_s, pp_hidden_s, dp_hidden_s;
+	const char *stack;                  /* the stack's name (owned by the context) */
 	double layer_fwd_s, layer_bwd_s;    /* one layer of the first class, per micro-batch */
 	double layer_gemm_s;                /* matrix products (incl. attention's) of that layer,
 					     * forward + backward, per micro-batch */
@@ -97,6 +114,36 @@ double pp_cf_gpt_layer_activation_bytes(double s, double b, double h, double a, 
  */
 double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a, double kv,
 					  double f, int t, int sp, pp_recompute r);
+
+/** The GPT form above for flash attention: Korthikanti et al. 2022, Table 2 without the
+ * 5*a*s/h term (no scores, softmax output or dropout mask stored; Dao et al. 2022). */
+double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
+					      pp_recompute r);
+/** The Llama form without its 5*a*s^2*b attention-core term (flash attention). */
+double pp_cf_llama_layer_activation_bytes_flash(double s, double b, double h, double a, double kv,
+						double f, int t, int sp, pp_recompute r);
+
+/** Flash attention forward time of @fwd_flops (QK^T + AV, full square) at @fwd_eff of
+ * @peak_flops; causal block skipping halves the work (Dao 2023, sec. 3.1.1); *bwd_s gets the
+ * backward, 2.5x the forward FLOPs at @bwd_eff (Dao 2023, sec. 4.1: 5 matmuls to 2). */
+double pp_cf_flash_attention_s(double fwd_flops, int causal_skip, double peak_flops, double fwd_eff,
+			       double bwd_eff, double *bwd_s);
+
+/** Shape-aware GEMM rate (FLOP/s) of C[m,n] = A[m,k] B[k,n] on a GPU of @sms SMs whose best
+ * shape reaches @max_flops: reduced by tile quantization and wave quantization (NVIDIA Deep
+ * Learning Performance Guide, Matrix Multiplication Background), best of the 256x128,
+ * 128x256 and 128x128 tiles (smaller tiles at their lower arithmetic intensity). */
+double pp_cf_gemm_flops(double max_flops, int sms, double m, double n, double k);
+
+/** HBM bytes per logit of the unfused fp32 cross-entropy (Megatron-LM cross_entropy.py as
+ * separate PyTorch ops); returns the backward's, *fwd_bytes gets the forward's. */
+double pp_cf_unfused_ce_bytes(double eb, double *fwd_bytes);
+
+/** Exposed time of @comm_s of tensor-parallel collectives overlapped chunk by chunk (t chunks)
+ * with @gemm_s of the GEMMs they feed: one chunk, what does not fit, and the GEMMs' slowdown
+ * @sm_fraction x the hidden time (*hidden_s). */
+double pp_cf_tp_overlap_exposed_s(double comm_s, int t, double gemm_s, double sm_fraction,
+				  double *hidden_s);
 
 /** Tensor-parallel elements moved per layer per device per micro-batch: 8*b*s*h*(t-1)/t
  * (Narayanan et al. 2021, section 3.2: 2 all-reduces forward, 2 backward). */

@@ -53,6 +53,9 @@ typedef struct pp_hw {
 	double usable_memory_fraction; /* of memory_gib a job may use, (0, 1]; default 1 */
 	pp_dtype gemm_dtype;    /* dtype the gemm_table was measured in (bf16 default) */
 	pp_gemm_point *gemm_table; /* owned; NULL when none */
+	double matmul_max_tflops; /* maximum achievable dense matmul rate of gemm_dtype at the best
+				   * shape (measured); 0 when the profile gives none */
+	int sms;                  /* streaming multiprocessors (wave quantization); 0: unknown */
 	int n_gemm;
 	int node_devices;       /* devices per node */
 	pp_link intra;          /* link inside a node */

@@ -76,6 +76,8 @@ typedef struct pp_regress_case {
 	char *note;             /* free text, may be NULL */
 	char *model, *hw;       /* as written in the file */
 	char *model_path, *hw_path; /* resolved against the case file's folder */
+	char *stack, *stack_path;   /* optional "stack": a stack file, resolved like hw; NULL: the
+				     * pre-stack (legacy) model the older goldens were made with */
 	pp_regress_source source;
 	pp_global global;       /* PP_REGRESS_INLINE */
 	unsigned global_keys;   /* which plan keys the file gave (printed back only those): bit i

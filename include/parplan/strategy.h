@@ -71,9 +71,12 @@ typedef struct pp_global {
 	int overlap_grad_reduce;
 	int first_stage_layers;      /* 0: even split; else layers on the first stage */
 	int last_stage_layers;       /* 0: even split; else layers on the last stage */
+	int tp_comm_overlap;         /* --tp-comm-overlap (needs sequence parallelism and a stack
+				      * that has it) */
+	int overlap_param_gather;    /* --overlap-param-gather (distributed optimizer) */
 } pp_global;
 
-#define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0}
+#define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0}
 
 /**
  * Check @gl against @g and a GPU count (0: t*p*d): the rules of the table of plan settings, in
@@ -130,6 +133,7 @@ typedef struct pp_plan {
 	char hw[128];               /* hardware profile name */
 	char model_path[512];       /* where the graph was read (may be "") */
 	char hw_path[512];
+	char stack[128];            /* software stack name or file ("" : the default) */
 	pp_model_shape shape;       /* so launchers can be emitted without the graph */
 	int gpus;
 	int node_devices;

@@ -1,7 +1,10 @@
 /* cli_cost.c - cost tables, JSON and global-plan options for the CLI. */
 #include "cli_cost.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -22,6 +25,19 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(t, "dp_comm_s", c->dp_comm_s);
 	cJSON_AddNumberToObject(t, "optimizer_s", c->optimizer_s);
 	cJSON_AddItemToObject(o, "time", t);
+	/* communication hidden behind compute: not part of iteration_s (the "time" parts are the
+	 * exposed ones and add up to it) */
+	t = cJSON_CreateObject();
+	cJSON_AddNumberToObject(t, "tp_comm_s", c->tp_hidden_s);
+	cJSON_AddNumberToObject(t, "pp_comm_s", c->pp_hidden_s);
+	cJSON_AddNumberToObject(t, "dp_comm_s", c->dp_hidden_s);
+	cJSON_AddItemToObject(o, "hidden", t);
+	if (c->stack)
+		cJSON_AddStringToObject(o, "stack", c->stack);
+	cJSON_AddNumberToObject(o, "microbatches", c->microbatches);
+	cJSON_AddNumberToObject(o, "stage_f_s", c->stage_f_s);
+	cJSON_AddNumberToObject(o, "stage_b_s", c->stage_b_s);
+	cJSON_AddNumberToObject(o, "stage_w_s", c->stage_w_s);
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
@@ -70,6 +86,11 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		gl->sequence_parallel ? ", sequence parallel" : "",
 		gl->distributed_optimizer ? ", distributed optimizer" : "",
 		gl->overlap_grad_reduce ? ", overlapped grad reduce" : "");
+	if (c->stack)
+		fprintf(f, "stack: %s%s%s%s\n", c->stack,
+			c->tp_hidden_s > 0 ? ", TP comm overlapped" : "",
+			gl->overlap_param_gather ? ", param all-gather overlapped" : "",
+			c->pp_hidden_s > 0 ? ", pipeline p2p overlapped" : "");
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
@@ -78,6 +99,11 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);
 	row(f, "optimizer step", c->optimizer_s, c->iteration_s);
 	fprintf(f, "  %-22s %10.4f s\n", "iteration", c->iteration_s);
+	if (c->tp_hidden_s + c->pp_hidden_s + c->dp_hidden_s > 0)
+		fprintf(f, "  hidden behind compute: TP %.4f s, pipeline %.4f s, DP %.4f s\n",
+			c->tp_hidden_s, c->pp_hidden_s, c->dp_hidden_s);
+	fprintf(f, "  per micro-batch, slowest stage: F %.4f s, B %.4f s, W %.4f s\n", c->stage_f_s,
+		c->stage_b_s, c->stage_w_s);
 	fprintf(f, "\nthroughput  %.0f tokens/s, %.1f model TFLOP/s per GPU (MFU %.1f%%), "
 		   "%.1f hardware TFLOP/s per GPU (HFU %.1f%%)\n",
 		c->tokens_per_s, c->model_tflops_per_gpu, 100 * c->mfu, c->hardware_tflops_per_gpu,
@@ -175,4 +201,36 @@ int cli_global_missing(const pp_global *gl, char *buf, size_t n)
 		used += (size_t)w;
 	}
 	return missing;
+}
+
+int cli_stack_load(const char *name, pp_stack *st, pp_error *err)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 16];
+	ssize_t n;
+	char *slash;
+	FILE *f;
+	int rc;
+
+	if (!name)
+		name = PP_STACK_DEFAULT;
+	/* a bare name: ./stacks/NAME.json, then <dir of the binary>/../stacks/NAME.json */
+	rc = pp_stack_resolve(name, "stacks", st, err);
+	if (rc != PP_ENOTFOUND)
+		return rc;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return rc;
+	exe[n] = 0;
+	if (!(slash = strrchr(exe, '/')))
+		return rc;
+	*slash = 0;
+	snprintf(dir, sizeof(dir), "%s/../stacks", exe);
+	{
+		char p[PATH_MAX + 96];
+		snprintf(p, sizeof(p), "%s/%s.json", dir, name);
+		if (!(f = fopen(p, "r")))
+			return rc;
+		fclose(f);
+	}
+	return pp_stack_resolve(name, dir, st, err);
 }

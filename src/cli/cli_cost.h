@@ -24,7 +24,8 @@ void cli_cost_print_infeasible(FILE *f, const pp_cost *c);
 /**
  * Global-plan options, one per row of the table of plan settings (parplan/settings.h): --t --p
  * --d --micro-batch --global-batch --virtual-stages --schedule --recompute --sequence-parallel
- * --distributed-optimizer --overlap-grad-reduce --first-stage-layers --last-stage-layers.
+ * --distributed-optimizer --overlap-grad-reduce --first-stage-layers --last-stage-layers
+ * --tp-comm-overlap --overlap-param-gather.
  * Returns 1 when argv[*i] was one (applied to @gl, its row in *@which when @which is not NULL),
  * 0 when not, -1 after printing an error.
  */
@@ -37,5 +38,9 @@ void cli_global_required(pp_global *gl);
  * either way.
  */
 int cli_global_missing(const pp_global *gl, char *buf, size_t n);
+
+/* Load stack @name (NULL: PP_STACK_DEFAULT): a file path, or a name looked up in ./stacks and
+ * then in the stacks folder next to the binary's (bin/../stacks). */
+int cli_stack_load(const char *name, pp_stack *st, pp_error *err);
 
 #endif

@@ -12,13 +12,15 @@
 #include "parplan/hw.h"
 #include "parplan/settings.h"
 #include "parplan/strategy.h"
+#include "plan_int.h"
 
 static int usage(void)
 {
 	return cli_usage("usage: parplan cost --model M --hw H (--plan plan.json | --t T --p P --d D "
 			 "--micro-batch b --global-batch B [--gpus N] [--virtual-stages v] "
 			 "[--schedule 1f1b|gpipe|interleaved] [--recompute none|selective|full] "
-			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce]) "
+			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
+			 "[--tp-comm-overlap] [--overlap-param-gather]) [--stack NAME|FILE] "
 			 "[--mem-limit GIB] [--json] [-o plan.json]");
 }
 
@@ -32,8 +34,9 @@ int cmd_cost(int argc, char **argv)
 	pp_plan plan, from;
 	pp_cost cost;
 	uint8_t *cfg = NULL;
-	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v;
+	const char *model = NULL, *hwp = NULL, *planp = NULL, *outp = NULL, *v, *stackp = NULL;
 	char flags[256];
+	pp_stack stack;
 	double mem_limit = 0;
 	long long gpus = 0;
 	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
@@ -53,6 +56,7 @@ int cmd_cost(int argc, char **argv)
 		if ((r = cli_opt(argc, argv, &i, "--model", &model)) < 0 ||
 		    (!r && (r = cli_opt(argc, argv, &i, "--hw", &hwp)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "--plan", &planp)) < 0) ||
+		    (!r && (r = cli_opt(argc, argv, &i, "--stack", &stackp)) < 0) ||
 		    (!r && (r = cli_opt(argc, argv, &i, "-o", &outp)) < 0))
 			return CLI_BAD;
 		if (r)
@@ -90,6 +94,8 @@ int cmd_cost(int argc, char **argv)
 		if (!hwp && from.hw_path[0])
 			hwp = from.hw_path;
 		gl = from.global;
+		if (!stackp && from.stack[0])
+			stackp = from.stack;
 		if (!gpus)
 			gpus = from.gpus;
 	}
@@ -115,6 +121,11 @@ int cmd_cost(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (cli_stack_load(stackp, &stack, &err) < 0) {
+		rc = cli_error(&err);
+		goto done;
+	}
+	pp_costctx_set_stack(ctx, &stack);
 	pp_costctx_set_mem_limit(ctx, mem_limit);
 	if (have_from) {
 		cfg = malloc((size_t)g->n_ops);
@@ -134,6 +145,7 @@ int cmd_cost(int argc, char **argv)
 			goto done;
 		}
 		have_plan = 1;
+		snprintf(plan.stack, sizeof(plan.stack), "%s", stack.name);
 		cli_cost_to_predicted(&cost, &plan.predicted);
 		if (have_from)
 			plan.search = from.search;
@@ -143,8 +155,16 @@ int cmd_cost(int argc, char **argv)
 		}
 	}
 	if (json) {
-		cJSON *o = cli_cost_json(&cost);
-		char *s = pp_json_print(o);
+		cJSON *o = cli_cost_json(&cost), *glo = pp_global_json(&gl);
+		char *s;
+		/* the plan's settings, as the plan file's "global" writes them (the settings table) */
+		if (!o || !glo || !cJSON_AddItemToObject(o, "global", glo)) {
+			cJSON_Delete(o);
+			cJSON_Delete(glo);
+			rc = cli_usage("out of memory");
+			goto done;
+		}
+		s = pp_json_print(o);
 		if (s)
 			fputs(s, stdout);
 		free(s);

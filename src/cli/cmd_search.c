@@ -206,7 +206,7 @@ static int check_out_dir(const char *path)
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
-	"       [--allow-cross-node-tp] [--even-stages] [--json] [-o plan.json]\n"
+	"       [--allow-cross-node-tp] [--even-stages] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR]";
 
 int cmd_search(int argc, char **argv)
@@ -220,6 +220,8 @@ int cmd_search(int argc, char **argv)
 	pp_plan plan;
 	int plan_ok = 0;
 	const char *model = NULL, *hwp = NULL, *out = NULL, *emit = NULL, *out_dir = NULL, *v;
+	const char *stackp = NULL;
+	pp_stack stack;
 	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, catching = 0;
 	long long n;
 	double x;
@@ -261,6 +263,10 @@ int cmd_search(int argc, char **argv)
 			if (r < 0)
 				return CLI_BAD;
 			hwp = v;
+		} else if ((r = OPT("--stack")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			stackp = v;
 		} else if ((r = OPT("-o")) != 0) {
 			if (r < 0)
 				return CLI_BAD;
@@ -340,6 +346,11 @@ int cmd_search(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (cli_stack_load(stackp, &stack, &err) < 0) {
+		rc = cli_error(&err);
+		goto done;
+	}
+	pp_costctx_set_stack(ctx, &stack);
 	if (o.space.mem_limit_gib > 0)
 		pp_costctx_set_mem_limit(ctx, o.space.mem_limit_gib);
 
@@ -374,6 +385,7 @@ int cmd_search(int argc, char **argv)
 		}
 		plan_ok = 1;
 		cli_cost_to_predicted(&best->cost, &plan.predicted);
+		snprintf(plan.stack, sizeof(plan.stack), "%s", stack.name);
 		plan.search.valid = 1;
 		snprintf(plan.search.method, sizeof(plan.search.method), "%s", pp_search_method_name(res.method));
 		plan.search.seed = res.seed;

@@ -26,7 +26,62 @@ assert a["feasible"] and 0.3 < a["mfu"] < 0.7, a["mfu"]
 assert abs(sum(a["time"].values()) / a["iteration_s"] - 1) < 1e-9
 assert plan["format"] == "parplan-plan/1" and plan["global"]["t"] == 8 and plan["gpus"] == 1024
 assert abs(plan["predicted"]["iteration_s"] - a["iteration_s"]) < 1e-9 * a["iteration_s"]
+# per-stage per-micro-batch F, B (input grad), W (weight grad), hidden communication, the stack
+assert a["stack"] == "megatron-core" and plan["stack"] == "megatron-core", a.get("stack")
+assert a["stage_f_s"] > 0 and a["stage_b_s"] > 0 and a["stage_w_s"] > 0
+for k in ["tp_comm_s", "pp_comm_s", "dp_comm_s"]: assert a["hidden"][k] >= 0, k
 PY
+
+# --stack: a name or a file; the table names it and the overlaps in force; a bad name is exit 2
+"$P" cost --model $M --hw $H $PLAN --stack megatron-sc21 >"$tmp/sc21" || { echo "FAIL: --stack megatron-sc21"; fail=1; }
+grep -q "^stack: megatron-sc21" "$tmp/sc21" || { echo "FAIL: table lacks the stack"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather --stack stacks/megatron-core.json >"$tmp/mc" || { echo "FAIL: --stack FILE"; fail=1; }
+grep -q "^stack: megatron-core, TP comm overlapped, param all-gather overlapped" "$tmp/mc" || { echo "FAIL: overlaps not shown: $(grep stack "$tmp/mc")"; fail=1; }
+cmp -s "$tmp/sc21" "$tmp/mc" && { echo "FAIL: the stack changed nothing"; fail=1; }
+"$P" cost --model $M --hw $H $PLAN --stack no-such-stack >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "unknown stack 'no-such-stack'" "$tmp/err" || { echo "FAIL: bad stack: $(cat "$tmp/err")"; fail=1; }
+
+# cost --json's "global" is the plan file's "global" (both written from the settings table):
+# defaults, an uneven interleaved pipeline and the overlap settings; optional keys only when set
+for extra in "--p 16 --d 8" "--p 16 --d 8 --tp-comm-overlap --overlap-param-gather --overlap-grad-reduce" \
+	"--p 8 --d 16 --virtual-stages 2 --first-stage-layers 6 --last-stage-layers 6"; do
+	# shellcheck disable=SC2086
+	"$P" cost --model $M --hw $H --t 8 --micro-batch 1 --global-batch 1536 \
+		--recompute selective --sequence-parallel --distributed-optimizer $extra \
+		--json -o "$tmp/g.json" >"$tmp/g.out" 2>"$tmp/err" || { echo "FAIL: cost $extra: $(cat "$tmp/err")"; fail=1; continue; }
+	python3 - "$tmp/g.out" "$tmp/g.json" "$extra" <<'PY' || fail=1
+import json, sys
+out, plan, extra = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+assert list(out["global"].items()) == list(plan["global"].items()), (out["global"], plan["global"])
+g = out["global"]
+assert g["t"] == 8 and g["recompute"] == "selective" and g["sequence_parallel"] is True
+if "--tp-comm-overlap" in extra:
+    assert g["tp_comm_overlap"] is True and g["overlap_param_gather"] is True and g["overlap_grad_reduce"] is True
+else:
+    assert "tp_comm_overlap" not in g and "overlap_param_gather" not in g, g
+if "--virtual-stages" in extra:
+    assert g["schedule"] == "interleaved" and g["virtual_stages"] == 2 and g["p"] == 8
+    assert g["first_stage_layers"] == 6 and g["last_stage_layers"] == 6
+    # chunk c on rank c % p; each rank's layers split over its v chunks (Megatron-Core)
+    assert [s["layers"] for s in plan["stages"]] == ([3] + [7] * 6 + [3]) * 2, plan["stages"]
+else:
+    assert "first_stage_layers" not in g and "last_stage_layers" not in g, g
+PY
+	# the plan file reads back to the same prediction and settings
+	"$P" cost --plan "$tmp/g.json" --json >"$tmp/g2.out" 2>"$tmp/err" && cmp -s "$tmp/g.out" "$tmp/g2.out" ||
+		{ echo "FAIL: cost --plan of the $extra plan: $(cat "$tmp/err")"; fail=1; }
+done
+"$P" emit --plan "$tmp/g.json" --format megatron -o "$tmp/g.sh" 2>"$tmp/err" &&
+	grep -q -- "--decoder-first-pipeline-num-layers 6" "$tmp/g.sh" &&
+	grep -q -- "--num-virtual-stages-per-pipeline-rank 2" "$tmp/g.sh" ||
+	{ echo "FAIL: interleaved + uneven plan not emitted for Megatron-LM: $(cat "$tmp/err")"; fail=1; }
+# the new overlap settings and --stack are refused when repeated, like every other option
+for dup in "--tp-comm-overlap --tp-comm-overlap" "--overlap-param-gather --overlap-param-gather" \
+	"--stack megatron-core --stack megatron-sc21" "--tp-comm-overlap=1"; do
+	# shellcheck disable=SC2086
+	"$P" cost --model $M --hw $H $PLAN $dup >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q "given twice\|takes no value" "$tmp/err" || { echo "FAIL: $dup accepted: $(cat "$tmp/err")"; fail=1; }
+done
 
 # invalid plans: exit 2, one line naming the rule, nothing written
 rule_model=$M

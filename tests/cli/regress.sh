@@ -55,6 +55,7 @@ PY
 mkdir -p "$tmp/w/tests/regress"
 ln -s "$PWD/models" "$tmp/w/models"
 ln -s "$PWD/hwprofiles" "$tmp/w/hwprofiles"
+ln -s "$PWD/stacks" "$tmp/w/stacks"
 W=$tmp/w/tests/regress
 cp -R tests/regress/. "$W/"
 G=$W/gpt.json
@@ -77,6 +78,8 @@ for c in cases[:4] + cases[-4:]:
     pl = c["plan"]
     args = [sys.argv[3], "cost", "--json", "--model", c["model"].replace("../../", ""),
             "--hw", c["hw"].replace("../../", "")]
+    if "stack" in c:
+        args += ["--stack", c["stack"].replace("../../", "")]
     for k, v in pl.items():
         flag = "--" + k.replace("_", "-")
         if v is True:
@@ -105,6 +108,8 @@ for fn in sys.argv[2:]:
                 "--global-batch", str(s["global_batch"]), "--method", s.get("method", "exhaustive")]
         if "seed" in s:
             args += ["--seed", str(s["seed"])]
+        if "stack" in c:
+            args += ["--stack", c["stack"].replace("../../", "")]
         best = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["plans"][0]
         for k, v in c["expect"]["search"].items():
             assert best["global"][k] == v, (c["name"], k, best["global"][k], v)
