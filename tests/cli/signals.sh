@@ -23,6 +23,18 @@ S="$P search --model $tmp/m.json --hw $H --gpus 5040 --global-batch 10080 --top 
 # into the search): wait_busy PID TICKS
 . "$(dirname "$0")/lib/busy.sh"
 
+# A batch scheduler sends SIGTERM or SIGHUP to a process that has them at their defaults; parplan
+# keeps a signal ignored when it was ignored at its start (nohup), so when this script itself runs
+# with SIGHUP or SIGTERM ignored (nohup make check), the searches start through $DFL, which puts
+# both back to their defaults first and then becomes the search (same pid).
+cat >"$tmp/dfl" <<'PY'
+import os, signal, sys
+for s in (signal.SIGHUP, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])
+PY
+DFL="python3 $tmp/dfl"
+
 # a watchdog: in 300 s run "$@" (unless watchdog_off comes first; no output, no stray sleep)
 watchdog() {
 	(
@@ -53,7 +65,7 @@ for m in exhaustive ilp mcmc; do
 		lim=
 		[ $m = mcmc ] && lim="--time-limit 600"
 		rm -f "$tmp/plan.json"
-		$S --method $m $lim -o "$tmp/plan.json" >"$tmp/out" 2>"$tmp/err" &
+		$DFL $S --method $m $lim -o "$tmp/plan.json" >"$tmp/out" 2>"$tmp/err" &
 		pid=$!
 		wait_busy $pid $((hz * 6 / 5))
 		signal_and_wait $pid $sig
@@ -78,7 +90,7 @@ done
 # after it catches the signals): no plan yet, one plain line, exit 1
 mkfifo "$tmp/fifo" || die "mkfifo"
 for sig in INT TERM HUP; do
-	$P search --model "$tmp/fifo" --hw hwprofiles/dgx-a100-80g.json --gpus 1024 --global-batch 1536 \
+	$DFL $P search --model "$tmp/fifo" --hw hwprofiles/dgx-a100-80g.json --gpus 1024 --global-batch 1536 \
 		-o "$tmp/early.json" >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	watchdog sh -c "kill -KILL $pid; exec cat '$tmp/fifo'" # should the search never open it
