@@ -16,6 +16,9 @@ set -u
 P=${PARPLAN:?}
 EXEC=$(dirname "$P")/parplan-exec
 tmp=$(mktemp -d)
+# Open MPI's session directory in this run's own folder: under the shared /tmp/ompi.* one, a
+# process of another run ending at the same moment can remove it while this one creates its own
+export OMPI_MCA_orte_tmpdir_base="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 no() { echo "FAIL: $*"; fail=1; }

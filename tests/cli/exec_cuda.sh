@@ -7,6 +7,9 @@ set -u
 P=${PARPLAN:?}
 BIN=$(dirname "$P")
 tmp=$(mktemp -d)
+# Open MPI's session directory in this run's own folder: under the shared /tmp/ompi.* one, a
+# process of another run ending at the same moment can remove it while this one creates its own
+export OMPI_MCA_orte_tmpdir_base="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none

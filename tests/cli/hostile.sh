@@ -29,6 +29,9 @@ P=${PARPLAN:?PARPLAN must name the parplan binary}
 case "$P" in /*) ;; *) P=$R/$P ;; esac
 EXEC=$(dirname "$P")/parplan-exec
 tmp=$(mktemp -d)
+# Open MPI's session directory in this run's own folder: under the shared /tmp/ompi.* one, a
+# process of another run ending at the same moment can remove it while this one creates its own
+export OMPI_MCA_orte_tmpdir_base="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 fail=0 n=0 nx=0
 M=$R/models/gpt3-175b.json
