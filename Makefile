@@ -7,6 +7,9 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wwrite-strings -Wvla -Wformat=2 -fno-common -Werror
 CFLAGS  ?= -O2 -g
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+# shipped data (stacks/) is found below the current folder, next to the binary, or here
+DATADIR ?= $(abspath .)
+$(BUILD)/src/cli/cli_cost.o: CPPFLAGS += -DPP_DATADIR='"$(DATADIR)"'
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 PKGS    := libcjson
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson) -lglpk -lm

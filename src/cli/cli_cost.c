@@ -203,34 +203,42 @@ int cli_global_missing(const pp_global *gl, char *buf, size_t n)
 	return missing;
 }
 
+/* Where shipped data (stacks/, ...) lives when it is not below the current folder: the source
+ * tree the binary was built from (Makefile: -DPP_DATADIR). */
+#ifndef PP_DATADIR
+#define PP_DATADIR "."
+#endif
+
 int cli_stack_load(const char *name, pp_stack *st, pp_error *err)
 {
-	char exe[PATH_MAX], dir[PATH_MAX + 16];
+	char exe[PATH_MAX], dirs[2][PATH_MAX + 16], p[2 * PATH_MAX + 128];
 	ssize_t n;
 	char *slash;
 	FILE *f;
-	int rc;
+	int rc, k, nd = 0;
 
 	if (!name)
 		name = PP_STACK_DEFAULT;
-	/* a bare name: ./stacks/NAME.json, then <dir of the binary>/../stacks/NAME.json */
+	/* a bare name: ./stacks/NAME.json, then <dir of the binary>/../stacks/NAME.json, then the
+	 * source tree's stacks/NAME.json */
 	rc = pp_stack_resolve(name, "stacks", st, err);
 	if (rc != PP_ENOTFOUND)
 		return rc;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return rc;
-	exe[n] = 0;
-	if (!(slash = strrchr(exe, '/')))
-		return rc;
-	*slash = 0;
-	snprintf(dir, sizeof(dir), "%s/../stacks", exe);
-	{
-		char p[PATH_MAX + 96];
-		snprintf(p, sizeof(p), "%s/%s.json", dir, name);
-		if (!(f = fopen(p, "r")))
-			return rc;
-		fclose(f);
+	if (n > 0) {
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = 0;
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../stacks", exe);
+		}
 	}
-	return pp_stack_resolve(name, dir, st, err);
+	snprintf(dirs[nd++], sizeof(dirs[0]), "%s/stacks", PP_DATADIR);
+	for (k = 0; k < nd; k++) {
+		snprintf(p, sizeof(p), "%s/%s.json", dirs[k], name);
+		if (!(f = fopen(p, "r")))
+			continue;
+		fclose(f);
+		return pp_stack_resolve(name, dirs[k], st, err);
+	}
+	return rc;
 }

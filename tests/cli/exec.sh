@@ -154,14 +154,19 @@ grep -q "validation failed: fwd.qkv disagrees" "$tmp/out" || { cat "$tmp/out"; n
 "$P" model llama --name tls --layers 2 --hidden 256 --heads 8 --kv-heads 2 --ffn 688 --seq 64 \
 	--vocab 1000 -o "$tmp/tls.json" || no "small llama model"
 sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/tls.json" >"$tmp/tls32.json"
-for r in 1 2; do
+# (as in 3. below: while the minimum is off by more than 15%, two more runs join the pool, at
+# most six runs in all)
+r=0
+while :; do
+for k in 1 2; do
+	r=$((r + 1))
 	$TIMED "$EXEC" --model "$tmp/tls32.json" --t 2 --micro-batch 2 --iters 5 --warmup 1 \
 		-o "$tmp/llama$r.json" >"$tmp/out" 2>&1 || { cat "$tmp/out"; no "llama run $r failed"; }
 done
-pool "$tmp/llama.json" "$tmp/llama1.json" "$tmp/llama2.json" || no "llama: pooling the runs"
+pool "$tmp/llama.json" "$tmp"/llama[0-9].json || no "llama: pooling the runs"
 "$P" calibrate --measurements "$tmp/llama.json" --hw tests/data/cpu-base.json \
 	--model "$tmp/tls32.json" -o "$tmp/cal-llama.json" --json >"$tmp/cal.out" || no "llama calibrate"
-python3 - "$tmp/cal.out" "$tmp/llama.json" <<'PY' || no "llama: closing the loop"
+python3 - "$tmp/cal.out" "$tmp/llama.json" >"$tmp/loop.out" 2>&1 <<'PY' && { cat "$tmp/loop.out"; break; }
 import json, sys
 l = json.load(open(sys.argv[1]))["layer"]
 m = json.load(open(sys.argv[2]))
@@ -172,6 +177,9 @@ print("exec: llama layer measured %.3f ms, predicted %.3f ms (%+.1f%%)"
       % (l["measured_s"] * 1e3, l["predicted_s"] * 1e3, 100 * l["rel_error"]))
 assert abs(l["rel_error"]) <= 0.15
 PY
+[ $r -lt 6 ] || { cat "$tmp/loop.out"; no "llama: closing the loop"; break; }
+echo "exec: llama loop check off by more than 15% after $r runs, pooling two more"
+done
 
 # point 1: parplan emit --format exec writes the stub of a plan (t=2, micro-batch 2, sequence
 # parallel), the stub runs it; --plan does the same in one step
@@ -236,20 +244,26 @@ timeout 300 $RUN "$EXEC" --stub $STUB --scale 0.25 --iters 2 --warmup 0 --test-f
 	-o "$tmp/loop.json" || no "model"
 # the stub ran fp32, so the graph is priced in fp32 (4-byte elements, the fp32 GEMM table)
 sed 's/"dtype":[[:space:]]*"bf16"/"dtype": "fp32"/' "$tmp/loop.json" >"$tmp/loop32.json"
+# When another job keeps a rank off its core through every timing of some operation (seen with
+# two MPI test runs of spinning ranks on one 2-core machine), the minimum has not yet reached the
+# operation's own time: then one more round of A B B A A B joins the pools (more samples for the
+# same minimum, the same 15%), at most three rounds in all.
+round=1
+while :; do
 for r in a1 b1 b2 a2 a3 b3; do
 	case $r in
 	a*) what="--stub $STUB --scale 0.25" ;;
 	*) what="--model $tmp/loop32.json --t 2 --micro-batch 2" ;;
 	esac
-	$TIMED "$EXEC" $what --iters 5 --warmup 1 -o "$tmp/$r.json" >"$tmp/out" 2>&1 \
+	$TIMED "$EXEC" $what --iters 5 --warmup 1 -o "$tmp/$r.$round.json" >"$tmp/out" 2>&1 \
 		|| { cat "$tmp/out"; no "timed run $r failed"; }
 done
-pool "$tmp/a.json" "$tmp/a1.json" "$tmp/a2.json" "$tmp/a3.json" || no "pooling runs A"
-pool "$tmp/b.json" "$tmp/b1.json" "$tmp/b2.json" "$tmp/b3.json" || no "pooling runs B"
+pool "$tmp/a.json" "$tmp"/a[0-9].[0-9].json || no "pooling runs A"
+pool "$tmp/b.json" "$tmp"/b[0-9].[0-9].json || no "pooling runs B"
 "$P" calibrate --measurements "$tmp/a.json" --hw tests/data/cpu-base.json --name cpu-test \
 	--model "$tmp/loop32.json" --predict "$tmp/b.json" -o "$tmp/cal.json" --json \
 	>"$tmp/cal.out" || no "calibrate"
-python3 - "$tmp/cal.out" "$tmp/cal.json" "$tmp/b.json" "$tmp/a1.json" <<'PY' || no "closing the loop: runs A and B not both within 15%"
+python3 - "$tmp/cal.out" "$tmp/cal.json" "$tmp/b.json" "$tmp/a1.1.json" >"$tmp/loop.out" 2>&1 <<'PY' && break
 import json, sys
 r = json.load(open(sys.argv[1]))
 hw = json.load(open(sys.argv[2]))
@@ -276,6 +290,11 @@ assert len(lin) == 4 and not any((g["m"], g["n"], g["k"]) in table for g in lin)
 assert abs(r["layer"]["rel_error"]) <= 0.15, "run A: prediction off by more than 15%"
 assert abs(r["predict"]["rel_error"]) <= 0.15, "run B: prediction off by more than 15%"
 PY
+[ $round -lt 3 ] || { cat "$tmp/loop.out"; no "closing the loop: runs A and B not both within 15%"; break; }
+echo "exec: loop check round $round: $(grep -c 'off by' "$tmp/loop.out") run(s) off by more than 15%, pooling one more round"
+round=$((round + 1))
+done
+[ -s "$tmp/loop.out" ] && grep '^exec:' "$tmp/loop.out"
 "$P" validate --model "$tmp/loop32.json" --hw "$tmp/cal.json" >/dev/null || no "calibrated profile does not load"
 
 # 4. bad input: one line naming the file (and path), exit 2, nothing written
