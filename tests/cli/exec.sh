@@ -39,6 +39,13 @@ STUB=tests/data/exec-gpt-t2.json
 # a rank that yields hands its core to a CPU-bound neighbour for a whole time slice, so under
 # load no collective would ever be timed clean; one that spins keeps it.
 TIMED="env OMPI_MCA_mpi_yield_when_idle=0 $RUN"
+# Under AddressSanitizer (make asan) the stub's own C code (softmax, norms, copies) runs several
+# times slower while the GEMMs (OpenBLAS, not instrumented) do not, so a timed layer measures the
+# instrumentation: there the loop checks run end to end and check everything but the 15% (the
+# plain build, which make check runs first, asserts it).
+SANITIZED=0
+ldd "$EXEC" 2>/dev/null | grep -q 'libasan' && SANITIZED=1
+export SANITIZED
 # pool OUT RUN.json...: one parplan-measurements/1 file, the first run's with every GEMM time
 # the minimum min_s over all the runs, every collective and sweep time the minimum over all
 # timings of the same operation and size, bandwidths and the layer's total recomputed from those,
@@ -175,7 +182,8 @@ g = {x["name"]: x for x in m["gemms"]}
 assert g["fwd.qkv"]["n"] == (8 + 2 * 2) * 32 // 2 and g["fwd.fc1"]["n"] == 688
 print("exec: llama layer measured %.3f ms, predicted %.3f ms (%+.1f%%)"
       % (l["measured_s"] * 1e3, l["predicted_s"] * 1e3, 100 * l["rel_error"]))
-assert abs(l["rel_error"]) <= 0.15
+import os
+assert os.environ["SANITIZED"] == "1" or abs(l["rel_error"]) <= 0.15
 PY
 [ $r -lt 6 ] || { cat "$tmp/loop.out"; no "llama: closing the loop"; break; }
 echo "exec: llama loop check off by more than 15% after $r runs, pooling two more"
@@ -287,8 +295,10 @@ assert (mb["layer"]["hidden"], mb["layer"]["seq"], mb["layer"]["micro_batch"]) =
 table = {(p["m"], p["n"], p["k"]) for p in pts}
 lin = [g for g in mb["gemms"] if g["pass"] == "forward" and g["batch"] == 1]
 assert len(lin) == 4 and not any((g["m"], g["n"], g["k"]) in table for g in lin), (lin, table)
-assert abs(r["layer"]["rel_error"]) <= 0.15, "run A: prediction off by more than 15%"
-assert abs(r["predict"]["rel_error"]) <= 0.15, "run B: prediction off by more than 15%"
+import os
+if os.environ["SANITIZED"] != "1":
+    assert abs(r["layer"]["rel_error"]) <= 0.15, "run A: prediction off by more than 15%"
+    assert abs(r["predict"]["rel_error"]) <= 0.15, "run B: prediction off by more than 15%"
 PY
 [ $round -lt 3 ] || { cat "$tmp/loop.out"; no "closing the loop: runs A and B not both within 15%"; break; }
 echo "exec: loop check round $round: $(grep -c 'off by' "$tmp/loop.out") run(s) off by more than 15%, pooling one more round"
