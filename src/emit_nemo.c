@@ -29,7 +29,7 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	int rc, nnodes, per_node, llama = sh->family_llama;
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("nemo", plan, opts, NEMO_RULES, err)) < 0)
+	if ((rc = pp_emit_check_rules("nemo1", plan, opts, NEMO_RULES, err)) < 0)
 		return rc;
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "NeMo 1.x megatron_gpt_config", plan);
