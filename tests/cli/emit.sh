@@ -20,6 +20,15 @@ chmod +x "$tmp/bin/torchrun"
 
 bad() { echo "FAIL: $*"; fail=1; }
 
+# a Python with OmegaConf (NeMo's config library): python3, else Debian's python3-omegaconf
+OMEGACONF_PY=""
+for py in python3 /usr/bin/python3; do
+	if "$py" -c 'import omegaconf' 2>/dev/null; then
+		OMEGACONF_PY=$py
+		break
+	fi
+done
+
 golden() { # golden-file, produced-file
 	if [ -n "${UPDATE_GOLDEN:-}" ]; then
 		mkdir -p "$(dirname "$1")"
@@ -78,6 +87,16 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 					bad "$plan svg: rsvg-convert"
 			fi
 			python3 tests/cli/emit_check.py svg "$pf" "$out" || fail=1
+			;;
+		nemo1)
+			python3 tests/cli/emit_check.py "$f" "$pf" "$out" || fail=1
+			# composed over NeMo's base config, what the user must give stops the run
+			# naming its key (tests/cli/nemo_compose.py)
+			if [ -z "$OMEGACONF_PY" ]; then
+				bad "no Python with omegaconf for the NeMo composition check (Debian: apt-get install python3-omegaconf)"
+			else
+				"$OMEGACONF_PY" tests/cli/nemo_compose.py tests/data/nemo1-base.yaml "$out" >/dev/null || fail=1
+			fi
 			;;
 		*)
 			python3 tests/cli/emit_check.py "$f" "$pf" "$out" || fail=1

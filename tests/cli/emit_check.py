@@ -451,7 +451,7 @@ elif fmt in ("nemo1", "nanotron"):
                         ("max_position_embeddings", "seq")):
             eq(k, mo[k], sh[want])
         eq("defaults", c["defaults"], ["megatron_gpt_config", "_self_"])
-        eq("model.data.data_prefix", mo["data"]["data_prefix"], "???")
+        eq("model.data.data_prefix", mo["data"]["data_prefix"], "${fill_in.model.data.data_prefix}")
         eq("model.data.seq_length", mo["data"]["seq_length"], sh["seq"])
         eq("model.tokenizer.library", mo["tokenizer"]["library"],
            "huggingface" if sh["family"] == "llama" else "megatron")
