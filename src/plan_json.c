@@ -59,28 +59,14 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 /*
  * Layers of each model chunk (p, or p*v interleaved, chunk c on rank c % p); returns the chunk
- * count.  Interleaved with uneven first/last stages, each rank's layers are split evenly over
- * its v chunks, as Megatron-Core builds them (get_num_layers_to_build); @layers holds p*v ints.
+ * count.  Interleaved, each rank's layers are split over its v chunks as Megatron-Core builds
+ * them (pp_global_chunk_layers); @layers holds p*v ints.
  */
 static int chunk_layers(const pp_plan *plan, int *layers)
 {
 	const pp_global *gl = &plan->global;
-	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, i, n = p * v;
-	pp_graph fake;
-	if (v > 1 && !gl->first_stage_layers && !gl->last_stage_layers) {
-		for (i = 0; i < n; i++)
-			layers[i] = L / n;
-		return n;
-	}
-	memset(&fake, 0, sizeof(fake));
-	fake.n_layers = L;
-	pp_global_stage_layers(&fake, gl, layers); /* per rank, into layers[0..p-1] */
-	if (v > 1) {
-		/* back to front, so that a rank's count is read before its slot is overwritten */
-		for (i = n - 1; i >= 0; i--)
-			layers[i] = layers[i % p] / v;
-	}
-	return n;
+	pp_global_chunk_layers((int)plan->shape.layers, gl, layers);
+	return gl->p * (gl->virtual_stages > 1 ? gl->virtual_stages : 1);
 }
 
 /* Pipeline rank that holds layer @l (p-1 when the split leaves it past the last chunk). */
@@ -131,8 +117,10 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	memset(plan, 0, sizeof(*plan));
 	if (gl->t < 1 || gl->p < 1 || gl->d < 1 || gl->virtual_stages < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t, p, d and v must be at least 1");
+	if (gl->cp < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, "global", "cp must be at least 1");
 	if (pp_mul_int(gl->t, gl->p, &plan->gpus) < 0 || pp_mul_int(plan->gpus, gl->d, &plan->gpus) < 0 ||
-	    plan->gpus > MAX_DEGREE)
+	    pp_mul_int(plan->gpus, gl->cp, &plan->gpus) < 0 || plan->gpus > MAX_DEGREE)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t*p*d = %d*%d*%d is more than %lld",
 				    gl->t, gl->p, gl->d, (long long)MAX_DEGREE);
 	/* a plan's names must be ones its loader and the emitters take (name.h) */
@@ -483,19 +471,28 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 		}
 		if (passes[k] == PP_SETTING_INT && (long long)gl->t * gl->p * gl->d > MAX_DEGREE)
 			return pp_json_fail(c, P, NULL, "t*p*d is more than %lld", (long long)MAX_DEGREE);
+		if (passes[k] == PP_SETTING_INT && (long long)gl->t * gl->p * gl->d * gl->cp > MAX_DEGREE)
+			return pp_json_fail(c, P, "cp", "t*cp*p*d is more than %lld", (long long)MAX_DEGREE);
 	}
 	if (gl->virtual_stages > 1 && gl->schedule != PP_SCHED_INTERLEAVED)
 		return pp_json_fail(c, P, "virtual_stages", "virtual stages > 1 need the interleaved schedule");
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)
 		return pp_json_fail(c, P, "p", "p*v = %lld model chunks for %lld layers",
 				    (long long)gl->p * gl->virtual_stages, (long long)sh->layers);
-	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too */
-	if (gl->first_stage_layers % gl->virtual_stages || gl->last_stage_layers % gl->virtual_stages)
-		return pp_json_fail(c, P,
-				    gl->first_stage_layers % gl->virtual_stages ? "first_stage_layers"
-										: "last_stage_layers",
-				    "uneven first/last stages must split evenly over the v=%d chunks",
-				    gl->virtual_stages);
+	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too, or, with
+	 * the account-for flags, one layer fewer than a middle rank (pp_global_uneven_form); a
+	 * split that is wrong whatever v is left to the rule checks that name it */
+	if (gl->virtual_stages > 1 && (gl->first_stage_layers || gl->last_stage_layers) &&
+	    sh->layers <= INT_MAX) {
+		pp_global plain = *gl;
+		const char *why = NULL;
+		plain.schedule = PP_SCHED_1F1B;
+		plain.virtual_stages = 1;
+		if (pp_global_uneven_form((int)sh->layers, &plain, NULL) > 0 &&
+		    pp_global_uneven_form((int)sh->layers, gl, &why) < 0)
+			return pp_json_fail(c, P, gl->first_stage_layers ? "first_stage_layers" : "last_stage_layers",
+					    "uneven first/last stages with v=%d: %s", gl->virtual_stages, why);
+	}
 	return 0;
 }
 

@@ -18,6 +18,10 @@
 
 typedef enum pp_schedule { PP_SCHED_1F1B = 0, PP_SCHED_GPIPE, PP_SCHED_INTERLEAVED } pp_schedule;
 typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_FULL } pp_recompute;
+/* How context-parallel ranks exchange K and V (Megatron-LM --cp-comm-type, Transformer Engine
+ * cp_comm_type): a ring of point-to-point sends overlapped with the attention blocks, an
+ * all-gather of K/V before attention, or DeepSpeed-Ulysses all-to-alls around it. */
+typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A } pp_cp_comm;
 
 const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved" */
 int pp_schedule_parse(const char *s);          /* -1 when unknown */
@@ -74,9 +78,25 @@ typedef struct pp_global {
 	int tp_comm_overlap;         /* --tp-comm-overlap (needs sequence parallelism and a stack
 				      * that has it) */
 	int overlap_param_gather;    /* --overlap-param-gather (distributed optimizer) */
+	int zero;                    /* ZeRO stage 0-3 (Rajbhandari et al. 2020); 1 is the distributed
+				      * optimizer, which distributed_optimizer also asks for */
+	int fsdp;                    /* PyTorch FSDP2: ZeRO stage 3 as FSDP2 runs it */
+	int hsdp_shard;              /* > 0: shard over this many of the d replicas (HSDP), replicate
+				      * over d / hsdp_shard; 0: shard over all d */
+	int cp;                      /* context-parallel degree: the sequence split over cp ranks */
+	pp_cp_comm cp_comm_type;
 } pp_global;
 
-#define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0}
+#define PP_GLOBAL_INIT                                                                              \
+	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P}
+
+/** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
+int pp_global_zero_stage(const pp_global *gl);
+/** Ranks the sharded states are split over: (hsdp_shard or d) * cp (Megatron's data-parallel
+ * group with context parallelism; torchtitan's dp_shard_cp mesh); 1 below stage 1. */
+int pp_global_shard_ranks(const pp_global *gl);
+/** GPUs of the plan: t * cp * p * d. */
+long long pp_global_world(const pp_global *gl);
 
 /**
  * Check @gl against @g and a GPU count (0: t*p*d): the rules of the table of plan settings, in
@@ -87,6 +107,40 @@ int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_erro
 
 /** Layers on each of the p stages (array of p ints the caller provides). */
 void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers);
+
+/*
+ * How Megatron-LM builds uneven first/last stages (the layers of every model chunk), from
+ * Megatron-LM d98e8a64 megatron/core/transformer/transformer_config.py (__post_init__, "Uneven
+ * PP") and transformer_block.py (get_num_layers_to_build):
+ *   PP_UNEVEN_DECODER  --decoder-first/last-pipeline-num-layers: the first (last) rank holds
+ *                      that many layers, the middle ranks share the rest evenly; interleaved,
+ *                      each rank's layers split evenly over its v chunks, so the first, the last
+ *                      and the middle ranks' layers must each be divisible by v.
+ *   PP_UNEVEN_ACCOUNT  --account-for-embedding-in-pipeline-split / --account-for-loss-in-
+ *                      pipeline-split: the embedding (loss) counts as one layer, (L + 1 or 2)
+ *                      layers split evenly over p ranks and their v chunks, and the chunk that
+ *                      holds the embedding (the first rank's first chunk) or the loss (the last
+ *                      rank's last chunk) builds one transformer layer fewer.  In plan terms the
+ *                      first (last) stage holds one layer fewer than a middle stage; the middle
+ *                      stages' layers must be divisible by v.  This is how the interleaved
+ *                      Llama 3 405B layout (126 layers on 16 ranks, 7 on the first and last) is
+ *                      written: 7 is no multiple of any v > 1, so the decoder flags cannot say it.
+ * Interleaved plans may take either; plain 1F1B and GPipe always take the decoder form.
+ */
+typedef enum pp_uneven_form {
+	PP_UNEVEN_NONE = 0, /* even stages */
+	PP_UNEVEN_DECODER,
+	PP_UNEVEN_ACCOUNT
+} pp_uneven_form;
+
+/** The form @gl's first/last stage layers take over @n_layers layers, or -1 when no Megatron-LM
+ * layout builds them (with @why, when not NULL, set to a static phrase naming the rule). */
+int pp_global_uneven_form(int n_layers, const pp_global *gl, const char **why);
+
+/** Layers of each model chunk, chunk c on rank c % p (p*v ints the caller provides), as
+ * Megatron-LM builds them for the plan's form.  Meaningful for plans that passed
+ * pp_global_validate(). */
+void pp_global_chunk_layers(int n_layers, const pp_global *gl, int *layers);
 
 /** Micro-batches per iteration: global_batch / (micro_batch * d). */
 int pp_global_microbatches(const pp_global *gl);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parplan/settings.h"
 
 cJSON *cli_cost_json(const pp_cost *c)
 {
@@ -38,6 +39,13 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(o, "stage_f_s", c->stage_f_s);
 	cJSON_AddNumberToObject(o, "stage_b_s", c->stage_b_s);
 	cJSON_AddNumberToObject(o, "stage_w_s", c->stage_w_s);
+	if (c->zero_stage >= 2)
+		cJSON_AddNumberToObject(o, "zero_stage", c->zero_stage);
+	if (c->cp_comm_s + c->cp_hidden_s > 0) {
+		/* of time.tp_comm_s and hidden.tp_comm_s: the context-parallel K/V exchange */
+		cJSON_AddNumberToObject(o, "cp_comm_s", c->cp_comm_s);
+		cJSON_AddNumberToObject(o, "cp_hidden_s", c->cp_hidden_s);
+	}
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
@@ -86,6 +94,18 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		gl->sequence_parallel ? ", sequence parallel" : "",
 		gl->distributed_optimizer ? ", distributed optimizer" : "",
 		gl->overlap_grad_reduce ? ", overlapped grad reduce" : "");
+	if (c->zero_stage >= 2 || gl->cp > 1 || gl->hsdp_shard > 0) {
+		fprintf(f, "sharding:");
+		if (c->zero_stage >= 2)
+			fprintf(f, " %s (ZeRO stage %d)", gl->fsdp ? "FSDP" : "ZeRO", c->zero_stage);
+		if (gl->hsdp_shard > 0)
+			fprintf(f, ", HSDP shard %d x replicate %d", gl->hsdp_shard, gl->d / gl->hsdp_shard);
+		if (gl->cp > 1)
+			fprintf(f, "%scontext parallel cp=%d (%s)", c->zero_stage >= 2 || gl->hsdp_shard > 0 ? ", " : " ",
+				gl->cp, pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE],
+							      (int)gl->cp_comm_type));
+		fprintf(f, "\n");
+	}
 	if (c->stack)
 		fprintf(f, "stack: %s%s%s%s\n", c->stack,
 			c->tp_hidden_s > 0 ? ", TP comm overlapped" : "",
@@ -94,6 +114,9 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
+	if (c->cp_comm_s + c->cp_hidden_s > 0)
+		fprintf(f, "    of which context-parallel K/V %10.4f s (%.4f s hidden behind attention)\n",
+			c->cp_comm_s, c->cp_hidden_s);
 	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
 	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);
@@ -241,4 +264,73 @@ int cli_stack_load(const char *name, pp_stack *st, pp_error *err)
 		return pp_stack_resolve(name, dirs[k], st, err);
 	}
 	return rc;
+}
+
+int cli_training_opt(int argc, char **argv, int *i, cli_training *tr, int objective)
+{
+	const char *v;
+	int r;
+	if ((r = cli_opt(argc, argv, i, "--tokens", &v)) != 0) {
+		if (r < 0 || cli_num("--tokens", v, 1, 1e18, &tr->tokens) < 0)
+			return -1;
+		return 1;
+	}
+	if ((r = cli_opt(argc, argv, i, "--price-per-gpu-hour", &v)) != 0) {
+		if (r < 0 || cli_num("--price-per-gpu-hour", v, 1e-6, 1e6, &tr->price) < 0)
+			return -1;
+		return 1;
+	}
+	if (objective && (r = cli_opt(argc, argv, i, "--objective", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		if (!strcmp(v, "time") || !strcmp(v, "cost")) {
+			tr->objective_cost = !strcmp(v, "cost");
+			return 1;
+		}
+		cli_usage("--objective: \"%.20s\" is not time or cost", v);
+		return -1;
+	}
+	return 0;
+}
+
+double cli_training_seconds(const cli_training *tr, const pp_cost *c)
+{
+	if (tr->tokens <= 0 || !(c->tokens_per_s > 0))
+		return 0;
+	return tr->tokens / c->tokens_per_s;
+}
+
+cJSON *cli_training_json(const cli_training *tr, const pp_cost *c, int gpus, double tdp_w)
+{
+	double s = cli_training_seconds(tr, c), gh = s * gpus / 3600.0;
+	cJSON *o;
+	if (tr->tokens <= 0 || !(o = cJSON_CreateObject()))
+		return NULL;
+	cJSON_AddNumberToObject(o, "tokens", tr->tokens);
+	cJSON_AddNumberToObject(o, "days", s / 86400.0);
+	cJSON_AddNumberToObject(o, "gpu_hours", gh);
+	if (tr->price > 0)
+		cJSON_AddNumberToObject(o, "cost", gh * tr->price);
+	else
+		cJSON_AddNullToObject(o, "cost");
+	/* every GPU at its thermal design power for the whole run: an upper bound on the GPUs'
+	 * energy (host, network and cooling not counted) */
+	if (tdp_w > 0)
+		cJSON_AddNumberToObject(o, "energy_kwh", gh * tdp_w / 1000.0);
+	else
+		cJSON_AddNullToObject(o, "energy_kwh");
+	return o;
+}
+
+void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int gpus, double tdp_w)
+{
+	double s = cli_training_seconds(tr, c), gh = s * gpus / 3600.0;
+	if (tr->tokens <= 0 || s <= 0)
+		return;
+	fprintf(f, "training %.4g tokens: %.2f days, %.4g GPU-hours", tr->tokens, s / 86400.0, gh);
+	if (tr->price > 0)
+		fprintf(f, ", cost %.4g at %.4g per GPU-hour", gh * tr->price, tr->price);
+	if (tdp_w > 0)
+		fprintf(f, ", %.4g MWh at %.0f W TDP", gh * tdp_w / 1e6, tdp_w);
+	fputc('\n', f);
 }
