@@ -142,6 +142,33 @@ static int is_sp_op(pp_op_type t)
 	return t == PP_OP_LAYERNORM || t == PP_OP_RMSNORM || t == PP_OP_DROPOUT || t == PP_OP_ADD;
 }
 
+/* pp_space_sequence_parallel over the free ops only (the ops it reads: those outside the layers
+ * and each class's representative layer), so a step costs what the free ops cost, not the graph */
+static int sp_flag(const chain *ch, const pp_global *gl, const uint8_t *cfg)
+{
+	int i, n = 0;
+	if (gl->t <= 1)
+		return 0;
+	for (i = 0; i < ch->n_free; i++) {
+		int op = ch->free_ops[i];
+		if (!is_sp_op(ch->g->ops[op].type))
+			continue;
+		if (cfg[op] != PP_CFG_SEQUENCE)
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+/* the free ops' configs of @from into @to (the others are never read: the cost model reads the
+ * representatives, pp_space_spread_configs fills the rest at the end) */
+static void copy_free(const chain *ch, uint8_t *to, const uint8_t *from)
+{
+	int i;
+	for (i = 0; i < ch->n_free; i++)
+		to[ch->free_ops[i]] = from[ch->free_ops[i]];
+}
+
 /* make the free ops' configs suit a new t or micro-batch */
 static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t *cfg)
 {
@@ -149,13 +176,12 @@ static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t
 	if (gl->t == old->t && gl->micro_batch == old->micro_batch &&
 	    gl->sequence_parallel == old->sequence_parallel)
 		return;
-	pp_strategy_megatron(ch->g, gl, ch->mega);
 	for (i = 0; i < ch->n_free; i++) {
 		int op = ch->free_ops[i];
 		if (gl->t <= 1)
 			cfg[op] = PP_CFG_REPLICATE;
 		else if (old->t <= 1 || (cfg[op] == PP_CFG_SAMPLE && gl->micro_batch % gl->t))
-			cfg[op] = ch->mega[op];
+			cfg[op] = (uint8_t)pp_strategy_megatron_op(ch->g, gl, op);
 	}
 }
 
@@ -184,7 +210,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 			j = (int)pp_pcg32_bounded(r, (uint32_t)(n - 1));
 			ncfg[op] = (uint8_t)opts[j >= cur ? j + 1 : j];
 		}
-		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+		ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 		return 1;
 	}
 	case 1:
@@ -218,7 +244,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 			if (is_sp_op(ch->g->ops[op].type))
 				ncfg[op] = (uint8_t)(on ? PP_CFG_SEQUENCE : PP_CFG_REPLICATE);
 		}
-		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+		ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 		return ng->sequence_parallel != gl->sequence_parallel;
 	}
 	default:
@@ -232,7 +258,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 		return 0;
 	repair(ch, gl, ng, ncfg);
 	/* the flag follows the configs (the cost model reads those) */
-	ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+	ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 	return 1;
 }
 
@@ -508,12 +534,12 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 				/* jump back to this chain's best state */
 				cur = cbest;
 				cur_cost = cbest_cost;
-				memcpy(cur_cfg, cbest_cfg, n_ops);
+				copy_free(&ch, cur_cfg, cbest_cfg);
 				e_cur = e_cbest;
 				since_best = 0;
 			}
 			since_best++;
-			memcpy(nxt_cfg, cur_cfg, n_ops);
+			copy_free(&ch, nxt_cfg, cur_cfg);
 			if (!propose(&ch, &rng, &cur, &nxt, nxt_cfg))
 				continue;
 			if (score(&ch, &nxt, nxt_cfg, &nxt_cost) < 0)
@@ -526,14 +552,14 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			}
 			cur = nxt;
 			cur_cost = nxt_cost;
-			memcpy(cur_cfg, nxt_cfg, n_ops);
+			copy_free(&ch, cur_cfg, nxt_cfg);
 			e_cur = e_nxt;
 			if (offer(&ch, &cur, cur_cfg, &cur_cost) < 0)
 				goto nomem;
 			if (e_cur < e_cbest || (cur_cost.feasible && !cbest_cost.feasible)) {
 				cbest = cur;
 				cbest_cost = cur_cost;
-				memcpy(cbest_cfg, cur_cfg, n_ops);
+				copy_free(&ch, cbest_cfg, cur_cfg);
 				e_cbest = e_cur;
 				since_best = 0;
 			}
