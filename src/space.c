@@ -328,7 +328,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.arg = arg;
 	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;
-	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	w.st.capacity_gib = cap_bytes / GIB;
 	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
 		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
