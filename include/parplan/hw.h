@@ -67,6 +67,7 @@ typedef struct pp_hw {
 	double matmul_fp8_max_tflops; /* the same measured for fp8 (e4m3) GEMMs; 0: not measured
 				       * (fp8 GEMMs then scale matmul_max_tflops by the peak ratio) */
 	int sms;                  /* streaming multiprocessors (wave quantization); 0: unknown */
+	double tdp_w;             /* thermal design power per device, W; 0: unknown */
 	int n_gemm;
 	int node_devices;       /* devices per node (the host: what launchers count as a node) */
 	int domain_devices;     /* devices of one scale-up domain, joined by @intra: a multiple of
