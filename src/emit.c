@@ -31,24 +31,33 @@ static int emit_exec(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	return pp_emit_exec(plan, out, err);
 }
 
+#define ZERO PP_EMIT_TAKES_ZERO
+#define RECOMPUTE PP_EMIT_TAKES_RECOMPUTE
+
 static const pp_emit_format formats[] = {
 	{"megatron", "megatron.sh", "Megatron-LM launch script (torchrun pretrain_gpt.py)",
-	 pp_emit_megatron, 1},
+	 pp_emit_megatron, 1, RECOMPUTE},
 	{"megatron-deepspeed", "megatron_deepspeed.sh", "Megatron-DeepSpeed launch script",
-	 pp_emit_megatron_deepspeed, 1},
+	 pp_emit_megatron_deepspeed, 1, ZERO | RECOMPUTE},
+	{"megatron-bridge", "megatron_bridge.sh",
+	 "Megatron-Bridge launch script (run_recipe.py, recipe + overrides)",
+	 pp_emit_megatron_bridge, 1, RECOMPUTE},
 	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed",
-	 pp_emit_deepspeed, 0},
+	 pp_emit_deepspeed, 0, ZERO},
 	{"torchtitan", "torchtitan_plan.py", "torchtitan configuration function (Python, current)",
-	 pp_emit_torchtitan, 0},
+	 pp_emit_torchtitan, 0, 0},
 	{"torchtitan-toml", "torchtitan.toml", "torchtitan 0.2 TOML job config",
-	 pp_emit_torchtitan_toml, 0},
-	{"nemo1", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0},
-	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0},
-	{"report", "report.txt", "plain-text summary", pp_emit_report, 0},
-	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0},
-	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan, 0},
-	{"exec", "exec.json", "input of the execution stub", emit_exec, 0},
+	 pp_emit_torchtitan_toml, 0, 0},
+	{"nemo1", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0, RECOMPUTE},
+	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0, ZERO},
+	{"report", "report.txt", "plain-text summary", pp_emit_report, 0, PP_EMIT_TAKES_COMPARE},
+	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0, 0},
+	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan, 0, 0},
+	{"exec", "exec.json", "input of the execution stub", emit_exec, 0, 0},
 };
+
+#undef ZERO
+#undef RECOMPUTE
 
 const pp_emit_format *pp_emit_formats(int *n)
 {
@@ -77,14 +86,47 @@ static int unknown_format(const char *name, pp_error *err)
 			    name, list);
 }
 
+/* An option given that @f does not use: PP_EINVALID naming its flag (the launcher would not
+ * see it, so a user asking for it would get a file that silently ignores it). */
+static int unused_options(const pp_emit_format *f, const pp_emit_opts *opts, pp_error *err)
+{
+	const char *flag = NULL;
+	if (!opts)
+		return 0;
+	if (opts->zero_stage >= 0 && !(f->takes & PP_EMIT_TAKES_ZERO))
+		flag = "--zero-stage";
+	else if (opts->recompute_num_layers > 0 && !(f->takes & PP_EMIT_TAKES_RECOMPUTE))
+		flag = "--recompute-num-layers";
+	else if (opts->n_others > 0 && !(f->takes & PP_EMIT_TAKES_COMPARE))
+		flag = "--compare";
+	if (!flag)
+		return 0;
+	return pp_error_set(err, PP_EINVALID, NULL, NULL, "%s: format %s does not use it (%s)",
+			    flag, f->name,
+			    !strcmp(flag, "--zero-stage") ? "deepspeed, megatron-deepspeed and nanotron do"
+			    : !strcmp(flag, "--compare")  ? "report does"
+							  : "the Megatron-based formats do");
+}
+
+int pp_emit_check_opts(const char *format, const pp_emit_opts *opts, pp_error *err)
+{
+	const pp_emit_format *f = pp_emit_find(format);
+	if (!f)
+		return unknown_format(format ? format : "", err);
+	return unused_options(f, opts, err);
+}
+
 int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, char **out,
 	    pp_error *err)
 {
 	static const pp_emit_opts defaults = PP_EMIT_OPTS_INIT;
 	const pp_emit_format *f = pp_emit_find(format);
+	int rc;
 	*out = NULL;
 	if (!f)
 		return unknown_format(format ? format : "", err);
+	if ((rc = unused_options(f, opts, err)) < 0)
+		return rc;
 	return f->fn(plan, opts ? opts : &defaults, out, err);
 }
 
@@ -245,6 +287,25 @@ int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts)
 	return opts && opts->recompute_num_layers > 0 ? opts->recompute_num_layers : 1;
 }
 
+const char *pp_emit_float(char *buf, size_t n, double x)
+{
+	snprintf(buf, n, "%.10g", x);
+	if (!strpbrk(buf, ".eEn")) /* integral: 500000 -> 500000.0 (n: nan, inf) */
+		strncat(buf, ".0", n - strlen(buf) - 1);
+	return buf;
+}
+
+void pp_emit_model_settings(const pp_plan *plan, pp_emit_model *m)
+{
+	int llama = plan->shape.family_llama;
+	memset(m, 0, sizeof(*m));
+	m->rmsnorm = m->gated = m->rope = llama;
+	m->norm_eps = 1e-5;
+	m->rope_theta = llama ? 500000 : 0;
+	m->linear_bias = m->qkv_bias = !llama;
+	m->dropout = llama ? 0.0 : 0.1;
+}
+
 void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node)
 {
 	int nd = plan->node_devices > 0 ? plan->node_devices : 1;
@@ -315,6 +376,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
 	if (pp_mul_i64(t, p, &world) < 0 || pp_mul_i64(world, d, &world) < 0)
 		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld*%lld*%lld overflows", t, p, d);
+	/* Megatron core parallel_state.initialize_model_parallel, torchtitan parallel_dims.py
+	 * (dp_replicate * dp_shard * cp * tp * pp == world), DeepSpeed's and Nanotron's meshes */
 	if ((rules & PP_RULE_WORLD) && world != plan->gpus)
 		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld but the plan has %d GPUs",
 			      (long long)world, plan->gpus);
@@ -322,6 +385,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	    plan->gpus % plan->node_devices)
 		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,
 			      plan->node_devices);
+	/* NVIDIA/Megatron-LM d98e8a64 megatron/core/num_microbatches_calculator.py ("global batch
+	 * size is not divisible by micro batch size times data parallel size"); DeepSpeed's
+	 * train_batch_size identity; torchtitan trainer.py b5bcd76 (whole gradient accumulation) */
 	if ((rules & PP_RULE_BATCH) && gl->global_batch % (gl->micro_batch * d))
 		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
 			      "global batch %d is not divisible by micro-batch*d = %lld",
@@ -329,17 +395,27 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))
 		return BROKEN("global.schedule", "no interleaved schedule",
 			      "%s has no interleaved (virtual stage) pipeline schedule", fmt);
+	/* Megatron core schedules.py get_forward_backward_func (1F1B or interleaved only);
+	 * DeepSpeed runtime/pipe/schedule.py TrainSchedule (1F1B) */
 	if ((rules & PP_RULE_NO_GPIPE) && p > 1 && gl->schedule == PP_SCHED_GPIPE)
 		return BROKEN("global.schedule", "no GPipe schedule",
 			      "%s runs 1F1B, not GPipe, with pipeline parallelism", fmt);
 	if ((rules & PP_RULE_NO_UNEVEN) && (gl->first_stage_layers || gl->last_stage_layers))
 		return BROKEN("global.first_stage_layers", "even pipeline stages",
 			      "%s cannot give the first or last stage a different layer count", fmt);
+	/* layers: Megatron-LM d98e8a64 arguments.py validate_args ("Number of layers should be
+	 * divisible by the pipeline-model-parallel size"; with virtual stages "divisible number of
+	 * layers per virtual pipeline stage"), transformer_config.py for uneven first/last stages;
+	 * micro-batches a multiple of p interleaved: megatron/core/pipeline_parallel/schedules.py
+	 * (microbatch_group_size_per_vp_stage defaults to p; M must be at least it and leave no
+	 * remainder below p) */
 	if (rules & PP_RULE_LAYERS) {
 		if (gl->schedule == PP_SCHED_INTERLEAVED) {
 			if (p < 2)
 				return BROKEN("global.p", "interleaving needs p > 1",
 					      "the interleaved schedule needs pipeline parallelism");
+			/* NeMo 1.x's Megatron core; current Megatron-LM requires it only without p2p
+			 * overlap (emit_megatron.c) */
 			if ((rules & PP_RULE_INTERLEAVE_P3) && p < 3)
 				return BROKEN("global.p", "interleaving needs p > 2",
 					      "Megatron core refuses the interleaved schedule with p = %lld "
@@ -376,6 +452,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 				      "%lld layers are not divisible by p = %lld", L, p);
 		}
 	}
+	/* Megatron core transformer_config.py __post_init__ (d98e8a64): heads a multiple of t,
+	 * query groups a multiple or divisor of t */
 	if ((rules & PP_RULE_HEADS) && sh->heads % t)
 		return BROKEN("global.t", "heads divisible by t", "t = %lld does not divide %lld heads",
 			      t, (long long)sh->heads);
@@ -383,18 +461,26 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.t", "query groups a multiple or divisor of t",
 			      "%lld query groups are neither a multiple nor a divisor of t = %lld",
 			      (long long)sh->kv_heads, t);
+	/* huggingface/nanotron 2411b02 src/nanotron/config/config.py ("num_key_value_heads must be
+	 * >= tp") */
 	if ((rules & PP_RULE_KV_AT_LEAST_T) && sh->kv_heads < t)
 		return BROKEN("global.t", "kv heads at least t", "%lld kv heads are fewer than t = %lld",
 			      (long long)sh->kv_heads, t);
+	/* Megatron-LM d98e8a64 arguments.py turns sequence parallelism off with t = 1 (a warning):
+	 * the file would not do what the plan says */
 	if ((rules & PP_RULE_SP) && gl->sequence_parallel && t == 1)
 		return BROKEN("global.sequence_parallel", "sequence parallel only with t > 1",
 			      "sequence parallelism needs tensor parallelism (t = 1)");
+	/* torchtitan 0.2 parallelize_llama (current torchtitan has enable_sequence_parallel) */
 	if ((rules & PP_RULE_TP_NEEDS_SP) && t > 1 && !gl->sequence_parallel)
 		return BROKEN("global.sequence_parallel", "tensor parallel is sequence parallel",
 			      "%s always shards norms along the sequence with t > 1", fmt);
+	/* torchtitan 0.2 build_pipeline_schedule (current torchtitan only warns) */
 	if ((rules & PP_RULE_MB_PER_STAGE) && p > 1 && m < p * v)
 		return BROKEN("global.global_batch", "micro-batches at least p*v",
 			      "%d micro-batches for %lld pipeline stages", m, p * v);
+	/* Megatron core transformer_config.py (d98e8a64): full recompute needs method uniform or
+	 * block and 1 .. layers-per-chunk layers; selective takes neither */
 	if (rules & PP_RULE_RECOMPUTE) {
 		int n = opts ? opts->recompute_num_layers : 0;
 		if (gl->recompute != PP_RECOMPUTE_FULL && n > 0)
@@ -409,13 +495,22 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 					      "(got %d)", lo, k);
 		}
 	}
+	/* nanotron 2411b02 parallelism_config.py: recompute_layer (whole layers) only */
 	if ((rules & PP_RULE_NO_SELECTIVE) && gl->recompute == PP_RECOMPUTE_SELECTIVE)
 		return BROKEN("global.recompute", "no selective recompute",
 			      "%s recomputes whole layers (recompute_layer) or nothing", fmt);
+	/* deepspeedai/DeepSpeed edaa722 deepspeed/runtime/pipe/engine.py ("ZeRO-2 and ZeRO-3 are
+	 * incompatible with pipeline parallelism") */
 	if ((rules & PP_RULE_ZERO) && p > 1 && pp_emit_zero_stage(plan, opts) >= 2)
 		return BROKEN("global.p", "no ZeRO 2/3 with pipeline parallelism",
 			      "DeepSpeed ZeRO stage %d cannot run with p = %lld",
 			      pp_emit_zero_stage(plan, opts), p);
+	/* nanotron 2411b02 src/nanotron/helpers.py init_optimizer_and_grad_accumulator: any
+	 * zero_stage > 0 is ZeRO-1 (optimizer states sharded); 2 and 3 would silently be 1 */
+	if ((rules & PP_RULE_ZERO1_ONLY) && pp_emit_zero_stage(plan, opts) > 1)
+		return BROKEN("global.distributed_optimizer", "ZeRO stage 0 or 1",
+			      "%s shards optimizer states only (ZeRO-1), not stage %d", fmt,
+			      pp_emit_zero_stage(plan, opts));
 	return 0;
 }
 

@@ -11,7 +11,8 @@
 #include "sbuf_int.h"
 
 
-/* Launcher rules (see emit.h); each emitter passes the set its launcher enforces. */
+/* Launcher rules (see emit.h); each emitter passes the set its launcher enforces.  Each rule's
+ * source (file and commit of the launcher it comes from) is next to its check in emit.c. */
 enum {
 	PP_RULE_WORLD = 1 << 0,        /* gpus = t*p*d */
 	PP_RULE_NODES = 1 << 1,        /* whole nodes: gpus <= node or a multiple of it */
@@ -31,7 +32,8 @@ enum {
 	PP_RULE_MB_PER_STAGE = 1 << 14,/* torchtitan: micro-batches >= p*v */
 	PP_RULE_NO_GPIPE = 1 << 15,    /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
 	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
-	PP_RULE_NO_SELECTIVE = 1 << 17 /* Nanotron: full-layer recompute only */
+	PP_RULE_NO_SELECTIVE = 1 << 17,/* Nanotron: full-layer recompute only */
+	PP_RULE_ZERO1_ONLY = 1 << 18   /* Nanotron: ZeRO stage 0 or 1 */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \
@@ -47,6 +49,34 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts);
 /** Layers per recompute group with full recompute (opts, default 1); 0 without. */
 int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts);
+/*
+ * The model settings a launcher takes beyond the dims (point 3 of issue 19: each emitter writes
+ * all of them under its own keys; docs/formats.md has the table).  Family defaults: Llama 3's
+ * (RMSNorm eps 1e-5, SwiGLU, RoPE base 500000 without scaling as in Meta-Llama-3-*'s
+ * config.json, no biases, no dropout) or GPT-2/3's (LayerNorm eps 1e-5, GELU, learned
+ * positions, biases, dropout 0.1).
+ */
+typedef struct pp_emit_model {
+	int rmsnorm;           /* else LayerNorm */
+	double norm_eps;
+	int gated;             /* SwiGLU (gated MLP) else GELU */
+	int rope;              /* else learned absolute positions */
+	double rope_theta;
+	int rope_llama3;       /* Llama 3.1 frequency scaling (rope_type "llama3") */
+	double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+	long long rope_original_max_positions;
+	int linear_bias;       /* biases of the linear layers (attention output, MLP) */
+	int qkv_bias;          /* bias of the QKV projection */
+	double dropout;        /* hidden and attention dropout */
+} pp_emit_model;
+
+/** @x in @buf (size @n) as a float literal YAML, TOML and Python read as a float: always with a
+ * '.' or an exponent ("0.0", "1e-05", "500000.0").  Returns @buf. */
+const char *pp_emit_float(char *buf, size_t n, double x);
+
+/** The model settings of @plan (its family's defaults). */
+void pp_emit_model_settings(const pp_plan *plan, pp_emit_model *m);
+
 /** Nodes and devices per node of the plan's world. */
 void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node);
 /** Layers on the smallest model chunk. */

@@ -100,8 +100,11 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	int rc;
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("megatron", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3,
+	/* Interleaving with p = 2: Megatron-LM (NVIDIA/Megatron-LM d98e8a64,
+	 * megatron/training/arguments.py validate_args) requires p > 2 only without p2p overlap,
+	 * and overlap_p2p_comm is on unless --no-overlap-p2p-communication is given (which this
+	 * script never does): no p > 2 rule. */
+	if ((rc = pp_emit_check_rules("megatron", plan, opts, PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE,
 				      err)) < 0)
 		return rc;
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");

@@ -9,7 +9,9 @@
  * tokens (micro_batch_size, batch_accumulation_per_replica = global / (mb*dp),
  * sequence_length), optimizer (the distributed optimizer is ZeRO-1: zero_stage 1) and one data
  * stage with dataset null (Nanotron's dummy data; put a dataset there).  Nanotron has Llama
- * models only, no interleaved schedule, even stages, and needs kv heads >= tp.
+ * models only, no interleaved schedule, even stages, and needs kv heads >= tp (rules checked
+ * against huggingface/nanotron 2411b022a75fb7f7561a1bb4166706da5e1b76de: config/config.py,
+ * parallelism_config.py, helpers.py).
  */
 #include <stdlib.h>
 
@@ -17,7 +19,7 @@
 
 #define NANO_RULES                                                                              \
 	(PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN |   \
-	 PP_RULE_KV_AT_LEAST_T | PP_RULE_NO_SELECTIVE)
+	 PP_RULE_KV_AT_LEAST_T | PP_RULE_NO_SELECTIVE | PP_RULE_ZERO1_ONLY)
 
 int pp_emit_nanotron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {

@@ -327,6 +327,70 @@ def check_torchtitan_module():
         eq("torchtitan's stage count", stages, p * v)
 
 
+def check_megatron_bridge():
+    """The torchrun command line the script built: run_recipe.py with a recipe and KEY=VALUE
+    overrides, each key a field of Bridge's ConfigContainer sections (the committed list), each
+    value the plan's; Hydra's spellings (true/false/null)."""
+    known = known_fields("megatron-bridge")
+    argv = open(sys.argv[4]).read().split("\n")[:-1]
+    f = flags(argv)
+    eq("--nproc_per_node", int(one(f, "--nproc_per_node")), per_node)
+    eq("--nnodes", int(one(f, "--nnodes")), nnodes)
+    i = argv.index(one(f, "--master_port")) + 1
+    if not argv[i].endswith("/scripts/training/run_recipe.py"):
+        sys.exit(f"megatron-bridge: torchrun runs {argv[i]}, not scripts/training/run_recipe.py")
+    eq("--mode", one(f, "--mode"), "pretrain")
+    recipe = one(f, "--recipe")
+    if not recipe.endswith("_config"):
+        sys.exit(f"megatron-bridge: --recipe {recipe} is not a recipe function")
+    ov = {}
+    for a in argv[i + 1:]:
+        if a.startswith("-") or a in (recipe, "pretrain", one(f, "--dataset")):
+            continue
+        key, sep, value = a.partition("=")
+        if not sep:
+            sys.exit(f"megatron-bridge: argument {a!r} is no KEY=VALUE override")
+        if key not in known:
+            sys.exit(f"megatron-bridge: {key}: not a field of Bridge's ConfigContainer "
+                     "(tests/data/launcher-fields/megatron-bridge.txt)")
+        if key in ov:
+            sys.exit(f"megatron-bridge: {key} overridden twice")
+        ov[key] = yaml.safe_load(value)  # Hydra's values are YAML scalars
+    M = lambda k: ov[f"model.{k}"]
+    eq("tensor_model_parallel_size", M("tensor_model_parallel_size"), t)
+    eq("pipeline_model_parallel_size", M("pipeline_model_parallel_size"), p)
+    eq("virtual_pipeline_model_parallel_size", M("virtual_pipeline_model_parallel_size"),
+       v if v > 1 else None)
+    eq("context_parallel_size", M("context_parallel_size"), 1)
+    eq("world", t * p * M("context_parallel_size") * d, gpus)
+    eq("sequence_parallel", M("sequence_parallel"), g["sequence_parallel"])
+    eq("num_layers_in_first_pipeline_stage", M("num_layers_in_first_pipeline_stage"),
+       g.get("first_stage_layers") or None)
+    eq("num_layers_in_last_pipeline_stage", M("num_layers_in_last_pipeline_stage"),
+       g.get("last_stage_layers") or None)
+    rc = g["recompute"]
+    eq("recompute_granularity", M("recompute_granularity"), None if rc == "none" else rc)
+    eq("recompute_method", M("recompute_method"), "uniform" if rc == "full" else None)
+    for k, want in (("num_layers", "layers"), ("hidden_size", "hidden"),
+                    ("ffn_hidden_size", "ffn"), ("num_attention_heads", "heads"),
+                    ("num_query_groups", "kv_heads"), ("vocab_size", "vocab"),
+                    ("seq_length", "seq")):
+        eq(k, M(k), sh[want])
+    eq("dataset.seq_length", ov["dataset.seq_length"], sh["seq"])
+    eq("share_embeddings_and_output_weights", M("share_embeddings_and_output_weights"),
+       sh["tied_embeddings"])
+    llama = sh["family"] == "llama"
+    eq("normalization", M("normalization"), "RMSNorm" if llama else "LayerNorm")
+    eq("position_embedding_type", M("position_embedding_type"),
+       "rope" if llama else "learned_absolute")
+    eq("train.micro_batch_size", ov["train.micro_batch_size"], mb)
+    eq("train.global_batch_size", ov["train.global_batch_size"], gb)
+    for sec in ("ddp", "optimizer"):
+        eq(f"{sec}.use_distributed_optimizer", ov[f"{sec}.use_distributed_optimizer"],
+           g["distributed_optimizer"])
+    eq("ddp.overlap_grad_reduce", ov["ddp.overlap_grad_reduce"], g.get("overlap_grad_reduce", False))
+
+
 def check_svg():
     root = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
@@ -396,6 +460,9 @@ elif fmt == "deepspeed":
     eq("bf16.enabled", c["bf16"]["enabled"], True)
 elif fmt == "torchtitan":
     check_torchtitan_module()
+elif fmt == "megatron-bridge":
+    import yaml
+    check_megatron_bridge()
 elif fmt == "torchtitan-toml":
     import tomllib
     c = tomllib.load(open(path, "rb"))
