@@ -238,7 +238,8 @@ bad --emit "" $SEARCH --gpus 8 --global-batch 64 --out-dir "$tmp/d"
 # plan options that contradict each other: one line naming the rule
 bad "interleaved" "" $COST $GL --virtual-stages 2 --schedule 1f1b
 bad "interleaved" "" $COST $GL --schedule interleaved
-# (interleaving with uneven stages is allowed when each rank's layers split over its v chunks)
+# (interleaving with uneven stages is allowed where Megatron-LM builds it: each rank's layers
+# split over its v chunks, or an end stage one layer short of a middle one)
 bad "first/last stage" "" $COST $GL --virtual-stages 2 --first-stage-layers 3
 bad "first/last stage" "" $COST $GL --last-stage-layers 1048576
 bad --predict "" $P calibrate --measurements m.json --hw $H -o "$tmp/cal.json" --predict m.json
