@@ -289,21 +289,101 @@ int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts)
 
 const char *pp_emit_float(char *buf, size_t n, double x)
 {
-	snprintf(buf, n, "%.10g", x);
-	if (!strpbrk(buf, ".eEn")) /* integral: 500000 -> 500000.0 (n: nan, inf) */
-		strncat(buf, ".0", n - strlen(buf) - 1);
+	char tmp[64], *e;
+	snprintf(tmp, sizeof(tmp), "%.10g", x);
+	e = strpbrk(tmp, "eE");
+	if (strchr(tmp, '.') || strpbrk(tmp, "ni")) /* has a point, or nan / inf */
+		snprintf(buf, n, "%s", tmp);
+	else if (e) /* 1e-05 -> 1.0e-05: YAML 1.1 (PyYAML) reads a float only with a point */
+		snprintf(buf, n, "%.*s.0%s", (int)(e - tmp), tmp, e);
+	else /* 500000 -> 500000.0 */
+		snprintf(buf, n, "%s.0", tmp);
 	return buf;
 }
 
 void pp_emit_model_settings(const pp_plan *plan, pp_emit_model *m)
 {
-	int llama = plan->shape.family_llama;
+	const pp_model_shape *sh = &plan->shape;
+	const pp_model_settings *g = &sh->model;
+	int llama = sh->family_llama;
 	memset(m, 0, sizeof(*m));
 	m->rmsnorm = m->gated = m->rope = llama;
 	m->norm_eps = 1e-5;
 	m->rope_theta = llama ? 500000 : 0;
 	m->linear_bias = m->qkv_bias = !llama;
 	m->dropout = llama ? 0.0 : 0.1;
+	m->activation = llama ? "silu" : "gelu";
+	if (!sh->has_model)
+		return;
+	/* the graph's settings (parplan model hf: the Hugging Face config); models with them train
+	 * without dropout (model_hf.c refuses a non-zero attention_dropout) */
+	m->dropout = 0.0;
+	if (g->norm[0])
+		m->rmsnorm = !strcmp(g->norm, "rmsnorm");
+	if (g->norm_eps > 0)
+		m->norm_eps = g->norm_eps;
+	if (g->activation[0])
+		m->activation = g->activation;
+	if (g->position[0])
+		m->rope = !strcmp(g->position, "rope");
+	if (g->rope_theta > 0)
+		m->rope_theta = g->rope_theta;
+	if (!strcmp(g->rope_scaling, "llama3")) {
+		m->rope_llama3 = 1;
+		m->rope_factor = g->rope_factor;
+		m->rope_low_freq_factor = g->rope_low_freq_factor;
+		m->rope_high_freq_factor = g->rope_high_freq_factor;
+		m->rope_original_max_positions = (long long)g->rope_original_max_positions;
+	} else if (g->rope_scaling[0]) {
+		m->rope_other = g->rope_scaling;
+	}
+	m->qkv_bias = g->qkv_bias;
+	m->linear_bias = g->out_bias || g->mlp_bias;
+	m->unwritten = g->qk_norm ? "qk_norm" : g->sandwich_norm ? "sandwich_norm"
+		       : g->sliding_window ? "sliding_window" : g->embed_scale ? "embed_scale"
+		       : g->attn_softcap > 0 ? "attn_softcap" : g->final_softcap > 0 ? "final_softcap"
+		       : g->query_pre_attn_scalar > 0 ? "query_pre_attn_scalar" : NULL;
+	m->split_bias = g->out_bias != g->mlp_bias || (m->linear_bias && !g->qkv_bias);
+}
+
+int pp_emit_model_refuse(const char *fmt, const pp_emit_model *m, unsigned can, pp_error *err)
+{
+	char path[64];
+	if (m->unwritten) {
+		snprintf(path, sizeof(path), "model_shape.model.%s", m->unwritten);
+		return pp_error_set(err, PP_EINVALID, NULL, path,
+				    "%s: rule \"model settings\": parplan does not write %s for %s yet",
+				    fmt, m->unwritten, fmt);
+	}
+	if (m->rope_other)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": rope scaling \"%s\" is not one %s "
+				    "writes", fmt, m->rope_other, fmt);
+	/* Megatron core's _apply_scaling (rotary_pos_embedding.py, d98e8a64) and NeMo 1.x's
+	 * apply_rope_scaling take the factor only: low 1, high 4, original 8192 (Llama 3.1's) */
+	if (m->rope_llama3 && (m->rope_low_freq_factor != 1 || m->rope_high_freq_factor != 4 ||
+			       m->rope_original_max_positions != 8192))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": llama3 rope scaling with low/high "
+				    "frequency factors %g/%g and %lld original positions (%s fixes 1/4/8192)",
+				    fmt, m->rope_low_freq_factor, m->rope_high_freq_factor,
+				    m->rope_original_max_positions, fmt);
+	if (m->gated && strcmp(m->activation, "silu"))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.activation",
+				    "%s: rule \"model settings\": a gated %s MLP (%s writes SwiGLU)", fmt,
+				    m->activation, fmt);
+	if (m->rope_llama3 && !(can & PP_EMIT_CAN_ROPE_LLAMA3))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": %s has no Llama 3.1 rope scaling", fmt,
+				    fmt);
+	/* Megatron's add_bias_linear covers the attention output and the MLP (and turns the QKV
+	 * bias on: Megatron-LM arguments.py), add_qkv_bias the QKV projection alone */
+	if (m->split_bias || (m->qkv_bias && !m->linear_bias && !(can & PP_EMIT_CAN_QKV_BIAS)))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.qkv_bias",
+				    "%s: rule \"model settings\": %s cannot put biases on these "
+				    "projections only (qkv %d, output and MLP %d)", fmt, fmt, m->qkv_bias,
+				    m->linear_bias);
+	return 0;
 }
 
 void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node)

@@ -65,16 +65,31 @@ typedef struct pp_emit_model {
 	int rope_llama3;       /* Llama 3.1 frequency scaling (rope_type "llama3") */
 	double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
 	long long rope_original_max_positions;
+	const char *rope_other;/* another rope scaling the graph names ("yarn", ...), else NULL */
 	int linear_bias;       /* biases of the linear layers (attention output, MLP) */
 	int qkv_bias;          /* bias of the QKV projection */
+	int split_bias;        /* biases Megatron's switches cannot express (output xor MLP, or
+				* output and MLP without QKV) */
 	double dropout;        /* hidden and attention dropout */
+	const char *activation;/* MLP activation as Hugging Face names it ("silu", "gelu", ...) */
+	const char *unwritten; /* a graph setting no emitter writes yet (QK norm, sandwich norms,
+				* sliding windows, Gemma's scalings), else NULL */
 } pp_emit_model;
 
-/** @x in @buf (size @n) as a float literal YAML, TOML and Python read as a float: always with a
- * '.' or an exponent ("0.0", "1e-05", "500000.0").  Returns @buf. */
+/* What a launcher can express beyond the family defaults (pp_emit_model_refuse). */
+enum {
+	PP_EMIT_CAN_ROPE_LLAMA3 = 1 << 0, /* Llama 3.1 rope scaling */
+	PP_EMIT_CAN_QKV_BIAS = 1 << 1     /* a QKV bias apart from the other biases */
+};
+
+/** PP_EINVALID, rule "model settings", where @m has what @fmt cannot write (@can). */
+int pp_emit_model_refuse(const char *fmt, const pp_emit_model *m, unsigned can, pp_error *err);
+
+/** @x in @buf (size @n) as a float literal YAML 1.1, TOML and Python all read as a float:
+ * always with a point ("0.0", "1.0e-05", "500000.0").  Returns @buf. */
 const char *pp_emit_float(char *buf, size_t n, double x);
 
-/** The model settings of @plan (its family's defaults). */
+/** The model settings of @plan: its graph's (model_shape.model) over its family's defaults. */
 void pp_emit_model_settings(const pp_plan *plan, pp_emit_model *m);
 
 /** Nodes and devices per node of the plan's world. */
@@ -90,8 +105,10 @@ const char *pp_emit_safe_name(char *buf, size_t n, const char *s);
  * (names through pp_emit_safe_name()). */
 void pp_emit_header(pp_sbuf *b, const char *what, const pp_plan *plan);
 
-/* Megatron-LM's model-shape and batch flags as bash array lines, shared with
- * Megatron-DeepSpeed (@deepspeed: its older spellings). */
+/* Megatron-LM's model-shape, model-setting and batch flags as bash array lines, shared with
+ * Megatron-DeepSpeed (@deepspeed: its older spellings); pp_emit_megatron_model_check() first
+ * refuses settings the launcher has no flag for. */
+int pp_emit_megatron_model_check(const pp_plan *plan, int deepspeed, pp_error *err);
 void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed);
 /* --recompute-* array lines of the plan's recompute mode. */
 void pp_emit_megatron_recompute_args(pp_sbuf *b, const pp_plan *plan, const pp_emit_opts *opts);

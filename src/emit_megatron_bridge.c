@@ -65,7 +65,10 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 	char eps[32], drop[32];
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("megatron-bridge", plan, opts, BRIDGE_RULES, err)) < 0)
+	pp_emit_model_settings(plan, &ms);
+	if ((rc = pp_emit_check_rules("megatron-bridge", plan, opts, BRIDGE_RULES, err)) < 0 ||
+	    (rc = pp_emit_model_refuse("megatron-bridge", &ms,
+				       PP_EMIT_CAN_ROPE_LLAMA3 | PP_EMIT_CAN_QKV_BIAS, err)) < 0)
 		return rc;
 	for (i = 0; i < sizeof(recipes) / sizeof(recipes[0]); i++)
 		if (recipes[i].llama == sh->family_llama && recipes[i].layers == sh->layers &&
@@ -74,7 +77,6 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 			pick = i, found = 1;
 	if (!found)
 		pick = fallback;
-	pp_emit_model_settings(plan, &ms);
 	pp_emit_nodes(plan, &nnodes, &per_node);
 
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");

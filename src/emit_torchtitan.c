@@ -101,6 +101,22 @@ static int tt_prepare(const char *fmt, const pp_plan *plan, const pp_emit_opts *
 				    "%lld layers, hidden %lld, %lld heads (%lld kv), vocab %lld",
 				    fmt, (long long)sh->layers, (long long)sh->hidden,
 				    (long long)sh->heads, (long long)sh->kv_heads, (long long)sh->vocab);
+	/* the flavors' settings (llama3/__init__.py: RMSNorm, ComplexRoPE theta 500000 with
+	 * scaling "llama", i.e. Llama 3.1's factors 8/1/4/8192, no biases): a graph that says
+	 * otherwise is another model */
+	if (sh->has_model) {
+		pp_emit_model ms;
+		pp_emit_model_settings(plan, &ms);
+		if ((rc = pp_emit_model_refuse(fmt, &ms, PP_EMIT_CAN_ROPE_LLAMA3, err)) < 0)
+			return rc;
+		if (!ms.rmsnorm || !ms.rope || ms.rope_theta != 500000 || !ms.rope_llama3 ||
+		    ms.rope_factor != 8 || ms.qkv_bias || ms.linear_bias || ms.norm_eps != 1e-5)
+			return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model",
+					    "%s: rule \"registered model flavor\": llama3 %s has RoPE "
+					    "base 500000 with Llama 3.1 scaling, RMSNorm eps 1e-5, no "
+					    "biases; the plan's model differs",
+					    fmt, j->flavor);
+	}
 	j->stages = (long long)gl->p * gl->virtual_stages;
 	j->k = 0;
 	if (gl->p > 1) {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# parplan emit: golden files for three plans x every launcher format, the report and the SVG
+# parplan emit: golden files for five plans x every launcher format, the report and the SVG
 # (tests/golden/emit/<plan>/<format>, "<format>.err" where the launcher's rules refuse the plan,
 # "svg.sha256" where the SVG is too large to keep); parse-back of each file (tests/cli/
 # emit_check.py); one plan breaking each launcher rule; malformed plans; failed commands leave
@@ -38,7 +38,7 @@ golden() { # golden-file, produced-file
 	cmp -s "$1" "$2" || bad "$2 differs from $1"
 }
 
-for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
+for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1 llama31-70b-hf qwen25-7b-hf; do
 	pf=tests/data/plans/$plan.json
 	for f in $FORMATS; do
 		out="$tmp/$plan.$f"

@@ -51,6 +51,28 @@ def one(f, name):
     return vals[0]
 
 
+def model_settings():
+    """The model settings every launcher file must carry: the plan's model_shape.model (the
+    graph's, from a Hugging Face config) over the family's defaults (Llama 3: no dropout, RoPE
+    base 500000 without scaling, RMSNorm eps 1e-5, no biases; GPT: dropout 0.1, LayerNorm eps
+    1e-5, learned positions, biases)."""
+    llama = sh["family"] == "llama"
+    s = {"dropout": 0.0 if llama else 0.1, "eps": 1e-5, "rope": llama,
+         "theta": 500000.0 if llama else None, "scaling": None, "rms": llama,
+         "qkv_bias": not llama, "bias": not llama}
+    m = sh.get("model")
+    if m:
+        rs = m.get("rope_scaling") or {}
+        s.update({"dropout": 0.0, "eps": m.get("norm_eps", 1e-5),
+                  "rope": m.get("position", "rope") == "rope",
+                  "theta": float(m["rope_theta"]) if "rope_theta" in m else s["theta"],
+                  "scaling": float(rs["factor"]) if rs.get("type") == "llama3" else None,
+                  "rms": m.get("norm", "rmsnorm") == "rmsnorm",
+                  "qkv_bias": m.get("qkv_bias", False),
+                  "bias": m.get("out_bias", False) or m.get("mlp_bias", False)})
+    return s
+
+
 def check_megatron_like(deepspeed):
     argv = open(sys.argv[4]).read().split("\n")[:-1]
     f = flags(argv)
@@ -87,6 +109,24 @@ def check_megatron_like(deepspeed):
         if V % t == 0:
             eq("padded vocabulary", padded, V)
     eq("--bf16", one(f, "--bf16"), True)
+    ms = model_settings()
+    eq("--hidden-dropout", float(one(f, "--hidden-dropout")), ms["dropout"])
+    eq("--attention-dropout", float(one(f, "--attention-dropout")), ms["dropout"])
+    eps = "--layernorm-epsilon" if deepspeed else "--norm-epsilon"
+    eq(eps, float(one(f, eps)), ms["eps"])
+    eq("--normalization", one(f, "--normalization") if "--normalization" in f else None,
+       ("rmsnorm" if deepspeed else "RMSNorm") if ms["rms"] else None)
+    theta = "--rotary-position-embeddings-theta" if deepspeed else "--rotary-base"
+    eq(theta, float(one(f, theta)) if theta in f else None, ms["theta"] if ms["rope"] else None)
+    if not deepspeed:
+        eq("--position-embedding-type", one(f, "--position-embedding-type")
+           if "--position-embedding-type" in f else "learned_absolute",
+           "rope" if ms["rope"] else "learned_absolute")
+        eq("--use-rope-scaling", "--use-rope-scaling" in f, ms["scaling"] is not None)
+        eq("--rope-scaling-factor", float(one(f, "--rope-scaling-factor"))
+           if "--rope-scaling-factor" in f else None, ms["scaling"])
+        eq("--add-qkv-bias", "--add-qkv-bias" in f, ms["qkv_bias"] and not ms["bias"])
+    eq("--disable-bias-linear", "--disable-bias-linear" in f, not ms["bias"])
     gqa = sh["kv_heads"] != sh["heads"]
     if deepspeed:
         eq("--num-key-value-heads", int(one(f, "--num-key-value-heads")) if gqa else None,
@@ -383,6 +423,15 @@ def check_megatron_bridge():
     eq("normalization", M("normalization"), "RMSNorm" if llama else "LayerNorm")
     eq("position_embedding_type", M("position_embedding_type"),
        "rope" if llama else "learned_absolute")
+    ms = model_settings()
+    eq("hidden_dropout", M("hidden_dropout"), ms["dropout"])
+    eq("attention_dropout", M("attention_dropout"), ms["dropout"])
+    eq("layernorm_epsilon", M("layernorm_epsilon"), ms["eps"])
+    eq("rotary_base", ov.get("model.rotary_base"), int(ms["theta"]) if ms["rope"] else None)
+    eq("rope_scaling", ov.get("model.rope_scaling", False), ms["scaling"] is not None)
+    eq("rope_scaling_factor", ov.get("model.rope_scaling_factor"), ms["scaling"])
+    eq("add_bias_linear", M("add_bias_linear"), ms["bias"])
+    eq("add_qkv_bias", M("add_qkv_bias"), ms["qkv_bias"])
     eq("train.micro_batch_size", ov["train.micro_batch_size"], mb)
     eq("train.global_batch_size", ov["train.global_batch_size"], gb)
     for sec in ("ddp", "optimizer"):
@@ -524,6 +573,15 @@ elif fmt in ("nemo1", "nanotron"):
            "huggingface" if sh["family"] == "llama" else "megatron")
         eq("make_vocab_size_divisible_by", mo.get("make_vocab_size_divisible_by"),
            1 if sh["vocab"] % t == 0 else None)
+        ms = model_settings()
+        eq("hidden_dropout", mo["hidden_dropout"], ms["dropout"])
+        eq("attention_dropout", mo["attention_dropout"], ms["dropout"])
+        eq("layernorm_epsilon", mo["layernorm_epsilon"], ms["eps"])
+        eq("normalization", mo["normalization"], "rmsnorm" if ms["rms"] else "layernorm")
+        eq("bias", mo["bias"], ms["bias"])
+        eq("rotary_base", mo.get("rotary_base"), ms["theta"] if ms["rope"] else None)
+        eq("scale_positional_embedding", mo.get("scale_positional_embedding", False),
+           ms["scaling"] is not None)
         eq("optim.name", mo["optim"]["name"],
            "distributed_fused_adam" if g["distributed_optimizer"] else "fused_adam")
     else:
@@ -540,6 +598,11 @@ elif fmt in ("nemo1", "nanotron"):
                         ("intermediate_size", "ffn"), ("num_attention_heads", "heads"),
                         ("num_key_value_heads", "kv_heads"), ("vocab_size", "vocab")):
             eq(k, mc[k], sh[want])
+        ms = model_settings()
+        eq("rms_norm_eps", mc["rms_norm_eps"], ms["eps"])
+        eq("rope_theta", mc["rope_theta"], ms["theta"])
+        eq("rope_scaling", mc["rope_scaling"], None)
+        eq("attention_bias", mc["attention_bias"], ms["qkv_bias"])
         eq("zero_stage", c["optimizer"]["zero_stage"], 1 if g["distributed_optimizer"] else 0)
         check_schema("", c, NANOTRON)
         eq("recompute_layer", par.get("recompute_layer", False), g["recompute"] == "full")
