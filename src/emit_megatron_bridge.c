@@ -120,8 +120,8 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 			     gl->last_stage_layers);
 	else
 		pp_sb_printf(&b, "\tmodel.num_layers_in_last_pipeline_stage=null\n");
-	pp_sb_printf(&b, "\tmodel.context_parallel_size=1\n\tmodel.sequence_parallel=%s\n",
-		     hbool(gl->sequence_parallel));
+	pp_sb_printf(&b, "\tmodel.context_parallel_size=%d\n\tmodel.sequence_parallel=%s\n",
+		     gl->cp > 1 ? gl->cp : 1, hbool(gl->sequence_parallel));
 	if (gl->virtual_stages > 1 && !recipes[pick].comm_overlap)
 		pp_sb_printf(&b, "\tmodel.overlap_p2p_comm=true\n\tmodel.batch_p2p_comm=false\n");
 	if (recipes[pick].comm_overlap)

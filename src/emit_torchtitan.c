@@ -190,11 +190,11 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 			 "        data_parallel_shard_degree=%d,\n"
 			 "        tensor_parallel_degree=%d,\n"
 			 "        enable_sequence_parallel=%s,\n"
-			 "        context_parallel_degree=1,\n"
+			 "        context_parallel_degree=%d,\n"
 			 "        expert_parallel_degree=1,\n"
 			 "        pipeline_parallel_degree=%d,\n",
 		     gl->distributed_optimizer ? 1 : gl->d, gl->distributed_optimizer ? gl->d : 1,
-		     gl->t, py_bool(gl->sequence_parallel), gl->p);
+		     gl->t, py_bool(gl->sequence_parallel), gl->cp > 1 ? gl->cp : 1, gl->p);
 	if (gl->p > 1)
 		pp_sb_printf(&b, "        pipeline_parallel_schedule=\"%s\",\n"
 				 "        num_pp_microbatches=%d,\n",
@@ -256,8 +256,8 @@ int pp_emit_torchtitan_toml(const pp_plan *plan, const pp_emit_opts *opts, char 
 		     local, gl->global_batch, (long long)sh->seq);
 	pp_sb_printf(&b, "[parallelism]\ndata_parallel_replicate_degree = %d\n"
 			 "data_parallel_shard_degree = %d\ntensor_parallel_degree = %d\n"
-			 "context_parallel_degree = 1\npipeline_parallel_degree = %d\n",
-		     shard ? 1 : gl->d, shard ? gl->d : 1, gl->t, gl->p);
+			 "context_parallel_degree = %d\npipeline_parallel_degree = %d\n",
+		     shard ? 1 : gl->d, shard ? gl->d : 1, gl->t, gl->cp > 1 ? gl->cp : 1, gl->p);
 	if (gl->p > 1)
 		pp_sb_printf(&b, "pipeline_parallel_schedule = \"%s\"\n"
 				 "pipeline_parallel_microbatch_size = %d\n",

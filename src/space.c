@@ -257,6 +257,7 @@ typedef struct walk {
 	pp_space_visit_fn fn;
 	void *arg;
 	pp_space_stats st;
+	pp_cost_memo *memo;     /* per-set totals shared by the plans of the walk (cost_memo.c) */
 } walk;
 
 static void note(walk *w, const pp_cost *cost)
@@ -283,7 +284,7 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 				gl.sequence_parallel = gl.t > 1 ? sp : 0;
 				gl.distributed_optimizer = dopt;
 				w->st.valid += 1;
-				if (pp_cost_eval(w->c, &gl, NULL, &cost) < 0)
+				if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0)
 					continue;
 				note(w, &cost);
 				if (ri == 0 && sp == n_sp - 1 && dopt == 1 && !cost.feasible && !w->o->no_prune) {
@@ -325,7 +326,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.o = o;
 	w.fn = fn;
 	w.arg = arg;
-	if ((rc = pp_space_check_opts(c, o, err)) < 0)
+	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;
 	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
 	w.st.capacity_gib = cap_bytes / GIB;
@@ -437,5 +438,6 @@ done:
 	free(layouts);
 	free(bs);
 	free(divs);
+	pp_cost_memo_free(w.memo);
 	return rc;
 }

@@ -340,6 +340,7 @@ def check_torchtitan_module():
     dr, ds = val["parallelism.data_parallel_replicate_degree"], val["parallelism.data_parallel_shard_degree"]
     eq("dp degrees", dr * ds, d)
     eq("data_parallel_shard_degree", ds, d if g["distributed_optimizer"] else 1)
+    eq("context_parallel_degree", val["parallelism.context_parallel_degree"], g.get("cp", 1))
     eq("world", dr * ds * t * p * val["parallelism.context_parallel_degree"], gpus)
     eq("enable_sequence_parallel", val["parallelism.enable_sequence_parallel"],
        g["sequence_parallel"])
@@ -401,8 +402,9 @@ def check_megatron_bridge():
     eq("pipeline_model_parallel_size", M("pipeline_model_parallel_size"), p)
     eq("virtual_pipeline_model_parallel_size", M("virtual_pipeline_model_parallel_size"),
        v if v > 1 else None)
-    eq("context_parallel_size", M("context_parallel_size"), 1)
-    eq("world", t * p * M("context_parallel_size") * d, gpus)
+    cp = g.get("cp", 1)
+    eq("context_parallel_size", M("context_parallel_size"), cp)
+    eq("world", t * p * cp * d, gpus)
     eq("sequence_parallel", M("sequence_parallel"), g["sequence_parallel"])
     eq("num_layers_in_first_pipeline_stage", M("num_layers_in_first_pipeline_stage"),
        g.get("first_stage_layers") or None)
