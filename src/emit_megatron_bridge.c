@@ -61,11 +61,15 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 	pp_emit_model ms;
 	pp_sbuf b = PP_SBUF_INIT;
 	size_t i, pick = 0, fallback = sh->family_llama ? 0 : 3;
-	int rc, found = 0, nnodes, per_node;
+	int rc, found = 0, nnodes, per_node, zero = pp_global_zero_stage(gl);
 	char eps[32], drop[32];
 
 	*out = NULL;
 	pp_emit_model_settings(plan, &ms);
+	if (gl->hsdp_shard > 0 && gl->hsdp_shard < gl->d)
+		return pp_error_set(err, PP_EINVALID, NULL, "global.hsdp_shard",
+				    "megatron-bridge: rule \"no HSDP\": parplan does not write Megatron "
+				    "FSDP's hybrid sharding yet");
 	if ((rc = pp_emit_check_rules("megatron-bridge", plan, opts, BRIDGE_RULES, err)) < 0 ||
 	    (rc = pp_emit_model_refuse("megatron-bridge", &ms,
 				       PP_EMIT_CAN_ROPE_LLAMA3 | PP_EMIT_CAN_QKV_BIAS, err)) < 0)
@@ -167,10 +171,15 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 	pp_sb_printf(&b, "\ttrain.micro_batch_size=%d\n\ttrain.global_batch_size=%d\n"
 			 "\ttrain.train_iters=\"$TRAIN_ITERS\"\n",
 		     gl->micro_batch, gl->global_batch);
+	/* ZeRO 1 is the distributed optimizer; 2 and 3 are Megatron FSDP's sharding strategies
+	 * (mcore distributed_data_parallel_config.py data_parallel_sharding_strategy: optim,
+	 * optim_grads, optim_grads_params) */
 	pp_sb_printf(&b, "\tddp.use_distributed_optimizer=%s\n\toptimizer.use_distributed_optimizer=%s\n"
+			 "\tddp.use_megatron_fsdp=%s\n\tddp.data_parallel_sharding_strategy=%s\n"
 			 "\tddp.overlap_grad_reduce=%s\n\tddp.overlap_param_gather=%s\n"
 			 "\toptimizer.overlap_param_gather=%s\n)\n\n",
-		     hbool(gl->distributed_optimizer), hbool(gl->distributed_optimizer),
+		     hbool(zero > 0), hbool(zero > 0), hbool(zero > 1),
+		     zero == 3 ? "optim_grads_params" : zero == 2 ? "optim_grads" : "no_shard",
 		     hbool(gl->overlap_grad_reduce), hbool(gl->overlap_param_gather),
 		     hbool(gl->overlap_param_gather));
 	pp_sb_printf(&b, "exec torchrun \"${DISTRIBUTED[@]}\" "

@@ -16,10 +16,11 @@
  * flavor (torchtitan/models/llama3/__init__.py llama3_configs: 8B, 70B, 405B).
  *
  * Data parallelism.  Current torchtitan always wraps the model in FSDP2 (llama3/parallelize.py
- * apply_fsdp_to_decoder, over the dp_replicate x fsdp mesh): data_parallel_shard_degree = d
- * shards weights, gradients and optimizer states (the plan's distributed optimizer), and
- * data_parallel_replicate_degree = d replicates them (plain data parallelism); any mix with TP,
- * PP and CP is allowed (distributed/parallel_dims.py: dp_replicate * dp_shard * cp * tp * pp =
+ * apply_fsdp_to_decoder, over the dp_replicate x fsdp mesh): data_parallel_shard_degree shards
+ * weights, gradients and optimizer states (the plan's ZeRO stage >= 1: over all d, or over
+ * hsdp_shard with data_parallel_replicate_degree = d / hsdp_shard, HSDP), and
+ * data_parallel_replicate_degree = d replicates them (stage 0); any mix with TP, PP and CP is
+ * allowed (distributed/parallel_dims.py: dp_replicate * dp_shard * cp * tp * pp =
  * world).  torchtitan 0.2 had DDP only without TP/PP, so the TOML shards whenever t or p > 1.
  *
  * Batch.  Current torchtitan counts tokens (trainer.py): num_tokens_per_microbatch_per_dp_rank
@@ -151,11 +152,16 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	const pp_model_shape *sh = &plan->shape;
 	pp_sbuf b = PP_SBUF_INIT;
 	tt_job j;
-	int rc, nnodes, per_node;
+	int rc, nnodes, per_node, zero = pp_global_zero_stage(gl), shard, replicate;
 
 	*out = NULL;
 	if ((rc = tt_prepare("torchtitan", plan, opts, TT_RULES, &j, err)) < 0)
 		return rc;
+	/* ZeRO stage >= 1 shards (over hsdp_shard of the d replicas with HSDP), stage 0
+	 * replicates; FSDP2 shards parameters too, so stages 1 and 2 keep them gathered after the
+	 * forward (fsdp_reshard_after_forward "never": ZeRO-2's layout), stage 3 reshards */
+	shard = zero > 0 ? (gl->hsdp_shard > 0 ? gl->hsdp_shard : gl->d) : 1;
+	replicate = gl->d / shard;
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "torchtitan configuration", plan);
 	pp_sb_printf(&b, "#\n# For torchtitan as of pytorch/torchtitan b5bcd76 (configurations in Python, "
@@ -188,13 +194,14 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	pp_sb_printf(&b, "    config.parallelism = ParallelismConfig(\n"
 			 "        data_parallel_replicate_degree=%d,\n"
 			 "        data_parallel_shard_degree=%d,\n"
+			 "        fsdp_reshard_after_forward=\"%s\",\n"
 			 "        tensor_parallel_degree=%d,\n"
 			 "        enable_sequence_parallel=%s,\n"
 			 "        context_parallel_degree=%d,\n"
 			 "        expert_parallel_degree=1,\n"
 			 "        pipeline_parallel_degree=%d,\n",
-		     gl->distributed_optimizer ? 1 : gl->d, gl->distributed_optimizer ? gl->d : 1,
-		     gl->t, py_bool(gl->sequence_parallel), gl->cp > 1 ? gl->cp : 1, gl->p);
+		     replicate, shard, zero == 1 || zero == 2 ? "never" : "default", gl->t,
+		     py_bool(gl->sequence_parallel), gl->cp > 1 ? gl->cp : 1, gl->p);
 	if (gl->p > 1)
 		pp_sb_printf(&b, "        pipeline_parallel_schedule=\"%s\",\n"
 				 "        num_pp_microbatches=%d,\n",

@@ -224,6 +224,19 @@ p2_plan 4 "$tmp/tt-v4.json" || bad "making the torchtitan v = 4 plan"
 	python3 tests/cli/emit_check.py torchtitan "$tmp/tt-v4.json" "$tmp/tt-v4.py" ||
 	bad "torchtitan v = 4: $(cat "$tmp/err")"
 
+# FSDP as HSDP (shard over 2 of 4 replicas) with context parallelism 2: torchtitan's degrees
+# (emit_check.py: replicate 2 x shard 2, cp 2, reshard after forward); Megatron-Bridge writes
+# Megatron FSDP but not its hybrid sharding, and says so
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 2 --cp 2 --p 1 --d 4 \
+	--micro-batch 1 --global-batch 64 --recompute full --sequence-parallel --fsdp --hsdp-shard 2 \
+	-o "$tmp/hsdp.json" >/dev/null || bad "making the HSDP plan"
+"$P" emit --plan "$tmp/hsdp.json" --format torchtitan -o "$tmp/hsdp.py" &&
+	grep -q "^        context_parallel_degree=2,$" "$tmp/hsdp.py" &&
+	python3 tests/cli/emit_check.py torchtitan "$tmp/hsdp.json" "$tmp/hsdp.py" || bad "torchtitan HSDP + CP"
+"$P" emit --plan "$tmp/hsdp.json" --format megatron-bridge -o "$tmp/never" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q 'megatron-bridge: rule "no HSDP"' "$tmp/err" && [ ! -e "$tmp/never" ] ||
+	bad "megatron-bridge HSDP: $(cat "$tmp/err")"
+
 # the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
 # 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
 pf=tests/data/plans/llama3-70b-h100.json

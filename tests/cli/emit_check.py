@@ -339,7 +339,10 @@ def check_torchtitan_module():
     eq("pipeline_parallel_degree", val["parallelism.pipeline_parallel_degree"], p)
     dr, ds = val["parallelism.data_parallel_replicate_degree"], val["parallelism.data_parallel_shard_degree"]
     eq("dp degrees", dr * ds, d)
-    eq("data_parallel_shard_degree", ds, d if g["distributed_optimizer"] else 1)
+    zero = 3 if g.get("fsdp") else max(g.get("zero", 0), 1 if g["distributed_optimizer"] else 0)
+    eq("data_parallel_shard_degree", ds, (g.get("hsdp_shard") or d) if zero else 1)
+    eq("fsdp_reshard_after_forward", val["parallelism.fsdp_reshard_after_forward"],
+       "never" if zero in (1, 2) else "default")
     eq("context_parallel_degree", val["parallelism.context_parallel_degree"], g.get("cp", 1))
     eq("world", dr * ds * t * p * val["parallelism.context_parallel_degree"], gpus)
     eq("enable_sequence_parallel", val["parallelism.enable_sequence_parallel"],
@@ -436,9 +439,12 @@ def check_megatron_bridge():
     eq("add_qkv_bias", M("add_qkv_bias"), ms["qkv_bias"])
     eq("train.micro_batch_size", ov["train.micro_batch_size"], mb)
     eq("train.global_batch_size", ov["train.global_batch_size"], gb)
+    zero = 3 if g.get("fsdp") else max(g.get("zero", 0), 1 if g["distributed_optimizer"] else 0)
     for sec in ("ddp", "optimizer"):
-        eq(f"{sec}.use_distributed_optimizer", ov[f"{sec}.use_distributed_optimizer"],
-           g["distributed_optimizer"])
+        eq(f"{sec}.use_distributed_optimizer", ov[f"{sec}.use_distributed_optimizer"], zero > 0)
+    eq("ddp.use_megatron_fsdp", ov["ddp.use_megatron_fsdp"], zero > 1)
+    eq("ddp.data_parallel_sharding_strategy", ov["ddp.data_parallel_sharding_strategy"],
+       {0: "no_shard", 1: "no_shard", 2: "optim_grads", 3: "optim_grads_params"}[zero])
     eq("ddp.overlap_grad_reduce", ov["ddp.overlap_grad_reduce"], g.get("overlap_grad_reduce", False))
 
 
