@@ -371,6 +371,11 @@ void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
 	}
 }
 
+double pp_costctx_headroom_bytes(const pp_costctx *c)
+{
+	return c->st.mem_headroom_gib * 1073741824.0;
+}
+
 const pp_stack *pp_costctx_stack(const pp_costctx *c)
 {
 	return &c->st;
@@ -1578,6 +1583,7 @@ have_sets:
 	out->layer_cp_bytes = cp_moved;
 	out->peak_gib = peak / 1073741824.0;
 	out->capacity_gib = capacity / 1073741824.0;
+	out->headroom_gib = headroom / 1073741824.0;
 	out->feasible = peak <= capacity;
 	goto done;
 invalid:

@@ -9,7 +9,9 @@
  * --account-for-embedding-in-pipeline-split / --account-for-loss-in-pipeline-split instead:
  * pp_global_uneven_form, Megatron-LM d98e8a64 arguments.py and transformer_config.py),
  * --sequence-parallel,
- * --use-distributed-optimizer, --overlap-grad-reduce, --recompute-granularity / -method /
+ * --use-distributed-optimizer, --overlap-grad-reduce, --overlap-param-gather (needs the
+ * distributed optimizer and --overlap-grad-reduce), --tp-comm-overlap (needs sequence
+ * parallelism; arguments.py validate_args at d98e8a64), --recompute-granularity / -method /
  * -num-layers, the model shape (--group-query-attention --num-query-groups) and settings
  * (dropout, norm and its epsilon, SwiGLU, RoPE base and Llama 3.1 scaling, biases, tied
  * embeddings: pp_emit_model_settings), --micro-batch-size and --global-batch-size (never
@@ -148,7 +150,8 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	 * megatron/training/arguments.py validate_args) requires p > 2 only without p2p overlap,
 	 * and overlap_p2p_comm is on unless --no-overlap-p2p-communication is given (which this
 	 * script never does): no p > 2 rule. */
-	if ((rc = pp_emit_check_rules("megatron", plan, opts, PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE,
+	if ((rc = pp_emit_check_rules("megatron", plan, opts,
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_OVERLAPS,
 				      err)) < 0 ||
 	    (rc = pp_emit_megatron_model_check(plan, 0, err)) < 0)
 		return rc;
@@ -185,6 +188,10 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
 	if (gl->overlap_grad_reduce)
 		pp_sb_printf(&b, "\t--overlap-grad-reduce\n");
+	if (gl->overlap_param_gather)
+		pp_sb_printf(&b, "\t--overlap-param-gather\n");
+	if (gl->tp_comm_overlap)
+		pp_sb_printf(&b, "\t--tp-comm-overlap\n");
 	pp_emit_megatron_recompute_args(&b, plan, opts);
 	pp_sb_printf(&b, ")\n");
 	pp_sb_printf(&b, "TRAINING=(\n\t--bf16\n\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"

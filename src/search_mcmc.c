@@ -62,9 +62,12 @@ static double energy(const pp_cost *cost)
 	return cost->iteration_s * (2.0 + 10.0 * over);
 }
 
-/* score a state; -1 when the cost model rejects it */
-static int score(chain *ch, const pp_global *gl, const uint8_t *cfg, pp_cost *cost)
+/* score a state (the overlaps it takes set first, a fixed plan's kept); -1 when the cost model
+ * rejects it */
+static int score(chain *ch, pp_global *gl, const uint8_t *cfg, pp_cost *cost)
 {
+	if (!ch->o->fixed)
+		pp_space_set_overlaps(ch->c, &ch->o->space, gl);
 	if (pp_space_valid(ch->c, &ch->o->space, gl, NULL) < 0)
 		return -1;
 	if (pp_cost_eval_memo(ch->c, ch->memo, gl, cfg, cost) < 0)
@@ -312,10 +315,11 @@ static int start_states(chain *ch, start *st)
 	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
 
 	if (ch->o->fixed) {
-		pp_strategy_megatron(g, ch->o->fixed, cfg);
-		if (score(ch, ch->o->fixed, cfg, &cost) < 0)
+		gl = *ch->o->fixed;
+		pp_strategy_megatron(g, &gl, cfg);
+		if (score(ch, &gl, cfg, &cost) < 0)
 			return 0;
-		consider(ch, &st[0], ch->o->fixed, cfg, &cost);
+		consider(ch, &st[0], &gl, cfg, &cost);
 		return 1;
 	}
 	gl.global_batch = ch->o->space.global_batch;

@@ -176,6 +176,15 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
 	return n > 0;
 }
 
+void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl)
+{
+	const pp_stack *st = pp_costctx_stack(c);
+	int on = !o->no_overlaps && !st->legacy;
+	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
+	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && gl->d > 1;
+	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+}
+
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
 {
 	int l = g->ops[op].layer, s, acc = 0;
@@ -283,6 +292,7 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 				gl.recompute = (pp_recompute)rc_order[ri];
 				gl.sequence_parallel = gl.t > 1 ? sp : 0;
 				gl.distributed_optimizer = dopt;
+				pp_space_set_overlaps(w->c, w->o, &gl);
 				w->st.valid += 1;
 				if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0)
 					continue;
@@ -328,7 +338,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.arg = arg;
 	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;
-	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	w.st.capacity_gib = cap_bytes / GIB;
 	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
 		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,

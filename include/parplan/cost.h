@@ -37,6 +37,8 @@ void pp_costctx_free(pp_costctx *c);
 void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st);
 /** The context's stack (owned by the context). */
 const pp_stack *pp_costctx_stack(const pp_costctx *c);
+/** Memory the context's stack keeps free for what the model does not count (bytes). */
+double pp_costctx_headroom_bytes(const pp_costctx *c);
 /** Override the usable memory per device (GiB); 0 restores the profile's. */
 void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
 const pp_graph *pp_costctx_graph(const pp_costctx *c);
@@ -50,6 +52,8 @@ typedef struct pp_cost {
 	double compute_s, tp_comm_s, pp_comm_s, bubble_s, dp_comm_s, optimizer_s;
 	/* memory of the most loaded device (GiB, 2^30 bytes) */
 	double weights_gib, grads_gib, optimizer_gib, activations_gib, peak_gib, capacity_gib;
+	double headroom_gib;        /* the stack's allowance for what is not modelled, already
+				     * taken off capacity_gib */
 	int peak_stage;
 	/* detail used by tests, reports and the execution stub */
 	int microbatches;
