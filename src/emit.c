@@ -597,8 +597,24 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.p", "no ZeRO 2/3 with pipeline parallelism",
 			      "DeepSpeed ZeRO stage %d cannot run with p = %lld",
 			      pp_emit_zero_stage(plan, opts), p);
+	/* context parallelism: where the format writes it (cp > 1 would otherwise change the
+	 * launcher's data-parallel size silently); Megatron-LM d98e8a64 arguments.py: "seq-length
+	 * should be a multiple of 2 * context-parallel-size" (load balancing splits it in 2*cp) */
+	if ((rules & PP_RULE_NO_CP) && gl->cp > 1)
+		return BROKEN("global.cp", "no context parallelism",
+			      "parplan does not write context parallelism (cp = %d) for %s", gl->cp, fmt);
+	if ((rules & PP_RULE_CP_P2P) && gl->cp > 1 && gl->cp_comm_type != PP_CP_P2P)
+		return BROKEN("global.cp_comm_type", "ring context parallelism only",
+			      "parplan writes %s's context parallelism with the ring (p2p) exchange only",
+			      fmt);
+	if ((rules & PP_RULE_CP_SEQ) && gl->cp > 1 && sh->seq % (2LL * gl->cp))
+		return BROKEN("global.cp", "seq a multiple of 2*cp",
+			      "sequence %lld is not a multiple of 2*cp = %d", (long long)sh->seq,
+			      2 * gl->cp);
 	/* nanotron 2411b02 src/nanotron/helpers.py init_optimizer_and_grad_accumulator: any
-	 * zero_stage > 0 is ZeRO-1 (optimizer states sharded); 2 and 3 would silently be 1 */
+	 * zero_stage > 0 is ZeRO-1 (optimizer states sharded); 2 and 3 would silently be 1.  Also
+	 * the Megatron-LM and NeMo 1.x formats, which write the distributed optimizer (ZeRO-1) and
+	 * not Megatron FSDP */
 	if ((rules & PP_RULE_ZERO1_ONLY) && pp_emit_zero_stage(plan, opts) > 1)
 		return BROKEN("global.distributed_optimizer", "ZeRO stage 0 or 1",
 			      "%s shards optimizer states only (ZeRO-1), not stage %d", fmt,

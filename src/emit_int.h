@@ -34,8 +34,11 @@ enum {
 	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
 	PP_RULE_NO_SELECTIVE = 1 << 17,/* Nanotron: full-layer recompute only */
 	PP_RULE_ZERO1_ONLY = 1 << 18,  /* Nanotron: ZeRO stage 0 or 1 */
-	PP_RULE_OVERLAPS = 1 << 19     /* Megatron, NeMo: TP overlap needs SP, param-gather overlap
+	PP_RULE_OVERLAPS = 1 << 19,    /* Megatron, NeMo: TP overlap needs SP, param-gather overlap
 					* the distributed optimizer and the grad-reduce overlap */
+	PP_RULE_NO_CP = 1 << 20,       /* no context parallelism written (DeepSpeed, Nanotron) */
+	PP_RULE_CP_P2P = 1 << 21,      /* context parallelism with the ring (p2p) exchange only */
+	PP_RULE_CP_SEQ = 1 << 22       /* Megatron: seq a multiple of 2*cp */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \

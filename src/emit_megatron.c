@@ -151,7 +151,8 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	 * and overlap_p2p_comm is on unless --no-overlap-p2p-communication is given (which this
 	 * script never does): no p > 2 rule. */
 	if ((rc = pp_emit_check_rules("megatron", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_OVERLAPS,
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_OVERLAPS |
+					      PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY,
 				      err)) < 0 ||
 	    (rc = pp_emit_megatron_model_check(plan, 0, err)) < 0)
 		return rc;
@@ -184,6 +185,11 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	}
 	if (gl->sequence_parallel)
 		pp_sb_printf(&b, "\t--sequence-parallel\n");
+	if (gl->cp > 1) /* ModelParallelConfig.context_parallel_size; --cp-comm-type names */
+		pp_sb_printf(&b, "\t--context-parallel-size %d\n\t--cp-comm-type %s\n", gl->cp,
+			     gl->cp_comm_type == PP_CP_A2A	     ? "a2a"
+			     : gl->cp_comm_type == PP_CP_ALLGATHER ? "all_gather"
+								   : "p2p");
 	if (gl->distributed_optimizer)
 		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
 	if (gl->overlap_grad_reduce)

@@ -31,7 +31,7 @@
 
 #include "emit_int.h"
 
-#define BRIDGE_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE)
+#define BRIDGE_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_CP_SEQ)
 
 static const struct {
 	const char *recipe;
@@ -126,6 +126,11 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 		pp_sb_printf(&b, "\tmodel.num_layers_in_last_pipeline_stage=null\n");
 	pp_sb_printf(&b, "\tmodel.context_parallel_size=%d\n\tmodel.sequence_parallel=%s\n",
 		     gl->cp > 1 ? gl->cp : 1, hbool(gl->sequence_parallel));
+	if (gl->cp > 1) /* TransformerConfig.cp_comm_type */
+		pp_sb_printf(&b, "\tmodel.cp_comm_type=%s\n",
+			     gl->cp_comm_type == PP_CP_A2A	     ? "a2a"
+			     : gl->cp_comm_type == PP_CP_ALLGATHER ? "all_gather"
+								   : "p2p");
 	if (gl->virtual_stages > 1 && !recipes[pick].comm_overlap)
 		pp_sb_printf(&b, "\tmodel.overlap_p2p_comm=true\n\tmodel.batch_p2p_comm=false\n");
 	if (recipes[pick].comm_overlap)

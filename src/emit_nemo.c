@@ -28,7 +28,7 @@
 
 #define NEMO_RULES                                                                                 \
 	(PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3 |         \
-	 PP_RULE_OVERLAPS)
+	 PP_RULE_OVERLAPS | PP_RULE_CP_P2P | PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY)
 
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
@@ -75,6 +75,8 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	else
 		pp_sb_printf(&b, "  virtual_pipeline_model_parallel_size: null\n");
 	pp_sb_printf(&b, "  sequence_parallel: %s\n", gl->sequence_parallel ? "true" : "false");
+	if (gl->cp > 1)
+		pp_sb_printf(&b, "  context_parallel_size: %d\n", gl->cp);
 	if (gl->tp_comm_overlap) /* Transformer Engine userbuffers (model.ub_tp_comm_overlap) */
 		pp_sb_printf(&b, "  ub_tp_comm_overlap: true\n");
 	pp_sb_printf(&b, "  encoder_seq_length: %lld\n  max_position_embeddings: %lld\n"

@@ -44,7 +44,7 @@
 
 #include "emit_int.h"
 
-#define TT_RULES (PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN)
+#define TT_RULES (PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN | PP_RULE_CP_P2P)
 /* torchtitan 0.2 (its parallelize_llama and build_pipeline_schedule) */
 #define TT_TOML_RULES (TT_RULES | PP_RULE_TP_NEEDS_SP | PP_RULE_MB_PER_STAGE)
 

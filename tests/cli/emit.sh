@@ -237,6 +237,28 @@ p2_plan 4 "$tmp/tt-v4.json" || bad "making the torchtitan v = 4 plan"
 [ $? -eq 2 ] && grep -q 'megatron-bridge: rule "no HSDP"' "$tmp/err" && [ ! -e "$tmp/never" ] ||
 	bad "megatron-bridge HSDP: $(cat "$tmp/err")"
 
+# context parallelism 2 with the distributed optimizer: Megatron-LM and NeMo 1.x write it,
+# DeepSpeed and Nanotron refuse it by name; FSDP (ZeRO-3) is refused where only the distributed
+# optimizer is written
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 2 --cp 2 --p 1 --d 2 \
+	--micro-batch 1 --global-batch 64 --recompute full --sequence-parallel --distributed-optimizer \
+	-o "$tmp/cp.json" >/dev/null || bad "making the CP plan"
+rm -f "$tmp/argv"
+"$P" emit --plan "$tmp/cp.json" --format megatron -o "$tmp/cp.sh" &&
+	PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$tmp/cp.sh" &&
+	python3 tests/cli/emit_check.py megatron "$tmp/cp.json" "$tmp/cp.sh" "$tmp/argv" ||
+	bad "megatron with cp 2"
+"$P" emit --plan "$tmp/cp.json" --format nemo1 | grep -q "^  context_parallel_size: 2$" ||
+	bad "nemo1 without context_parallel_size"
+for fr in "deepspeed:no context parallelism" "nanotron:no context parallelism"; do
+	"$P" emit --plan "$tmp/cp.json" --format "${fr%%:*}" >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q "rule \"${fr#*:}\"" "$tmp/err" || bad "$fr: $(cat "$tmp/err")"
+done
+for f in megatron nemo1; do
+	"$P" emit --plan "$tmp/hsdp.json" --format $f >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q 'rule "ZeRO stage 0 or 1"' "$tmp/err" || bad "$f with FSDP: $(cat "$tmp/err")"
+done
+
 # the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
 # 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
 pf=tests/data/plans/llama3-70b-h100.json

@@ -150,12 +150,16 @@ def check_megatron_like(deepspeed):
            g["distributed_optimizer"])
         eq("--overlap-grad-reduce", "--overlap-grad-reduce" in f, g["overlap_grad_reduce"])
     eq("--sequence-parallel", "--sequence-parallel" in f, g["sequence_parallel"])
+    cp = g.get("cp", 1)
+    eq("--context-parallel-size", int(one(f, "--context-parallel-size"))
+       if "--context-parallel-size" in f else 1, cp)
+    eq("world", t * cp * p * d, gpus)
     rc = g["recompute"]
     eq("--recompute-granularity", f.get("--recompute-granularity"),
        None if rc == "none" else [rc])
     eq("--recompute-method", f.get("--recompute-method"), ["uniform"] if rc == "full" else None)
     eq("--recompute-num-layers", f.get("--recompute-num-layers"), ["1"] if rc == "full" else None)
-    eq("world", per_node * nnodes, t * p * d)
+    eq("world", per_node * nnodes, t * g.get("cp", 1) * p * d)
 
 
 # Nanotron's config dataclasses (nanotron/config/config.py, parallelism_config.py,
