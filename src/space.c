@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "parplan/comm.h"
 #include "parplan/settings.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -44,10 +45,11 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
 	if (gl->global_batch != o->global_batch)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
 				    gl->global_batch, o->global_batch);
-	if (!o->allow_cross_node_tp && gl->t > hw->node_devices)
+	/* t may span a scale-up domain (an NVL72 rack), not just a host */
+	if (!o->allow_cross_node_tp && gl->t > pp_hw_domain_block(hw))
 		return pp_error_set(err, PP_EINVALID, NULL, NULL,
-				    "t=%d is more than the %d devices of a node (see --allow-cross-node-tp)",
-				    gl->t, hw->node_devices);
+				    "t=%d is more than the %d devices of a scale-up domain (see "
+				    "--allow-cross-node-tp)", gl->t, pp_hw_domain_block(hw));
 	return 0;
 }
 
@@ -373,7 +375,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	for (t = 1; t <= o->gpus; t++) {
 		if (o->gpus % t || g->heads % t || (g->kv_heads && g->kv_heads % t))
 			continue;
-		if (!o->allow_cross_node_tp && t > hw->node_devices)
+		if (!o->allow_cross_node_tp && t > pp_hw_domain_block(hw))
 			continue;
 		for (li = 0; li < n_layouts; li++) {
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
