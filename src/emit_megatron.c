@@ -14,7 +14,10 @@
  * parallelism; arguments.py validate_args at d98e8a64), --recompute-granularity / -method /
  * -num-layers, the model shape (Llama: RMSNorm, SwiGLU, RoPE, untied embeddings, no biases,
  * --group-query-attention --num-query-groups), --micro-batch-size and --global-batch-size (never
- * a batch-size ramp: the plan is for one global batch).  Arguments are bash arrays, one flag per
+ * a batch-size ramp: the plan is for one global batch).  Interleaving with p = 2 is allowed: the
+ * script leaves the p2p overlap of the interleaved schedule at its default (on; off is
+ * --no-overlap-p2p-communication), and validate_args asks p > 2 only without it (d98e8a64).
+ * Arguments are bash arrays, one flag per
  * line, so that the script reads like a table and `bash -n` checks it.  The helpers here also
  * serve emit_megatron_deepspeed.c.
  */
@@ -107,7 +110,7 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 
 	*out = NULL;
 	if ((rc = pp_emit_check_rules("megatron", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3 |
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE |
 					      PP_RULE_OVERLAPS,
 				      err)) < 0)
 		return rc;

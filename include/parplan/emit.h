@@ -20,8 +20,8 @@
  * (world size = t*p*d on whole nodes, global batch divisible by micro-batch*d, layers by p and by
  * p*v when interleaved with micro-batches a multiple of p, heads by t, query groups a multiple or
  * divisor of t, sequence parallelism only with t > 1, recompute flags, no ZeRO 2/3 with pipeline
- * parallelism, Nanotron kv heads >= t, interleaving only with v > 1 (and p > 2 in Megatron-LM
- * and NeMo), and what each launcher cannot express) and refuses with
+ * parallelism, Nanotron kv heads >= t, interleaving only with v > 1 (and p > 2 in NeMo, whose
+ * p2p overlap is off by default), Megatron-LM's overlap prerequisites, and what each launcher cannot express) and refuses with
  * PP_EINVALID and a message `<format>: rule "<rule>": <detail>`, the JSON path of the plan value
  * at fault in err->path.  Every emitter is pure: it returns text and writes nothing.  Names
  * (plan->model, plan->hw) are written with every character outside [A-Za-z0-9._+-] replaced
