@@ -273,6 +273,34 @@ int pp_emit_to_dir(const pp_plan *plan, const char *formats_csv, const char *dir
 
 /* ---- launcher rules ------------------------------------------------------------------------ */
 
+int pp_emit_runs(const pp_plan *plan, const char *formats_csv, pp_error *err)
+{
+	char name[64];
+	const char *s = formats_csv, *e;
+	for (; s && *s; s = e ? e + 1 : NULL) {
+		size_t len;
+		const pp_emit_format *f;
+		char *text = NULL;
+		int rc;
+		e = strchr(s, ',');
+		len = e ? (size_t)(e - s) : strlen(s);
+		if (len == 0 || len >= sizeof(name))
+			return pp_error_set(err, PP_EINVALID, NULL, NULL, "bad format list \"%.80s\"",
+					    formats_csv);
+		memcpy(name, s, len);
+		name[len] = '\0';
+		if (!(f = pp_emit_find(name)))
+			return unknown_format(name, err);
+		if (f->fn == emit_plan || f->fn == pp_emit_report || f->fn == pp_emit_svg)
+			continue;
+		rc = f->fn(plan, &(const pp_emit_opts)PP_EMIT_OPTS_INIT, &text, err);
+		free(text);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts)
 {
 	if (opts && opts->zero_stage >= 0)

@@ -56,6 +56,11 @@ static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
 {
 	topk *T = arg;
 	T->seen += 1;
+	/* asked only of a plan the top K would keep (the check may emit it) */
+	if (T->o->accept && (T->n < T->k || pp_space_cmp(gl, cost->iteration_s, &T->gl[T->n - 1],
+							  T->cost[T->n - 1].iteration_s) < 0) &&
+	    !T->o->accept(T->o->accept_arg, gl, NULL))
+		return pp_search__watch_check(&T->w, 16) != 0;
 	if (insert(T, gl, cost))
 		return 1;
 	/* after the plan is kept: stopped, the plans met so far are the answer */

@@ -931,7 +931,8 @@ static void cand_add(pp_candidate *cand, int *n, pp_candidate *cd)
  * configs (what the walk scored), each re-scored; cand has room for 2 * ILP_CANDIDATES.
  * PP_ENOMEM, else 0 (*n_cand may stay 0).
  */
-static int megatron_candidates(const pp_costctx *c, gather *G, pp_candidate *cand, int *n_cand)
+static int megatron_candidates(const pp_costctx *c, const pp_search_opts *o, gather *G,
+			       pp_candidate *cand, int *n_cand)
 {
 	const pp_graph *g = pp_costctx_graph(c);
 	int i;
@@ -943,7 +944,8 @@ static int megatron_candidates(const pp_costctx *c, gather *G, pp_candidate *can
 		if (!(cd.cfg = malloc((size_t)g->n_ops + 1)))
 			return PP_ENOMEM;
 		pp_strategy_megatron(g, &cd.global, cd.cfg);
-		if (pp_cost_eval(c, &cd.global, cd.cfg, &cd.cost) < 0 || !cd.cost.feasible) {
+		if (pp_cost_eval(c, &cd.global, cd.cfg, &cd.cost) < 0 || !cd.cost.feasible ||
+		    (o->accept && !o->accept(o->accept_arg, &cd.global, cd.cfg))) {
 			free(cd.cfg);
 			continue;
 		}
@@ -1120,6 +1122,15 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			    (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible))
 				continue;
 		}
+		/* a plan the caller refuses (a launcher cannot express its per-op configs): the
+		 * nearest it may take, Megatron's configs under the same global plan */
+		if (o->accept && !o->accept(o->accept_arg, &best_gl, cfg)) {
+			pp_strategy_megatron(g, &best_gl, cfg);
+			if (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible ||
+			    !o->accept(o->accept_arg, &best_gl, cfg))
+				continue;
+			obj = cost.iteration_s;
+		}
 		for (li = 0; li < n_cand; li++)
 			dup |= pp_space_cmp(&best_gl, cost.iteration_s, &cand[li].global, cand[li].cost.iteration_s) == 0;
 		if (dup)
@@ -1150,7 +1161,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	if (n_cand == 0 && r->stopped) {
 		/* no MIP answered: Megatron's configs, nothing proven (gap 1, as for a MIP cut short
 		 * before any incumbent) */
-		if (megatron_candidates(c, &G, cand, &n_cand) < 0) {
+		if (megatron_candidates(c, o, &G, cand, &n_cand) < 0) {
 			rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 			goto done;
 		}

@@ -101,6 +101,8 @@ static int offer(chain *ch, const pp_global *gl, const uint8_t *cfg, const pp_co
 	if (ch->n_top == ch->k &&
 	    pp_space_cmp(gl, cost->iteration_s, &ch->top[ch->k - 1].global, ch->top[ch->k - 1].cost.iteration_s) >= 0)
 		return 0;
+	if (ch->o->accept && !ch->o->accept(ch->o->accept_arg, gl, cfg))
+		return 0;
 	/* one entry per state, and per (global plan, time): configs that change nothing are one plan,
 	 * also where such a config is a norm or dropout op's and so moves the derived SP flag */
 	for (i = 0; i < ch->n_top; i++) {

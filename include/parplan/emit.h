@@ -85,6 +85,15 @@ int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, c
 int pp_emit_check_opts(const char *format, const pp_emit_opts *opts, pp_error *err);
 
 /**
+ * 0 when every launcher format of the comma-separated @formats_csv takes @plan (default
+ * options): the very rules pp_emit() checks, by emitting it and throwing the text away, so that
+ * one table of launcher rules serves both emit and search (`parplan search --launcher`).  Formats
+ * that are no launcher (report, svg, plan) take every plan.  Else PP_EINVALID: an unknown format,
+ * or the first launcher's broken rule.
+ */
+int pp_emit_runs(const pp_plan *plan, const char *formats_csv, pp_error *err);
+
+/**
  * Emit every format of the comma-separated @formats_csv into folder @dir (created if missing),
  * each under its default file name, all or nothing.  All formats are produced first and only
  * then written: each to a staged file next to its target (symbolic links followed, modes as

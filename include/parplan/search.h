@@ -40,6 +40,10 @@ typedef enum pp_search_stop {
 /** "interrupted", "time limit reached", or "" for PP_SEARCH_RAN. */
 const char *pp_search_stop_name(int stopped);
 
+/** Whether a plan (global part and per-op configs) may be returned; 0 drops it (e.g. a launcher
+ * refuses it: `parplan search --launcher`). */
+typedef int (*pp_search_accept_fn)(void *arg, const pp_global *gl, const uint8_t *cfg);
+
 typedef struct pp_search_opts {
 	pp_space_opts space;
 	int top_k;                  /* plans to return, >= 1 */
@@ -54,9 +58,13 @@ typedef struct pp_search_opts {
 	                             * in every phase (walk, MIP, stage DP, chains) */
 	pp_search_progress_fn progress;
 	void *progress_arg;
+	pp_search_accept_fn accept; /* NULL: every plan; else only plans it accepts are kept (exhaustive
+	                             * and mcmc drop the others; ilp maps a refused per-op plan to
+	                             * Megatron's configs under its global plan, kept if accepted) */
+	void *accept_arg;
 } pp_search_opts;
 
-#define PP_SEARCH_OPTS_INIT {PP_SPACE_OPTS_INIT, 5, 0, 0.0, 0, 100.0, NULL, 0.0, NULL, NULL, NULL}
+#define PP_SEARCH_OPTS_INIT {PP_SPACE_OPTS_INIT, 5, 0, 0.0, 0, 100.0, NULL, 0.0, NULL, NULL, NULL, NULL, NULL}
 
 /** One plan found: its global part, every op's config (n_ops entries, owned) and its score. */
 typedef struct pp_candidate {

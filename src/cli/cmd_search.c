@@ -129,20 +129,68 @@ static void print_table(const pp_search_result *r)
 	printf("\n");
 }
 
+/*
+ * --launcher / --emit: keep only plans every named launcher runs.  The check is pp_emit_runs(),
+ * the launcher rules `parplan emit` enforces, asked of each plan the search would keep; a plan
+ * whose per-op configs are not Megatron's is refused too, since every launcher format writes
+ * Megatron's layout (tensor parallelism as Megatron splits each op).
+ */
+typedef struct launcher_filter {
+	const pp_graph *g;
+	const pp_hw *hw;
+	const char *formats;     /* comma-separated */
+	uint8_t *megatron;       /* n_ops scratch */
+	long long refused;
+	char first_reason[PP_ERROR_MSG_MAX];
+} launcher_filter;
+
+static void filter_refused(launcher_filter *f, const char *why)
+{
+	if (!f->refused++)
+		snprintf(f->first_reason, sizeof(f->first_reason), "%s", why);
+}
+
+static int launcher_accepts(void *arg, const pp_global *gl, const uint8_t *cfg)
+{
+	launcher_filter *f = arg;
+	pp_error err = PP_ERROR_INIT;
+	pp_plan p;
+	int rc;
+	if (cfg && f->g->n_ops > 0) {
+		pp_strategy_megatron(f->g, gl, f->megatron);
+		if (memcmp(cfg, f->megatron, (size_t)f->g->n_ops)) {
+			filter_refused(f, "per-op configs other than Megatron's (launchers write "
+					  "Megatron's layout)");
+			return 0;
+		}
+	}
+	if (pp_plan_init(&p, f->g, "", f->hw->name, "", f->hw->node_devices, gl, NULL, &err) < 0) {
+		filter_refused(f, err.msg);
+		return 0;
+	}
+	rc = pp_emit_runs(&p, f->formats, &err);
+	pp_plan_release(&p);
+	if (rc < 0) {
+		filter_refused(f, err.msg);
+		return 0;
+	}
+	return 1;
+}
+
 /* --emit's list: known format names, none empty (no ",," or trailing comma) */
-static int check_emit_list(const char *emit)
+static int check_emit_list(const char *flag, const char *emit)
 {
 	char buf[64];
 	const char *q = emit;
 	for (;;) {
 		size_t k = strcspn(q, ",");
 		if (k == 0 || k >= sizeof(buf))
-			return cli_usage("search: --emit: bad format list \"%.40s\" (names separated by single commas)",
-					 emit);
+			return cli_usage("search: %s: bad format list \"%.40s\" (names separated by single commas)",
+					 flag, emit);
 		memcpy(buf, q, k);
 		buf[k] = 0;
 		if (!pp_emit_find(buf))
-			return cli_usage("search: --emit: unknown format \"%.40s\"", buf);
+			return cli_usage("search: %s: unknown format \"%.40s\"", flag, buf);
 		q += k;
 		if (!*q)
 			return 0;
@@ -211,7 +259,9 @@ static const char usage_text[] =
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
 	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
-	"       [--objective time|cost]";
+	"       [--objective time|cost] [--launcher FORMAT,FORMAT...]\n"
+	"  --launcher F,...  only plans every named launcher format runs (its emit rules; --emit's\n"
+	"                    formats are added to these)";
 
 /*
  * --objective cost: rank by the cost of the token budget, GPUs x seconds x price.  At one GPU
@@ -241,7 +291,9 @@ int cmd_search(int argc, char **argv)
 	pp_plan plan;
 	int plan_ok = 0;
 	const char *model = NULL, *hwp = NULL, *out = NULL, *emit = NULL, *out_dir = NULL, *v;
-	const char *stackp = NULL;
+	const char *stackp = NULL, *launcher = NULL;
+	char formats[512];
+	launcher_filter lf;
 	pp_stack stack;
 	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, catching = 0;
 	long long n;
@@ -253,6 +305,7 @@ int cmd_search(int argc, char **argv)
 
 	memset(&res, 0, sizeof(res));
 	memset(&plan, 0, sizeof(plan));
+	memset(&lf, 0, sizeof(lf));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if ((r = cli_flag(argv, i, "--json")) != 0) {
@@ -310,6 +363,10 @@ int cmd_search(int argc, char **argv)
 			if (r < 0)
 				return CLI_BAD;
 			emit = v;
+		} else if ((r = OPT("--launcher")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			launcher = v;
 		} else if ((r = OPT("--out-dir")) != 0) {
 			if (r < 0)
 				return CLI_BAD;
@@ -369,8 +426,12 @@ int cmd_search(int argc, char **argv)
 	if (!model || !hwp || !o.space.gpus || !o.space.global_batch)
 		return cli_usage("search: --model, --hw, --gpus and --global-batch are required (see parplan search --help)");
 	/* every option value before any work: a search is never run only to be refused after */
-	if (emit && (check_emit_list(emit) != 0 || check_out_dir(out_dir) != 0))
+	if (emit && (check_emit_list("--emit", emit) != 0 || check_out_dir(out_dir) != 0))
 		return CLI_BAD;
+	if (launcher && check_emit_list("--launcher", launcher) != 0)
+		return CLI_BAD;
+	snprintf(formats, sizeof(formats), "%.250s%s%.250s", launcher ? launcher : "",
+		 launcher && emit ? "," : "", emit ? emit : "");
 	if (out && check_out_file(out) != 0)
 		return CLI_BAD;
 
@@ -404,7 +465,26 @@ int cmd_search(int argc, char **argv)
 	o.progress = show_progress;
 	o.progress_arg = &pr;
 	o.stop = stop;
+	if (formats[0]) {
+		lf.g = g;
+		lf.hw = hw;
+		lf.formats = formats;
+		if (!(lf.megatron = malloc((size_t)g->n_ops + 1))) {
+			fprintf(stderr, "parplan: search: out of memory\n");
+			rc = CLI_BAD;
+			goto done;
+		}
+		o.accept = launcher_accepts;
+		o.accept_arg = &lf;
+	}
 	r = pp_search_run(ctx, (pp_search_method)method, &o, &res, &err);
+	if (r == PP_EINFEASIBLE && lf.refused > 0) {
+		/* plans fit, but none the launchers run: say why the first was refused */
+		fprintf(stderr, "parplan: search: no plan that fits runs on %s (%lld refused; first: %s)\n",
+			formats, lf.refused, lf.first_reason);
+		rc = CLI_FAIL;
+		goto done;
+	}
 	if (pr.shown)
 		fprintf(stderr, "\r%79s\r", "");
 	if (r < 0) {
@@ -463,6 +543,7 @@ done:
 	if (plan_ok)
 		pp_plan_release(&plan);
 	pp_search_result_release(&res);
+	free(lf.megatron);
 	pp_costctx_free(ctx);
 	pp_hw_free(hw);
 	pp_graph_free(g);

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Launcher-aware search (issue 17 point 4): `search --launcher F` and `search --emit F1,F2`
+# return only plans those launchers run, by the rules `parplan emit` enforces (pp_emit_runs);
+# plans equal in every effect are one row.
+set -u
+P=${PARPLAN:?PARPLAN must name the parplan binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+M=models/gpt3-175b.json
+H=hwprofiles/dgx-a100-80g.json
+S="$P search --model $M --hw $H --gpus 1024 --global-batch 1536"
+
+# unrestricted, the best plan is interleaved: DeepSpeed refuses it
+$S --top 1 -o "$tmp/free.json" >/dev/null 2>&1 || die "search"
+$P emit --plan "$tmp/free.json" --format deepspeed >/dev/null 2>"$tmp/err" &&
+	die "the unrestricted best plan should be one DeepSpeed refuses (the test needs it)"
+
+# --launcher deepspeed, each method: every plan DeepSpeed runs (its rules: 1F1B only, no
+# interleaving, even stages, no context parallelism, no ZeRO 2/3 with p > 1), and the best emits
+for method in exhaustive mcmc ilp; do
+	$S --method $method --max-steps 3000 --time-limit 30 --top 20 --launcher deepspeed --json \
+		-o "$tmp/ds-$method.json" >"$tmp/ds.json" 2>"$tmp/err" || die "$method --launcher deepspeed: $(head -c 300 "$tmp/err")"
+	python3 - "$tmp/ds.json" <<'PY' || die "$method: a plan DeepSpeed refuses"
+import json, sys
+plans = json.load(open(sys.argv[1]))["plans"]
+assert plans
+for p in plans:
+    g = p["global"]
+    assert g["virtual_stages"] == 1 and g["schedule"] != "interleaved", g
+    assert g["p"] == 1 or g["schedule"] == "1f1b", g
+    assert g.get("cp", 1) == 1, g
+    assert not g.get("first_stage_layers") and not g.get("last_stage_layers"), g
+PY
+	$P emit --plan "$tmp/ds-$method.json" --format deepspeed -o "$tmp/ds_config.json" 2>"$tmp/err" ||
+		die "$method: deepspeed refuses the plan searched for it: $(head -c 300 "$tmp/err")"
+done
+# it is slower than the free best (the space is smaller), never faster
+python3 - "$tmp/free.json" "$tmp/ds-exhaustive.json" <<'PY' || die "restricted faster than free"
+import json, sys
+a, b = (json.load(open(f))["predicted"]["iteration_s"] for f in sys.argv[1:3])
+assert b >= a, (a, b)
+PY
+
+# --emit with two launchers: the best plan both run, both files written
+L=models/llama3-70b.json
+$P search --model $L --hw hwprofiles/dgx-h100.json --gpus 256 --global-batch 512 \
+	--emit megatron-deepspeed,nanotron --out-dir "$tmp/two" -o "$tmp/two.json" >/dev/null 2>"$tmp/err" ||
+	die "--emit megatron-deepspeed,nanotron: $(head -c 300 "$tmp/err")"
+[ -s "$tmp/two/megatron_deepspeed.sh" ] && [ -s "$tmp/two/nanotron.yaml" ] || die "--emit files missing"
+for f in megatron-deepspeed nanotron; do
+	$P emit --plan "$tmp/two.json" --format $f >/dev/null 2>&1 || die "$f refuses the plan searched for it"
+done
+# with no plan both run: exit 1 and the first reason (nanotron has no GPT model)
+$S --launcher deepspeed,nanotron >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q 'no plan that fits runs on deepspeed,nanotron.*llama models only' "$tmp/err" ||
+	die "no runnable plan: $(head -c 300 "$tmp/err")"
+# a bad name: exit 2, one line
+$S --launcher fortran >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q 'search: --launcher: unknown format "fortran"' "$tmp/err" || die "bad --launcher"
+
+[ $fail -eq 0 ] && echo "launcher: ok"
+exit $fail
