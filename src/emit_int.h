@@ -32,8 +32,11 @@ enum {
 	PP_RULE_NO_GPIPE = 1 << 15,    /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
 	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
 	PP_RULE_NO_SELECTIVE = 1 << 17,/* Nanotron: full-layer recompute only */
-	PP_RULE_OVERLAPS = 1 << 18     /* Megatron, NeMo: TP overlap needs SP, param-gather overlap
+	PP_RULE_OVERLAPS = 1 << 18,    /* Megatron, NeMo: TP overlap needs SP, param-gather overlap
 					* the distributed optimizer and the grad-reduce overlap */
+	PP_RULE_NO_FP8 = 1 << 19,      /* DeepSpeed, Megatron-DeepSpeed, Nanotron, NeMo 1: bf16 only */
+	PP_RULE_NO_MXFP8 = 1 << 20,    /* torchtitan: fp8 (rowwise) but not mxfp8 here */
+	PP_RULE_NO_FP8_GATHER = 1 << 21/* torchtitan: rowwise float8 communicates in bf16 */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \
