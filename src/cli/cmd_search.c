@@ -22,6 +22,13 @@
 #include "parplan/settings.h"
 #include "parplan/strategy.h"
 
+/* the plans merge_equal_rows folded into the rows kept: folded[i] went into row row[i] */
+typedef struct folded {
+	int n;
+	pp_global *gl;
+	int *row;
+} folded;
+
 typedef struct progress {
 	int tty;
 	int shown;
@@ -40,7 +47,8 @@ static void show_progress(void *arg, double states, double seconds, double best_
 	pr->shown = 1;
 }
 
-static int print_json(const pp_search_result *r, const cli_training *tr, int gpus, double tdp_w)
+static int print_json(const pp_search_result *r, const folded *fo, const cli_training *tr,
+		      int gpus, double tdp_w)
 {
 	cJSON *root = cJSON_CreateObject(), *plans, *s;
 	char *txt;
@@ -53,6 +61,18 @@ static int print_json(const pp_search_result *r, const cli_training *tr, int gpu
 		if (!o)
 			break;
 		cJSON_AddItemToObject(o, "global", pp_global_json(&r->plans[i].global));
+		{
+			/* plans equal to this one in every effect, folded into its row */
+			cJSON *eq = NULL;
+			int j;
+			for (j = 0; j < fo->n; j++) {
+				if (fo->row[j] != i)
+					continue;
+				if (!eq)
+					eq = cJSON_AddArrayToObject(o, "same_effect");
+				cJSON_AddItemToArray(eq, pp_global_json(&fo->gl[j]));
+			}
+		}
 		if (tr->tokens > 0)
 			cJSON_AddItemToObject(o, "training", cli_training_json(tr, &r->plans[i].cost, gpus, tdp_w));
 		cJSON_AddItemToArray(plans, o);
@@ -84,7 +104,7 @@ static int print_json(const pp_search_result *r, const cli_training *tr, int gpu
 	return 0;
 }
 
-static void print_table(const pp_search_result *r)
+static void print_table(const pp_search_result *r, const folded *fo)
 {
 	int i;
 	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %-5s %11s %12s %9s %8s\n", "#", "t", "p", "d",
@@ -128,6 +148,9 @@ static void print_table(const pp_search_result *r)
 			break;
 		}
 	}
+	if (fo->n > 0)
+		printf("folded: %d more plan%s equal to a row in every effect (same degrees, time and "
+		       "memory; --json lists them as same_effect)\n", fo->n, fo->n > 1 ? "s" : "");
 	printf("%s: %.0f states in %.3f s", pp_search_method_name(r->method), r->states, r->seconds);
 	if (r->method == PP_SEARCH_MCMC)
 		printf(", seed %llu", (unsigned long long)r->seed);
@@ -295,6 +318,48 @@ static void rank_by_cost(pp_search_result *r, int gpus, double price)
 	}
 }
 
+/*
+ * Plans equal in every effect are one row: the same degrees, micro-batch, chunks and stage
+ * layout, with the same time and peak memory to the last bit, differ only in settings that change
+ * nothing there (the schedule at p = 1, the distributed optimizer at d = 1, a recompute mode that
+ * recomputes nothing the model counts).  The first (the search's own order) stays; at most @k
+ * rows are kept.
+ */
+static int same_effect(const pp_candidate *a, const pp_candidate *b)
+{
+	const pp_global *x = &a->global, *y = &b->global;
+	return x->t == y->t && x->p == y->p && x->d == y->d && x->cp == y->cp &&
+	       x->micro_batch == y->micro_batch && x->virtual_stages == y->virtual_stages &&
+	       x->first_stage_layers == y->first_stage_layers &&
+	       x->last_stage_layers == y->last_stage_layers &&
+	       a->cost.iteration_s == b->cost.iteration_s && a->cost.peak_gib == b->cost.peak_gib;
+}
+
+static int merge_equal_rows(pp_search_result *r, int k, folded *f)
+{
+	int i, j, n = 0;
+	f->n = 0;
+	f->gl = malloc(sizeof(*f->gl) * (size_t)(r->n + 1));
+	f->row = malloc(sizeof(*f->row) * (size_t)(r->n + 1));
+	if (!f->gl || !f->row)
+		return -1;
+	for (i = 0; i < r->n; i++) {
+		for (j = 0; j < n && !same_effect(&r->plans[j], &r->plans[i]); j++)
+			;
+		if (j < n || n == k) {
+			if (j < n) {
+				f->gl[f->n] = r->plans[i].global;
+				f->row[f->n++] = j;
+			}
+			free(r->plans[i].cfg);
+			continue;
+		}
+		r->plans[n++] = r->plans[i];
+	}
+	r->n = n;
+	return 0;
+}
+
 int cmd_search(int argc, char **argv)
 {
 	pp_error err = PP_ERROR_INIT;
@@ -309,8 +374,9 @@ int cmd_search(int argc, char **argv)
 	const char *stackp = NULL, *launcher = NULL;
 	char formats[512];
 	launcher_filter lf;
+	folded fold = {0, NULL, NULL};
 	pp_stack stack;
-	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, catching = 0;
+	int i, r, json = 0, method = PP_SEARCH_EXHAUSTIVE, rc = CLI_OK, catching = 0, top;
 	long long n;
 	double x;
 	progress pr = {0, 0};
@@ -508,8 +574,17 @@ int cmd_search(int argc, char **argv)
 		o.accept = launcher_accepts;
 		o.accept_arg = &lf;
 	}
+	top = o.top_k;
+	/* room for the rows merge_equal_rows folds together */
+	o.top_k = top <= 250000 ? 4 * top : 1000000;
 	r = pp_search_run(ctx, (pp_search_method)method, &o, &res, &err);
-	if (r == PP_EINFEASIBLE && lf.refused > 0) {
+	if (r == PP_EINFEASIBLE && lf.refused > 0 && !launcher) {
+		/* --emit alone: no plan its formats all run; the search's own best is still the
+		 * answer (table, -o), and --emit below names the rule that refuses it (exit 2) */
+		o.accept = NULL;
+		r = pp_search_run(ctx, (pp_search_method)method, &o, &res, &err);
+	}
+	if (r == PP_EINFEASIBLE && lf.refused > 0 && launcher) {
 		/* plans fit, but none the launchers run: say why the first was refused */
 		fprintf(stderr, "parplan: search: no plan that fits runs on %s (%lld refused; first: %s)\n",
 			formats, lf.refused, lf.first_reason);
@@ -525,6 +600,11 @@ int cmd_search(int argc, char **argv)
 	}
 	if (tr.objective_cost)
 		rank_by_cost(&res, o.space.gpus, tr.price);
+	if (merge_equal_rows(&res, top, &fold) < 0) {
+		fprintf(stderr, "parplan: search: out of memory\n");
+		rc = CLI_BAD;
+		goto done;
+	}
 	if (res.stopped == PP_SEARCH_STOP_FLAG)
 		fprintf(stderr, "parplan: search interrupted by %s: the best plan found so far, not proven "
 				"optimal\n", cli_signal_name(*stop));
@@ -552,12 +632,12 @@ int cmd_search(int argc, char **argv)
 	if (out && pp_plan_save(&plan, out, &err) < 0)
 		rc = cli_error(&err);
 	if (json) {
-		if (print_json(&res, &tr, o.space.gpus, hw->tdp_w) < 0) {
+		if (print_json(&res, &fold, &tr, o.space.gpus, hw->tdp_w) < 0) {
 			fprintf(stderr, "parplan: search: out of memory\n");
 			rc = CLI_BAD;
 		}
 	} else {
-		print_table(&res);
+		print_table(&res, &fold);
 		if (res.n > 0)
 			cli_training_print(stdout, &tr, &res.plans[0].cost, o.space.gpus, hw->tdp_w);
 	}
@@ -575,6 +655,8 @@ done:
 		pp_plan_release(&plan);
 	pp_search_result_release(&res);
 	free(lf.megatron);
+	free(fold.gl);
+	free(fold.row);
 	pp_costctx_free(ctx);
 	pp_hw_free(hw);
 	pp_graph_free(g);
