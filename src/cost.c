@@ -12,6 +12,7 @@
  * one device.
  */
 #include "parplan/cost.h"
+#include "parplan/schedule.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -929,6 +930,8 @@ static double in_flight(const pp_global *gl, int s, int m)
 	n = gl->p - s < m ? gl->p - s : m;
 	if (gl->schedule == PP_SCHED_INTERLEAVED)
 		n *= 1.0 + (double)(gl->p - 1) / ((double)gl->p * gl->virtual_stages);
+	else if (gl->schedule != PP_SCHED_1F1B)
+		n = pp_sched_in_flight(gl->schedule, gl->p, m);
 	return n;
 }
 
@@ -943,6 +946,11 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
 	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td;
+	/* model chunks a rank sends across per micro-batch (schedule.c: 2 on a V) */
+	int xv = pp_sched_chunks_per_rank(gl->schedule, v) / (gl->schedule == PP_SCHED_DUALPIPE ? 2 : 1);
+	/* the V placements (ZB-V, DualPipeV) end the model on rank 0 (Qi et al. 2024, sec. 6) */
+	int last_rank = gl->schedule == PP_SCHED_ZB_V || gl->schedule == PP_SCHED_DUALPIPEV ? 0 : p - 1;
+	double Zsum = 0, Zmax = 0, Z, Tmax_tpf = 0, fb_hidden_tp = 0, fb_hidden_pp = 0;
 	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
 	double Tmax_w = 0, Tmax_tph = 0, tp_hidden[MAX_CLASSES], pp_exposed = 0, pp_hidden = 0;
@@ -1030,10 +1038,10 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		/* a stage sends forward and receives backward once per chunk and micro-batch;
 		 * a stack that overlaps the sends with compute (Megatron-Core: the p2p of the next
 		 * micro-batch is posted before the current one computes) leaves only the latency */
-		pp_exposed = 2.0 * v * p2p;
+		pp_exposed = 2.0 * xv * p2p;
 		if (c->st.p2p_overlap) {
 			pp_hidden = pp_exposed;
-			pp_exposed = 2.0 * v * (hw->network.latency_us * 1e-6);
+			pp_exposed = 2.0 * xv * (hw->network.latency_us * 1e-6);
 			pp_hidden -= pp_exposed;
 		}
 	}
@@ -1096,7 +1104,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			params += pre.params;
 			params_td += pre.params_td;
 		}
-		if (s == p - 1) {
+		if (s == last_rank) {
 			F += post.f_s;
 			B += post.b_s;
 			W += post.w_s;
@@ -1105,15 +1113,29 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			act += post.saved * in_flight(gl, s, m);
 			params += post.params;
 			params_td += post.params_td;
-			if (p > 1 && g->tied_embeddings)
+			if (p > 1 && g->tied_embeddings && last_rank)
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
 		act += ws_full;
 		T = F + B + tpF + tpB + pp_exposed;
 		Tsum += T;
+		{
+			/* ZB-H1's share of the fill and drain: max(F + B - W, F, B) per stage
+			 * (pp_sched_pipeline_s) */
+			double zb = B + tpB - W + pp_exposed / 2, zf = F + tpF + pp_exposed / 2;
+			Z = MAXD(zf + zb - W, MAXD(zf, zb));
+			Zsum += Z;
+		}
+		if (gl->schedule == PP_SCHED_DUALPIPE) {
+			/* rank s holds stages s and p-1-s (DeepSeek-V3 report sec. 3.2.1: 2x parameters) */
+			params *= 2;
+			params_td *= 2;
+		}
 		if (T > Tmax) {
+			Zmax = Z;
 			Tmax = T;
 			Tmax_comp = F + B;
+			Tmax_tpf = tpF;
 			Tmax_tp = tpF + tpB;
 			Tmax_pp = pp_exposed;
 			Tmax_f = F + tpF;
@@ -1148,7 +1170,18 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		/* 1F1B / GPipe: (m - 1) * slowest stage + the sum over stages, which for equal stages is
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
-		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0;
+		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0, pipe_busy = m * Tmax;
+		if (gl->schedule == PP_SCHED_ZB_H1) {
+			pipe = m * Tmax + (Zsum - Zmax);
+		} else if (gl->schedule >= PP_SCHED_ZB_V) {
+			/* the slowest stage's closed form (schedule.c), the point-to-point time split
+			 * evenly between forward and backward; DualPipe's F&B hides the tensor- and
+			 * pipeline-parallel communication of one chunk behind the other's compute */
+			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
+						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w,
+						   Tmax_tpf + Tmax_pp / 2, Tmax_tp - Tmax_tpf + Tmax_pp / 2,
+						   &pipe_busy);
+		}
 		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (gl->distributed_optimizer ? d : 1);
 		dp = sync_max;
@@ -1177,7 +1210,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			      (c->st.zero_grad_pass ? opt_params_max * ZERO_GRAD_BYTES / (c->mem_bw * c->st.optimizer_hbm_eff) : 0);
 			/* tied embeddings with p > 1: the first and last stage all-reduce the word
 			 * embedding gradient (Megatron-LM _allreduce_word_embedding_grads), fp32 */
-			if (p > 1 && g->tied_embeddings)
+			if (p > 1 && g->tied_embeddings && last_rank)
 				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, t * d * (p - 1),
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
@@ -1185,7 +1218,17 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
 		out->pp_comm_s = m * Tmax_pp;
-		out->bubble_s = pipe - m * Tmax;
+		out->bubble_s = pipe - pipe_busy;
+		{
+			/* what DualPipe's F&B pairs hide comes off the communication parts */
+			double hid = m * Tmax - pipe_busy, take = MAXD(0, hid < out->tp_comm_s ? hid : out->tp_comm_s);
+			out->tp_comm_s -= take;
+			fb_hidden_tp = take;
+			hid -= take;
+			take = MAXD(0, hid < out->pp_comm_s ? hid : out->pp_comm_s);
+			out->pp_comm_s -= take;
+			fb_hidden_pp = take;
+		}
 		out->dp_comm_s = dp;
 		out->optimizer_s = opt;
 		out->iteration_s = pipe + dp + opt;
@@ -1195,8 +1238,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		out->stage_f_s = Tmax_f;
 		out->stage_b_s = Tmax_b - Tmax_w;
 		out->stage_w_s = Tmax_w;
-		out->tp_hidden_s = m * Tmax_tph;
-		out->pp_hidden_s = m * pp_hidden;
+		out->tp_hidden_s = m * Tmax_tph + fb_hidden_tp;
+		out->pp_hidden_s = m * pp_hidden + fb_hidden_pp;
 		out->dp_hidden_s = sync_max + emb - dp;
 		out->tokens_per_s = B * (double)g->seq / out->iteration_s;
 		out->model_flops = 3.0 * c->gemm_flops_sample * B;
