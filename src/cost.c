@@ -1175,12 +1175,15 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			pipe = m * Tmax + (Zsum - Zmax);
 		} else if (gl->schedule >= PP_SCHED_ZB_V) {
 			/* the slowest stage's closed form (schedule.c), the point-to-point time split
-			 * evenly between forward and backward; DualPipe's F&B hides the tensor- and
-			 * pipeline-parallel communication of one chunk behind the other's compute */
+			 * evenly between forward and backward; DualPipe's F&B hides one chunk's
+			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1) as
+			 * far as the stack overlaps it at all: tensor-parallel collectives with its TP
+			 * overlap, point-to-point with its p2p overlap */
+			double tpx = c->st.tp_comm_overlap ? 1 : 0, ppx = c->st.p2p_overlap ? 0.5 : 0;
 			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
 						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w,
-						   Tmax_tpf + Tmax_pp / 2, Tmax_tp - Tmax_tpf + Tmax_pp / 2,
-						   &pipe_busy);
+						   tpx * Tmax_tpf + ppx * Tmax_pp,
+						   tpx * (Tmax_tp - Tmax_tpf) + ppx * Tmax_pp, &pipe_busy);
 		}
 		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (gl->distributed_optimizer ? d : 1);
