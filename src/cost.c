@@ -950,7 +950,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	int xv = pp_sched_chunks_per_rank(gl->schedule, v) / (gl->schedule == PP_SCHED_DUALPIPE ? 2 : 1);
 	/* the V placements (ZB-V, DualPipeV) end the model on rank 0 (Qi et al. 2024, sec. 6) */
 	int last_rank = gl->schedule == PP_SCHED_ZB_V || gl->schedule == PP_SCHED_DUALPIPEV ? 0 : p - 1;
-	double Zsum = 0, Zmax = 0, Z, Tmax_tpf = 0, fb_hidden_tp = 0, fb_hidden_pp = 0;
+	double Zsum = 0, Zmax = 0, Z, fb_hidden_tp = 0, fb_hidden_pp = 0;
 	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
 	double Tmax_w = 0, Tmax_tph = 0, tp_hidden[MAX_CLASSES], pp_exposed = 0, pp_hidden = 0;
@@ -1135,7 +1135,6 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			Zmax = Z;
 			Tmax = T;
 			Tmax_comp = F + B;
-			Tmax_tpf = tpF;
 			Tmax_tp = tpF + tpB;
 			Tmax_pp = pp_exposed;
 			Tmax_f = F + tpF;
@@ -1175,15 +1174,14 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			pipe = m * Tmax + (Zsum - Zmax);
 		} else if (gl->schedule >= PP_SCHED_ZB_V) {
 			/* the slowest stage's closed form (schedule.c), the point-to-point time split
-			 * evenly between forward and backward; DualPipe's F&B hides one chunk's
-			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1) as
-			 * far as the stack overlaps it at all: tensor-parallel collectives with its TP
-			 * overlap, point-to-point with its p2p overlap */
-			double tpx = c->st.tp_comm_overlap ? 1 : 0, ppx = c->st.p2p_overlap ? 0.5 : 0;
+			 * evenly between forward and backward.  DualPipe's F&B could hide one chunk's
+			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1), but
+			 * none of parplan's stacks runs that overlap: PyTorch's ScheduleDualPipeV hands
+			 * an OVERLAP_F_B pair to a hook that only torchtitan's experimental graph_trainer
+			 * fills (torchtitan b5bcd76c experiments/graph_trainer/graph_pp/runner.py), so
+			 * F&B is scored as F + B (fx = bx = 0) */
 			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
-						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w,
-						   tpx * Tmax_tpf + ppx * Tmax_pp,
-						   tpx * (Tmax_tp - Tmax_tpf) + ppx * Tmax_pp, &pipe_busy);
+						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, 0, 0, &pipe_busy);
 		}
 		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (gl->distributed_optimizer ? d : 1);
