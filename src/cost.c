@@ -1110,7 +1110,11 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			W += post.w_s;
 			tpF += post.tp_f_s;
 			tpB += post.tp_b_s;
-			act += post.saved * in_flight(gl, s, m);
+			/* the head's logits live from its forward to its backward, which follows at
+			 * once on the path's last chunk: one micro-batch in the zero-bubble and DualPipe
+			 * schedules, whose deferred W keep only the head's input (Qi et al. 2024,
+			 * sec. 3: W needs the layer input and the output gradient) */
+			act += post.saved * (gl->schedule >= PP_SCHED_ZB_H1 ? 1 : in_flight(gl, s, m));
 			params += post.params;
 			params_td += post.params_td;
 			if (p > 1 && g->tied_embeddings && last_rank)

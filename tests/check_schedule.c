@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "parplan/cost.h"
+#include "parplan/graph.h"
+#include "parplan/hw.h"
 #include "parplan/schedule.h"
 
 #define REL(a, b) (fabs((a) - (b)) / fmax(fabs(b), 1e-300))
@@ -312,6 +314,65 @@ START_TEST(test_validity_rules)
 }
 END_TEST
 
+START_TEST(test_cost_model_schedules)
+{
+	/* the cost model on 8 identical layers (no embedding or head), p = 4, 8 micro-batches: its
+	 * pipeline time against the simulation of its own stage times, its memory against the
+	 * schedules' in-flight counts, its p2p and parameters against 1F1B's */
+	static const pp_schedule all[] = {PP_SCHED_1F1B, PP_SCHED_GPIPE, PP_SCHED_ZB_H1, PP_SCHED_ZB_V,
+					  PP_SCHED_DUALPIPE, PP_SCHED_DUALPIPEV};
+	pp_graph *g = NULL;
+	pp_hw *hw = NULL;
+	pp_costctx *c = NULL;
+	pp_error err = PP_ERROR_INIT;
+	pp_cost base, x;
+	int k, p = 4, m = 8;
+	ck_assert_msg(pp_graph_load("data/layers-only.json", &g, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_hw_load("../hwprofiles/dgx-a100-80g.json", &hw, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_costctx_new(&c, g, hw, &err) == 0, "%s", err.msg);
+	for (k = 0; k < 6; k++) {
+		pp_global gl = PP_GLOBAL_INIT;
+		pp_sched_run r;
+		times tm;
+		double pipe, per_pp, f, b, w, kc;
+		gl.t = 2, gl.p = p, gl.d = 2, gl.micro_batch = 1, gl.global_batch = 2 * m;
+		gl.schedule = all[k];
+		ck_assert_msg(pp_global_validate(g, &gl, 0, &err) == 0, "%s: %s", pp_schedule_name(all[k]),
+			      err.msg);
+		ck_assert_int_eq(pp_cost_eval(c, &gl, NULL, &x), 0);
+		if (k == 0)
+			base = x;
+		pipe = x.compute_s + x.tp_comm_s + x.pp_comm_s + x.bubble_s;
+		/* the simulation of the same stage times (point-to-point split between F and B) */
+		per_pp = x.pp_comm_s / m;
+		f = x.stage_f_s + per_pp / 2, b = x.stage_b_s + per_pp / 2, w = x.stage_w_s;
+		kc = all[k] == PP_SCHED_ZB_V || all[k] == PP_SCHED_DUALPIPEV ? 2 : 1;
+		fill(&tm, 2 * p, f / kc, b / kc, w / kc, 0, 0);
+		r = sim(all[k], p, 1, m, &tm);
+		ck_assert_msg(pipe >= r.makespan_s * (1 - 1e-9) &&
+				      REL(pipe, r.makespan_s) < (all[k] >= PP_SCHED_ZB_V ? 0.08 : 1e-9),
+			      "%s: cost model %g s, simulated %g s", pp_schedule_name(all[k]), pipe,
+			      r.makespan_s);
+		/* activations: the schedule's micro-batches in flight of one stage's 2 layers */
+		ck_assert_double_le(REL(x.activations_gib * 1073741824.0,
+					2 * x.layer_act_bytes *
+						(all[k] == PP_SCHED_1F1B ? p : all[k] == PP_SCHED_GPIPE ? m
+						 : pp_sched_in_flight(all[k], p, m))),
+				    1e-12);
+		ck_assert_int_eq(r.peak_act, (int)(kc * (all[k] == PP_SCHED_GPIPE ? m
+						   : all[k] == PP_SCHED_1F1B ? p : pp_sched_in_flight(all[k], p, m))));
+		/* parameters: 2x with DualPipe's two stages per rank; p2p: 2x on a V */
+		ck_assert_double_le(REL(x.stage_params, (all[k] == PP_SCHED_DUALPIPE ? 2 : 1) * base.stage_params),
+				    1e-12);
+		ck_assert_double_le(REL(x.pp_comm_s, kc * base.pp_comm_s), 1e-12);
+		pp_sched_run_release(&r);
+	}
+	pp_costctx_free(c);
+	pp_graph_free(g);
+	pp_hw_free(hw);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("schedule");
@@ -325,6 +386,7 @@ int main(void)
 	tcase_add_test(tc, test_closed_forms_match_simulation);
 	tcase_add_test(tc, test_uneven_stages);
 	tcase_add_test(tc, test_validity_rules);
+	tcase_add_test(tc, test_cost_model_schedules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
