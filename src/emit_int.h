@@ -32,7 +32,9 @@ enum {
 	PP_RULE_NO_GPIPE = 1 << 15,    /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
 	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
 	PP_RULE_NO_SELECTIVE = 1 << 17,/* Nanotron: full-layer recompute only */
-	PP_RULE_TT_SCHEDULES = 1 << 18 /* current torchtitan: ZB-V and DualPipeV run by name; every
+	PP_RULE_OVERLAPS = 1 << 18,    /* Megatron, NeMo: TP overlap needs SP, param-gather overlap
+					* the distributed optimizer and the grad-reduce overlap */
+	PP_RULE_TT_SCHEDULES = 1 << 19 /* current torchtitan: ZB-V and DualPipeV run by name; every
 					* other launcher runs GPipe / 1F1B / interleaved only */
 };
 

@@ -37,6 +37,8 @@ void pp_costctx_free(pp_costctx *c);
 void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st);
 /** The context's stack (owned by the context). */
 const pp_stack *pp_costctx_stack(const pp_costctx *c);
+/** Memory the context's stack keeps free for what the model does not count (bytes). */
+double pp_costctx_headroom_bytes(const pp_costctx *c);
 /** Override the usable memory per device (GiB); 0 restores the profile's. */
 void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
 const pp_graph *pp_costctx_graph(const pp_costctx *c);
@@ -50,6 +52,8 @@ typedef struct pp_cost {
 	double compute_s, tp_comm_s, pp_comm_s, bubble_s, dp_comm_s, optimizer_s;
 	/* memory of the most loaded device (GiB, 2^30 bytes) */
 	double weights_gib, grads_gib, optimizer_gib, activations_gib, peak_gib, capacity_gib;
+	double headroom_gib;        /* the stack's allowance for what is not modelled, already
+				     * taken off capacity_gib */
 	int peak_stage;
 	/* detail used by tests, reports and the execution stub */
 	int microbatches;
@@ -69,6 +73,10 @@ typedef struct pp_cost {
 	double layer_act_bytes;             /* activations kept per layer per micro-batch */
 	double model_flops, hardware_flops; /* per iteration, all devices */
 	double stage_params;                /* parameters per device on the peak stage */
+	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
+	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
+	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
+	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
 } pp_cost;
 
 /**
@@ -76,6 +84,25 @@ typedef struct pp_cost {
  * passed pp_global_validate().  Returns 0, or PP_EINVALID when a config does not suit its op.
  */
 int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out);
+
+/* ---- memoized evaluation (src/cost_memo.c) -------------------------------------------------
+ * A memo keeps the totals of each layer class and op set (compute, tensor-parallel collectives,
+ * activations, parameters) under exactly what they depend on: the values of the plan settings
+ * whose rows invalidate PP_COST_OPS (include/parplan/settings.h; a new setting that changes
+ * per-op costs says so in its row and is part of the key) and the configs of the set's ops.
+ * pp_cost_eval_memo gives bit-for-bit the pp_cost that pp_cost_eval gives; searches keep one
+ * memo each (a memo is not shared between threads).  A memo belongs to one context; changing
+ * the context's stack flushes it. */
+typedef struct pp_cost_memo pp_cost_memo;
+
+/** A memo for evaluations on @c (which must outlive it).  Free with pp_cost_memo_free(). */
+int pp_cost_memo_new(pp_cost_memo **out, const pp_costctx *c, pp_error *err);
+void pp_cost_memo_free(pp_cost_memo *m);
+/** pp_cost_eval through @m (NULL: no memo).  Same result, same return codes. */
+int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *m, const pp_global *gl, const uint8_t *cfg,
+		      pp_cost *out);
+/** Set lookups answered from @m and computed, since it was made. */
+void pp_cost_memo_stats(const pp_cost_memo *m, double *hits, double *misses);
 
 /* ---- per-op pieces, for searches that assemble a plan's cost themselves (ILP) -------------
  * All are per micro-batch of gl->micro_batch on one device of the op's stage, forward +
@@ -163,5 +190,34 @@ double pp_cf_pipeline_s(int m, int p, int v, double t_f, double t_b);
 /** Bytes per parameter of weights + gradients + Adam: 18, or 6 + 12/d with the distributed
  * optimizer (Rajbhandari et al. 2020 ZeRO-1; Megatron-LM distributed optimizer). */
 double pp_cf_bytes_per_param(int d, int distributed_optimizer);
+
+/**
+ * Model-state bytes per parameter under ZeRO stage @stage over @n ranks (Rajbhandari et al. 2020,
+ * ZeRO, sec. 5 and Figure 1; K = 12 bytes of Adam state, 2-byte weights, @grad_bytes per
+ * gradient): stage 0 2 + g + K; 1 2 + g + K/n; 2 2 + (g + K)/n; 3 (2 + g + K)/n.  With g = 2
+ * these are the paper's (2+2+K)Psi, 2Psi+2Psi+K*Psi/Nd, 2Psi+(2+K)Psi/Nd and (2+2+K)Psi/Nd.
+ * The unsharded working set of stages 2 and 3 (units in flight) comes on top.
+ */
+double pp_cf_zero_bytes_per_param(int stage, int n, double grad_bytes);
+
+/**
+ * Exposed data-parallel time of one micro-batch under ZeRO-3 / FSDP on a stage of @n units
+ * (layers): @ag_f_s and @ag_b_s all-gather the parameters before the forward and the backward,
+ * @rs_s reduce-scatters the gradients, against @fwd_s and @bwd_s of compute; each unit's
+ * prefetched communication hides behind the previous unit's compute (first all-gather and last
+ * reduce-scatter exposed).  ZeRO-2: @ag_f_s = @ag_b_s = 0.
+ */
+double pp_cf_sharded_dp_exposed_s(int n, double ag_f_s, double ag_b_s, double rs_s, double fwd_s,
+				  double bwd_s);
+
+/** K and V bytes one context-parallel rank holds for one layer: 2*b*(s/cp)*(kv_dim/t)*eb. */
+double pp_cf_cp_kv_bytes(double b, double s, double kv_dim, int t, int cp, double eb);
+
+/**
+ * Exposed part of @comm_s of context-parallel K/V exchange against @attn_s of attention compute
+ * (one pass): p2p rings cp - 1 steps each hidden behind 1/cp of the attention (causal load
+ * balancing makes the steps equal); all_gather and a2a are exposed.  *hidden_s: the rest.
+ */
+double pp_cf_cp_exposed_s(pp_cp_comm type, int cp, double comm_s, double attn_s, double *hidden_s);
 
 #endif

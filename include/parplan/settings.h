@@ -40,6 +40,11 @@ typedef enum pp_setting_id {
 	PP_SETTING_LAST_STAGE_LAYERS,
 	PP_SETTING_TP_COMM_OVERLAP,
 	PP_SETTING_OVERLAP_PARAM_GATHER,
+	PP_SETTING_ZERO,
+	PP_SETTING_FSDP,
+	PP_SETTING_HSDP_SHARD,
+	PP_SETTING_CP,
+	PP_SETTING_CP_COMM_TYPE,
 	PP_SETTING_COUNT
 } pp_setting_id;
 
@@ -62,7 +67,11 @@ typedef enum pp_setting_type {
  * a cache of per-op times may be reused across plans that differ only in settings without
  * PP_COST_OPS, and so on.
  */
-#define PP_COST_OPS (1u << 0)       /* per-op forward/backward times and tensor-parallel comm */
+#define PP_COST_OPS (1u << 0)       /* per-op forward/backward times, tensor-parallel comm, per-op
+				     * activation and parameter bytes, Megatron's per-op configs:
+				     * the rows with it are the key of the evaluation memo
+				     * (src/cost_memo.c), so a setting that op costs read must
+				     * carry it */
 #define PP_COST_STAGES (1u << 1)    /* which layers and ops sit on which pipeline stage */
 #define PP_COST_PIPELINE (1u << 2)  /* micro-batch count, bubble, pipeline p2p */
 #define PP_COST_DP (1u << 3)        /* data-parallel gradient comm and the optimizer step */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parplan/settings.h"
 
 cJSON *cli_cost_json(const pp_cost *c)
 {
@@ -38,12 +39,20 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(o, "stage_f_s", c->stage_f_s);
 	cJSON_AddNumberToObject(o, "stage_b_s", c->stage_b_s);
 	cJSON_AddNumberToObject(o, "stage_w_s", c->stage_w_s);
+	if (c->zero_stage >= 2)
+		cJSON_AddNumberToObject(o, "zero_stage", c->zero_stage);
+	if (c->cp_comm_s + c->cp_hidden_s > 0) {
+		/* of time.tp_comm_s and hidden.tp_comm_s: the context-parallel K/V exchange */
+		cJSON_AddNumberToObject(o, "cp_comm_s", c->cp_comm_s);
+		cJSON_AddNumberToObject(o, "cp_hidden_s", c->cp_hidden_s);
+	}
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
 	cJSON_AddNumberToObject(m, "activations_gib", c->activations_gib);
 	cJSON_AddNumberToObject(m, "peak_gib", c->peak_gib);
 	cJSON_AddNumberToObject(m, "capacity_gib", c->capacity_gib);
+	cJSON_AddNumberToObject(m, "headroom_gib", c->headroom_gib);
 	cJSON_AddItemToObject(o, "memory", m);
 	return o;
 }
@@ -86,6 +95,18 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		gl->sequence_parallel ? ", sequence parallel" : "",
 		gl->distributed_optimizer ? ", distributed optimizer" : "",
 		gl->overlap_grad_reduce ? ", overlapped grad reduce" : "");
+	if (c->zero_stage >= 2 || gl->cp > 1 || gl->hsdp_shard > 0) {
+		fprintf(f, "sharding:");
+		if (c->zero_stage >= 2)
+			fprintf(f, " %s (ZeRO stage %d)", gl->fsdp ? "FSDP" : "ZeRO", c->zero_stage);
+		if (gl->hsdp_shard > 0)
+			fprintf(f, ", HSDP shard %d x replicate %d", gl->hsdp_shard, gl->d / gl->hsdp_shard);
+		if (gl->cp > 1)
+			fprintf(f, "%scontext parallel cp=%d (%s)", c->zero_stage >= 2 || gl->hsdp_shard > 0 ? ", " : " ",
+				gl->cp, pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE],
+							      (int)gl->cp_comm_type));
+		fprintf(f, "\n");
+	}
 	if (c->stack)
 		fprintf(f, "stack: %s%s%s%s\n", c->stack,
 			c->tp_hidden_s > 0 ? ", TP comm overlapped" : "",
@@ -94,6 +115,9 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
+	if (c->cp_comm_s + c->cp_hidden_s > 0)
+		fprintf(f, "    of which context-parallel K/V %10.4f s (%.4f s hidden behind attention)\n",
+			c->cp_comm_s, c->cp_hidden_s);
 	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
 	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);
@@ -113,8 +137,11 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	fprintf(f, "  %-22s %10.2f GiB\n", "gradients", c->grads_gib);
 	fprintf(f, "  %-22s %10.2f GiB\n", "optimizer states", c->optimizer_gib);
 	fprintf(f, "  %-22s %10.2f GiB\n", "activations", c->activations_gib);
-	fprintf(f, "  %-22s %10.2f GiB of %.2f GiB usable%s\n", "peak", c->peak_gib, c->capacity_gib,
-		c->feasible ? "" : "  -- DOES NOT FIT");
+	if (c->headroom_gib > 0)
+		fprintf(f, "  %-22s %10.2f GiB kept free (NCCL buffers, workspaces; --mem-headroom)\n",
+			"headroom", c->headroom_gib);
+	fprintf(f, "  %-22s %10.2f GiB of %.2f GiB usable%s%s\n", "peak", c->peak_gib, c->capacity_gib,
+		c->headroom_gib > 0 ? " after headroom" : "", c->feasible ? "" : "  -- DOES NOT FIT");
 	cli_cost_print_infeasible(f, c);
 }
 
@@ -310,4 +337,15 @@ void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int g
 	if (tdp_w > 0)
 		fprintf(f, ", %.4g MWh at %.0f W TDP", gh * tdp_w / 1e6, tdp_w);
 	fputc('\n', f);
+}
+
+int cli_headroom_opt(int argc, char **argv, int *i, double *gib)
+{
+	const char *v;
+	int r;
+	if ((r = cli_opt(argc, argv, i, "--mem-headroom", &v)) == 0)
+		return 0;
+	if (r < 0 || cli_num("--mem-headroom", v, 0, 1e6, gib) < 0)
+		return -1;
+	return 1;
 }
