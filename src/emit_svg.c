@@ -33,9 +33,11 @@
 #define WIDTH 1000.0
 #define ROW 22.0
 #define GAP 4.0
-#define TOP 56.0
+#define TOP 70.0
 #define BREAK 44.0 /* px of the elision mark */
 #define CHAR_W 6.2 /* px per character of the 11 px legend font, for layout */
+#define MANY_RANKS 16 /* past this many ranks the middle ones are left out */
+#define EDGE_RANKS 4
 
 /* 1, 2 or 5 times a power of ten, about a tenth of @span */
 static double tick_step(double span)
@@ -47,12 +49,22 @@ static double tick_step(double span)
 /* micro-batches to draw: all, or 2p + 4 (interleaved: 2p) as the schedule's rules allow */
 static int drawn_microbatches(const pp_global *gl, int m)
 {
-	int p = gl->p, want = 2 * p + 4;
+	int p = gl->p, want = p > MANY_RANKS ? p + 6 : 2 * p + 4;
 	if (gl->schedule == PP_SCHED_INTERLEAVED)
-		want = 2 * p; /* a multiple of p; its v chunks make many boxes already */
+		want = p > MANY_RANKS ? p : 2 * p; /* a multiple of p; v chunks make many boxes */
+	if (gl->schedule == PP_SCHED_DUALPIPE || gl->schedule == PP_SCHED_DUALPIPEV)
+		want = want > 2 * p ? want : 2 * p; /* their least */
 	if (gl->schedule == PP_SCHED_DUALPIPE)
 		want += want % 2;
 	return m > want + 2 ? want : m;
+}
+
+/* the row a rank is drawn on, or -1: past MANY_RANKS ranks only the first and last EDGE_RANKS */
+static int row_of(int p, int r)
+{
+	if (p <= MANY_RANKS)
+		return r;
+	return r < EDGE_RANKS ? r : r >= p - EDGE_RANKS ? r - (p - 2 * EDGE_RANKS) + 1 : -1;
 }
 
 typedef struct view {
@@ -77,7 +89,7 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 	pp_sched_run run;
 	pp_sched_times tm;
 	view vw;
-	int i, r, rc, m = pp_global_microbatches(gl), md, S, cpr, split;
+	int i, r, rc, m = pp_global_microbatches(gl), md, S, cpr, split, rows;
 	char name[sizeof(plan->model) > sizeof(plan->hw) ? sizeof(plan->model) : sizeof(plan->hw)];
 	double busy, fwd, bwd, comm_frac, flush, pipe, total, step, t, H, axis_y, bar_y, stretch;
 	double parts[6], *ct = NULL;
@@ -137,7 +149,8 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 	}
 	total = flush + pr->dp_comm_s + pr->optimizer_s;
 	vw.scale = (WIDTH - (vw.elide ? BREAK : 0)) / total;
-	axis_y = TOP + gl->p * (ROW + GAP) + 4;
+	rows = gl->p > MANY_RANKS ? 2 * EDGE_RANKS + 1 : gl->p;
+	axis_y = TOP + rows * (ROW + GAP) + 4;
 	bar_y = axis_y + 98;
 	H = bar_y + 70;
 
@@ -186,8 +199,16 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 
 	/* rows: grey background is idle time (the bubble shows through) */
 	pp_sb_printf(&b, "<g id=\"timeline\" data-m=\"%d\" data-chunks=\"%d\">\n", md, S);
+	if (gl->p > MANY_RANKS)
+		pp_sb_printf(&b, "<text class=\"rows-elided\" data-ranks=\"%d\" x=\"%.0f\" y=\"%.1f\" "
+				 "font-size=\"10\">ranks %d to %d left out: they run as their neighbours "
+				 "do</text>\n",
+			     gl->p - 2 * EDGE_RANKS, LEFT + 4, TOP + EDGE_RANKS * (ROW + GAP) + ROW / 2 + 4,
+			     EDGE_RANKS, gl->p - EDGE_RANKS - 1);
 	for (r = 0; r < gl->p; r++) {
-		double y = TOP + r * (ROW + GAP);
+		double y = TOP + row_of(gl->p, r) * (ROW + GAP);
+		if (row_of(gl->p, r) < 0)
+			continue;
 		pp_sb_printf(&b, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">rank %d</text>\n",
 			     LEFT - 8, y + ROW / 2 + 4, r);
 		pp_sb_printf(&b, "<rect class=\"idle\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" "
@@ -197,8 +218,10 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 	for (i = 0; i < run.n; i++) {
 		const pp_sched_op *o = &run.ops[i];
 		double x = xpos(&vw, o->start_s), w = xpos(&vw, o->end_s) - x;
-		double y = TOP + o->rank * (ROW + GAP);
+		double y = TOP + row_of(gl->p, o->rank) * (ROW + GAP);
 		int half, nh = o->kind == PP_SCHED_OP_FB ? 2 : 1;
+		if (row_of(gl->p, o->rank) < 0)
+			continue;
 		if (vw.elide && o->start_s < vw.t_cut && o->end_s > vw.t_cut)
 			w -= BREAK; /* runs into the break mark */
 		for (half = 0; half < nh; half++) {
@@ -223,7 +246,9 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 		}
 	}
 	for (r = 0; r < gl->p; r++) {
-		double y = TOP + r * (ROW + GAP);
+		double y = TOP + row_of(gl->p, r) * (ROW + GAP);
+		if (row_of(gl->p, r) < 0)
+			continue;
 		if (pr->dp_comm_s > 0)
 			pp_sb_printf(&b, "<rect class=\"dp\" x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" "
 					 "height=\"%.0f\" fill=\"#59a14f\"><title>DP gradient sync "
@@ -238,7 +263,7 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 	}
 	if (vw.elide) {
 		/* the break: a white band with two zigzags over every row, and what it leaves out */
-		double x0 = LEFT + vw.t_cut * vw.scale, y0 = TOP - 4, y1 = TOP + gl->p * (ROW + GAP);
+		double x0 = LEFT + vw.t_cut * vw.scale, y0 = TOP - 4, y1 = TOP + rows * (ROW + GAP);
 		pp_sb_printf(&b, "<g id=\"elided\" data-elided-mb=\"%d\" data-elided-s=\"%.6g\">\n",
 			     m - md, vw.elided_s);
 		pp_sb_printf(&b, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" "
@@ -293,7 +318,12 @@ int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_er
 		double x = LEFT, y = axis_y + 40;
 		pp_sb_printf(&b, "<g id=\"legend\">\n");
 		for (i = 0; i < 9; i++) {
-			const char *text = i == 1 && !split ? "backward" : lab[i];
+			const char *text = i == 1 && !split ? "backward"
+					   : i == 1 && gl->schedule >= PP_SCHED_DUALPIPE
+						   ? "backward (B, or B+W in one box)"
+					   : i == 3 && gl->schedule == PP_SCHED_DUALPIPE
+						   ? "reverse direction (lighter)"
+						   : lab[i];
 			/* only what the picture has: W with the split backward, the odd-chunk shade
 			 * with chunks, the F&B halves with DualPipe */
 			if ((i == 2 && !split) || (i == 3 && cpr < 2 && gl->schedule != PP_SCHED_DUALPIPE) ||
