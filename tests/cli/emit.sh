@@ -198,6 +198,12 @@ while IFS='|' read -r pf f rule; do
 	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
 done <"$tmp/rules"
 [ "$(wc -l <"$tmp/rules")" -eq 31 ] || bad "expected 31 rule plans"
+# Megatron-LM takes the interleaved schedule on p = 2 (its p2p overlap is on by default)
+"$P" cost --model models/llama3-70b.json --hw hwprofiles/dgx-h100.json --t 8 --p 2 --d 8 --micro-batch 1 \
+	--global-batch 64 --virtual-stages 2 --sequence-parallel -o "$tmp/p2v2.json" >/dev/null || bad "p=2 v=2 plan"
+"$P" emit --plan "$tmp/p2v2.json" --format megatron >"$tmp/p2v2.sh" || bad "megatron refuses p=2 interleaved"
+grep -q -- '--pipeline-model-parallel-size 2$' "$tmp/p2v2.sh" && grep -q -- '--num-virtual-stages-per-pipeline-rank 2$' "$tmp/p2v2.sh" \
+	|| bad "p=2 interleaved script lacks its flags"
 
 # torchtitan, Interleaved1F1B with v = 4 on p = 2 (80 layers): 11 layers per stage makes
 # ceil(82 / 11) = 8 = p*v stages; emit_check.py recomputes torchtitan's count
@@ -260,11 +266,13 @@ for f in megatron nemo1; do
 done
 
 # the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
-# 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
+# 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, a wrong degree, or an import
+# torchtitan no longer has (0.2's JobConfig) fails it
 pf=tests/data/plans/llama3-70b-h100.json
 for edit in 's/^    config.training.mixed_precision_param = /    config.training.local_batch_size = /' \
 	's/^        expert_parallel_degree=1,/        pipeline_parallel_microbatch_size=1,/' \
-	's/^        tensor_parallel_degree=8,/        tensor_parallel_degree=4,/'; do
+	's/^        tensor_parallel_degree=8,/        tensor_parallel_degree=4,/' \
+	's/^from torchtitan.config import CompileConfig, ParallelismConfig$/from torchtitan.config import CompileConfig, JobConfig, ParallelismConfig/'; do
 	sed "$edit" "$G/llama3-70b-h100/torchtitan" >"$tmp/tt-bad.py"
 	cmp -s "$tmp/tt-bad.py" "$G/llama3-70b-h100/torchtitan" && bad "edit $edit changed nothing"
 	python3 tests/cli/emit_check.py torchtitan "$pf" "$tmp/tt-bad.py" >/dev/null 2>&1 &&
