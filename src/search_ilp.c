@@ -808,6 +808,7 @@ typedef struct gather {
 	pp_global gl[2 * ILP_CANDIDATES];
 	int n;
 	pp_search__watch *w;        /* ends the walk early: the stop flag, the time limit */
+	const pp_search_opts *o;    /* its accept hook filters the candidates */
 } gather;
 
 /*
@@ -822,6 +823,12 @@ static int same_candidate(const pp_global *a, const pp_global *b, int ign_layout
 	if (ign_layout)
 		x.first_stage_layers = x.last_stage_layers = y.first_stage_layers = y.last_stage_layers = 0;
 	return pp_space_cmp(&x, 0, &y, 0) == 0;
+}
+
+/* whether @G has room for a plan of time @s (or holds a slower one) */
+static int glist_would(const glist *G, double s)
+{
+	return G->n < G->cap || s <= G->s[G->n - 1];
 }
 
 static void glist_offer(glist *G, const pp_global *gl, double s)
@@ -860,6 +867,18 @@ static void glist_offer(glist *G, const pp_global *gl, double s)
 static int gather_fn(void *arg, const pp_global *gl, const pp_cost *cost)
 {
 	gather *G = arg;
+	/* a global plan the caller refuses under Megatron's configs is no candidate (asked only of
+	 * plans a list would take: the check may emit the plan) */
+	if (G->o->accept) {
+		int uneven = gl->first_stage_layers || gl->last_stage_layers;
+		int want = uneven ? glist_would(&G->uneven, cost->iteration_s) ||
+					    (G->n_layers % gl->p && glist_would(&G->odd, cost->iteration_s))
+				  : glist_would(&G->all, cost->iteration_s) ||
+					    (gl->schedule != PP_SCHED_INTERLEAVED &&
+					     glist_would(&G->plain, cost->iteration_s));
+		if (!want || !G->o->accept(G->o->accept_arg, gl, NULL))
+			return pp_search__watch_check(G->w, 16) != 0;
+	}
 	if (gl->first_stage_layers || gl->last_stage_layers) {
 		glist_offer(&G->uneven, gl, cost->iteration_s);
 		if (G->n_layers % gl->p)
@@ -981,6 +1000,7 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	G.odd.ign_layout = G.uneven.ign_layout = 1;
 	pp_search__watch_init(&w, o, t0);
 	G.w = &w;
+	G.o = o;
 	if ((rc = pp_search__check(c, o, err)) < 0)
 		return rc;
 	/* at most one plan per MIP comes back */

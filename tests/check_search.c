@@ -727,6 +727,68 @@ START_TEST(test_mem_limit_respected_by_every_method)
 }
 END_TEST
 
+/* ---- the accept hook (search --launcher): every method returns only plans it accepts ------- */
+
+typedef struct only_flat {
+	const pp_graph *g;
+	uint8_t *mega;
+	int asked;
+} only_flat;
+
+/* a stand-in launcher: no interleaving, Megatron's per-op configs only */
+static int accept_flat(void *arg, const pp_global *gl, const uint8_t *cfg)
+{
+	only_flat *a = arg;
+	a->asked++;
+	if (gl->virtual_stages > 1 || gl->schedule == PP_SCHED_INTERLEAVED)
+		return 0;
+	if (cfg) {
+		pp_strategy_megatron(a->g, gl, a->mega);
+		if (memcmp(cfg, a->mega, (size_t)a->g->n_ops))
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(test_accept_hook_every_method)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	only_flat a;
+	int m, i;
+	fx_open(&f, GPT3, A100);
+	a.g = f.g;
+	a.mega = malloc((size_t)f.g->n_ops);
+	ck_assert_ptr_nonnull(a.mega);
+	o.space.gpus = 1024;
+	o.space.global_batch = 1536;
+	o.top_k = 10;
+	o.max_steps = 4000;
+	o.time_limit_s = 60;
+	/* unhooked, the best plan is interleaved (the hook must bite) */
+	ck_assert_int_eq(pp_search_run(f.c, PP_SEARCH_EXHAUSTIVE, &o, &r, &err), 0);
+	ck_assert_int_gt(r.plans[0].global.virtual_stages, 1);
+	pp_search_result_release(&r);
+	o.accept = accept_flat;
+	o.accept_arg = &a;
+	for (m = 0; m < 3; m++) {
+		a.asked = 0;
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &o, &r, &err) == 0, "%s: %s",
+			      pp_search_method_name((pp_search_method)m), err.msg);
+		ck_assert_int_ge(r.n, 1);
+		ck_assert_int_gt(a.asked, 0);
+		for (i = 0; i < r.n; i++)
+			ck_assert_msg(accept_flat(&a, &r.plans[i].global, r.plans[i].cfg), "%s plan %d refused",
+				      pp_search_method_name((pp_search_method)m), i);
+		pp_search_result_release(&r);
+	}
+	free(a.mega);
+	fx_close(&f);
+}
+END_TEST
+
 /* ---- every plan that fits has uneven stages (llama3-405b on 1024 H100s, batch 1024) ------- */
 
 START_TEST(test_all_fitting_plans_uneven)
@@ -1547,6 +1609,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_space_rules);
 	tcase_add_test(tc, test_toy_brute_force_ilp_mcmc_agree);
 	tcase_add_test(tc, test_ilp_megatron_pattern);
+	tcase_add_test(tc, test_accept_hook_every_method);
 	tcase_add_test(tc, test_gpt3_beats_published_plan);
 	tcase_add_test(tc, test_mcmc_same_seed_same_result);
 	tcase_add_test(tc, test_mcmc_ten_seeds_within_1pct);

@@ -73,8 +73,8 @@ static int megatron_ops(const char *plan_path, pp_plan *plan, const char *format
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
-	if ((rc = pp_plan_configs(plan, g, cfg, err)) < 0)
-		goto done;
+	if (pp_plan_configs(plan, g, cfg, NULL) < 0)
+		goto done; /* not this graph's plan (its shape differs): the launcher rules speak */
 	pp_strategy_megatron(g, &plan->global, mega);
 	for (i = 0; i < g->n_ops && cfg[i] == mega[i]; i++)
 		;
