@@ -929,6 +929,9 @@ static inline void edge_cost(const pp_costctx *c, const pp_global *gl, const edg
 typedef struct settot {
 	double f_s, b_s, tp_f_s, tp_b_s, gemm_s, attn_f_s;
 	double w_s;             /* of b_s, the weight gradients */
+	double tp_async_s;      /* of tp_b_s, what runs beside column-parallel weight gradients
+				 * (pp_cf_tp_async_dgrad_hidden_s; taken off where the stack has it
+				 * and no --tp-comm-overlap supersedes it) */
 	double mm_f_s, mm_b_s;  /* matmul forward, backward (input + weight grads): what TP hides behind */
 	double at_f_s, at_b_s;  /* attention forward, backward: what the CP ring hides behind */
 	int n_attn;             /* attention ops in the set */
@@ -944,7 +947,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
-	double params = 0, params_td = 0, moved = 0;
+	double params = 0, params_td = 0, moved = 0, async = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -984,6 +987,12 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		edge_cost(c, gl, e, pc, cc, &f, &b, &moved);
 		tp_f += f;
 		tp_b += b;
+		if (c->st.tp_async_dgrad && b > 0 && cons->type == PP_OP_MATMUL &&
+		    grad_layout(cc) == PP_LAYOUT_P) {
+			opcost oc;
+			if (op_cost(c, gl, e->cons, cc, &oc) == 0)
+				async += pp_cf_tp_async_dgrad_hidden_s(b, oc.w_s);
+		}
 		/* with sequence parallelism a matmul fed by an all-gather keeps the sequence shard and
 		 * gathers it again in backward (Korthikanti et al. 2022, sec. 4.2.2) */
 		if (cons->type == PP_OP_MATMUL && e->slot == 0 &&
@@ -1001,6 +1010,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->n_attn = n_attn;
 	r->tp_f_s = tp_f;
 	r->tp_b_s = tp_b;
+	r->tp_async_s = async;
 	r->gemm_s = gemm;
 	r->attn_f_s = attn;
 	r->saved = saved;
@@ -1218,6 +1228,16 @@ static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double param
 	return grad_sync_split_s(c, gl, params_d, params_td, NULL);
 }
 
+/* pp_cf_tp_async_dgrad_hidden_s: Megatron-LM's column-parallel linear
+ * (tensor_parallel/layers.py, LinearWithGradAccumulationAndAsyncCommunication.backward, 2022 on;
+ * Korthikanti et al. 2022, sec. 6.2) launches the collective on its input gradient (all-reduce,
+ * or reduce-scatter with sequence parallelism) asynchronously, computes its weight gradient, then
+ * waits: the collective hides behind that one weight-gradient GEMM, no further. */
+double pp_cf_tp_async_dgrad_hidden_s(double comm_s, double wgrad_s)
+{
+	return comm_s < wgrad_s ? comm_s : wgrad_s;
+}
+
 /* pp_cf_tp_overlap_exposed_s: tensor-parallel collectives split into t chunks and pipelined
  * with the GEMM chunks they feed or drain (Wang et al. 2022, "Overlap communication with
  * dependent computation via decomposition"; Transformer Engine userbuffers, --tp-comm-overlap):
@@ -1386,8 +1406,14 @@ have_sets:
 	for (k = 0; k < g->n_classes; k++) {
 		double hf = 0, hb = 0;
 		tp_hidden[k] = 0;
-		if (!tp_overlap)
+		if (!tp_overlap) {
+			/* asynchronous dgrad collectives; while hidden, NCCL's kernels hold
+			 * @tp_overlap_sm_fraction of the SMs, slowing the weight GEMMs */
+			double h = cls[k].tp_async_s;
+			cls[k].tp_b_s -= h * (1.0 - c->st.tp_overlap_sm_fraction);
+			tp_hidden[k] = h;
 			continue;
+		}
 		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s, t, cls[k].mm_f_s,
 							   c->st.tp_overlap_sm_fraction, &hf);
 		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s, t, cls[k].mm_b_s,
