@@ -33,6 +33,12 @@ typedef enum pp_op_type {
 	PP_OP_DROPOUT,
 	PP_OP_ADD,
 	PP_OP_LOSS,
+	/* mixture of experts (docs/formats.md, "Mixture of experts") */
+	PP_OP_ROUTER,               /* gate GEMM, softmax or sigmoid scores, top-k */
+	PP_OP_DISPATCH,             /* token permutation to the experts (all-to-all under EP) */
+	PP_OP_EXPERTS,              /* routed SwiGLU experts as a grouped GEMM */
+	PP_OP_COMBINE,              /* un-permutation and weighted sum of the k expert outputs */
+	PP_OP_MLA,                  /* multi-head latent attention core (DeepSeek-V2/V3) */
 	PP_OP_TYPE_COUNT
 } pp_op_type;
 
@@ -75,6 +81,11 @@ typedef struct pp_op {
 	int64_t gemm_m, gemm_n, gemm_k; /* matmul: rows per sample (m), out features, in features */
 	int weight_transposed;      /* matmul weight given as [n, k] (tied LM head) */
 	int act_input;              /* index in inputs[] of the main activation input, -1 if none */
+	/* mixture of experts: router, dispatch, experts, combine (0 elsewhere) */
+	int64_t experts, topk;      /* routed experts E and experts per token k */
+	int64_t expert_ffn;         /* experts: each expert's SwiGLU width */
+	int sigmoid;                /* router: sigmoid scores (DeepSeek-V3) rather than softmax */
+	int mtp;                    /* multi-token prediction depth the op belongs to, 0: main model */
 } pp_op;
 
 typedef struct pp_layer_class {
@@ -110,6 +121,12 @@ typedef struct pp_graph {
 	int *pre_ops, *post_ops;
 
 	int64_t params;             /* every parameter element, each tensor once */
+	int64_t active_params;      /* of the main model, those one token uses: routed experts count
+				     * k/E of their weights (MTP modules excluded) */
+	int64_t mtp_params;         /* parameters first used by multi-token prediction ops */
+	int mtp_depth;              /* MTP modules (DeepSeek-V3: 1) */
+	int64_t experts, topk, expert_ffn; /* of the first routed-experts op; 0: a dense model */
+	int moe_layers;             /* layers holding a routed-experts op */
 	double pre_params, post_params; /* parameters first used outside layers, before / after */
 	double flops_per_token;     /* forward FLOPs per token, all ops */
 	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */
