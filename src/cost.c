@@ -640,7 +640,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	case PP_OP_ATTENTION: {
 		/* QK^T and AV: batched GEMMs of (s x s x head_dim) per head; the score traffic of
 		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
-		double s = (double)c->g->seq, hd = (double)(c->g->hidden / c->g->heads);
+		double s = (double)c->g->seq, hd = (double)c->g->head_dim;
 		double gemm = op->gemm_flops * b / f;
 		if (c->st.attention == PP_ATTN_FLASH) {
 			double bw;

@@ -213,6 +213,8 @@ static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims, name_map 
 			g->seq = v;
 		else if (strcmp(d->string, "vocab") == 0)
 			g->vocab = v;
+		else if (strcmp(d->string, "head_dim") == 0)
+			g->head_dim = v;
 	}
 	{
 		static const char *const need[] = {"layers", "hidden", "heads", "seq", "vocab"};
@@ -223,9 +225,12 @@ static int read_dims(const pp_jctx *c, pp_graph *g, const cJSON *dims, name_map 
 	}
 	if (!g->kv_heads)
 		g->kv_heads = g->heads;
-	if (g->hidden % g->heads)
-		return pp_json_fail(c, "dims", "heads", "%lld heads do not divide hidden %lld",
+	if (!g->head_dim && g->hidden % g->heads)
+		return pp_json_fail(c, "dims", "heads", "%lld heads do not divide hidden %lld "
+				    "(give dims.head_dim when heads * head_dim is not hidden)",
 				    (long long)g->heads, (long long)g->hidden);
+	if (!g->head_dim)
+		g->head_dim = g->hidden / g->heads;
 	if (g->heads % g->kv_heads)
 		return pp_json_fail(c, "dims", "kv_heads", "%lld kv heads do not divide %lld heads",
 				    (long long)g->kv_heads, (long long)g->heads);
@@ -341,8 +346,8 @@ static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, name
 static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name_map *tnames,
 		   name_map *onames)
 {
-	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", "mtp",
-					     "scoring", NULL};
+	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", "window",
+					     "mtp", "scoring", NULL};
 	char path[PP_JPATH_MAX], p[PP_JPATH_MAX];
 	pp_op *op = &g->ops[idx];
 	const char *name = NULL, *type = NULL, *scoring = NULL;
@@ -357,6 +362,7 @@ static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name
 	    (rc = pp_json_get_array(c, jo, path, "inputs", 1, &ins)) < 0 ||
 	    (rc = pp_json_get_array(c, jo, path, "outputs", 1, &outs)) < 0 ||
 	    (rc = pp_json_get_int(c, jo, path, "layer", 0, 0, g->layers - 1, &layer)) < 0 ||
+	    (rc = pp_json_get_int(c, jo, path, "window", 0, 1, PP_MAX_ELEMS, &op->window)) < 0 ||
 	    (rc = pp_json_get_int(c, jo, path, "mtp", 0, 1, 64, &mtp)) < 0 ||
 	    (rc = pp_json_get_string(c, jo, path, "scoring", 0, &scoring)) < 0)
 		return rc;
@@ -376,6 +382,8 @@ static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name
 	if (scoring && strcmp(scoring, "sigmoid") != 0 && strcmp(scoring, "softmax") != 0)
 		return pp_json_fail(c, path, "scoring", "unknown scoring \"%.32s\" (softmax or sigmoid)", scoring);
 	op->sigmoid = scoring && strcmp(scoring, "sigmoid") == 0;
+	if (op->window && op->type != PP_OP_ATTENTION)
+		return pp_json_fail(c, path, "window", "only attention ops have a window");
 	pp_jpath_key(p, path, "inputs");
 	if ((rc = read_names(c, ins, p, tnames, op->inputs, PP_MAX_OP_INPUTS, &op->n_inputs)) < 0)
 		return rc;
@@ -689,6 +697,20 @@ static int moe_rules(const pp_jctx *c, pp_graph *g, int idx)
 }
 
 /*
+ * Share of full attention's work that a causal sliding window of @w keys does at sequence @s:
+ * query i sees min(i + 1, w) keys (Beltagy et al. 2020, "Longformer", section 3.1; Gemma 2
+ * report 2024, section 2.2), against i + 1 for full causal attention, so the ratio of the sums
+ * scales the score matrix's FLOPs, traffic and memory.  1 when there is no window.
+ */
+static double window_share(int64_t s, int64_t w)
+{
+	double S = (double)s, W = (double)w;
+	if (w <= 0 || w >= s)
+		return 1.0;
+	return (W * (W + 1.0) / 2.0 + (S - W) * W) / (S * (S + 1.0) / 2.0);
+}
+
+/*
  * Shape rules and per-sample forward costs of op @idx.  Bytes count activations read and written
  * in the graph's dtype; saved_bytes follow Korthikanti et al. 2022 ("Reducing Activation
  * Recomputation in Large Transformer Models", section 4.1): each op keeps what its backward
@@ -790,26 +812,36 @@ static int op_rules(const pp_jctx *c, pp_graph *g, int idx)
 		break;
 	}
 	case PP_OP_ATTENTION: {
-		int64_t h = g->hidden, hd = g->hidden / g->heads, s = seq_of(in);
+		int64_t hd = g->head_dim, h = g->heads * hd, s = seq_of(in);
 		int64_t want = h + 2 * g->kv_heads * hd;
-		double scores;
-		if ((rc = check_arity(c, g, idx, 1, 1)) < 0 ||
+		double scores, r = window_share(s, op->window);
+		if ((rc = check_arity(c, g, idx, 1, 3)) < 0 ||
 		    (rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
 			return rc;
 		if (in->rank != 3 || last_dim(in) != want) {
 			char why[160];
-			snprintf(why, sizeof(why), "input must be [b, s, %lld] (hidden + 2*kv_heads*head_dim), "
-				 "heads %lld must divide hidden %lld", (long long)want,
-				 (long long)g->heads, (long long)h);
+			snprintf(why, sizeof(why), "input must be [b, s, %lld] ((heads + 2*kv_heads) * head_dim "
+				 "%lld)", (long long)want, (long long)hd);
 			return bad_shape(c, g, idx, why);
 		}
 		if (out->rank != 3 || out->shape[1] != s || last_dim(out) != h)
-			return bad_shape(c, g, idx, "output must be [b, s, hidden]");
-		/* QK^T and softmax(.)V, each 2*s*s*h per sample (Narayanan et al. 2021, eq. 2) */
-		op->gemm_flops = 4.0 * (double)s * (double)s * (double)h;
-		scores = (double)g->heads * (double)s * (double)s;
+			return bad_shape(c, g, idx, "output must be [b, s, heads * head_dim]");
+		/* optional QK-norm scales, one [head_dim] each for q and k (Qwen3, Gemma 3) */
+		for (i = 1; i < op->n_inputs; i++) {
+			const pp_tensor *w = &g->tensors[op->inputs[i]];
+			if ((rc = need_kind(c, g, idx, i, PP_TENSOR_PARAMETER)) < 0)
+				return rc;
+			if (w->rank != 1 || w->shape[0] != hd)
+				return bad_shape(c, g, idx, "q and k norm scales must be [head_dim]");
+		}
+		/* QK^T and softmax(.)V, each 2*s*s*h per sample (Narayanan et al. 2021, eq. 2); a
+		 * sliding window does the share r of that work (window_share) */
+		op->gemm_flops = 4.0 * (double)s * (double)s * (double)h * r;
+		scores = (double)g->heads * (double)s * (double)s * r;
 		op->flops = op->gemm_flops + 5.0 * scores; /* scale, mask, softmax */
 		op->core_flops = op->flops;
+		if (op->n_inputs > 1) /* RMSNorm of q and k (5 FLOPs an element, as rmsnorm) */
+			op->flops += 5.0 * (double)((g->heads + g->kv_heads) * hd * s);
 		op->act_bytes = eb * (double)(in->elems + out->elems);
 		/* score traffic: QK^T writes, fused scale-mask-softmax reads and writes, dropout reads,
 		 * writes and writes its 1-byte mask, AV reads: 2+4+4+1+2 bytes per score (fp16/bf16). */
@@ -912,7 +944,7 @@ static int same_layer(const pp_graph *g, const int *pos, int la, int lb, uint64_
 		const pp_op *a = &g->ops[g->layer_ops[g->layer_start[la] + i]];
 		const pp_op *b = &g->ops[g->layer_ops[g->layer_start[lb] + i]];
 		++*steps;
-		if (a->type != b->type || a->n_inputs != b->n_inputs ||
+		if (a->type != b->type || a->n_inputs != b->n_inputs || a->window != b->window ||
 		    !same_shape(&g->tensors[a->outputs[0]], &g->tensors[b->outputs[0]]))
 			return 0;
 		for (j = 0; j < a->n_inputs; j++) {
@@ -956,7 +988,7 @@ static uint64_t layer_hash(const pp_graph *g, const int *pos, int l, uint64_t *s
 	for (i = 0; i < n; i++) {
 		const pp_op *a = &g->ops[g->layer_ops[g->layer_start[l] + i]];
 		++*steps;
-		h = shape_hash(mix(mix(h, (uint64_t)a->type), (uint64_t)a->n_inputs),
+		h = shape_hash(mix(mix(mix(h, (uint64_t)a->type), (uint64_t)a->n_inputs), (uint64_t)a->window),
 			       &g->tensors[a->outputs[0]]);
 		for (j = 0; j < a->n_inputs; j++) {
 			const pp_tensor *t = &g->tensors[a->inputs[j]];
@@ -1145,10 +1177,85 @@ static int count_active(const pp_jctx *c, pp_graph *g)
 	return 0;
 }
 
+static int get_str_buf(const pp_jctx *c, const cJSON *o, const char *key, char *dst, size_t n)
+{
+	const char *v = NULL;
+	int rc;
+	if ((rc = pp_json_get_string(c, o, "model", key, 0, &v)) < 0)
+		return rc;
+	if (v && strlen(v) >= n)
+		return pp_json_fail(c, "model", key, "longer than %zu characters", n - 1);
+	if (v)
+		memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* The optional "model" object: settings a launcher needs (pp_model_settings, docs/formats.md). */
+static int read_model(const pp_jctx *c, const cJSON *o, pp_graph *g, int *tied_out)
+{
+	static const char *const fields[] = {
+		"architecture", "activation", "norm", "norm_eps", "position", "rope_theta",
+		"rope_local_theta", "rope_scaling", "max_positions", "qkv_bias", "out_bias", "mlp_bias",
+		"qk_norm", "sandwich_norm", "embed_scale", "tied_embeddings", "sliding_window",
+		"attn_softcap", "final_softcap", "query_pre_attn_scalar", "source", NULL};
+	static const char *const rfields[] = {"type", "factor", "low_freq_factor", "high_freq_factor",
+					      "original_max_positions", NULL};
+	pp_model_settings *m = &g->model;
+	const cJSON *rs = NULL;
+	const char *src = NULL;
+	int rc;
+
+	if ((rc = pp_json_check_object(c, o, "model", fields)) < 0 ||
+	    (rc = get_str_buf(c, o, "architecture", m->architecture, sizeof(m->architecture))) < 0 ||
+	    (rc = get_str_buf(c, o, "activation", m->activation, sizeof(m->activation))) < 0 ||
+	    (rc = get_str_buf(c, o, "norm", m->norm, sizeof(m->norm))) < 0 ||
+	    (rc = get_str_buf(c, o, "position", m->position, sizeof(m->position))) < 0 ||
+	    (rc = pp_json_get_string(c, o, "model", "source", 0, &src)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "norm_eps", 0, 0, 1, &m->norm_eps)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "rope_theta", 0, 0, 1e12, &m->rope_theta)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "rope_local_theta", 0, 0, 1e12, &m->rope_local_theta)) < 0 ||
+	    (rc = pp_json_get_int(c, o, "model", "max_positions", 0, 1, PP_MAX_ELEMS, &m->max_positions)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "qkv_bias", 0, &m->qkv_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "out_bias", 0, &m->out_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "mlp_bias", 0, &m->mlp_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "qk_norm", 0, &m->qk_norm)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "sandwich_norm", 0, &m->sandwich_norm)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "embed_scale", 0, &m->embed_scale)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, "model", "tied_embeddings", 0, tied_out)) < 0 ||
+	    (rc = pp_json_get_int(c, o, "model", "sliding_window", 0, 1, PP_MAX_ELEMS, &m->sliding_window)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "attn_softcap", 0, 0, 1e9, &m->attn_softcap)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "final_softcap", 0, 0, 1e9, &m->final_softcap)) < 0 ||
+	    (rc = pp_json_get_number(c, o, "model", "query_pre_attn_scalar", 0, 0, 1e9,
+				     &m->query_pre_attn_scalar)) < 0 ||
+	    (rc = pp_json_get_object(c, o, "model", "rope_scaling", 0, &rs)) < 0)
+		return rc;
+	if (rs) {
+		const char *ty = NULL;
+		if ((rc = pp_json_check_object(c, rs, "model.rope_scaling", rfields)) < 0 ||
+		    (rc = pp_json_get_string(c, rs, "model.rope_scaling", "type", 1, &ty)) < 0 ||
+		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "factor", 0, 0, 1e6, &m->rope_factor)) < 0 ||
+		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "low_freq_factor", 0, 0, 1e6,
+					     &m->rope_low_freq_factor)) < 0 ||
+		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "high_freq_factor", 0, 0, 1e6,
+					     &m->rope_high_freq_factor)) < 0 ||
+		    (rc = pp_json_get_int(c, rs, "model.rope_scaling", "original_max_positions", 0, 1,
+					  PP_MAX_ELEMS, &m->rope_original_max_positions)) < 0)
+			return rc;
+		if (strlen(ty) >= sizeof(m->rope_scaling))
+			return pp_json_fail(c, "model.rope_scaling", "type", "unknown rope scaling \"%.32s\"", ty);
+		memcpy(m->rope_scaling, ty, strlen(ty) + 1);
+	}
+	(void)src; /* where the settings came from (the config file), for people */
+	g->has_model = 1;
+	return 0;
+}
+
 static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t *steps)
 {
 	static const char *const fields[] = {"format", "name", "dtype", "dims", "tensors", "ops",
-					     "description", NULL};
+					     "description", "model", NULL};
+	const cJSON *model = NULL;
+	int model_tied = -1;
 	const char *format = NULL, *name = NULL, *dtype = "bf16", *desc = NULL;
 	const cJSON *dims, *tensors, *ops, *e;
 	name_map dnames = {0}, *tnames = NULL, *onames = NULL;
@@ -1166,7 +1273,10 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 	    (rc = pp_json_get_string(c, root, "", "dtype", 0, &dtype)) < 0 ||
 	    (rc = pp_json_get_object(c, root, "", "dims", 1, &dims)) < 0 ||
 	    (rc = pp_json_get_array(c, root, "", "tensors", 1, &tensors)) < 0 ||
-	    (rc = pp_json_get_array(c, root, "", "ops", 1, &ops)) < 0)
+	    (rc = pp_json_get_array(c, root, "", "ops", 1, &ops)) < 0 ||
+	    (rc = pp_json_get_object(c, root, "", "model", 0, &model)) < 0)
+		return rc;
+	if (model && (rc = read_model(c, model, g, &model_tied)) < 0)
 		return rc;
 	if (!(g->name = dup_str(name)) || !(g->names = calloc(1, sizeof(*g->names))))
 		return nomem(c);
@@ -1242,6 +1352,9 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 		if (op->type == PP_OP_MATMUL && op->weight_transposed && op->params == 0)
 			g->tied_embeddings = 1;
 	}
+	if (model_tied >= 0 && model_tied != g->tied_embeddings)
+		rc = pp_json_fail(c, "model", "tied_embeddings", "is %s but the LM head %s the embedding table",
+				  model_tied ? "true" : "false", g->tied_embeddings ? "reads" : "does not read");
 done:
 	*steps += dnames.probes + (tnames ? tnames->probes + onames->probes : 0);
 	map_release(&dnames);

@@ -146,20 +146,50 @@ static void add2(gen *G, int l, const char *base, const char *a, const char *b, 
 	add_op(G, opn, "add", l, ins, 2, out);
 }
 
+/* the attention core: qkv in, heads * head_dim out; QK-norm scales and a window when given */
+static void attention(gen *G, const pp_model_spec *s, int l, const char *qkvo, long long hd, char *ctx,
+		      size_t n)
+{
+	char opn[96], qn[96], kn[96];
+	const char *ins[3] = {qkvo, qn, kn};
+	long long q = s->heads * hd;
+	cJSON *op;
+
+	snprintf(ctx, n, "l%d.attn.core.out", l);
+	snprintf(opn, sizeof(opn), "l%d.attn.core", l);
+	if (q == s->hidden)
+		act3(G, ctx, "hidden", 0);
+	else
+		act3(G, ctx, NULL, q);
+	if (s->qk_norm) {
+		param(G, N(qn, "l%d.attn.q_norm.g", l), "head_dim", 0, NULL, 0, 1);
+		param(G, N(kn, "l%d.attn.k_norm.g", l), "head_dim", 0, NULL, 0, 1);
+	}
+	add_op(G, opn, "attention", l, ins, s->qk_norm ? 3 : 1, ctx);
+	op = cJSON_GetArrayItem(G->ops, cJSON_GetArraySize(G->ops) - 1);
+	if (op && s->windows && s->windows[l] > 0 && s->windows[l] < s->seq)
+		cJSON_AddNumberToObject(op, "window", (double)s->windows[l]);
+}
+
 static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *out, size_t outn)
 {
 	int gpt = s->family == PP_MODEL_GPT;
-	long long hd = s->hidden / s->heads, qkv = s->hidden + 2 * s->kv_heads * hd;
+	long long hd = s->head_dim ? s->head_dim : s->hidden / s->heads;
+	long long qkv = (s->heads + 2 * s->kv_heads) * hd, q = s->heads * hd;
+	int bqkv = gpt || s->qkv_bias, bout = gpt || s->out_bias, bmlp = gpt || s->mlp_bias;
 	char ln1[96], qkvo[96], ctx[96], proj[96], d1[96], r1[96], ln2[96], t[96], act[96], f2[96], d2[96];
+	char pn[96];
 
 	norm(G, l, "ln1", x, gpt, ln1, sizeof(ln1));
-	linear(G, l, "attn.qkv", ln1, "hidden", 0, NULL, qkv, gpt);
+	linear(G, l, "attn.qkv", ln1, "hidden", 0, NULL, qkv, bqkv);
 	snprintf(qkvo, sizeof(qkvo), "l%d.attn.qkv.out", l);
-	unary(G, l, "attn.core", "attention", qkvo, "hidden", 0, ctx, sizeof(ctx));
-	linear(G, l, "attn.proj", ctx, "hidden", 0, "hidden", 0, gpt);
+	attention(G, s, l, qkvo, hd, ctx, sizeof(ctx));
+	linear(G, l, "attn.proj", ctx, q == s->hidden ? "hidden" : NULL, q, "hidden", 0, bout);
 	snprintf(proj, sizeof(proj), "l%d.attn.proj.out", l);
 	if (gpt)
 		unary(G, l, "attn.drop", "dropout", proj, "hidden", 0, d1, sizeof(d1));
+	else if (s->sandwich_norm)
+		norm(G, l, "post_attn_norm", proj, 0, d1, sizeof(d1));
 	else
 		snprintf(d1, sizeof(d1), "%s", proj);
 	add2(G, l, "res1", x, d1, r1, sizeof(r1));
@@ -172,13 +202,66 @@ static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *ou
 		snprintf(f2, sizeof(f2), "l%d.mlp.fc2.out", l);
 		unary(G, l, "mlp.drop", "dropout", f2, "hidden", 0, d2, sizeof(d2));
 	} else {
-		linear(G, l, "mlp.gate_up", ln2, "hidden", 0, NULL, 2 * s->ffn, 0);
+		linear(G, l, "mlp.gate_up", ln2, "hidden", 0, NULL, 2 * s->ffn, bmlp);
 		snprintf(t, sizeof(t), "l%d.mlp.gate_up.out", l);
 		unary(G, l, "mlp.swiglu", "swiglu", t, "ffn", 0, act, sizeof(act));
-		linear(G, l, "mlp.down", act, "ffn", 0, "hidden", 0, 0);
-		snprintf(d2, sizeof(d2), "l%d.mlp.down.out", l);
+		linear(G, l, "mlp.down", act, "ffn", 0, "hidden", 0, bmlp);
+		if (s->sandwich_norm) {
+			snprintf(pn, sizeof(pn), "l%d.mlp.down.out", l);
+			norm(G, l, "post_mlp_norm", pn, 0, d2, sizeof(d2));
+		} else {
+			snprintf(d2, sizeof(d2), "l%d.mlp.down.out", l);
+		}
 	}
 	add2(G, l, "res2", r1, d2, out, outn);
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v && v[0])
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, k, v);
+}
+
+/* the graph's "model" object (pp_model_settings; docs/formats.md) */
+static int add_settings(cJSON *root, const pp_model_settings *m, const pp_model_spec *s)
+{
+	cJSON *o = cJSON_CreateObject(), *rs;
+	if (!o)
+		return -1;
+	add_str(o, "architecture", m->architecture);
+	add_str(o, "activation", m->activation);
+	add_str(o, "norm", m->norm);
+	add_num(o, "norm_eps", m->norm_eps);
+	add_str(o, "position", m->position);
+	add_num(o, "rope_theta", m->rope_theta);
+	add_num(o, "rope_local_theta", m->rope_local_theta);
+	if (m->rope_scaling[0] && (rs = cJSON_AddObjectToObject(o, "rope_scaling"))) {
+		add_str(rs, "type", m->rope_scaling);
+		add_num(rs, "factor", m->rope_factor);
+		add_num(rs, "low_freq_factor", m->rope_low_freq_factor);
+		add_num(rs, "high_freq_factor", m->rope_high_freq_factor);
+		add_num(rs, "original_max_positions", (double)m->rope_original_max_positions);
+	}
+	add_num(o, "max_positions", (double)m->max_positions);
+	cJSON_AddBoolToObject(o, "tied_embeddings", s->tied_embeddings);
+	cJSON_AddBoolToObject(o, "qkv_bias", s->qkv_bias);
+	cJSON_AddBoolToObject(o, "out_bias", s->out_bias);
+	cJSON_AddBoolToObject(o, "mlp_bias", s->mlp_bias);
+	cJSON_AddBoolToObject(o, "qk_norm", s->qk_norm);
+	cJSON_AddBoolToObject(o, "sandwich_norm", s->sandwich_norm);
+	cJSON_AddBoolToObject(o, "embed_scale", m->embed_scale);
+	add_num(o, "sliding_window", (double)m->sliding_window);
+	add_num(o, "attn_softcap", m->attn_softcap);
+	add_num(o, "final_softcap", m->final_softcap);
+	add_num(o, "query_pre_attn_scalar", m->query_pre_attn_scalar);
+	cJSON_AddItemToObject(root, "model", o);
+	return 0;
 }
 
 int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
@@ -208,7 +291,13 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 			return pp_error_set(err, PP_EINVALID, NULL, "--ffn", "llama models need --ffn");
 		s.ffn = 4 * s.hidden;
 	}
-	if (s.hidden % s.heads)
+	if (!gpt && (s.head_dim < 0 || s.head_dim > (1 << 16)))
+		return pp_error_set(err, PP_EINVALID, NULL, "--head-dim", "head_dim %lld is out of range",
+				    (long long)s.head_dim);
+	if (gpt && (s.head_dim || s.qkv_bias || s.out_bias || s.mlp_bias || s.qk_norm || s.sandwich_norm ||
+		    s.windows))
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "gpt models have Megatron's fixed layer");
+	if (!s.head_dim && s.hidden % s.heads)
 		return pp_error_set(err, PP_EINVALID, NULL, "--heads", "%lld heads do not divide hidden %lld",
 				    (long long)s.heads, (long long)s.hidden);
 	if (s.kv_heads < 1 || s.heads % s.kv_heads)
@@ -219,6 +308,8 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 		return pp_error_set(err, PP_EINVALID, NULL, "--kv-heads", "gpt models have no grouped-query attention");
 	if (gpt)
 		s.tied_embeddings = 1;
+	if (s.qk_norm && !s.head_dim)
+		s.head_dim = s.hidden / s.heads; /* the norm scales are [head_dim] */
 
 	root = cJSON_CreateObject();
 	dims = cJSON_CreateObject();
@@ -239,10 +330,18 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 	cJSON_AddNumberToObject(dims, "heads", (double)s.heads);
 	if (!gpt)
 		cJSON_AddNumberToObject(dims, "kv_heads", (double)s.kv_heads);
+	if (s.head_dim)
+		cJSON_AddNumberToObject(dims, "head_dim", (double)s.head_dim);
 	cJSON_AddNumberToObject(dims, "ffn", (double)s.ffn);
 	cJSON_AddNumberToObject(dims, "seq", (double)s.seq);
 	cJSON_AddNumberToObject(dims, "vocab", (double)s.vocab);
 	cJSON_AddItemToObject(root, "dims", dims);
+	if (s.settings && add_settings(root, s.settings, &s) < 0) {
+		cJSON_Delete(root);
+		cJSON_Delete(G.tensors);
+		cJSON_Delete(G.ops);
+		return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+	}
 	cJSON_AddItemToObject(root, "tensors", G.tensors);
 	cJSON_AddItemToObject(root, "ops", G.ops);
 

@@ -133,6 +133,38 @@ START_TEST(test_generator_round_trip)
 }
 END_TEST
 
+/* Gemma 2 at 8192 tokens: even layers see a 4096-token window, odd layers everything */
+START_TEST(test_sliding_window_and_head_dim)
+{
+	pp_graph *g = load("../models/hf/gemma-2-9b.json");
+	int w = pp_graph_find_op(g, "l0.attn.core"), f = pp_graph_find_op(g, "l1.attn.core");
+	double S = 8192, W = 4096, share = (W * (W + 1) / 2 + (S - W) * W) / (S * (S + 1) / 2);
+	ck_assert(w >= 0 && f >= 0);
+	ck_assert_int_eq(g->head_dim, 256); /* not hidden / heads = 224 */
+	ck_assert_int_eq(g->ops[w].window, 4096);
+	ck_assert_int_eq(g->ops[f].window, 0);
+	/* full attention: 4 s^2 * heads * head_dim per sample */
+	ck_assert_double_eq_tol(g->ops[f].gemm_flops, 4.0 * S * S * 16 * 256, 1.0);
+	/* the window does that share of the score work, and keeps that share of the scores */
+	ck_assert_double_eq_tol(g->ops[w].gemm_flops / g->ops[f].gemm_flops, share, 1e-12);
+	ck_assert_double_eq_tol(g->ops[w].core_saved_bytes / g->ops[f].core_saved_bytes, share, 1e-12);
+	ck_assert_double_eq_tol(g->ops[w].score_bytes / g->ops[f].score_bytes, share, 1e-12);
+	ck_assert_int_eq(g->n_classes, 2); /* windowed and global layers differ */
+	ck_assert(g->has_model && g->tied_embeddings && g->model.sandwich_norm && g->model.embed_scale);
+	ck_assert_str_eq(g->model.activation, "gelu_pytorch_tanh");
+	ck_assert_double_eq_tol(g->model.attn_softcap, 50.0, 1e-12);
+	pp_graph_free(g);
+	g = load("../models/hf/llama-3.1-8b.json");
+	ck_assert_str_eq(g->model.architecture, "LlamaForCausalLM");
+	ck_assert_str_eq(g->model.rope_scaling, "llama3");
+	ck_assert_double_eq_tol(g->model.rope_theta, 500000.0, 1e-9);
+	ck_assert_double_eq_tol(g->model.rope_factor, 8.0, 1e-12);
+	ck_assert_int_eq(g->model.rope_original_max_positions, 8192);
+	ck_assert(!g->tied_embeddings && !g->model.qkv_bias);
+	pp_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_find_by_name)
 {
 	pp_graph *g = load("../models/gpt3-175b.json");
@@ -383,6 +415,7 @@ int main(void)
 	tcase_add_test(tc, test_rejections_name_file_and_path);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_find_by_name);
+	tcase_add_test(tc, test_sliding_window_and_head_dim);
 	tcase_add_test(tc, test_load_linear_in_layers);
 	tcase_add_test(tc, test_load_linear_in_distinct_layers);
 	suite_add_tcase(s, tc);

@@ -77,6 +77,7 @@ typedef struct pp_op {
 	double core_saved_bytes;    /* of which attention core (dropped by selective recompute) */
 	double core_flops;          /* attention-core FLOPs (re-run by selective recompute) */
 	double score_bytes;         /* attention score traffic per sample (softmax, mask, dropout) */
+	int64_t window;             /* attention: keys each query sees (sliding window); 0 = all */
 	int64_t params;             /* parameter elements first used by this op */
 	int64_t gemm_m, gemm_n, gemm_k; /* matmul: rows per sample (m), out features, in features */
 	int weight_transposed;      /* matmul weight given as [n, k] (tied LM head) */
@@ -95,12 +96,34 @@ typedef struct pp_layer_class {
 	double params;              /* parameter elements of one layer */
 } pp_layer_class;
 
+/*
+ * Model settings a launcher needs beyond the dims: graph key "model" (docs/formats.md), written
+ * by `parplan model hf` from a Hugging Face config.  Strings are "" and numbers 0 when absent.
+ */
+typedef struct pp_model_settings {
+	char architecture[64];      /* Hugging Face class, e.g. "LlamaForCausalLM" */
+	char activation[32];        /* MLP activation as the config names it: "silu", "gelu_pytorch_tanh" */
+	char norm[16];              /* "rmsnorm" or "layernorm" */
+	double norm_eps;
+	char position[16];          /* "rope" or "learned" */
+	double rope_theta;
+	double rope_local_theta;    /* base of the sliding-window layers (Gemma 3) */
+	char rope_scaling[16];      /* rope_type: "llama3", "linear", "yarn", "dynamic" */
+	double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+	int64_t rope_original_max_positions;
+	int64_t max_positions;      /* max_position_embeddings */
+	int qkv_bias, out_bias, mlp_bias, qk_norm, sandwich_norm, embed_scale;
+	int64_t sliding_window;     /* window of the windowed layers; 0 = none */
+	double attn_softcap, final_softcap, query_pre_attn_scalar;
+} pp_model_settings;
+
 typedef struct pp_graph {
 	char *name;
 	char *file;                 /* path it was loaded from ("" when parsed from text) */
 	pp_dtype dtype;
 	/* well-known dims; 0 when absent */
 	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
+	int64_t head_dim;           /* dims.head_dim, else hidden / heads */
 	int n_dims;
 	char **dim_names;
 	int64_t *dim_values;
@@ -131,6 +154,8 @@ typedef struct pp_graph {
 	double flops_per_token;     /* forward FLOPs per token, all ops */
 	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */
 	int tied_embeddings;        /* the LM head reads the embedding table */
+	int has_model;              /* the graph carries a "model" object */
+	pp_model_settings model;
 	struct pp_graph_names *names; /* private: name indexes of pp_graph_find_*(), owned; NULL
 				       * in a graph not made by the loader (then they scan) */
 } pp_graph;
@@ -158,9 +183,16 @@ typedef struct pp_model_spec {
 	const char *name;
 	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
 	int tied_embeddings;        /* gpt: always tied; llama: only when asked */
+	/* llama family only (all 0 by default: Llama's layer) */
+	int64_t head_dim;           /* 0: hidden / heads */
+	int qkv_bias, out_bias, mlp_bias; /* biases of the QKV, output and MLP projections */
+	int qk_norm;                /* RMSNorm of q and k per head (Qwen3, Gemma 3) */
+	int sandwich_norm;          /* norms after attention and MLP too (Gemma 2/3) */
+	const int64_t *windows;     /* per layer: sliding-window size, 0 = full; NULL: all full */
+	const pp_model_settings *settings; /* written as the graph's "model" object when set */
 } pp_model_spec;
 
-#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0}
+#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL}
 
 /**
  * Write the parplan-graph/1 JSON text of a GPT (LayerNorm, GELU MLP, learned positions, biases,
@@ -169,5 +201,13 @@ typedef struct pp_model_spec {
  * malloc'd NUL-terminated string the caller frees.
  */
 int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err);
+
+/**
+ * The graph of the model a Hugging Face config.json at @path describes (Llama, Mistral, Qwen2,
+ * Qwen3, Gemma 2, Gemma 3 causal LMs), trained at sequence length @seq (0: the config's original
+ * context length).  @name NULL: the file's name without its extension.  Unknown architectures and
+ * config keys parplan cannot honour are refused by name.  *out as pp_model_generate().
+ */
+int pp_model_hf(const char *path, const char *name, int64_t seq, char **out, pp_error *err);
 
 #endif

@@ -1,4 +1,7 @@
-/* cmd_model.c - `parplan model gpt|llama ... -o FILE`: generate an operator graph. */
+/*
+ * cmd_model.c - `parplan model gpt|llama ... -o FILE`: generate an operator graph;
+ * `parplan model hf CONFIG.json [--seq N] [--name N] [-o FILE]`: from a Hugging Face config.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,11 +9,67 @@
 #include "parplan/graph.h"
 #include "parplan/io.h"
 
+/* write @text (already checked to load) to @out, or stdout when @out is NULL */
+static int write_graph(const char *out, char *text)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *check = NULL;
+	int rc = CLI_OK;
+	if (pp_graph_parse(out ? out : "<stdout>", text, &check, &err) < 0)
+		rc = cli_error(&err);
+	else if (out && pp_write_atomic(out, text, strlen(text), &err) < 0)
+		rc = cli_error(&err);
+	else if (!out)
+		fputs(text, stdout);
+	pp_graph_free(check);
+	return rc;
+}
+
+static int model_hf(int argc, char **argv)
+{
+	pp_error err = PP_ERROR_INIT;
+	const char *out = NULL, *name = NULL, *config = NULL, *v;
+	char *text = NULL;
+	long long seq = 0;
+	int i, r, rc;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--seq", &v)) < 0)
+			return CLI_BAD;
+		if (r) {
+			if (cli_int("--seq", v, 1, 1 << 24, &seq) < 0)
+				return CLI_BAD;
+			continue;
+		}
+		if ((r = cli_opt(argc, argv, &i, "--name", &v)) < 0)
+			return CLI_BAD;
+		if (r) {
+			name = v;
+			continue;
+		}
+		if ((r = cli_opt(argc, argv, &i, "-o", &v)) < 0)
+			return CLI_BAD;
+		if (r) {
+			out = v;
+			continue;
+		}
+		if (argv[i][0] == '-' || config)
+			return cli_usage("model hf: unknown option \"%.40s\"", argv[i]);
+		config = argv[i];
+	}
+	if (!config)
+		return cli_usage("usage: parplan model hf CONFIG.json [--seq N] [--name N] [-o FILE]");
+	if (pp_model_hf(config, name, (int64_t)seq, &text, &err) < 0)
+		return cli_error(&err);
+	rc = write_graph(out, text);
+	free(text);
+	return rc;
+}
+
 int cmd_model(int argc, char **argv)
 {
 	pp_model_spec s = PP_MODEL_SPEC_INIT;
 	pp_error err = PP_ERROR_INIT;
-	pp_graph *check = NULL;
 	const char *out = NULL, *v;
 	char *text = NULL;
 	int i, r, rc = CLI_OK;
@@ -19,6 +78,8 @@ int cmd_model(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage("usage: parplan model gpt|llama --name N --layers L --hidden H --heads A "
 				 "--seq S --vocab V [--ffn F] [--kv-heads K] [--tied-embeddings] -o FILE");
+	if (!strcmp(argv[1], "hf"))
+		return model_hf(argc, argv);
 	if (!strcmp(argv[1], "gpt"))
 		s.family = PP_MODEL_GPT;
 	else if (!strcmp(argv[1], "llama"))
@@ -73,9 +134,7 @@ int cmd_model(int argc, char **argv)
 	if (pp_model_generate(&s, &text, &err) < 0)
 		return cli_error(&err);
 	/* what we write must load: check before writing anything */
-	if (pp_graph_parse(out, text, &check, &err) < 0 || pp_write_atomic(out, text, strlen(text), &err) < 0)
-		rc = cli_error(&err);
-	pp_graph_free(check);
+	rc = write_graph(out, text);
 	free(text);
 	return rc;
 }

@@ -13,6 +13,12 @@ for f in "$tmp"/*.json; do
 	"$P" info --model "models/$b" --json | grep -q '"layer_classes":	1,' || { echo "FAIL: models/$b has more than one layer class"; fail=1; }
 done
 [ "$(ls models/*.json | wc -l)" -eq "$(ls "$tmp"/*.json | wc -l)" ] || { echo "FAIL: models/ has extra files"; fail=1; }
+# graphs made from the shipped Hugging Face configs (models/hf/NAME/config.json)
+for f in "$tmp"/hf/*.json; do
+	b=$(basename "$f")
+	cmp -s "$f" "models/hf/$b" || { echo "FAIL: models/hf/$b differs from scripts/gen-models output"; fail=1; }
+done
+[ "$(ls models/hf/*.json | wc -l)" -eq "$(ls models/hf/*/config.json | wc -l)" ] || { echo "FAIL: models/hf/ has extra graphs"; fail=1; }
 # the summary names what it should
 "$P" info --model models/gpt3-175b.json --json >"$tmp/i.json" || fail=1
 python3 - "$tmp/i.json" <<'PY' || fail=1
