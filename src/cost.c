@@ -56,6 +56,12 @@
  *   accounting); bwd softmax r y, dy w dx (6) + dropout r dy, mask w dx (5) + dS read (2)  1
  * (Apex/Transformer Engine layer-norm and Megatron-LM fused GELU/dropout kernels read and
  * write exactly these tensors.) */
+/* attention cores: softmax attention and MLA's (selective recompute re-runs them) */
+static int is_attention(pp_op_type t)
+{
+	return t == PP_OP_ATTENTION || t == PP_OP_MLA;
+}
+
 static double bwd_traffic_ratio(pp_op_type t)
 {
 	switch (t) {
@@ -133,6 +139,20 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
 	if (sp || t <= 1)
 		return (whole + split + core) / t;
 	return whole + (split + core) / t;
+}
+
+double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
+					double E, double k, double f, int t, int sp, pp_recompute r)
+{
+	double tok = s * b * (2 * h + 2 * h + 2 * h + 2 * h + 4 * E + 2 * k * h); /* SP splits these */
+	double exp_in = 2 * s * b * k * h;
+	double split = s * b * (2 * (a + 2 * kv) * hd + 2 * a * hd + 2 * k * 3 * f);
+	double core = 5.0 * a * s * s * b;
+	if (r == PP_RECOMPUTE_FULL)
+		return 2.0 * s * b * h / (sp ? t : 1);
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		core = 0;
+	return (sp ? tok / t : tok) + exp_in + (split + core) / t;
 }
 
 double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
@@ -486,7 +506,7 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 		c->gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].layer >= 0)
 			c->layer_gemm_flops_sample += g->ops[i].gemm_flops;
-		if (g->ops[i].type == PP_OP_ATTENTION)
+		if (is_attention(g->ops[i].type))
 			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
 	}
 	*out = c;
@@ -575,6 +595,55 @@ static int split_factor(pp_cfg cfg, int t)
 	return cfg == PP_CFG_REPLICATE ? 1 : t;
 }
 
+/* FLOP/s of one [m, k] x [k, n] GEMM: the shape-aware model, the profile's flat rate or table */
+static double gemm_rate_at(const pp_costctx *c, double m, double n, double k)
+{
+	if (c->mamf > 0)
+		return pp_cf_gemm_flops(c->mamf, c->sms, m, n, k);
+	if (c->gemm_rate > 0)
+		return c->gemm_rate;
+	return pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k);
+}
+
+/* one GEMM's time: its FLOPs at the shape's rate, or its bytes at HBM bandwidth */
+static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
+{
+	double fl = 2.0 * m * n * k, by = c->eb * (m * k + m * n + n * k);
+	return MAXD(fl / gemm_rate_at(c, m, n, k), by / c->mem_bw);
+}
+
+/*
+ * Routed experts as a grouped GEMM (Megatron-Core's TEGroupedMLP / CUTLASS grouped GEMM: one
+ * launch, one GEMM per local expert at its own token count).  The device's routed rows,
+ * tokens x k, spread evenly over the E experts: each expert runs W1 [h, 2f] and W2 [f, h] on
+ * m_e = rows / E rows, so the shape model prices each small GEMM at m_e (a fine-grained MoE's
+ * experts see few tokens: DeepSeek-V3 with 4096 tokens and k/E = 8/256 gives m_e = 128).
+ * Backward: input gradients at (m_e, h, 2f) and (m_e, f, h), weight gradients at (h, 2f, m_e)
+ * and (f, h, m_e).  SwiGLU between them is memory-bound (5/3 backward traffic).  COLUMN (expert
+ * tensor parallelism over t) splits f; SAMPLE / SEQUENCE split the rows.
+ */
+static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_op *op, pp_cfg cfg,
+			     opcost *r)
+{
+	int t = gl->t;
+	double E = (double)op->experts, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
+	double rows = (double)op->gemm_m * gl->micro_batch, m, sw;
+	if (cfg == PP_CFG_SAMPLE || cfg == PP_CFG_SEQUENCE)
+		rows /= t;
+	if (cfg == PP_CFG_COLUMN) {
+		ff /= t;
+		r->params /= t;
+	}
+	m = rows / E;
+	r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
+	r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
+	r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	/* SwiGLU: 6 FLOPs per output element; reads 2f, writes f per row */
+	sw = MAXD(6.0 * rows * ff / c->vec_peak, 3.0 * c->eb * rows * ff / c->mem_bw);
+	r->f_s = r->gemm_s + sw;
+	r->b_s += sw * bwd_traffic_ratio(PP_OP_SWIGLU);
+}
+
 /* Score op @o under @cfg for micro-batch b on one device.  Returns -1 when the config is not
  * allowed or does not fit. */
 static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cfg cfg, opcost *r)
@@ -589,6 +658,10 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	if (cfg == PP_CFG_SAMPLE && t > 1 && gl->micro_batch % t)
 		return -1;
 	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_ATTENTION && (c->g->heads % t || c->g->kv_heads % t))
+		return -1;
+	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_MLA && c->g->heads % t)
+		return -1;
+	if (cfg == PP_CFG_COLUMN && op->type == PP_OP_EXPERTS && op->expert_ffn % t)
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->params = (double)op->params;
@@ -637,10 +710,16 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			r->params /= t;
 		break;
 	}
+	case PP_OP_EXPERTS:
+		moe_experts_cost(c, gl, op, cfg, r);
+		break;
+	case PP_OP_MLA:
 	case PP_OP_ATTENTION: {
 		/* QK^T and AV: batched GEMMs of (s x s x head_dim) per head; the score traffic of
-		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
-		double s = (double)c->g->seq, hd = (double)c->g->head_dim;
+		 * scale/mask/softmax/dropout runs as separate memory-bound kernels (MLA: the QK head
+		 * dim, dn + dr, in gemm_k) */
+		double s = (double)c->g->seq;
+		double hd = (double)(op->type == PP_OP_MLA ? op->gemm_k : c->g->head_dim);
 		double gemm = op->gemm_flops * b / f;
 		if (c->st.attention == PP_ATTN_FLASH) {
 			double bw;
@@ -685,6 +764,14 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 				r->b_s = MAXD(r->b_s, bwdb * logits / c->mem_bw);
 			}
 		}
+		if (op->type == PP_OP_ROUTER) {
+			/* the gate GEMM [tokens, h] x [h, E] and its two backward GEMMs */
+			double m = (double)op->gemm_m * b / f, n = (double)op->gemm_n, k = (double)op->gemm_k;
+			r->gemm_s = 2.0 * m * n * k / gemm_rate_at(c, m, n, k);
+			r->f_s += r->gemm_s;
+			r->b_s += 2.0 * m * n * k / gemm_rate_at(c, m, k, n);
+			r->w_s += 2.0 * m * n * k / gemm_rate_at(c, k, n, m);
+		}
 		if (op->type == PP_OP_EMBEDDING && cfg == PP_CFG_ROW)
 			r->params /= t;
 		if (op->type == PP_OP_LOSS && cfg == PP_CFG_HIDDEN && t > 1) {
@@ -702,7 +789,13 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	f = is_split(in_layout(cfg)) ? t : 1;
 	r->saved = op->saved_bytes * b / f;
 	r->core_saved = op->core_saved_bytes * b / f;
-	if (op->type == PP_OP_ATTENTION && c->st.attention == PP_ATTN_FLASH) {
+	if (op->type == PP_OP_EXPERTS && cfg == PP_CFG_COLUMN && t > 1) {
+		/* expert tensor parallelism keeps the whole routed input but 1/t of the SwiGLU
+		 * intermediates (3f of the h + 3f per routed row, graph_json.c moe_rules) */
+		double rows = (double)op->gemm_m * b, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
+		r->saved = c->eb * rows * (h + 3.0 * ff / t);
+	}
+	if (is_attention(op->type) && c->st.attention == PP_ATTN_FLASH) {
 		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
 		r->saved -= r->core_saved;
 		r->core_saved = 0;
@@ -759,7 +852,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		tp_f += oc.comm_f_s;
 		tp_b += oc.comm_f_s;
 		gemm += 3.0 * oc.gemm_s;
-		if (c->g->ops[o].type == PP_OP_ATTENTION && c->st.attention != PP_ATTN_FLASH)
+		if (is_attention(c->g->ops[o].type) && c->st.attention != PP_ATTN_FLASH)
 			attn += oc.f_s; /* flash recomputes the scores in its backward already */
 		saved += oc.saved;
 		core += oc.core_saved;
@@ -815,7 +908,7 @@ double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg
 	t = oc.f_s + oc.b_s + oc.w_s + 2 * oc.comm_f_s;
 	if (c->g->ops[op].layer >= 0 && (gl->recompute == PP_RECOMPUTE_FULL ||
 					 (gl->recompute == PP_RECOMPUTE_SELECTIVE &&
-					  c->g->ops[op].type == PP_OP_ATTENTION &&
+					  is_attention(c->g->ops[op].type) &&
 					  c->st.attention != PP_ATTN_FLASH)))
 		t += oc.f_s + oc.comm_f_s;
 	return t;

@@ -178,6 +178,25 @@ int pp_graph_find_op(const pp_graph *g, const char *name);
 
 typedef enum pp_model_family { PP_MODEL_GPT = 0, PP_MODEL_LLAMA } pp_model_family;
 
+/*
+ * Mixture of experts, multi-head latent attention and multi-token prediction of a llama-family
+ * model (all 0: a dense Llama).  Layer l has routed experts when experts > 0, l >= first_k_dense
+ * and l % layer_freq == 0 (Hugging Face DeepseekV3 "first_k_dense_replace", "moe_layer_freq";
+ * Qwen3-MoE "decoder_sparse_step" 1).
+ */
+typedef struct pp_moe_spec {
+	int64_t experts, topk;      /* routed experts E, experts per token k */
+	int64_t moe_ffn;            /* each routed expert's SwiGLU width */
+	int64_t shared_ffn;         /* width of the shared experts together (0: none) */
+	int64_t first_k_dense;      /* leading dense layers */
+	int64_t layer_freq;         /* 0 or 1: every layer from first_k_dense on */
+	int sigmoid;                /* sigmoid router scores (DeepSeek-V3), else softmax */
+	int score_bias;             /* a score-correction bias [E] (DeepSeek-V3's aux-loss-free balancing) */
+	int64_t q_lora, kv_lora;    /* MLA when kv_lora > 0; q_lora 0: a full-rank Q projection */
+	int64_t qk_nope, qk_rope, v_head; /* MLA per-head dims */
+	int mtp;                    /* multi-token prediction modules (DeepSeek-V3: 1) */
+} pp_moe_spec;
+
 typedef struct pp_model_spec {
 	pp_model_family family;
 	const char *name;
@@ -190,9 +209,10 @@ typedef struct pp_model_spec {
 	int sandwich_norm;          /* norms after attention and MLP too (Gemma 2/3) */
 	const int64_t *windows;     /* per layer: sliding-window size, 0 = full; NULL: all full */
 	const pp_model_settings *settings; /* written as the graph's "model" object when set */
+	pp_moe_spec moe;            /* llama family only */
 } pp_model_spec;
 
-#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL}
+#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, {0}}
 
 /**
  * Write the parplan-graph/1 JSON text of a GPT (LayerNorm, GELU MLP, learned positions, biases,

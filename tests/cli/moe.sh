@@ -1,0 +1,66 @@
+#!/bin/sh
+# Mixture-of-experts graphs (issue 18): parplan info's total and active parameters of the shipped
+# MoE models against the published counts (total within 0.5%, active within 2%), the layer
+# classes of a model mixing dense and MoE layers, and parplan model moe's refusals.
+set -u
+P=${PARPLAN:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+# name total active: DeepSeek-V3 report (arXiv:2412.19437) abstract, 671B / 37B (MTP module
+# apart); Mixtral report (arXiv:2401.04088) sec. 2.1, 46.7B / 12.9B; Mistral AI, "Cheaper, Better,
+# Faster, Stronger" (2024-04-17), 8x22B 141B / 39B; Qwen3 report (arXiv:2505.09388) Table 2,
+# 30.5B / 3.3B and 235B / 22B
+while read -r m total active; do
+	"$P" info --model "models/$m.json" --json >"$tmp/$m.json" || { echo "FAIL: info $m"; fail=1; continue; }
+	python3 - "$tmp/$m.json" "$m" "$total" "$active" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+m, total, active = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+et, ea = d["params"] / total - 1, d["active_params"] / active - 1
+print("moe: %-16s params %.4g (%+.2f%%)  active %.4g (%+.2f%%)" % (m, d["params"], 100 * et, d["active_params"], 100 * ea))
+assert abs(et) < 0.005, (m, "total", d["params"], total)
+assert abs(ea) < 0.02, (m, "active", d["active_params"], active)
+assert d["experts"] > 0 and d["topk"] > 0 and d["active_params"] < d["params"], d
+PY
+done <<'LIST'
+deepseek-v3 671e9 37e9
+mixtral-8x7b 46.7e9 12.9e9
+mixtral-8x22b 141e9 39e9
+qwen3-30b-a3b 30.5e9 3.3e9
+qwen3-235b-a22b 235e9 22e9
+LIST
+# DeepSeek-V3: 3 dense + 58 MoE layers in two classes, one MTP module of one more MoE block
+python3 - "$tmp/deepseek-v3.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["layers"] == 61 and d["moe_layers"] == 58 and d["layer_classes"] == 2, d
+# MTP: eh_proj 2h^2 + norms + one MoE block (~11.5B); the report's 14B counts the MTP
+# module's own copies of the embedding and head (2 * 0.93B) on top
+assert 11.0e9 < d["mtp_params"] < 12.5e9, d["mtp_params"]
+PY
+# a dense model has no active share
+"$P" info --model models/llama3-8b.json --json >"$tmp/l.json" || fail=1
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['active_params']==d['params'] and d['experts']==0 and d['mtp_params']==0, d" "$tmp/l.json" || fail=1
+# refusals: one line naming the flag, exit 2, no file
+base="--name x --layers 2 --hidden 64 --heads 4 --ffn 128 --seq 16 --vocab 100"
+bad() {
+	"$P" model moe $base "$@" -o "$tmp/x.json" 2>"$tmp/err"; rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || [ -e "$tmp/x.json" ]; then
+		echo "FAIL: model moe $* gave $rc: $(cat "$tmp/err")"; fail=1
+	fi
+}
+bad --experts 8 --topk 9 --moe-ffn 32
+bad --experts 8 --topk 2
+bad --topk 2 --moe-ffn 32
+bad --experts 8 --topk 2 --moe-ffn 32 --kv-lora-rank 16
+bad --experts 8 --topk 2 --moe-ffn 32 --qk-rope-dim 8
+# a small MLA + MoE + MTP model loads and has the op types of issue 18
+"$P" model moe $base --experts 8 --topk 2 --moe-ffn 32 --shared-ffn 32 --first-k-dense 1 \
+	--kv-lora-rank 16 --q-lora-rank 24 --qk-nope-dim 16 --qk-rope-dim 8 --v-head-dim 16 \
+	--sigmoid-router --router-bias --mtp 1 -o "$tmp/s.json" || fail=1
+for ty in router dispatch experts combine mla; do
+	grep -q "\"type\":	\"$ty\"" "$tmp/s.json" || { echo "FAIL: no $ty op"; fail=1; }
+done
+grep -q '"mtp":	1' "$tmp/s.json" || { echo "FAIL: no MTP op"; fail=1; }
+exit $fail
