@@ -38,8 +38,11 @@ static const pp_emit_format formats[] = {
 	 pp_emit_megatron_deepspeed, 1},
 	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed",
 	 pp_emit_deepspeed, 0},
-	{"torchtitan", "torchtitan.toml", "torchtitan 0.2 TOML job config", pp_emit_torchtitan, 0},
-	{"nemo", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0},
+	{"torchtitan", "torchtitan_plan.py", "torchtitan configuration function (Python, current)",
+	 pp_emit_torchtitan, 0},
+	{"torchtitan-toml", "torchtitan.toml", "torchtitan 0.2 TOML job config",
+	 pp_emit_torchtitan_toml, 0},
+	{"nemo1", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0},
 	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0},
 	{"report", "report.txt", "plain-text summary", pp_emit_report, 0},
 	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0},
@@ -263,6 +266,8 @@ int pp_emit_min_chunk_layers(const pp_plan *plan)
 		return L / (p * v);
 	/* the middle stages' share, unless there are none (p = 2, both ends set) */
 	m = inner > 0 ? (L - gl->first_stage_layers - gl->last_stage_layers) / inner : L;
+	if (v > 1 && pp_global_uneven_form(L, gl, NULL) == PP_UNEVEN_ACCOUNT)
+		return m / v - 1; /* the embedding's and the loss's chunks build one layer fewer */
 	if (gl->first_stage_layers && gl->first_stage_layers < m)
 		m = gl->first_stage_layers;
 	if (gl->last_stage_layers && gl->last_stage_layers < m)
@@ -342,17 +347,15 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 					      "Megatron core refuses the interleaved schedule with p = %lld "
 					      "(pipeline-model-parallel size should be greater than 2)", p);
 			if (gl->first_stage_layers || gl->last_stage_layers) {
-				/* Megatron-Core: each rank's layers split evenly over its v chunks */
-				long long inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
-				long long rest = L - gl->first_stage_layers - gl->last_stage_layers;
-				if (gl->first_stage_layers % v || gl->last_stage_layers % v)
-					return BROKEN("global.first_stage_layers", "uneven stages divisible by v",
-						      "first/last stage layers (%d, %d) are not divisible by v = %lld",
-						      gl->first_stage_layers, gl->last_stage_layers, v);
-				if (rest < 0 || (inner == 0 ? rest != 0 : (rest < inner * v || rest % (inner * v))))
-					return BROKEN("global.first_stage_layers", "layers divisible by p*v",
-						      "the %lld layers left after the first/last stages are not "
-						      "divisible by the %lld middle stages x v = %lld", rest, inner, v);
+				/* Megatron-Core: the decoder flags split each rank's layers evenly over its
+				 * v chunks; the account-for flags count the embedding and loss as layers
+				 * (pp_global_uneven_form) */
+				const char *why = NULL;
+				if (L > INT_MAX || pp_global_uneven_form((int)L, gl, &why) < 0)
+					return BROKEN("global.first_stage_layers", "uneven stages a Megatron layout",
+						      "first/last stage layers (%d, %d) with v = %lld over %lld "
+						      "layers: %s", gl->first_stage_layers, gl->last_stage_layers, v,
+						      L, why ? why : "too many layers");
 			} else if (L % (p * v)) {
 				return BROKEN("model_shape.layers", "layers divisible by p*v",
 					      "%lld layers are not divisible by p*v = %lld", L, p * v);

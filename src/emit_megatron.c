@@ -4,7 +4,11 @@
  * Flags are Megatron-LM's (megatron/training/arguments.py, core_r0.10 and later):
  * --tensor-model-parallel-size, --pipeline-model-parallel-size,
  * --num-virtual-stages-per-pipeline-rank (interleaved), --decoder-first-pipeline-num-layers /
- * --decoder-last-pipeline-num-layers (uneven stages), --sequence-parallel,
+ * --decoder-last-pipeline-num-layers (uneven stages; interleaved, where an end stage holds one
+ * layer fewer than a middle one and that count is no multiple of v,
+ * --account-for-embedding-in-pipeline-split / --account-for-loss-in-pipeline-split instead:
+ * pp_global_uneven_form, Megatron-LM d98e8a64 arguments.py and transformer_config.py),
+ * --sequence-parallel,
  * --use-distributed-optimizer, --overlap-grad-reduce, --recompute-granularity / -method /
  * -num-layers, the model shape (Llama: RMSNorm, SwiGLU, RoPE, untied embeddings, no biases,
  * --group-query-attention --num-query-groups), --micro-batch-size and --global-batch-size (never
@@ -119,10 +123,18 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 		     gl->t, gl->p);
 	if (gl->virtual_stages > 1)
 		pp_sb_printf(&b, "\t--num-virtual-stages-per-pipeline-rank %d\n", gl->virtual_stages);
-	if (gl->first_stage_layers)
-		pp_sb_printf(&b, "\t--decoder-first-pipeline-num-layers %d\n", gl->first_stage_layers);
-	if (gl->last_stage_layers)
-		pp_sb_printf(&b, "\t--decoder-last-pipeline-num-layers %d\n", gl->last_stage_layers);
+	if (pp_global_uneven_form((int)plan->shape.layers, gl, NULL) == PP_UNEVEN_ACCOUNT) {
+		/* the end stage's one layer fewer is the embedding's (loss's) slot */
+		if (gl->first_stage_layers)
+			pp_sb_printf(&b, "\t--account-for-embedding-in-pipeline-split\n");
+		if (gl->last_stage_layers)
+			pp_sb_printf(&b, "\t--account-for-loss-in-pipeline-split\n");
+	} else {
+		if (gl->first_stage_layers)
+			pp_sb_printf(&b, "\t--decoder-first-pipeline-num-layers %d\n", gl->first_stage_layers);
+		if (gl->last_stage_layers)
+			pp_sb_printf(&b, "\t--decoder-last-pipeline-num-layers %d\n", gl->last_stage_layers);
+	}
 	if (gl->sequence_parallel)
 		pp_sb_printf(&b, "\t--sequence-parallel\n");
 	if (gl->distributed_optimizer)

@@ -10,8 +10,13 @@
  *
  * The file extends NeMo's own megatron_gpt_config.yaml through a Hydra defaults list (it goes
  * next to it in examples/nlp/language_modeling/conf/), so every setting it does not name keeps
- * NeMo's default.  model.tokenizer and model.data.data_prefix are left as "???", OmegaConf's
- * mandatory value, which stops the run with an error naming the key until it is filled in.
+ * NeMo's default.  What the user must give (the tokenizer, model.data.data_prefix) is written
+ * as ${fill_in.<its key>}, an interpolation of a node that does not exist: reading the key stops
+ * the run with OmegaConf's InterpolationKeyError, which names the key twice ("Interpolation key
+ * 'fill_in.model.tokenizer.type' not found ... full_key: model.tokenizer.type").  Not "???":
+ * OmegaConf.merge keeps the base config's value where the override is "???" (MISSING), so
+ * composed over megatron_gpt_config.yaml the tokenizer would silently be its GPT2BPETokenizer
+ * (omegaconf/basecontainer.py _map_merge skips a MISSING source value over a set one).
  * make_vocab_size_divisible_by 1 keeps the plan's vocabulary where t divides it (NeMo pads to a
  * multiple of it times t).
  */
@@ -29,13 +34,14 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	int rc, nnodes, per_node, llama = sh->family_llama;
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("nemo", plan, opts, NEMO_RULES, err)) < 0)
+	if ((rc = pp_emit_check_rules("nemo1", plan, opts, NEMO_RULES, err)) < 0)
 		return rc;
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "NeMo 1.x megatron_gpt_config", plan);
 	pp_sb_printf(&b, "# Settings over NeMo's megatron_gpt_config.yaml (the defaults list below): "
-			 "copy this file\n# to examples/nlp/language_modeling/conf/nemo.yaml, fill in "
-			 "model.tokenizer and\n# model.data.data_prefix (\"???\"), then run\n"
+			 "copy this file\n# to examples/nlp/language_modeling/conf/nemo.yaml, replace each "
+			 "${fill_in.KEY} (the tokenizer,\n# model.data.data_prefix: until then the run "
+			 "stops naming KEY) or give KEY=... on the\n# command line, then run\n"
 			 "#   python examples/nlp/language_modeling/megatron_gpt_pretraining.py "
 			 "--config-name nemo\n");
 	pp_sb_printf(&b, "defaults:\n  - megatron_gpt_config\n  - _self_\n");
@@ -71,15 +77,18 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	if (llama)
 		pp_sb_printf(&b, "  tokenizer: # a Hugging Face tokenizer of %lld tokens, e.g. "
 				 "meta-llama/Meta-Llama-3-8B\n    library: huggingface\n"
-				 "    type: ???\n    model: null\n    vocab_file: null\n"
+				 "    type: ${fill_in.model.tokenizer.type}\n    model: null\n    vocab_file: null\n"
 				 "    merge_file: null\n    delimiter: null\n    use_fast: true\n",
 			     (long long)sh->vocab);
 	else
 		pp_sb_printf(&b, "  tokenizer: # GPT-2 BPE files of %lld tokens\n    library: megatron\n"
-				 "    type: GPT2BPETokenizer\n    model: null\n    vocab_file: ???\n"
-				 "    merge_file: ???\n    delimiter: null\n",
+				 "    type: GPT2BPETokenizer\n    model: null\n"
+				 "    vocab_file: ${fill_in.model.tokenizer.vocab_file}\n"
+				 "    merge_file: ${fill_in.model.tokenizer.merge_file}\n"
+				 "    delimiter: null\n",
 			     (long long)sh->vocab);
-	pp_sb_printf(&b, "  data:\n    data_prefix: ??? # [weight, path_text_document, ...] of "
+	pp_sb_printf(&b, "  data:\n    data_prefix: ${fill_in.model.data.data_prefix} # [weight, "
+			 "path_text_document, ...] of "
 			 "Megatron indexed datasets\n    data_impl: mmap\n    splits_string: 900,50,50\n"
 			 "    seq_length: %lld\n",
 		     (long long)sh->seq);

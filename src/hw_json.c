@@ -296,10 +296,11 @@ done:
 static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 {
 	static const char *const keys[] = {"name", "peak_tflops", "memory_gib", "memory_bw_gbs",
-					   "gemm_efficiency", "gemm_table", "matmul", "source", NULL};
+					   "gemm_efficiency", "gemm_table", "matmul", "power", "source", NULL};
 	static const char *const mkeys[] = {"max_tflops", "sms", "source", NULL};
+	static const char *const pkeys[] = {"tdp_w", "source", NULL};
 	const char *path = "device";
-	const cJSON *dev = NULL, *table = NULL, *mm = NULL;
+	const cJSON *dev = NULL, *table = NULL, *mm = NULL, *pw = NULL;
 	int rc, have_eff;
 
 	if ((rc = pp_json_get_object(c, root, "", "device", 1, &dev)) < 0 ||
@@ -313,7 +314,13 @@ static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 			  &hw->gemm_efficiency)) < 0 ||
 	    (rc = pp_json_get_object(c, dev, path, "gemm_table", 0, &table)) < 0 ||
 	    (rc = pp_json_get_object(c, dev, path, "matmul", 0, &mm)) < 0 ||
+	    (rc = pp_json_get_object(c, dev, path, "power", 0, &pw)) < 0 ||
 	    (rc = get_text(c, dev, path, "source", 1)) < 0)
+		return rc;
+	/* "power": {"tdp_w", "source"}: the board's thermal design power, for energy estimates */
+	if (pw && ((rc = pp_json_check_object(c, pw, "device.power", pkeys)) < 0 ||
+		   (rc = get_num(c, pw, "device.power", "tdp_w", 1, 0, 1, 1e5, &hw->tdp_w)) < 0 ||
+		   (rc = get_text(c, pw, "device.power", "source", 1)) < 0))
 		return rc;
 	if (mm) {
 		/* "matmul": {"max_tflops" (0, peak], "sms" >= 1, "source"}: the measured maximum

@@ -59,28 +59,14 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 /*
  * Layers of each model chunk (p, or p*v interleaved, chunk c on rank c % p); returns the chunk
- * count.  Interleaved with uneven first/last stages, each rank's layers are split evenly over
- * its v chunks, as Megatron-Core builds them (get_num_layers_to_build); @layers holds p*v ints.
+ * count.  Interleaved, each rank's layers are split over its v chunks as Megatron-Core builds
+ * them (pp_global_chunk_layers); @layers holds p*v ints.
  */
 static int chunk_layers(const pp_plan *plan, int *layers)
 {
 	const pp_global *gl = &plan->global;
-	int L = (int)plan->shape.layers, p = gl->p, v = gl->virtual_stages, i, n = p * v;
-	pp_graph fake;
-	if (v > 1 && !gl->first_stage_layers && !gl->last_stage_layers) {
-		for (i = 0; i < n; i++)
-			layers[i] = L / n;
-		return n;
-	}
-	memset(&fake, 0, sizeof(fake));
-	fake.n_layers = L;
-	pp_global_stage_layers(&fake, gl, layers); /* per rank, into layers[0..p-1] */
-	if (v > 1) {
-		/* back to front, so that a rank's count is read before its slot is overwritten */
-		for (i = n - 1; i >= 0; i--)
-			layers[i] = layers[i % p] / v;
-	}
-	return n;
+	pp_global_chunk_layers((int)plan->shape.layers, gl, layers);
+	return gl->p * (gl->virtual_stages > 1 ? gl->virtual_stages : 1);
 }
 
 /* Pipeline rank that holds layer @l (p-1 when the split leaves it past the last chunk). */
@@ -489,13 +475,20 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 	if ((long long)gl->p * gl->virtual_stages > sh->layers)
 		return pp_json_fail(c, P, "p", "p*v = %lld model chunks for %lld layers",
 				    (long long)gl->p * gl->virtual_stages, (long long)sh->layers);
-	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too */
-	if (gl->first_stage_layers % gl->virtual_stages || gl->last_stage_layers % gl->virtual_stages)
-		return pp_json_fail(c, P,
-				    gl->first_stage_layers % gl->virtual_stages ? "first_stage_layers"
-										: "last_stage_layers",
-				    "uneven first/last stages must split evenly over the v=%d chunks",
-				    gl->virtual_stages);
+	/* Megatron-Core builds an uneven first (last) rank's layers as v equal chunks too, or, with
+	 * the account-for flags, one layer fewer than a middle rank (pp_global_uneven_form); a
+	 * split that is wrong whatever v is left to the rule checks that name it */
+	if (gl->virtual_stages > 1 && (gl->first_stage_layers || gl->last_stage_layers) &&
+	    sh->layers <= INT_MAX) {
+		pp_global plain = *gl;
+		const char *why = NULL;
+		plain.schedule = PP_SCHED_1F1B;
+		plain.virtual_stages = 1;
+		if (pp_global_uneven_form((int)sh->layers, &plain, NULL) > 0 &&
+		    pp_global_uneven_form((int)sh->layers, gl, &why) < 0)
+			return pp_json_fail(c, P, gl->first_stage_layers ? "first_stage_layers" : "last_stage_layers",
+					    "uneven first/last stages with v=%d: %s", gl->virtual_stages, why);
+	}
 	return 0;
 }
 

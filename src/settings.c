@@ -112,16 +112,22 @@ static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus
 		if (pp_mul_int(p, v, &pv) < 0)
 			return RULE("p*v = %d*%d overflows", p, v);
 		if (gl->first_stage_layers || gl->last_stage_layers) {
-			/* Megatron-Core get_num_layers_to_build: the first (last) rank's layers are
-			 * split evenly over its v chunks, like every other rank's (inner*v < p*v) */
-			int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
-			int rest = g->n_layers - gl->first_stage_layers - gl->last_stage_layers;
-			if (gl->first_stage_layers % v || gl->last_stage_layers % v)
-				return RULE("first/last stage layers (%d, %d) are not divisible by v=%d",
-					    gl->first_stage_layers, gl->last_stage_layers, v);
-			if (inner > 0 && rest > 0 && rest % (inner * v))
-				return RULE("the %d layers left are not divisible by the %d middle stages x v=%d",
-					    rest, inner, v);
+			/* uneven stages, interleaved: a layout Megatron-LM builds, with the decoder or
+			 * the account-for flags (pp_global_uneven_form) */
+			pp_global plain = *gl;
+			plain.schedule = PP_SCHED_1F1B;
+			plain.virtual_stages = 1;
+			/* a split that fails without interleaving is reported below */
+			if (pp_global_uneven_form(g->n_layers, &plain, NULL) > 0 &&
+			    pp_global_uneven_form(g->n_layers, gl, NULL) < 0) {
+				int inner = p - (gl->first_stage_layers > 0) - (gl->last_stage_layers > 0);
+				int mid = inner > 0 ? (g->n_layers - gl->first_stage_layers - gl->last_stage_layers) / inner : 0;
+				if (inner > 0 && mid % v)
+					return RULE("the middle stages' %d layers are not divisible by v=%d", mid, v);
+				return RULE("first/last stage layers (%d, %d) are not divisible by v=%d (nor one "
+					    "fewer than a middle stage's %d)",
+					    gl->first_stage_layers, gl->last_stage_layers, v, mid);
+			}
 		} else if (g->n_layers % pv) {
 			return RULE("%d layers are not divisible by p*v = %d", g->n_layers, pv);
 		}
@@ -141,7 +147,8 @@ static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus
 		if (gl->first_stage_layers < 0 || gl->last_stage_layers < 0 || rest < 0)
 			return RULE("first/last stage layers exceed the %d layers", g->n_layers);
 		if (inner == 0 ? rest != 0 : (rest < inner || rest % inner))
-			return RULE("the %d layers left are not divisible by the %d middle stages", rest, inner);
+			return RULE("the %d layers left after the first/last stages are not divisible by the %d "
+				    "middle stages", rest, inner);
 	} else if (g->n_layers % p) {
 		return RULE("%d layers are not divisible by p=%d", g->n_layers, p);
 	}

@@ -213,6 +213,44 @@ int pp_space_cmp(const pp_global *a, double a_s, const pp_global *b, double b_s)
 
 /* ---- the walk ------------------------------------------------------------------------- */
 
+#define MAX_V 2048 /* divisors of one int: at most 1,536 below 2^31 */
+
+/* The v > 1, ascending, an interleaved schedule may take on layout (p, first, last) of L
+ * layers: the divisors of a middle stage's layers (of gcd(first, last) when p = 2 and both are
+ * set); the layout rule then keeps those Megatron-LM builds.  O(sqrt(L)). */
+static int interleave_candidates(int L, int p, int first, int last, int *vs)
+{
+	int inner = p - (first > 0) - (last > 0), rest = L - first - last, n = 0, k, hi = 0;
+	int top[MAX_V / 2];
+	long long q;
+	if (p < 2 || rest < 0)
+		return 0;
+	if (inner > 0) {
+		if (rest % inner)
+			return 0;
+		q = rest / inner;
+	} else {
+		int a = first, b = last;
+		while (b) {
+			int r = a % b;
+			a = b;
+			b = r;
+		}
+		q = a;
+	}
+	for (k = 2; (long long)k * k <= q; k++)
+		if (q % k == 0) {
+			vs[n++] = k;
+			if ((long long)k * k != q)
+				top[hi++] = (int)(q / k);
+		}
+	while (hi > 0)
+		vs[n++] = top[--hi];
+	if (q >= 2)
+		vs[n++] = (int)q;
+	return n;
+}
+
 typedef struct walk {
 	const pp_costctx *c;
 	const pp_space_opts *o;
@@ -326,7 +364,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 		if (!o->allow_cross_node_tp && t > hw->node_devices)
 			continue;
 		for (li = 0; li < n_layouts; li++) {
-			int p = layouts[li][0], d, B = o->global_batch, per, sched, v;
+			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
+			int vs[MAX_V];
 			pp_global gl = PP_GLOBAL_INIT;
 			double lb;
 			if ((long long)t * p > o->gpus || o->gpus % (t * p))
@@ -349,22 +388,15 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			 * split over at most t devices for weights and gradients (6 bytes) and over t*d
 			 * for Adam's 12 bytes */
 			lb = (double)g->params / p * (6.0 / t + 12.0 / ((double)t * d));
+			/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
+			 * when p = 2 with both set: their gcd), so only those divisors are tried, each
+			 * checked by the layout rule (pp_global_uneven_form) */
+			n_v = interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
+						    vs);
 			for (sched = 0; sched < 3; sched++) {
-				/* interleaving needs p > 1, even stages and p*v dividing the layers: skip
-				 * what cannot (looping over every v for each of the O(L^2) uneven layouts
-				 * made the walk O(L^3), seconds between two visits at 2,000 layers) */
-				if (sched == PP_SCHED_INTERLEAVED &&
-				    (p < 2 || gl.first_stage_layers || gl.last_stage_layers))
-					continue;
-				for (v = 1; v <= g->n_layers; v++) {
-					if (sched != PP_SCHED_INTERLEAVED && v > 1)
-						break;
-					if ((long long)p * v > g->n_layers)
-						break; /* p*v no longer divides the layers */
-					if (sched == PP_SCHED_INTERLEAVED &&
-					    (v < 2 || p < 2 || gl.first_stage_layers || gl.last_stage_layers ||
-					     (long long)p * v > g->n_layers || g->n_layers % (p * v)))
-						continue;
+				int vi, nv = sched == PP_SCHED_INTERLEAVED ? n_v : 1;
+				for (vi = 0; vi < nv; vi++) {
+					v = sched == PP_SCHED_INTERLEAVED ? vs[vi] : 1;
 					gl.schedule = (pp_schedule)sched;
 					gl.virtual_stages = v;
 					for (bi = 0; bi < n_b; bi++) {

@@ -114,6 +114,69 @@ void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers)
 		layers[p - 1] = last;
 }
 
+int pp_global_uneven_form(int n_layers, const pp_global *gl, const char **why)
+{
+	int p = gl->p, v = gl->schedule == PP_SCHED_INTERLEAVED && gl->virtual_stages > 1 ? gl->virtual_stages : 1;
+	int first = gl->first_stage_layers, last = gl->last_stage_layers;
+	int inner = p - (first > 0) - (last > 0);
+	long long rest = (long long)n_layers - first - last;
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (!first && !last)
+		return PP_UNEVEN_NONE;
+	if (p < 2 || first < 0 || last < 0 || rest < 0) {
+		*why = "first/last stage layers must leave p > 1 stages their layers";
+		return -1;
+	}
+	/* Megatron-Core: "Mismatch: ... middle layers remaining but ... middle PP stages", and the
+	 * middle layers divisible by the middle stages */
+	if (inner == 0 ? rest != 0 : (rest < inner || rest % inner)) {
+		*why = "the layers left are not divisible by the middle stages";
+		return -1;
+	}
+	if (first % v == 0 && last % v == 0 && (inner == 0 || (rest / inner) % v == 0))
+		return PP_UNEVEN_DECODER;
+	/* every chunk builds at least one layer (Megatron-LM would build an empty first chunk
+	 * around the embedding; parplan's plan files list no empty chunk) */
+	if (inner > 0 && (rest / inner) % v == 0 && (v == 1 || rest / inner / v >= 2) &&
+	    (!first || first == rest / inner - 1) &&
+	    (!last || last == rest / inner - 1))
+		return PP_UNEVEN_ACCOUNT;
+	*why = inner > 0 && (rest / inner) % v ? "the middle stages' layers are not divisible by v"
+					       : "first/last stage layers are not divisible by v (nor one "
+						 "fewer than a middle stage's)";
+	return -1;
+}
+
+void pp_global_chunk_layers(int n_layers, const pp_global *gl, int *layers)
+{
+	int p = gl->p, v = gl->virtual_stages > 1 ? gl->virtual_stages : 1;
+	int i, n = p * v, form = pp_global_uneven_form(n_layers, gl, NULL);
+	pp_graph fake;
+	memset(&fake, 0, sizeof(fake));
+	fake.n_layers = n_layers;
+	pp_global_stage_layers(&fake, gl, layers); /* per rank, into layers[0..p-1] */
+	if (v == 1)
+		return;
+	if (form == PP_UNEVEN_ACCOUNT) {
+		/* every chunk builds (L + accounted) / (p v) layers, less the embedding's and the
+		 * loss's slot (transformer_block.py get_num_layers_to_build) */
+		int mid = layers[p > 2 ? 1 : gl->first_stage_layers ? p - 1 : 0];
+		for (i = 0; i < n; i++)
+			layers[i] = mid / v;
+		if (gl->first_stage_layers)
+			layers[0] -= 1;
+		if (gl->last_stage_layers)
+			layers[n - 1] -= 1;
+		return;
+	}
+	/* back to front, so that a rank's count is read before its slot is overwritten */
+	for (i = n - 1; i >= 0; i--)
+		layers[i] = layers[i % p] / v;
+}
+
 static int is_norm_or_elementwise(pp_op_type t)
 {
 	return t == PP_OP_LAYERNORM || t == PP_OP_RMSNORM || t == PP_OP_DROPOUT || t == PP_OP_ADD;

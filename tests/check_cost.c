@@ -661,10 +661,41 @@ START_TEST(test_interleaved_uneven_stages)
 	/* the middle stages carry 14 layers instead of 12: the steady state is set by them */
 	ck_assert(cu.compute_s > ce.compute_s * 1.1);
 	ck_assert(cu.feasible && cu.iteration_s > ce.iteration_s);
-	/* each rank's layers must split over its v chunks (Megatron-Core get_num_layers_to_build) */
-	gl.first_stage_layers = 7;
+	/* each rank's layers must split over its v chunks (Megatron-Core get_num_layers_to_build),
+	 * unless an end stage holds one layer fewer than a middle one (the account-for form) */
+	gl.first_stage_layers = 5;
+	gl.last_stage_layers = 7;
 	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
-	ck_assert(strstr(err.msg, "not divisible by v=2") != NULL);
+	ck_assert_msg(strstr(err.msg, "not divisible by v=2") != NULL, "%s", err.msg);
+	gl.virtual_stages = 4; /* 6 layers on the ends, 14 on a middle stage */
+	gl.first_stage_layers = gl.last_stage_layers = 6;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	ck_assert_msg(strstr(err.msg, "middle stages' 14 layers are not divisible by v=4") != NULL, "%s", err.msg);
+	/* p = 7: 13 on the ends, 14 on each of the 5 middle stages (96 - 26 = 70), 7 chunks of
+	 * 7 layers on a middle rank, 6 + 7 on the first and 7 + 6 on the last */
+	gl.virtual_stages = 2;
+	gl.p = 7;
+	gl.global_batch = 56;
+	gl.first_stage_layers = gl.last_stage_layers = 13;
+	ck_assert_int_eq(pp_global_uneven_form(96, &gl, NULL), PP_UNEVEN_ACCOUNT);
+	ck_assert_msg(pp_global_validate(f.g, &gl, 0, &err) == 0, "%s", err.msg);
+	{
+		int chunks[14], i, sum = 0;
+		pp_global_chunk_layers(96, &gl, chunks);
+		for (i = 0; i < 14; i++) {
+			ck_assert_int_eq(chunks[i], i == 0 || i == 13 ? 6 : 7);
+			sum += chunks[i];
+		}
+		ck_assert_int_eq(sum, 96);
+		cu = eval(&f, &gl);
+		ck_assert(cu.iteration_s > 0);
+	}
+	gl.first_stage_layers = 7; /* 7 + 13 + 5 * 14: decoder flags, 7 is no multiple of 2 */
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 0, &err), PP_EINVALID);
+	gl.p = 8;
+	gl.global_batch = 64;
+	gl.first_stage_layers = gl.last_stage_layers = 6;
+	ck_assert_int_eq(pp_global_uneven_form(96, &gl, NULL), PP_UNEVEN_DECODER);
 	close_fx(&f);
 }
 END_TEST

@@ -135,7 +135,7 @@ static void expect_ok(const pp_plan *plan, const char *format, const pp_emit_opt
 START_TEST(test_launcher_rules)
 {
 	static const char *const launchers[] = {"megatron", "megatron-deepspeed", "deepspeed",
-						"torchtitan", "nemo", "nanotron"};
+						"torchtitan", "torchtitan-toml", "nemo1", "nanotron"};
 	pp_plan base = load_plan("llama3-70b-h100"), p;
 	pp_emit_opts o = PP_EMIT_OPTS_INIT;
 	size_t i;
@@ -160,7 +160,7 @@ START_TEST(test_launcher_rules)
 		p = base, p.shape.kv_heads = 4, p.global.t = 8;
 		if (!strcmp(f, "nanotron")) /* 4 divides 8: Megatron takes it, Nanotron does not */
 			expect_rule(&p, f, NULL, "kv heads at least t", "global.t");
-		else if (!strcmp(f, "torchtitan")) /* no such llama3 flavor */
+		else if (!strncmp(f, "torchtitan", 10)) /* no such llama3 flavor */
 			expect_rule(&p, f, NULL, "registered model flavor", "model_shape");
 		else
 			expect_ok(&p, f, NULL);
@@ -187,7 +187,7 @@ START_TEST(test_launcher_rules)
 	expect_rule(&p, "megatron", NULL, "micro-batches a multiple of p", "global.global_batch");
 	p.global.global_batch = 512;
 	expect_ok(&p, "megatron", NULL);
-	expect_ok(&p, "nemo", NULL);
+	expect_ok(&p, "nemo1", NULL);
 	expect_ok(&p, "torchtitan", NULL);
 	expect_rule(&p, "megatron-deepspeed", NULL, "no interleaved schedule", "global.schedule");
 	expect_rule(&p, "nanotron", NULL, "no interleaved schedule", "global.schedule");
@@ -205,7 +205,7 @@ START_TEST(test_launcher_rules)
 	/* Megatron core: interleaving needs p > 2 */
 	p.global.p = 2, p.global.d = 8;
 	expect_rule(&p, "megatron", NULL, "interleaving needs p > 2", "global.p");
-	expect_rule(&p, "nemo", NULL, "interleaving needs p > 2", "global.p");
+	expect_rule(&p, "nemo1", NULL, "interleaving needs p > 2", "global.p");
 	expect_ok(&p, "torchtitan", NULL);
 	p.global.p = 1, p.global.d = 16;
 	expect_rule(&p, "megatron", NULL, "interleaving needs p > 1", "global.p");
@@ -219,7 +219,7 @@ START_TEST(test_launcher_rules)
 	/* uneven stages: Megatron has flags for them, the others split evenly */
 	p = base, p.global.first_stage_layers = 18, p.global.last_stage_layers = 20;
 	expect_ok(&p, "megatron", NULL);
-	expect_rule(&p, "nemo", NULL, "even pipeline stages", "global.first_stage_layers");
+	expect_rule(&p, "nemo1", NULL, "even pipeline stages", "global.first_stage_layers");
 	p.global.first_stage_layers = 19;
 	expect_rule(&p, "megatron", NULL, "layers divisible by p", "global.first_stage_layers");
 	/* GPipe: Megatron runs 1F1B; Nanotron's afab and torchtitan's GPipe are GPipe */
@@ -233,10 +233,13 @@ START_TEST(test_launcher_rules)
 	expect_rule(&p, "torchtitan", NULL, "llama models only", "model_shape.family");
 	expect_rule(&p, "nanotron", NULL, "llama models only", "model_shape.family");
 	p = base, p.global.sequence_parallel = 0;
-	expect_rule(&p, "torchtitan", NULL, "tensor parallel is sequence parallel",
+	expect_rule(&p, "torchtitan-toml", NULL, "tensor parallel is sequence parallel",
 		    "global.sequence_parallel");
+	expect_ok(&p, "torchtitan", NULL); /* enable_sequence_parallel = False */
 	p = base, p.global.global_batch = 12;
-	expect_rule(&p, "torchtitan", NULL, "micro-batches at least p*v", "global.global_batch");
+	expect_rule(&p, "torchtitan-toml", NULL, "micro-batches at least p*v",
+		    "global.global_batch");
+	expect_ok(&p, "torchtitan", NULL); /* current torchtitan only warns */
 	p = base, p.shape.hidden = 4096;
 	expect_rule(&p, "torchtitan", NULL, "registered model flavor", "model_shape");
 	/* Nanotron recomputes whole layers or nothing */
@@ -350,7 +353,7 @@ START_TEST(test_emit_to_dir)
 
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	snprintf(dir, sizeof(dir), "%s/out/a", tmp);
-	ck_assert_msg(pp_emit_to_dir(&plan, "megatron,nemo,report,svg,plan,megatron", dir, &err) == 0,
+	ck_assert_msg(pp_emit_to_dir(&plan, "megatron,nemo1,report,svg,plan,megatron", dir, &err) == 0,
 		      "%s", err.msg);
 	ck_assert_int_eq(count_files(dir), 5);
 	snprintf(path, sizeof(path), "%s/megatron.sh", dir);
@@ -389,7 +392,8 @@ END_TEST
 START_TEST(test_hostile_names)
 {
 	static const char *const formats[] = {"megatron", "megatron-deepspeed", "deepspeed",
-					      "torchtitan", "nemo", "nanotron", "report", "svg"};
+					      "torchtitan", "torchtitan-toml", "nemo1", "nanotron",
+					      "report", "svg"};
 	pp_plan plan = load_plan("llama3-8b-p1");
 	size_t i;
 	char safe[16];
@@ -427,7 +431,7 @@ START_TEST(test_emit_to_dir_all_or_nothing)
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	snprintf(path, sizeof(path), "%s/nemo.yaml", tmp);
 	ck_assert_int_eq(mkdir(path, 0777), 0);
-	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo,report", tmp, &err), PP_EIO);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo1,report", tmp, &err), PP_EIO);
 	ck_assert_ptr_nonnull(strstr(err.file, "nemo.yaml"));
 	ck_assert_int_eq(count_files(tmp), 1); /* the folder only */
 	/* an old megatron.sh stays as it was */
@@ -436,7 +440,7 @@ START_TEST(test_emit_to_dir_all_or_nothing)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "old\n", 4), 4);
 	close(fd);
-	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo", tmp, &err), PP_EIO);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo1", tmp, &err), PP_EIO);
 	ck_assert_int_eq(pp_read_file(path, &text, NULL, &err), 0);
 	ck_assert_str_eq(text, "old\n");
 	free(text);
@@ -445,7 +449,7 @@ START_TEST(test_emit_to_dir_all_or_nothing)
 	snprintf(path, sizeof(path), "%s/nemo.yaml", tmp);
 	rmdir(path);
 	/* with the way clear, all of them */
-	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo,report", tmp, &err), 0);
+	ck_assert_int_eq(pp_emit_to_dir(&plan, "megatron,nemo1,report", tmp, &err), 0);
 	ck_assert_int_eq(count_files(tmp), 3);
 	rm_dir(tmp);
 	pp_plan_release(&plan);
@@ -552,7 +556,7 @@ START_TEST(test_emit_to_dir_rename_fails)
 	put_file(tmp, "report.txt", "old report\n", 0604);
 	/* the first, the second (a new file) or the last of three renames fails */
 	for (k = 1; k <= 3; k++) {
-		ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, k, 0, &err), PP_EIO);
+		ck_assert_int_eq(run_failing(&plan, "megatron,nemo1,report", tmp, k, 0, &err), PP_EIO);
 		ck_assert_int_ge(rename_calls, k);
 		ck_assert_msg(strstr(err.msg, strerror(EBUSY)), "%s", err.msg);
 		ck_assert_ptr_nonnull(strstr(err.msg, "left as they were"));
@@ -571,7 +575,7 @@ START_TEST(test_emit_to_dir_rename_fails)
 	expect_file(tmp, "report.txt", "old report\n", 0604);
 
 	/* a roll-back that fails in turn says where the old file is, and keeps it there */
-	ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, 2, 3, &err), PP_EIO);
+	ck_assert_int_eq(run_failing(&plan, "megatron,nemo1,report", tmp, 2, 3, &err), PP_EIO);
 	ck_assert_ptr_nonnull(strstr(err.file, "megatron.sh"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "cannot restore"));
 	text = strstr(err.msg, "the old file is ");
@@ -588,7 +592,7 @@ START_TEST(test_emit_to_dir_rename_fails)
 
 	/* with renames that work: every file new, the old ones' modes kept, a new one 0666 less
 	 * the umask, a new script 0777 less the umask */
-	ck_assert_int_eq(run_failing(&plan, "megatron,nemo,report", tmp, 0, 0, &err), 0);
+	ck_assert_int_eq(run_failing(&plan, "megatron,nemo1,report", tmp, 0, 0, &err), 0);
 	ck_assert_int_eq(rename_calls, 3);
 	ck_assert_int_eq(count_files(tmp), 3);
 	expect_file(tmp, "megatron.sh", NULL, 0700);

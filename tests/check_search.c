@@ -8,6 +8,7 @@
 
 #include "parplan/comm.h"
 #include "parplan/cost.h"
+#include "parplan/emit.h"
 #include "parplan/graph.h"
 #include "parplan/hw.h"
 #include "parplan/pcg.h"
@@ -749,6 +750,105 @@ END_TEST
 
 /* ---- a time-limited MIP never loses to Megatron's configs --------------------------------- */
 
+/* ---- Llama 3 405B's layout: interleaved, one layer fewer on the first and last stage -------
+ * 126 layers on 16 ranks, 7 on the first and last, 8 on each middle rank (Dubey et al. 2024,
+ * sec. 3.3.2), v = 2 or 4 chunks per rank: Megatron-LM builds it with the account-for flags
+ * (pp_global_uneven_form), so the walk must offer it, the cost model price it and the emitter
+ * write it. */
+
+typedef struct find405 {
+	int seen[9];     /* v = 0..8 met with t=8 p=16 first=last=7, interleaved */
+	int uneven_il;   /* interleaved plans with uneven stages */
+} find405;
+
+static int find405_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	find405 *F = arg;
+	(void)cost;
+	if (gl->schedule == PP_SCHED_INTERLEAVED && (gl->first_stage_layers || gl->last_stage_layers))
+		F->uneven_il++;
+	if (gl->t == 8 && gl->p == 16 && gl->first_stage_layers == 7 && gl->last_stage_layers == 7 &&
+	    gl->schedule == PP_SCHED_INTERLEAVED && gl->virtual_stages <= 8)
+		F->seen[gl->virtual_stages] = 1;
+	return 0;
+}
+
+static char *megatron_script(const fx *f, const pp_global *gl)
+{
+	pp_plan plan;
+	pp_error err = PP_ERROR_INIT;
+	char *text = NULL;
+	ck_assert_msg(pp_plan_init(&plan, f->g, "llama3-405b.json", "dgx-h100", NULL, 8, gl, NULL, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(pp_emit(&plan, "megatron", NULL, &text, &err) == 0, "%s", err.msg);
+	pp_plan_release(&plan);
+	return text;
+}
+
+START_TEST(test_llama3_405b_interleaved_uneven)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_global gl = PP_GLOBAL_INIT, plain;
+	pp_cost c, c1;
+	pp_error err = PP_ERROR_INIT;
+	find405 F;
+	char *text;
+	int chunks[32], i, sum = 0;
+	fx_open(&f, "../models/llama3-405b.json", "../hwprofiles/dgx-h100.json");
+	ck_assert_int_eq(f.g->n_layers, 126);
+	gl.t = 8, gl.p = 16, gl.d = 2, gl.micro_batch = 1, gl.global_batch = 64;
+	gl.schedule = PP_SCHED_INTERLEAVED, gl.virtual_stages = 2;
+	gl.first_stage_layers = gl.last_stage_layers = 7;
+	gl.recompute = PP_RECOMPUTE_FULL, gl.sequence_parallel = 1, gl.distributed_optimizer = 1;
+	/* valid, and in the account-for form: 7 is no multiple of v */
+	ck_assert_msg(pp_global_validate(f.g, &gl, 256, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pp_global_uneven_form(126, &gl, NULL), PP_UNEVEN_ACCOUNT);
+	pp_global_chunk_layers(126, &gl, chunks);
+	for (i = 0; i < 32; i++) {
+		ck_assert_int_eq(chunks[i], i == 0 || i == 31 ? 3 : 4);
+		sum += chunks[i];
+	}
+	ck_assert_int_eq(sum, 126);
+	/* costed: it fits, and interleaving shortens the bubble of the same layout */
+	ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &c), 0);
+	plain = gl;
+	plain.schedule = PP_SCHED_1F1B, plain.virtual_stages = 1;
+	ck_assert_int_eq(pp_cost_eval(f.c, &plain, NULL, &c1), 0);
+	ck_assert(c.feasible && c.iteration_s > 0);
+	ck_assert_double_lt(c.bubble_s, c1.bubble_s);
+	/* searched for: the walk of the space meets it with v = 2 and 4; v = 8 would leave the
+	 * embedding's chunk no layer (parplan lists no empty chunk) */
+	memset(&F, 0, sizeof(F));
+	o.gpus = 256;
+	o.global_batch = 64;
+	o.no_prune = 1;
+	ck_assert_msg(pp_space_walk(f.c, &o, find405_fn, &F, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(F.seen[2] && F.seen[4] && !F.seen[8]);
+	ck_assert_int_gt(F.uneven_il, 0);
+	gl.virtual_stages = 8;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 256, &err), PP_EINVALID);
+	gl.virtual_stages = 2;
+	/* emitted: Megatron-LM's account-for flags, not the decoder ones (7 % 2 != 0) */
+	text = megatron_script(&f, &gl);
+	ck_assert_ptr_nonnull(strstr(text, "--num-virtual-stages-per-pipeline-rank 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "--account-for-embedding-in-pipeline-split\n"));
+	ck_assert_ptr_nonnull(strstr(text, "--account-for-loss-in-pipeline-split\n"));
+	ck_assert_ptr_null(strstr(text, "--decoder-first-pipeline-num-layers"));
+	free(text);
+	/* a split the decoder flags can say keeps them: 4 + 14*8 + 10, each a multiple of v = 2 */
+	gl.first_stage_layers = 4, gl.last_stage_layers = 10;
+	ck_assert_msg(pp_global_validate(f.g, &gl, 256, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pp_global_uneven_form(126, &gl, NULL), PP_UNEVEN_DECODER);
+	text = megatron_script(&f, &gl);
+	ck_assert_ptr_nonnull(strstr(text, "--decoder-first-pipeline-num-layers 4\n"));
+	ck_assert_ptr_nonnull(strstr(text, "--decoder-last-pipeline-num-layers 10\n"));
+	ck_assert_ptr_null(strstr(text, "--account-for"));
+	free(text);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(test_ilp_time_limit_no_worse_than_megatron)
 {
 	fx f;
@@ -1136,6 +1236,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_mem_limit_respected_by_every_method);
 	tcase_add_test(tc, test_stage_dp_matches_every_partition);
 	tcase_add_test(tc, test_all_fitting_plans_uneven);
+	tcase_add_test(tc, test_llama3_405b_interleaved_uneven);
 	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
 	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
 	tcase_add_test(tc, test_mem_limit_above_hardware_refused);

@@ -5,8 +5,10 @@
  *   megatron            bash script: torchrun ... pretrain_gpt.py with Megatron-LM's flags
  *   megatron-deepspeed  bash script for Megatron-DeepSpeed (--deepspeed --deepspeed_config ...)
  *   deepspeed           ds_config.json for Megatron-DeepSpeed
- *   torchtitan          TOML job config (torchtitan 0.2 schema)
- *   nemo                NeMo 1.x YAML over megatron_gpt_config (Hydra defaults list)
+ *   torchtitan          Python module: a configuration function returning Trainer.Config
+ *                       (torchtitan's configuration system since 2026)
+ *   torchtitan-toml     TOML job config (torchtitan 0.2 schema)
+ *   nemo1               NeMo 1.x YAML over megatron_gpt_config (Hydra defaults list)
  *   nanotron            Nanotron YAML config
  *   report              plain-text summary (plan, predictions, memory, time breakdown,
  *                       runner-ups: opts->others, plans for the same model, else PP_EINVALID)
@@ -84,6 +86,8 @@ int pp_emit_megatron_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, ch
 			       pp_error *err);
 int pp_emit_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
 int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
+int pp_emit_torchtitan_toml(const pp_plan *plan, const pp_emit_opts *opts, char **out,
+			    pp_error *err);
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
 int pp_emit_nanotron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
 int pp_emit_report(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);

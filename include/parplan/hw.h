@@ -56,6 +56,7 @@ typedef struct pp_hw {
 	double matmul_max_tflops; /* maximum achievable dense matmul rate of gemm_dtype at the best
 				   * shape (measured); 0 when the profile gives none */
 	int sms;                  /* streaming multiprocessors (wave quantization); 0: unknown */
+	double tdp_w;             /* thermal design power per device, W; 0: unknown */
 	int n_gemm;
 	int node_devices;       /* devices per node */
 	pp_link intra;          /* link inside a node */

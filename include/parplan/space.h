@@ -8,7 +8,8 @@
  *   - p divides the layers, or the first and/or last stage hold fewer layers than the middle
  *     stages, which share the rest evenly (Megatron's --decoder-first/last-pipeline-num-layers);
  *   - d = gpus / (t * p) is whole, b divides B / d;
- *   - interleaving: p > 1, layers divisible by p*v, micro-batches a multiple of p; v = 1 else;
+ *   - interleaving: p > 1, layers divisible by p*v (with uneven stages, a layout Megatron-LM
+ *     builds: pp_global_uneven_form), micro-batches a multiple of p; v = 1 else;
  *   - sequence parallelism only with t > 1.
  * Per op, a config (pp_cfg) fixes its SOAP degrees on its stage's t x d mesh (their product is
  * t*d) and the op sits on the stage that holds its layer (embedding on the first, LM head and

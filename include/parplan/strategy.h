@@ -88,6 +88,40 @@ int pp_global_validate(const pp_graph *g, const pp_global *gl, int gpus, pp_erro
 /** Layers on each of the p stages (array of p ints the caller provides). */
 void pp_global_stage_layers(const pp_graph *g, const pp_global *gl, int *layers);
 
+/*
+ * How Megatron-LM builds uneven first/last stages (the layers of every model chunk), from
+ * Megatron-LM d98e8a64 megatron/core/transformer/transformer_config.py (__post_init__, "Uneven
+ * PP") and transformer_block.py (get_num_layers_to_build):
+ *   PP_UNEVEN_DECODER  --decoder-first/last-pipeline-num-layers: the first (last) rank holds
+ *                      that many layers, the middle ranks share the rest evenly; interleaved,
+ *                      each rank's layers split evenly over its v chunks, so the first, the last
+ *                      and the middle ranks' layers must each be divisible by v.
+ *   PP_UNEVEN_ACCOUNT  --account-for-embedding-in-pipeline-split / --account-for-loss-in-
+ *                      pipeline-split: the embedding (loss) counts as one layer, (L + 1 or 2)
+ *                      layers split evenly over p ranks and their v chunks, and the chunk that
+ *                      holds the embedding (the first rank's first chunk) or the loss (the last
+ *                      rank's last chunk) builds one transformer layer fewer.  In plan terms the
+ *                      first (last) stage holds one layer fewer than a middle stage; the middle
+ *                      stages' layers must be divisible by v.  This is how the interleaved
+ *                      Llama 3 405B layout (126 layers on 16 ranks, 7 on the first and last) is
+ *                      written: 7 is no multiple of any v > 1, so the decoder flags cannot say it.
+ * Interleaved plans may take either; plain 1F1B and GPipe always take the decoder form.
+ */
+typedef enum pp_uneven_form {
+	PP_UNEVEN_NONE = 0, /* even stages */
+	PP_UNEVEN_DECODER,
+	PP_UNEVEN_ACCOUNT
+} pp_uneven_form;
+
+/** The form @gl's first/last stage layers take over @n_layers layers, or -1 when no Megatron-LM
+ * layout builds them (with @why, when not NULL, set to a static phrase naming the rule). */
+int pp_global_uneven_form(int n_layers, const pp_global *gl, const char **why);
+
+/** Layers of each model chunk, chunk c on rank c % p (p*v ints the caller provides), as
+ * Megatron-LM builds them for the plan's form.  Meaningful for plans that passed
+ * pp_global_validate(). */
+void pp_global_chunk_layers(int n_layers, const pp_global *gl, int *layers);
+
 /** Micro-batches per iteration: global_batch / (micro_batch * d). */
 int pp_global_microbatches(const pp_global *gl);
 

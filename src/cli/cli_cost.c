@@ -242,3 +242,72 @@ int cli_stack_load(const char *name, pp_stack *st, pp_error *err)
 	}
 	return rc;
 }
+
+int cli_training_opt(int argc, char **argv, int *i, cli_training *tr, int objective)
+{
+	const char *v;
+	int r;
+	if ((r = cli_opt(argc, argv, i, "--tokens", &v)) != 0) {
+		if (r < 0 || cli_num("--tokens", v, 1, 1e18, &tr->tokens) < 0)
+			return -1;
+		return 1;
+	}
+	if ((r = cli_opt(argc, argv, i, "--price-per-gpu-hour", &v)) != 0) {
+		if (r < 0 || cli_num("--price-per-gpu-hour", v, 1e-6, 1e6, &tr->price) < 0)
+			return -1;
+		return 1;
+	}
+	if (objective && (r = cli_opt(argc, argv, i, "--objective", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		if (!strcmp(v, "time") || !strcmp(v, "cost")) {
+			tr->objective_cost = !strcmp(v, "cost");
+			return 1;
+		}
+		cli_usage("--objective: \"%.20s\" is not time or cost", v);
+		return -1;
+	}
+	return 0;
+}
+
+double cli_training_seconds(const cli_training *tr, const pp_cost *c)
+{
+	if (tr->tokens <= 0 || !(c->tokens_per_s > 0))
+		return 0;
+	return tr->tokens / c->tokens_per_s;
+}
+
+cJSON *cli_training_json(const cli_training *tr, const pp_cost *c, int gpus, double tdp_w)
+{
+	double s = cli_training_seconds(tr, c), gh = s * gpus / 3600.0;
+	cJSON *o;
+	if (tr->tokens <= 0 || !(o = cJSON_CreateObject()))
+		return NULL;
+	cJSON_AddNumberToObject(o, "tokens", tr->tokens);
+	cJSON_AddNumberToObject(o, "days", s / 86400.0);
+	cJSON_AddNumberToObject(o, "gpu_hours", gh);
+	if (tr->price > 0)
+		cJSON_AddNumberToObject(o, "cost", gh * tr->price);
+	else
+		cJSON_AddNullToObject(o, "cost");
+	/* every GPU at its thermal design power for the whole run: an upper bound on the GPUs'
+	 * energy (host, network and cooling not counted) */
+	if (tdp_w > 0)
+		cJSON_AddNumberToObject(o, "energy_kwh", gh * tdp_w / 1000.0);
+	else
+		cJSON_AddNullToObject(o, "energy_kwh");
+	return o;
+}
+
+void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int gpus, double tdp_w)
+{
+	double s = cli_training_seconds(tr, c), gh = s * gpus / 3600.0;
+	if (tr->tokens <= 0 || s <= 0)
+		return;
+	fprintf(f, "training %.4g tokens: %.2f days, %.4g GPU-hours", tr->tokens, s / 86400.0, gh);
+	if (tr->price > 0)
+		fprintf(f, ", cost %.4g at %.4g per GPU-hour", gh * tr->price, tr->price);
+	if (tdp_w > 0)
+		fprintf(f, ", %.4g MWh at %.0f W TDP", gh * tdp_w / 1e6, tdp_w);
+	fputc('\n', f);
+}

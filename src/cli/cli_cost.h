@@ -43,4 +43,24 @@ int cli_global_missing(const pp_global *gl, char *buf, size_t n);
  * then in the stacks folder next to the binary's (bin/../stacks). */
 int cli_stack_load(const char *name, pp_stack *st, pp_error *err);
 
+/*
+ * Time and money of a training run (--tokens N, --price-per-gpu-hour P): the plan's throughput
+ * held for the whole token budget.
+ */
+typedef struct cli_training {
+	double tokens;          /* 0: not asked */
+	double price;           /* per GPU-hour; 0: not given */
+	int objective_cost;     /* search --objective cost */
+} cli_training;
+
+/** --tokens, --price-per-gpu-hour (and --objective when @objective): 1 taken, 0 not, -1 error. */
+int cli_training_opt(int argc, char **argv, int *i, cli_training *tr, int objective);
+/** The "training" object: days, gpu_hours, cost (null without a price), energy_kwh (null
+ * without the profile's TDP); NULL when no --tokens. */
+cJSON *cli_training_json(const cli_training *tr, const pp_cost *c, int gpus, double tdp_w);
+/** The same as text lines. */
+void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int gpus, double tdp_w);
+/** Seconds of the whole run (0 when no --tokens or no throughput). */
+double cli_training_seconds(const cli_training *tr, const pp_cost *c);
+
 #endif

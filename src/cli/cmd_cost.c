@@ -21,7 +21,7 @@ static int usage(void)
 			 "[--schedule 1f1b|gpipe|interleaved] [--recompute none|selective|full] "
 			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
 			 "[--tp-comm-overlap] [--overlap-param-gather]) [--stack NAME|FILE] "
-			 "[--mem-limit GIB] [--json] [-o plan.json]");
+			 "[--mem-limit GIB] [--tokens N] [--price-per-gpu-hour P] [--json] [-o plan.json]");
 }
 
 int cmd_cost(int argc, char **argv)
@@ -38,6 +38,7 @@ int cmd_cost(int argc, char **argv)
 	char flags[256];
 	pp_stack stack;
 	double mem_limit = 0;
+	cli_training tr = {0, 0, 0};
 	long long gpus = 0;
 	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
 
@@ -51,6 +52,11 @@ int cmd_cost(int argc, char **argv)
 		if (r) {
 			sched_given |= which == &pp_settings()[PP_SETTING_SCHEDULE];
 			plan_opts = 1;
+			continue;
+		}
+		if ((r = cli_training_opt(argc, argv, &i, &tr, 0)) != 0) {
+			if (r < 0)
+				return CLI_BAD;
 			continue;
 		}
 		if ((r = cli_opt(argc, argv, &i, "--model", &model)) < 0 ||
@@ -156,7 +162,10 @@ int cmd_cost(int argc, char **argv)
 	}
 	if (json) {
 		cJSON *o = cli_cost_json(&cost), *glo = pp_global_json(&gl);
+		cJSON *trj = cli_training_json(&tr, &cost, gl.t * gl.p * gl.d, hw->tdp_w);
 		char *s;
+		if (o && trj)
+			cJSON_AddItemToObject(o, "training", trj);
 		/* the plan's settings, as the plan file's "global" writes them (the settings table) */
 		if (!o || !glo || !cJSON_AddItemToObject(o, "global", glo)) {
 			cJSON_Delete(o);
@@ -173,6 +182,8 @@ int cmd_cost(int argc, char **argv)
 		printf("model %s on %lld x %s (%s)\n", g->name, (long long)gl.t * gl.p * gl.d, hw->device_name,
 		       hw->name);
 		cli_cost_print(stdout, &gl, &cost);
+		if (cost.feasible)
+			cli_training_print(stdout, &tr, &cost, gl.t * gl.p * gl.d, hw->tdp_w);
 	}
 done:
 	if (have_plan)

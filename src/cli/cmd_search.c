@@ -39,7 +39,7 @@ static void show_progress(void *arg, double states, double seconds, double best_
 	pr->shown = 1;
 }
 
-static int print_json(const pp_search_result *r)
+static int print_json(const pp_search_result *r, const cli_training *tr, int gpus, double tdp_w)
 {
 	cJSON *root = cJSON_CreateObject(), *plans, *s;
 	char *txt;
@@ -52,10 +52,13 @@ static int print_json(const pp_search_result *r)
 		if (!o)
 			break;
 		cJSON_AddItemToObject(o, "global", pp_global_json(&r->plans[i].global));
+		if (tr->tokens > 0)
+			cJSON_AddItemToObject(o, "training", cli_training_json(tr, &r->plans[i].cost, gpus, tdp_w));
 		cJSON_AddItemToArray(plans, o);
 	}
 	s = cJSON_AddObjectToObject(root, "search");
 	cJSON_AddStringToObject(s, "method", pp_search_method_name(r->method));
+	cJSON_AddStringToObject(s, "objective", tr->objective_cost ? "cost" : "time");
 	cJSON_AddNumberToObject(s, "states", r->states);
 	cJSON_AddNumberToObject(s, "seconds", r->seconds);
 	cJSON_AddNumberToObject(s, "seed", (double)r->seed);
@@ -207,7 +210,25 @@ static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
 	"       [--allow-cross-node-tp] [--even-stages] [--stack NAME|FILE] [--json] [-o plan.json]\n"
-	"       [--emit FORMAT,FORMAT... --out-dir DIR]";
+	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
+	"       [--objective time|cost]";
+
+/*
+ * --objective cost: rank by the cost of the token budget, GPUs x seconds x price.  At one GPU
+ * count that is the time order (every plan of a search uses all --gpus), so the sort below is
+ * stable and changes nothing there; `parplan sweep` compares cluster sizes by it.
+ */
+static void rank_by_cost(pp_search_result *r, int gpus, double price)
+{
+	int i, j;
+	for (i = 1; i < r->n; i++) {
+		pp_candidate c = r->plans[i];
+		double k = gpus * price / c.cost.tokens_per_s;
+		for (j = i; j > 0 && gpus * price / r->plans[j - 1].cost.tokens_per_s > k; j--)
+			r->plans[j] = r->plans[j - 1];
+		r->plans[j] = c;
+	}
+}
 
 int cmd_search(int argc, char **argv)
 {
@@ -227,6 +248,7 @@ int cmd_search(int argc, char **argv)
 	double x;
 	progress pr = {0, 0};
 	volatile sig_atomic_t *stop = NULL;
+	cli_training tr = {0, 0, 0};
 
 	memset(&res, 0, sizeof(res));
 	memset(&plan, 0, sizeof(plan));
@@ -253,6 +275,11 @@ int cmd_search(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			puts(usage_text);
 			return CLI_OK;
+		}
+		if ((r = cli_training_opt(argc, argv, &i, &tr, 1)) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			continue;
 		}
 #define OPT(name) ((r = cli_opt(argc, argv, &i, name, &v)) < 0 ? -1 : r)
 		if ((r = OPT("--model")) != 0) {
@@ -325,6 +352,8 @@ int cmd_search(int argc, char **argv)
 		}
 #undef OPT
 	}
+	if (tr.objective_cost && (tr.price <= 0 || tr.tokens <= 0))
+		return cli_usage("search: --objective cost needs --tokens and --price-per-gpu-hour");
 	if (emit && !out_dir)
 		return cli_usage("search: --emit needs --out-dir DIR");
 	if (out_dir && !emit)
@@ -373,6 +402,8 @@ int cmd_search(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (tr.objective_cost)
+		rank_by_cost(&res, o.space.gpus, tr.price);
 	if (res.stopped == PP_SEARCH_STOP_FLAG)
 		fprintf(stderr, "parplan: search interrupted by %s: the best plan found so far, not proven "
 				"optimal\n", cli_signal_name(*stop));
@@ -400,12 +431,14 @@ int cmd_search(int argc, char **argv)
 	if (out && pp_plan_save(&plan, out, &err) < 0)
 		rc = cli_error(&err);
 	if (json) {
-		if (print_json(&res) < 0) {
+		if (print_json(&res, &tr, o.space.gpus, hw->tdp_w) < 0) {
 			fprintf(stderr, "parplan: search: out of memory\n");
 			rc = CLI_BAD;
 		}
 	} else {
 		print_table(&res);
+		if (res.n > 0)
+			cli_training_print(stdout, &tr, &res.plans[0].cost, o.space.gpus, hw->tdp_w);
 	}
 	fflush(stdout);
 	if (emit && pp_emit_to_dir(&plan, emit, out_dir, &err) < 0) {

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0 n=0
 G=tests/golden/emit
-FORMATS="megatron megatron-deepspeed deepspeed torchtitan nemo nanotron report svg"
+FORMATS="megatron megatron-deepspeed deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg"
 BIG=524288
 
 # torchrun stand-in: records the command line the Megatron scripts build
@@ -19,6 +19,15 @@ printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"$ARGV_OUT"\n' >"$tmp/bin/torchrun"
 chmod +x "$tmp/bin/torchrun"
 
 bad() { echo "FAIL: $*"; fail=1; }
+
+# a Python with OmegaConf (NeMo's config library): python3, else Debian's python3-omegaconf
+OMEGACONF_PY=""
+for py in python3 /usr/bin/python3; do
+	if "$py" -c 'import omegaconf' 2>/dev/null; then
+		OMEGACONF_PY=$py
+		break
+	fi
+done
 
 golden() { # golden-file, produced-file
 	if [ -n "${UPDATE_GOLDEN:-}" ]; then
@@ -79,6 +88,16 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 			fi
 			python3 tests/cli/emit_check.py svg "$pf" "$out" || fail=1
 			;;
+		nemo1)
+			python3 tests/cli/emit_check.py "$f" "$pf" "$out" || fail=1
+			# composed over NeMo's base config, what the user must give stops the run
+			# naming its key (tests/cli/nemo_compose.py)
+			if [ -z "$OMEGACONF_PY" ]; then
+				bad "no Python with omegaconf for the NeMo composition check (Debian: apt-get install python3-omegaconf)"
+			else
+				"$OMEGACONF_PY" tests/cli/nemo_compose.py tests/data/nemo1-base.yaml "$out" >/dev/null || fail=1
+			fi
+			;;
 		*)
 			python3 tests/cli/emit_check.py "$f" "$pf" "$out" || fail=1
 			;;
@@ -87,8 +106,8 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 done
 
 # stdout without -o equals the file
-"$P" emit --plan tests/data/plans/llama3-70b-h100.json --format nemo >"$tmp/stdout.yaml" || bad "emit to stdout"
-cmp -s "$tmp/stdout.yaml" "$G/llama3-70b-h100/nemo" || bad "stdout differs from -o output"
+"$P" emit --plan tests/data/plans/llama3-70b-h100.json --format nemo1 >"$tmp/stdout.yaml" || bad "emit to stdout"
+cmp -s "$tmp/stdout.yaml" "$G/llama3-70b-h100/nemo1" || bad "stdout differs from -o output"
 
 # one plan breaking each launcher rule: exit 2, one line naming the file and the rule
 rules() {
@@ -117,7 +136,7 @@ cases = [
     ("world", "megatron", "world size = t*p*d", {"gpus": 96}, {}, {}),
     ("batch", "megatron", "global batch divisible by micro-batch*d", {}, {"global_batch": 510}, {}),
     ("layers", "megatron", "layers divisible by p", {}, {}, {"layers": 78}),
-    ("heads", "nemo", "heads divisible by t", {}, {}, {"heads": 60, "kv_heads": 60}),
+    ("heads", "nemo1", "heads divisible by t", {}, {}, {"heads": 60, "kv_heads": 60}),
     ("groups", "megatron", "query groups a multiple or divisor of t", {}, {},
      {"heads": 96, "kv_heads": 12}),
     ("kv", "nanotron", "kv heads at least t", {}, {}, {"kv_heads": 4}),
@@ -130,24 +149,25 @@ cases = [
     ("mp", "megatron", "micro-batches a multiple of p", {},
      {"schedule": "interleaved", "virtual_stages": 2, "global_batch": 24}, {}),
     ("gpipe", "megatron", "no GPipe schedule", {}, {"schedule": "gpipe"}, {}),
-    ("uneven", "nemo", "even pipeline stages", {},
+    ("uneven", "nemo1", "even pipeline stages", {},
      {"first_stage_layers": 18, "last_stage_layers": 20}, {}),
     ("interleave", "nanotron", "no interleaved schedule", {},
      {"schedule": "interleaved", "virtual_stages": 2}, {}),
     ("family", "torchtitan", "llama models only", {}, {}, {"family": "gpt"}),
-    ("tpsp", "torchtitan", "tensor parallel is sequence parallel", {},
+    ("tpsp", "torchtitan-toml", "tensor parallel is sequence parallel", {},
      {"sequence_parallel": False}, {}),
-    ("mbstage", "torchtitan", "micro-batches at least p*v", {}, {"global_batch": 12}, {}),
+    ("mbstage", "torchtitan-toml", "micro-batches at least p*v", {}, {"global_batch": 12}, {}),
     ("flavor", "torchtitan", "registered model flavor", {}, {}, {"hidden": 4096}),
     ("p3", "megatron", "interleaving needs p > 2", {},
      {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
-    ("p3nemo", "nemo", "interleaving needs p > 2", {},
+    ("p3nemo", "nemo1", "interleaving needs p > 2", {},
      {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
     ("selective", "nanotron", "no selective recompute", {}, {}, {}),
     ("ttstages", "torchtitan", "stages from layers per stage", {},
      {"schedule": "interleaved", "virtual_stages": 4}, {}),
 ]
-for fmt in ("megatron", "megatron-deepspeed", "deepspeed", "torchtitan", "nemo", "nanotron"):
+for fmt in ("megatron", "megatron-deepspeed", "deepspeed", "torchtitan", "torchtitan-toml",
+            "nemo1", "nanotron"):
     cases.append((f"v1-{fmt}", fmt, "interleaving needs v > 1", {},
                   {"schedule": "interleaved", "virtual_stages": 1}, {}))
 for name, fmt, rule, top, glob, shape in cases:
@@ -176,7 +196,7 @@ while IFS='|' read -r pf f rule; do
 		grep -qF "$f: rule \"$rule\"" "$tmp/err" || bad "rule \"$rule\" ($f): exit $rc: $(cat "$tmp/err")"
 	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
 done <"$tmp/rules"
-[ "$(wc -l <"$tmp/rules")" -eq 29 ] || bad "expected 29 rule plans"
+[ "$(wc -l <"$tmp/rules")" -eq 30 ] || bad "expected 30 rule plans"
 
 # torchtitan, Interleaved1F1B with v = 4 on p = 2 (80 layers): 11 layers per stage makes
 # ceil(82 / 11) = 8 = p*v stages; emit_check.py recomputes torchtitan's count
@@ -189,10 +209,26 @@ p["stages"] = [{"first_layer": 10 * i, "layers": 10, "embedding": i == 0, "head"
                for i in range(8)]
 json.dump(p, open(sys.argv[1] + "/tt-v4.json", "w"))
 PY
-"$P" emit --plan "$tmp/tt-v4.json" --format torchtitan -o "$tmp/tt-v4.toml" 2>"$tmp/err" &&
+"$P" emit --plan "$tmp/tt-v4.json" --format torchtitan-toml -o "$tmp/tt-v4.toml" 2>"$tmp/err" &&
 	grep -q '^pipeline_parallel_layers_per_stage = 11$' "$tmp/tt-v4.toml" &&
-	python3 tests/cli/emit_check.py torchtitan "$tmp/tt-v4.json" "$tmp/tt-v4.toml" ||
+	python3 tests/cli/emit_check.py torchtitan-toml "$tmp/tt-v4.json" "$tmp/tt-v4.toml" ||
+	bad "torchtitan-toml v = 4: $(cat "$tmp/err")"
+"$P" emit --plan "$tmp/tt-v4.json" --format torchtitan -o "$tmp/tt-v4.py" 2>"$tmp/err" &&
+	grep -q '^        pipeline_parallel_layers_per_stage=11,$' "$tmp/tt-v4.py" &&
+	python3 tests/cli/emit_check.py torchtitan "$tmp/tt-v4.json" "$tmp/tt-v4.py" ||
 	bad "torchtitan v = 4: $(cat "$tmp/err")"
+
+# the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
+# 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
+pf=tests/data/plans/llama3-70b-h100.json
+for edit in 's/^    config.training.mixed_precision_param = /    config.training.local_batch_size = /' \
+	's/^        expert_parallel_degree=1,/        pipeline_parallel_microbatch_size=1,/' \
+	's/^        tensor_parallel_degree=8,/        tensor_parallel_degree=4,/'; do
+	sed "$edit" "$G/llama3-70b-h100/torchtitan" >"$tmp/tt-bad.py"
+	cmp -s "$tmp/tt-bad.py" "$G/llama3-70b-h100/torchtitan" && bad "edit $edit changed nothing"
+	python3 tests/cli/emit_check.py torchtitan "$pf" "$tmp/tt-bad.py" >/dev/null 2>&1 &&
+		bad "torchtitan read-back check passed a module edited with $edit"
+done
 
 # names go into comments and quoted strings: a plan whose model or hw name could end them is
 # refused, naming the file and the JSON path
@@ -222,7 +258,7 @@ done
 [ $? -eq 2 ] && grep -q 'unknown format "fortran"' "$tmp/err" || bad "unknown format"
 "$P" emit --plan tests/data/plans/llama3-8b-p1.json 2>/dev/null
 [ $? -eq 2 ] || bad "missing --format accepted"
-for twice in "--plan tests/data/plans/llama3-70b-h100.json" "--format nemo" "-o $tmp/twice" \
+for twice in "--plan tests/data/plans/llama3-70b-h100.json" "--format nemo1" "-o $tmp/twice" \
 	"--zero-stage 1" "--recompute-num-layers 1"; do
 	# shellcheck disable=SC2086
 	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format megatron -o "$tmp/twice" \

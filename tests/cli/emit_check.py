@@ -3,11 +3,13 @@
 
     emit_check.py FORMAT PLAN.json FILE [ARGV_FILE]
 
-Reads FILE as its launcher would (JSON, TOML with tomllib, YAML with PyYAML, the bash script's
+Reads FILE as its launcher would (JSON, TOML with tomllib, YAML with PyYAML, Python with ast,
+the bash script's
 torchrun command line as captured in ARGV_FILE, the SVG with xml.etree) and checks that every
 number taken from the plan equals the plan's.  Exits non-zero with a message on the first
 mismatch.
 """
+import ast
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -218,6 +220,113 @@ def check_schema(where, value, spec):
         check_schema(f"{where}.{k}" if where else k, value[k], sub)
 
 
+def known_fields(name):
+    """The field names of tests/data/launcher-fields/NAME.txt (scripts/launcher-fields, from the
+    launcher's config dataclasses at the commit its header names)."""
+    with open(f"tests/data/launcher-fields/{name}.txt") as f:
+        return {ln.strip() for ln in f if ln.strip() and not ln.startswith("#")}
+
+
+# torchtitan's config classes the module may call, and the section of the field list their
+# keyword arguments belong to
+TT_CALLS = {"ParallelismConfig": "parallelism", "CompileConfig": "compile",
+            "FullAC.Config": "activation_checkpoint", "SelectiveAC.Config": "activation_checkpoint",
+            "Float8LinearConverter.Config": "float8", "model_registry": "model_registry"}
+
+
+def dotted(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return base + "." + node.attr if base else None
+    return None
+
+
+def number(node):
+    """An int, float, bool, str or None literal, or a product of int literals."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return number(node.left) * number(node.right)
+    return ast.literal_eval(node)
+
+
+def check_torchtitan_module():
+    """The module parses; its one function starts from a torchtitan baseline and sets only fields
+    of torchtitan's config dataclasses (each checked against the committed list); the values are
+    the plan's."""
+    known = known_fields("torchtitan")
+    tree = ast.parse(open(path).read(), path)
+    fns = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    eq("configuration functions", [f.name for f in fns], ["parplan"])
+    imported = {a.asname or a.name: n.module for n in tree.body if isinstance(n, ast.ImportFrom)
+                for a in n.names}
+    for name, mod in imported.items():
+        if not mod.startswith("torchtitan."):
+            sys.exit(f"torchtitan: {path}: imports {name} from {mod}")
+    body = fns[0].body
+    first = body[0]
+    if not (isinstance(first, ast.Assign) and isinstance(first.value, ast.Call)
+            and dotted(first.value.func) in imported
+            and imported[dotted(first.value.func)] == "torchtitan.models.llama3.config_registry"):
+        sys.exit(f"torchtitan: {path}: does not start from a config_registry baseline")
+    if not isinstance(body[-1], ast.Return):
+        sys.exit(f"torchtitan: {path}: does not return the configuration")
+    values = {}
+    for node in ast.walk(fns[0]):
+        if isinstance(node, ast.Assign):
+            for tgt in node.targets:
+                name = dotted(tgt)
+                if name and name.startswith("config."):
+                    field = name[len("config."):]
+                    if field not in known:
+                        sys.exit(f"torchtitan: {path}: sets {field}: not a field of torchtitan's "
+                                 "config (tests/data/launcher-fields/torchtitan.txt)")
+                    values[field] = node.value
+        if isinstance(node, ast.Call):
+            fn = dotted(node.func)
+            if fn in TT_CALLS:
+                for kw in node.keywords:
+                    field = f"{TT_CALLS[fn]}.{kw.arg}"
+                    if field not in known:
+                        sys.exit(f"torchtitan: {path}: {fn}({kw.arg}=...): not a field of "
+                                 "torchtitan's config")
+                    values[field] = kw.value
+            elif fn and fn != dotted(first.value.func):
+                sys.exit(f"torchtitan: {path}: calls {fn}, not a known config class")
+    val = {k: number(v) for k, v in values.items()
+           if not isinstance(v, (ast.Call, ast.List))}
+    eq("tensor_parallel_degree", val["parallelism.tensor_parallel_degree"], t)
+    eq("pipeline_parallel_degree", val["parallelism.pipeline_parallel_degree"], p)
+    dr, ds = val["parallelism.data_parallel_replicate_degree"], val["parallelism.data_parallel_shard_degree"]
+    eq("dp degrees", dr * ds, d)
+    eq("data_parallel_shard_degree", ds, d if g["distributed_optimizer"] else 1)
+    eq("world", dr * ds * t * p * val["parallelism.context_parallel_degree"], gpus)
+    eq("enable_sequence_parallel", val["parallelism.enable_sequence_parallel"],
+       g["sequence_parallel"])
+    eq("max_context_length", val["training.max_context_length"], sh["seq"])
+    eq("num_tokens_per_microbatch_per_dp_rank",
+       val["training.num_tokens_per_microbatch_per_dp_rank"], mb * sh["seq"])
+    eq("num_tokens_per_train_step", val["training.num_tokens_per_train_step"], gb * sh["seq"])
+    # torchtitan's trainer: gradient accumulation = train step / (micro tokens * pp micro-batches
+    # * dp degree) (trainer.py), which must come out whole and give the plan's m micro-batches
+    npp = val.get("parallelism.num_pp_microbatches", 1) if p > 1 else 1
+    per_step = val["training.num_tokens_per_microbatch_per_dp_rank"] * npp * d
+    eq("whole gradient accumulation", val["training.num_tokens_per_train_step"] % per_step, 0)
+    eq("micro-batches", npp * val["training.num_tokens_per_train_step"] // per_step, m)
+    ac = values["activation_checkpoint"]
+    eq("activation_checkpoint", None if isinstance(ac, ast.Constant) else dotted(ac.func),
+       {"none": None, "selective": "SelectiveAC.Config", "full": "FullAC.Config"}[g["recompute"]])
+    if p > 1:
+        eq("pipeline_parallel_schedule", val["parallelism.pipeline_parallel_schedule"],
+           {"1f1b": "1F1B", "gpipe": "GPipe", "interleaved": "Interleaved1F1B"}[g["schedule"]])
+        eq("disable_cuda_graphs (CUDA graphs refuse PP)", val["training.disable_cuda_graphs"], True)
+        k = val.get("parallelism.pipeline_parallel_layers_per_stage")
+        L = sh["layers"]
+        stages = (p * (2 if g["schedule"] == "interleaved" else 1) if k is None
+                  else -(-(L + 2) // k))
+        eq("torchtitan's stage count", stages, p * v)
+
+
 def check_svg():
     root = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
@@ -286,6 +395,8 @@ elif fmt == "deepspeed":
        1 if g["distributed_optimizer"] else 0)
     eq("bf16.enabled", c["bf16"]["enabled"], True)
 elif fmt == "torchtitan":
+    check_torchtitan_module()
+elif fmt == "torchtitan-toml":
     import tomllib
     c = tomllib.load(open(path, "rb"))
     par, tr = c["parallelism"], c["training"]
@@ -313,10 +424,10 @@ elif fmt == "torchtitan":
         eq("local_batch_size", tr["local_batch_size"], mb)
     eq("activation_checkpoint.mode", c["activation_checkpoint"]["mode"], g["recompute"])
     eq("model.name", c["model"]["name"], "llama3")
-elif fmt in ("nemo", "nanotron"):
+elif fmt in ("nemo1", "nanotron"):
     import yaml
     c = yaml.safe_load(open(path))
-    if fmt == "nemo":
+    if fmt == "nemo1":
         tr, mo = c["trainer"], c["model"]
         eq("trainer.devices", tr["devices"], per_node)
         eq("trainer.num_nodes", tr["num_nodes"], nnodes)
@@ -340,7 +451,7 @@ elif fmt in ("nemo", "nanotron"):
                         ("max_position_embeddings", "seq")):
             eq(k, mo[k], sh[want])
         eq("defaults", c["defaults"], ["megatron_gpt_config", "_self_"])
-        eq("model.data.data_prefix", mo["data"]["data_prefix"], "???")
+        eq("model.data.data_prefix", mo["data"]["data_prefix"], "${fill_in.model.data.data_prefix}")
         eq("model.data.seq_length", mo["data"]["seq_length"], sh["seq"])
         eq("model.tokenizer.library", mo["tokenizer"]["library"],
            "huggingface" if sh["family"] == "llama" else "megatron")

@@ -238,7 +238,8 @@ bad --emit "" $SEARCH --gpus 8 --global-batch 64 --out-dir "$tmp/d"
 # plan options that contradict each other: one line naming the rule
 bad "interleaved" "" $COST $GL --virtual-stages 2 --schedule 1f1b
 bad "interleaved" "" $COST $GL --schedule interleaved
-# (interleaving with uneven stages is allowed when each rank's layers split over its v chunks)
+# (interleaving with uneven stages is allowed where Megatron-LM builds it: each rank's layers
+# split over its v chunks, or an end stage one layer short of a middle one)
 bad "first/last stage" "" $COST $GL --virtual-stages 2 --first-stage-layers 3
 bad "first/last stage" "" $COST $GL --last-stage-layers 1048576
 bad --predict "" $P calibrate --measurements m.json --hw $H -o "$tmp/cal.json" --predict m.json
@@ -290,7 +291,8 @@ bad "[1, 1000000000]" "" $SEARCH --gpus 8 --global-batch 1000000001
 bad "[1, 1048576]" "" $SEARCH --gpus 1048577 --global-batch 64
 # the billion-sample plan through every emitter: written, or refused in one line (the SVG draws
 # at most so many pipeline slots; torchtitan and nanotron take Llama models only)
-for f in megatron megatron-deepspeed deepspeed torchtitan nemo nanotron report svg plan exec; do
+for f in megatron megatron-deepspeed deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg plan \
+	exec; do
 	run "" $P emit --plan "$tmp/big-exhaustive.json" --format $f -o "$tmp/big.out"
 	n=$((n + 1))
 	if ! { [ "$rc" -eq 0 ] || { [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; }; } ||
