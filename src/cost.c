@@ -263,7 +263,69 @@ double pp_cf_pipeline_s(int m, int p, int v, double t_f, double t_b)
 
 double pp_cf_bytes_per_param(int d, int distributed_optimizer)
 {
-	return WEIGHT_BYTES + GRAD_BYTES + (distributed_optimizer ? ADAM_BYTES / d : ADAM_BYTES);
+	return pp_cf_zero_bytes_per_param(distributed_optimizer ? 1 : 0, d, GRAD_BYTES);
+}
+
+double pp_cf_zero_bytes_per_param(int stage, int n, double grad_bytes)
+{
+	/* Rajbhandari et al. 2020 (ZeRO), sec. 5 and Figure 1, with K = 12 bytes of Adam state
+	 * (fp32 master weights, momentum, variance) and 2-byte weights: baseline (2 + g + K),
+	 * P_os 2 + g + K/Nd, P_os+g 2 + (g + K)/Nd, P_os+g+p (2 + g + K)/Nd; the paper's g is 2
+	 * (fp16 gradients), Megatron-LM keeps fp32 main gradients (g = 4) */
+	double k = ADAM_BYTES, w = WEIGHT_BYTES, g = grad_bytes;
+	if (n < 1)
+		n = 1;
+	switch (stage) {
+	case 0: return w + g + k;
+	case 1: return w + g + k / n;
+	case 2: return w + (g + k) / n;
+	default: return (w + g + k) / n;
+	}
+}
+
+double pp_cf_sharded_dp_exposed_s(int n, double ag_f_s, double ag_b_s, double rs_s, double fwd_s,
+				  double bwd_s)
+{
+	/* ZeRO-3 / FSDP (Rajbhandari et al. 2020 sec. 5.3 and 7.2.3; Zhao et al. 2023, PyTorch FSDP,
+	 * sec. 3.3.2 "backward/forward prefetching"): the stage's n units (layers) are each
+	 * all-gathered before their forward and again before their backward, and their gradients
+	 * reduce-scattered after it.  The next unit's all-gather is issued while the current unit
+	 * computes, so a unit exposes only what its communication exceeds its compute; the first
+	 * all-gather of each pass and the last reduce-scatter have nothing to hide behind.  ZeRO-2
+	 * is the same with no all-gathers (gradients reduce-scattered bucket by bucket). */
+	double au, bu, ru, fu, wu, x = 0;
+	if (n < 1)
+		n = 1;
+	au = ag_f_s / n, bu = ag_b_s / n, ru = rs_s / n, fu = fwd_s / n, wu = bwd_s / n;
+	if (ag_f_s > 0)
+		x += au + (n - 1) * MAXD(0, au - fu);
+	x += bu + (n - 1) * MAXD(0, bu + ru - wu) + ru;
+	return x;
+}
+
+double pp_cf_cp_kv_bytes(double b, double s, double kv_dim, int t, int cp, double eb)
+{
+	/* the K and V a context-parallel rank holds: two tensors of b x s/cp x kv_dim/t elements
+	 * (Liu et al. 2023, Ring Attention, sec. 3; Megatron-Core context parallelism) */
+	return 2.0 * b * (s / cp) * (kv_dim / t) * eb;
+}
+
+double pp_cf_cp_exposed_s(pp_cp_comm type, int cp, double comm_s, double attn_s, double *hidden_s)
+{
+	/* p2p: cp - 1 ring steps, each step's send of the next K/V block runs beside the attention
+	 * of the block in hand (Liu et al. 2023, Ring Attention, sec. 3; with causal load balancing,
+	 * every rank holding chunks i and 2cp-1-i, the cp steps carry equal work: Megatron-Core
+	 * context_parallel.md); only what a step's send exceeds its share of the attention shows.
+	 * all_gather and a2a run before (and after) the attention and are all exposed. */
+	double hidden = 0, exposed = comm_s;
+	if (type == PP_CP_P2P && cp > 1) {
+		double step = comm_s / (cp - 1), work = attn_s / cp;
+		exposed = (cp - 1) * MAXD(0, step - work);
+		hidden = comm_s - exposed;
+	}
+	if (hidden_s)
+		*hidden_s = hidden;
+	return exposed;
 }
 
 /* ---- context ----------------------------------------------------------------------------- */
@@ -595,6 +657,15 @@ static int split_factor(pp_cfg cfg, int t)
 	return cfg == PP_CFG_REPLICATE ? 1 : t;
 }
 
+/* Samples' worth of tokens one device computes per micro-batch: context parallelism splits each
+ * sequence over cp ranks, and with causal load balancing (each rank holds chunks i and 2cp-1-i,
+ * Megatron-Core context_parallel.md) every rank gets 1/cp of every op's work, attention's
+ * included, and keeps 1/cp of its activations. */
+static inline double cp_batch(const pp_global *gl)
+{
+	return gl->cp > 1 ? (double)gl->micro_batch / gl->cp : (double)gl->micro_batch;
+}
+
 /* FLOP/s of one [m, k] x [k, n] GEMM: the shape-aware model, the profile's flat rate or table */
 static double gemm_rate_at(const pp_costctx *c, double m, double n, double k)
 {
@@ -627,7 +698,7 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 {
 	int t = gl->t;
 	double E = (double)op->experts, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
-	double rows = (double)op->gemm_m * gl->micro_batch, m, sw;
+	double rows = (double)op->gemm_m * cp_batch(gl), m, sw;
 	if (cfg == PP_CFG_SAMPLE || cfg == PP_CFG_SEQUENCE)
 		rows /= t;
 	if (cfg == PP_CFG_COLUMN) {
@@ -651,7 +722,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	const pp_op *op = &c->g->ops[o];
 	const pp_hw *hw = c->hw;
 	int t = gl->t, f = split_factor(cfg, t);
-	double b = gl->micro_batch, bytes, flops;
+	double b = cp_batch(gl), bytes, flops;
 
 	if ((unsigned)cfg >= PP_CFG_COUNT || !(c->allowed[op->type] >> cfg & 1u))
 		return -1;
@@ -811,7 +882,7 @@ static inline void edge_cost(const pp_costctx *c, const pp_global *gl, const edg
 		      double *fwd, double *bwd, double *moved)
 {
 	const pp_graph *g = c->g;
-	double bytes = e->elems * gl->micro_batch * c->eb;
+	double bytes = e->elems * cp_batch(gl) * c->eb;
 	pp_layout lp = out_layout(g->ops[e->prod].type, pc), lc = in_layout(cc);
 	pp_layout need = lp == PP_LAYOUT_P ? PP_LAYOUT_R : lp;
 	*fwd = reshard_s(c, gl->t, lp, lc, bytes, moved);
@@ -823,6 +894,8 @@ typedef struct settot {
 	double f_s, b_s, tp_f_s, tp_b_s, gemm_s, attn_f_s;
 	double w_s;             /* of b_s, the weight gradients */
 	double mm_f_s, mm_b_s;  /* matmul forward, backward (input + weight grads): what TP hides behind */
+	double at_f_s, at_b_s;  /* attention forward, backward: what the CP ring hides behind */
+	int n_attn;             /* attention ops in the set */
 	double saved, core_saved, params, params_td, tp_moved;
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
@@ -832,7 +905,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		    settot *r)
 {
 	/* accumulate in locals: the compiler cannot keep r's fields in registers across calls */
-	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0;
+	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
+	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
 	double params = 0, params_td = 0, moved = 0;
 	int i, t = gl->t;
@@ -852,6 +926,11 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		tp_f += oc.comm_f_s;
 		tp_b += oc.comm_f_s;
 		gemm += 3.0 * oc.gemm_s;
+		if (is_attention(c->g->ops[o].type)) {
+			at_f += oc.f_s;
+			at_b += oc.b_s + oc.w_s;
+			n_attn++;
+		}
 		if (is_attention(c->g->ops[o].type) && c->st.attention != PP_ATTN_FLASH)
 			attn += oc.f_s; /* flash recomputes the scores in its backward already */
 		saved += oc.saved;
@@ -873,13 +952,16 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		 * gathers it again in backward (Korthikanti et al. 2022, sec. 4.2.2) */
 		if (cons->type == PP_OP_MATMUL && e->slot == 0 &&
 		    is_split(out_layout(c->g->ops[e->prod].type, pc)) && !is_split(in_layout(cc)))
-			saved -= cons->saved_bytes * gl->micro_batch * (1.0 - 1.0 / t);
+			saved -= cons->saved_bytes * cp_batch(gl) * (1.0 - 1.0 / t);
 	}
 	r->f_s = f_s;
 	r->b_s = b_s;
 	r->w_s = w_s;
 	r->mm_f_s = mm_f;
 	r->mm_b_s = mm_b;
+	r->at_f_s = at_f;
+	r->at_b_s = at_b;
+	r->n_attn = n_attn;
 	r->tp_f_s = tp_f;
 	r->tp_b_s = tp_b;
 	r->gemm_s = gemm;
@@ -937,7 +1019,10 @@ double pp_cost_edge_s(const pp_costctx *c, const pp_global *gl, int prod, pp_cfg
 double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
 {
 	opcost oc;
-	double per_param = pp_cf_bytes_per_param(gl->d, gl->distributed_optimizer), act;
+	int zs = pp_global_zero_stage(gl);
+	double per_param = pp_cf_zero_bytes_per_param(zs, pp_global_shard_ranks(gl),
+						       zs >= 2 ? c->st.grad_reduce_bytes : GRAD_BYTES),
+	       act;
 	if (op < 0 || op >= c->g->n_ops || op_cost(c, gl, op, cfg, &oc) < 0)
 		return -1;
 	act = oc.saved;
@@ -952,18 +1037,45 @@ double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg
 
 /* Data-parallel gradient traffic per iteration; *ag_s gets the parameter all-gather part (the
  * distributed optimizer's), the return value includes it. */
+/*
+ * A data-parallel collective over the group of n ranks at @stride (the d*cp data-parallel ranks
+ * at stride t: Megatron-LM parallel_state builds the gradient group over data and context
+ * parallelism, rank order t < cp < d < p; torchtitan's dp_shard_cp mesh).  HSDP (@nr > 1
+ * replica groups): the all-gather and reduce-scatter run inside the shard group of n/nr ranks,
+ * and the replica groups all-reduce each rank's 1/(n/nr) shard of the reduced gradients (PyTorch
+ * fully_shard on a 2-D mesh, HSDP; Zhao et al. 2023, PyTorch FSDP, sec. 3.2.2).
+ */
+static double dp_coll_s(const pp_costctx *c, pp_coll k, int n, int stride, int nr, double bytes)
+{
+	int ns;
+	double s;
+	if (nr <= 1 || n % nr)
+		return pp_coll_s(c->hw, k, n, stride, bytes);
+	ns = n / nr;
+	s = pp_coll_s(c->hw, k, ns, stride, bytes);
+	if (k == PP_COLL_REDUCESCATTER)
+		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, nr, stride * ns, bytes / ns);
+	return s;
+}
+
+/* Replica groups of HSDP (1 without it). */
+static int hsdp_replicas(const pp_global *gl)
+{
+	return gl->hsdp_shard > 0 && pp_global_zero_stage(gl) > 0 ? gl->d / gl->hsdp_shard : 1;
+}
+
 static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double params_d,
 				double params_td, double *ag_s)
 {
 	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes;
-	int d = gl->d, t = gl->t;
-	if (gl->distributed_optimizer) {
+	int t = gl->t, d = gl->d * gl->cp, nr = hsdp_replicas(gl);
+	if (pp_global_zero_stage(gl) > 0) {
 		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights (summed in this
 		 * order so that the legacy model's numbers stay bit-identical) */
-		double ag_d = pp_coll_s(c->hw, PP_COLL_ALLGATHER, d, t, params_d * WEIGHT_BYTES);
-		double ag_td = pp_coll_s(c->hw, PP_COLL_ALLGATHER, t * d, 1, params_td * WEIGHT_BYTES);
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, d, t, params_d * gb) + ag_d;
-		s += pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, t * d, 1, params_td * gb) + ag_td;
+		double ag_d = dp_coll_s(c, PP_COLL_ALLGATHER, d, t, nr, params_d * WEIGHT_BYTES);
+		double ag_td = dp_coll_s(c, PP_COLL_ALLGATHER, t * d, 1, nr, params_td * WEIGHT_BYTES);
+		s += dp_coll_s(c, PP_COLL_REDUCESCATTER, d, t, nr, params_d * gb) + ag_d;
+		s += dp_coll_s(c, PP_COLL_REDUCESCATTER, t * d, 1, nr, params_td * gb) + ag_td;
 		ag = ag_d + ag_td;
 	} else {
 		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * gb);
@@ -1035,8 +1147,11 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double ext_f[MAX_EXT], ext_b[MAX_EXT];
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
-	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td;
-	double b = gl->micro_batch, per_param, p2p = 0, boundary_bytes;
+	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td, cp = gl->cp > 1 ? gl->cp : 1;
+	int zs = pp_global_zero_stage(gl), nshard = pp_global_shard_ranks(gl), max_units = 1;
+	double gbs = zs >= 2 ? c->st.grad_reduce_bytes : GRAD_BYTES;
+	double cp_exp[MAX_CLASSES], cp_hid[MAX_CLASSES], cp_moved = 0;
+	double b = cp_batch(gl), per_param, p2p = 0, boundary_bytes;
 	double Tmax = -1, Tsum = 0, Tmax_comp = 0, Tmax_tp = 0, Tmax_pp = 0, Tmax_b = 0, Tmax_f = 0;
 	double Tmax_w = 0, Tmax_tph = 0, tp_hidden[MAX_CLASSES], pp_exposed = 0, pp_hidden = 0;
 	double sync_ag_max = 0, sync_ag = 0, headroom = c->st.mem_headroom_gib * 1073741824.0;
@@ -1044,15 +1159,16 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	double sync_max = 0, opt_params_max = 0, peak = -1, capacity;
 	double last_params = -1, last_params_td = -1, sync = 0;
 	int cnt[MAX_CLASSES + MAX_EXT];
+	double Tmax_cp = 0, Tmax_cph = 0;
 	struct {
-		double F, B, tpF, tpB, act, params, params_td, W, tpH;
-	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit;
+	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
 	out->stack = c->st.legacy ? NULL : c->st.name;
 	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
-	    v < 1 || pp_mul_int(t, d, &td) < 0) /* t*d groups below */
+	    v < 1 || pp_mul_int(t, d, &td) < 0 || pp_mul_int(td, cp, &td) < 0) /* t*cp*d groups below */
 		return PP_EINVALID;
 	if (!cfg) {
 		/* Megatron's configs, only for the ops the evaluation reads */
@@ -1088,6 +1204,60 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		if (gl->recompute == PP_RECOMPUTE_FULL)
 			tp_hidden[k] += hf;
 	}
+	/* context parallelism: each attention op exchanges the K/V of its sequence chunk over the
+	 * cp group (cp ranks at stride t: rank order t < cp < d < p as Megatron-LM and torchtitan
+	 * build their meshes), forward and backward (pp_cf_cp_exposed_s) */
+	for (k = 0; k < g->n_classes; k++) {
+		double kv, cf = 0, cb = 0, hf = 0, hb = 0, kvd, nd = hw->node_devices;
+		cp_exp[k] = cp_hid[k] = 0;
+		if (cp <= 1 || !cls[k].n_attn)
+			continue;
+		kvd = (double)g->hidden * (g->kv_heads ? g->kv_heads : g->heads) / g->heads;
+		kv = cls[k].n_attn * pp_cf_cp_kv_bytes(gl->micro_batch, (double)g->seq, kvd, t, cp, c->eb);
+		switch (gl->cp_comm_type) {
+		case PP_CP_P2P: {
+			/* a ring: a step is as slow as its slowest hop, the network once the ring
+			 * leaves the node; backward sends K/V and their gradients */
+			int stride = (long long)t * cp > nd ? (int)nd : t;
+			cf = (cp - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, kv);
+			cb = (cp - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, 2 * kv);
+			if (k == 0)
+				cp_moved = (cp - 1) * 3.0 * kv;
+			break;
+		}
+		case PP_CP_ALLGATHER:
+			/* all-gather K/V before attention; backward gathers them again and
+			 * reduce-scatters their gradients */
+			cf = pp_coll_s(hw, PP_COLL_ALLGATHER, cp, t, kv * cp);
+			cb = cf + pp_coll_s(hw, PP_COLL_REDUCESCATTER, cp, t, kv * cp);
+			if (k == 0)
+				cp_moved = 3.0 * (cp - 1) * kv;
+			break;
+		default: {
+			/* Ulysses: all-to-all Q, K, V to a head split before attention and the output
+			 * back after it, the same in backward (Jacobs et al. 2023, sec. 3.1) */
+			double qo = 2.0 * cls[k].n_attn * gl->micro_batch * ((double)g->seq / cp) *
+				    ((double)g->hidden / t) * c->eb;
+			cf = pp_coll_s(hw, PP_COLL_ALLTOALL, cp, t, (kv + qo) * cp);
+			cb = cf;
+			if (k == 0)
+				cp_moved = 2.0 * (cp - 1) / cp * (kv + qo);
+			break;
+		}
+		}
+		cf = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cf, cls[k].at_f_s, &hf);
+		cb = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cb, cls[k].at_b_s, &hb);
+		cls[k].tp_f_s += cf;
+		cls[k].tp_b_s += cb;
+		tp_hidden[k] += hf + hb;
+		cp_exp[k] = cf + cb;
+		cp_hid[k] = hf + hb;
+		if (gl->recompute == PP_RECOMPUTE_FULL) {
+			tp_hidden[k] += hf;
+			cp_exp[k] += cf;
+			cp_hid[k] += hf;
+		}
+	}
 	/* recomputation: full re-runs each layer's forward (and its forward collectives) during
 	 * backward and keeps only the layer input; selective re-runs the attention core and drops
 	 * its activations (Korthikanti et al. 2022, sections 4.2 and 5) */
@@ -1115,7 +1285,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	 * optimisation, Narayanan et al. 2021 sec. 4.1) */
 	boundary_bytes = c->layer_in_elems[0] * b * c->eb / (t > 1 ? t : 1);
 	if (p > 1) {
-		p2p = pp_coll_s(hw, PP_COLL_P2P, 2, t * d, boundary_bytes);
+		p2p = pp_coll_s(hw, PP_COLL_P2P, 2, td, boundary_bytes);
 		/* without sequence parallelism the receiver all-gathers the t slices it was sent
 		 * (Narayanan et al. 2021, sec. 4.1, Fig. 9); with it the layer wants them split */
 		if (!c->st.legacy && t > 1 && !gl->sequence_parallel)
@@ -1131,13 +1301,13 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		}
 	}
 
-	per_param = pp_cf_bytes_per_param(d, gl->distributed_optimizer);
+	per_param = pp_cf_zero_bytes_per_param(zs, nshard, gbs);
 	capacity = c->mem_override > 0 ? c->mem_override : c->capacity;
 	capacity -= headroom;
 	pp_global_stage_layers(g, gl, stage_layers);
 	for (s = 0; s < p; s++) {
 		int last = first + stage_layers[s], same = s >= 2 && s < p - 1;
-		double F, B, W, tpF, tpB, act, params, params_td, T, mem;
+		double F, B, W, tpF, tpB, act, params, params_td, T, mem, unit, ws_w = 0, ws_g = 0;
 		double flight = in_flight(gl, s, m);
 		for (k = 0; k < g->n_classes; k++) {
 			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
@@ -1152,9 +1322,13 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
 			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
-			mid.W = mid.tpH = 0;
+			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = 0;
 			for (k = 0; k < g->n_classes; k++) {
 				int n = cnt[k];
+				if (n > 0 && cls[k].params + cls[k].params_td > mid.unit)
+					mid.unit = cls[k].params + cls[k].params_td;
+				mid.cpX += n * cp_exp[k];
+				mid.cpH += n * cp_hid[k];
 				mid.F += n * cls[k].f_s;
 				mid.B += n * cls[k].b_s;
 				mid.W += n * cls[k].w_s;
@@ -1179,7 +1353,12 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		params_td = mid.params_td;
 		act *= flight;
 		W = mid.W;
+		unit = mid.unit;
+		if (stage_layers[s] > max_units)
+			max_units = stage_layers[s];
 		if (s == 0) {
+			if (pre.params + pre.params_td > unit)
+				unit = pre.params + pre.params_td;
 			F += pre.f_s;
 			B += pre.b_s;
 			W += pre.w_s;
@@ -1190,6 +1369,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			params_td += pre.params_td;
 		}
 		if (s == p - 1) {
+			if (post.params + post.params_td > unit)
+				unit = post.params + post.params_td;
 			F += post.f_s;
 			B += post.b_s;
 			W += post.w_s;
@@ -1213,6 +1394,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			Tmax_b = B + tpB;
 			Tmax_w = W;
 			Tmax_tph = mid.tpH;
+			Tmax_cp = mid.cpX;
+			Tmax_cph = mid.cpH;
 		}
 		if (params != last_params || params_td != last_params_td) /* middle stages repeat */
 			sync = grad_sync_split_s(c, gl, params, params_td, &sync_ag);
@@ -1224,7 +1407,18 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			sync_max = sync;
 		if (params + params_td > opt_params_max)
 			opt_params_max = params + params_td;
-		mem = (params + params_td) * per_param + act;
+		if (zs >= 2) {
+			/* the unsharded working set: ZeRO-2 reduces one unit's (layer's) gradients
+			 * at a time; ZeRO-3 / FSDP also holds the unit in compute and the prefetched
+			 * next one (Zhao et al. 2023, PyTorch FSDP, sec. 3.3.2; DeepSpeed
+			 * stage3_prefetch_bucket_size), or with p > 1 the whole stage's parameters
+			 * gathered once per iteration (torchtitan parallelize.py: no resharding after
+			 * forward when pipeline parallel, so micro-batches do not re-gather) */
+			ws_g = unit * gbs;
+			if (zs == 3)
+				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
+		}
+		mem = (params + params_td) * per_param + ws_w + ws_g + act;
 		if (mem > peak) {
 			peak = mem;
 			out->peak_stage = s;
@@ -1232,6 +1426,12 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			out->grads_gib = (params + params_td) * GRAD_BYTES / 1073741824.0;
 			out->optimizer_gib = (params + params_td) * (per_param - WEIGHT_BYTES - GRAD_BYTES) /
 					     1073741824.0;
+			if (zs >= 2) {
+				double P = params + params_td;
+				out->weights_gib = (P * WEIGHT_BYTES / (zs == 3 ? nshard : 1) + ws_w) / 1073741824.0;
+				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
+				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
+			}
 			out->activations_gib = act / 1073741824.0;
 			out->stage_params = params + params_td;
 		}
@@ -1242,10 +1442,40 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
 		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0;
-		double gpus = (double)t * p * d, B = gl->global_batch, peak_flops = c->peak;
-		double shard = opt_params_max / (gl->distributed_optimizer ? d : 1);
+		double gpus = (double)t * cp * p * d, B = gl->global_batch, peak_flops = c->peak;
+		double shard = opt_params_max / (zs > 0 ? nshard : 1), dp_total = sync_max;
 		dp = sync_max;
-		if (c->st.legacy) {
+		if (zs >= 2) {
+			/* ZeRO-2/3, FSDP: gradients reduce-scattered every micro-batch (the shard
+			 * owner accumulates them: Rajbhandari et al. 2020 sec. 5.2; FSDP2 reduces in
+			 * every backward), parameters all-gathered per unit (pp_cf_sharded_dp_exposed_s);
+			 * ZeRO-2 all-gathers the updated weights after the step as ZeRO-1 does */
+			double rs = sync_max - sync_ag_max, ag = sync_ag_max;
+			if (zs == 2) {
+				double bucket = opt_params_max > 0 ? DDP_BUCKET_PARAMS / opt_params_max : 1;
+				if (bucket > 1)
+					bucket = 1;
+				dp = m * pp_cf_sharded_dp_exposed_s(max_units, 0, 0, rs, Tmax_f, Tmax_b);
+				dp += gl->overlap_param_gather && c->st.param_gather_overlap
+					      ? MAXD(ag * bucket, ag - Tmax_f)
+					      : ag;
+				dp_total = m * rs + ag;
+			} else if (p == 1) {
+				dp = m * pp_cf_sharded_dp_exposed_s(max_units, ag, ag, rs, Tmax_f, Tmax_b);
+				dp_total = m * (2 * ag + rs);
+			} else {
+				dp = pp_cf_sharded_dp_exposed_s(max_units, ag, 0, 0, Tmax_f, 0) +
+				     m * pp_cf_sharded_dp_exposed_s(max_units, 0, 0, rs, Tmax_f, Tmax_b);
+				dp_total = ag + m * rs;
+			}
+			opt = shard * (ADAM_STEP_BYTES + (c->st.grad_norm_pass ? GRAD_NORM_BYTES : 0) +
+				       (c->st.zero_grad_pass ? ZERO_GRAD_BYTES : 0)) /
+			      (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
+			if (!c->st.legacy && p > 1 && g->tied_embeddings)
+				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, td * (p - 1),
+						(double)g->vocab * g->hidden / t * GRAD_BYTES);
+			dp += emb;
+		} else if (c->st.legacy) {
 			if (gl->overlap_grad_reduce)
 				dp = MAXD(0, sync_max - Tmax_b); /* hidden behind the last backward passes */
 			opt = shard * ADAM_STEP_BYTES / c->mem_bw;
@@ -1260,7 +1490,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 				bucket = 1;
 			if (gl->overlap_grad_reduce && c->st.grad_reduce_overlap)
 				rs = MAXD(rs * bucket, rs - Tmax_b);
-			if (gl->overlap_param_gather && c->st.param_gather_overlap && gl->distributed_optimizer)
+			if (gl->overlap_param_gather && c->st.param_gather_overlap && zs > 0)
 				ag = MAXD(ag * bucket, ag - Tmax_f);
 			dp = rs + ag;
 			/* Adam over the local shard at the stack's HBM efficiency, the gradient-norm
@@ -1271,7 +1501,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			/* tied embeddings with p > 1: the first and last stage all-reduce the word
 			 * embedding gradient (Megatron-LM _allreduce_word_embedding_grads), fp32 */
 			if (p > 1 && g->tied_embeddings)
-				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, t * d * (p - 1),
+				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, td * (p - 1),
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
 		}
@@ -1290,7 +1520,10 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		out->stage_w_s = Tmax_w;
 		out->tp_hidden_s = m * Tmax_tph;
 		out->pp_hidden_s = m * pp_hidden;
-		out->dp_hidden_s = sync_max + emb - dp;
+		out->dp_hidden_s = dp_total + emb - dp;
+		out->cp_comm_s = m * Tmax_cp;
+		out->cp_hidden_s = m * Tmax_cph;
+		out->zero_stage = zs;
 		out->tokens_per_s = B * (double)g->seq / out->iteration_s;
 		out->model_flops = 3.0 * c->gemm_flops_sample * B;
 		out->hardware_flops = out->model_flops;
@@ -1311,6 +1544,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	if (c->n_ext)
 		out->layer_tp_bytes += ext[c->n_ext > 1 ? 1 : 0].tp_moved;
 	out->layer_act_bytes = cls[0].saved;
+	out->layer_cp_bytes = cp_moved;
 	out->peak_gib = peak / 1073741824.0;
 	out->capacity_gib = capacity / 1073741824.0;
 	out->feasible = peak <= capacity;

@@ -235,7 +235,7 @@ int pp_emit_zero_stage(const pp_plan *plan, const pp_emit_opts *opts)
 {
 	if (opts && opts->zero_stage >= 0)
 		return opts->zero_stage;
-	return plan->global.distributed_optimizer ? 1 : 0;
+	return pp_global_zero_stage(&plan->global);
 }
 
 int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts)
@@ -315,10 +315,13 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
-	if (pp_mul_i64(t, p, &world) < 0 || pp_mul_i64(world, d, &world) < 0)
-		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld*%lld*%lld overflows", t, p, d);
+	if (pp_mul_i64(t, p, &world) < 0 || pp_mul_i64(world, d, &world) < 0 ||
+	    pp_mul_i64(world, gl->cp > 1 ? gl->cp : 1, &world) < 0)
+		return BROKEN("gpus", "world size = t*cp*p*d", "t*cp*p*d = %lld*%d*%lld*%lld overflows", t,
+			      gl->cp, p, d);
 	if ((rules & PP_RULE_WORLD) && world != plan->gpus)
-		return BROKEN("gpus", "world size = t*p*d", "t*p*d = %lld but the plan has %d GPUs",
+		return BROKEN("gpus", gl->cp > 1 ? "world size = t*cp*p*d" : "world size = t*p*d",
+			      "%s = %lld but the plan has %d GPUs", gl->cp > 1 ? "t*cp*p*d" : "t*p*d",
 			      (long long)world, plan->gpus);
 	if ((rules & PP_RULE_NODES) && plan->gpus > plan->node_devices &&
 	    plan->gpus % plan->node_devices)

@@ -117,8 +117,10 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	memset(plan, 0, sizeof(*plan));
 	if (gl->t < 1 || gl->p < 1 || gl->d < 1 || gl->virtual_stages < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t, p, d and v must be at least 1");
+	if (gl->cp < 1)
+		return pp_error_set(err, PP_EINVALID, NULL, "global", "cp must be at least 1");
 	if (pp_mul_int(gl->t, gl->p, &plan->gpus) < 0 || pp_mul_int(plan->gpus, gl->d, &plan->gpus) < 0 ||
-	    plan->gpus > MAX_DEGREE)
+	    pp_mul_int(plan->gpus, gl->cp, &plan->gpus) < 0 || plan->gpus > MAX_DEGREE)
 		return pp_error_set(err, PP_EINVALID, NULL, "global", "t*p*d = %d*%d*%d is more than %lld",
 				    gl->t, gl->p, gl->d, (long long)MAX_DEGREE);
 	/* a plan's names must be ones its loader and the emitters take (name.h) */
@@ -469,6 +471,8 @@ static int read_global(const pp_jctx *c, const cJSON *o, const pp_model_shape *s
 		}
 		if (passes[k] == PP_SETTING_INT && (long long)gl->t * gl->p * gl->d > MAX_DEGREE)
 			return pp_json_fail(c, P, NULL, "t*p*d is more than %lld", (long long)MAX_DEGREE);
+		if (passes[k] == PP_SETTING_INT && (long long)gl->t * gl->p * gl->d * gl->cp > MAX_DEGREE)
+			return pp_json_fail(c, P, "cp", "t*cp*p*d is more than %lld", (long long)MAX_DEGREE);
 	}
 	if (gl->virtual_stages > 1 && gl->schedule != PP_SCHED_INTERLEAVED)
 		return pp_json_fail(c, P, "virtual_stages", "virtual stages > 1 need the interleaved schedule");

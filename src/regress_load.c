@@ -271,7 +271,7 @@ static int parse_cost_expect(const pp_jctx *c, const cJSON *o, const char *path,
 }
 
 /* expect.search: {"t": 8, ..., "schedule": "1f1b", ...}; every degree gets a slot, those not
- * given (or null) are unset. */
+ * given (or null) are unset; an optional setting only when given.  Returns the slots filled. */
 static int parse_search_expect(const pp_jctx *c, const cJSON *o, const char *path,
 			       pp_regress_expect *slots)
 {
@@ -291,8 +291,11 @@ static int parse_search_expect(const pp_jctx *c, const cJSON *o, const char *pat
 		char p[PP_JPATH_MAX];
 		if (!(s->flags & PP_SETTING_EXPECTABLE))
 			continue;
-		e = &slots[n++];
 		v = cJSON_GetObjectItemCaseSensitive(o, s->key);
+		/* an optional setting (zero, cp, ...) gets a slot only when the case names it */
+		if ((s->flags & PP_SETTING_OPTIONAL) && (!v || cJSON_IsNull(v)))
+			continue;
+		e = &slots[n++];
 		memset(e, 0, sizeof(*e));
 		snprintf(e->field, sizeof(e->field), "search.%s", s->key);
 		e->kind = expect_kind(s);
@@ -324,7 +327,7 @@ static int parse_search_expect(const pp_jctx *c, const cJSON *o, const char *pat
 			snprintf(e->str, sizeof(e->str), "%s", v->valuestring);
 		}
 	}
-	return 0;
+	return n;
 }
 
 /* How many settings a search case may expect. */
@@ -363,6 +366,7 @@ static int parse_expect(const pp_jctx *c, const cJSON *o, const char *path, pp_r
 						    "search results can only be expected of a search case");
 			if ((rc = parse_search_expect(c, m, p, slots + PP_REGRESS_N_COST_FIELDS)) < 0)
 				return rc;
+			n_search = rc;
 			cs->has_search_expect = 1;
 			continue;
 		}

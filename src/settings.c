@@ -42,6 +42,9 @@
 /* Enum names, indexed by the enum's values (pp_schedule, pp_recompute). */
 static const char *const schedule_names[] = {"1f1b", "gpipe", "interleaved"};
 static const char *const recompute_names[] = {"none", "selective", "full"};
+/* Transformer Engine's cp_comm_type names (transformer_engine/pytorch/attention.py; Megatron-LM
+ * spells all_gather "allgather", emit_megatron.c maps it) */
+static const char *const cp_comm_names[] = {"p2p", "all_gather", "a2a"};
 
 /* ---- validity rules ------------------------------------------------------------------------ */
 
@@ -50,13 +53,18 @@ static const char *const recompute_names[] = {"none", "selective", "full"};
 /* The device mesh: degrees at least 1, their product the GPU count, t dividing the heads. */
 static int rule_mesh(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
 {
-	int t = gl->t, p = gl->p, d = gl->d, world;
-	if (t < 1 || p < 1 || d < 1)
-		return RULE("t, p and d must be at least 1 (t=%d p=%d d=%d)", t, p, d);
+	int t = gl->t, p = gl->p, d = gl->d, cp = gl->cp, world;
+	if (t < 1 || p < 1 || d < 1 || cp < 1)
+		return RULE("t, p, d and cp must be at least 1 (t=%d p=%d d=%d cp=%d)", t, p, d, cp);
 	if (pp_mul_int(t, p, &world) < 0 || pp_mul_int(world, d, &world) < 0)
 		return RULE("t*p*d = %d*%d*%d overflows", t, p, d);
-	if (gpus && world != gpus)
+	if (pp_mul_int(world, cp, &world) < 0)
+		return RULE("t*cp*p*d = %d*%d*%d*%d overflows", t, cp, p, d);
+	if (gpus && world != gpus) {
+		if (cp > 1)
+			return RULE("t*cp*p*d = %d is not the %d GPUs", world, gpus);
 		return RULE("t*p*d = %d is not the %d GPUs", world, gpus);
+	}
 	if (g->heads % t)
 		return RULE("t=%d does not divide %lld heads", t, (long long)g->heads);
 	if (g->kv_heads % t)
@@ -155,6 +163,55 @@ static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus
 	return 0;
 }
 
+/* ZeRO stages: --fsdp is stage 3, so another --zero beside it contradicts it. */
+static int rule_zero(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->fsdp && gl->zero && gl->zero != 3)
+		return RULE("fsdp shards parameters, gradients and optimizer states (ZeRO stage 3), not "
+			    "zero=%d", gl->zero);
+	return 0;
+}
+
+/* HSDP: shard groups of hsdp_shard replicas, replicated d / hsdp_shard times (PyTorch
+ * fully_shard on a 2-D device mesh; torchtitan data_parallel_replicate_degree). */
+static int rule_hsdp(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->hsdp_shard <= 0)
+		return 0;
+	if (pp_global_zero_stage(gl) < 1)
+		return RULE("hsdp_shard=%d needs sharded states (zero >= 1 or fsdp)", gl->hsdp_shard);
+	if (gl->d % gl->hsdp_shard)
+		return RULE("hsdp_shard=%d does not divide d=%d", gl->hsdp_shard, gl->d);
+	return 0;
+}
+
+/* Context parallelism with causal load balancing: each rank holds two of 2*cp sequence chunks
+ * (Megatron-LM arguments.py: "seq-length should be a multiple of 2 * context-parallel-size"). */
+static int rule_cp(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)gpus;
+	if (gl->cp > 1 && g->seq % (2LL * gl->cp))
+		return RULE("cp=%d: the sequence of %lld is not a multiple of 2*cp (two chunks per rank "
+			    "for causal load balancing)", gl->cp, (long long)g->seq);
+	return 0;
+}
+
+/* Ulysses all-to-all swaps the sequence split for a head split: the heads on each
+ * tensor-parallel rank must divide over cp (Jacobs et al. 2023, DeepSpeed-Ulysses, sec. 3). */
+static int rule_cp_comm(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	long long h = g->heads / gl->t, kv = (g->kv_heads ? g->kv_heads : g->heads) / gl->t;
+	(void)gpus;
+	if (gl->cp > 1 && gl->cp_comm_type == PP_CP_A2A && (h % gl->cp || kv % gl->cp))
+		return RULE("cp_comm_type a2a: cp=%d does not divide the %lld heads and %lld kv heads "
+			    "of a tensor-parallel rank", gl->cp, h, kv);
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define SEARCHED PP_SETTING_SEARCHED
@@ -209,6 +266,22 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 	BOOL_SETTING("overlap_param_gather", "--overlap-param-gather", overlap_param_gather, OPTIONAL,
 		     PP_COST_DP, NULL,
 		     "overlap the parameter all-gather with the next forward (distributed optimizer)"),
+	INT_SETTING("zero", "--zero", zero, 0, 0, 3, 3, SEARCHED | OPTIONAL | EXPECT,
+		    PP_COST_DP | PP_COST_MEMORY, rule_zero,
+		    "ZeRO stage: 1 shards optimizer states (= --distributed-optimizer), 2 also "
+		    "gradients, 3 also parameters"),
+	BOOL_SETTING("fsdp", "--fsdp", fsdp, OPTIONAL | EXPECT, PP_COST_DP | PP_COST_MEMORY, NULL,
+		     "PyTorch FSDP2 (ZeRO stage 3 as torchtitan runs it)"),
+	INT_SETTING("hsdp_shard", "--hsdp-shard", hsdp_shard, 0, 0, 1 << 24, DEG_MAX,
+		    SEARCHED | OPTIONAL | EXPECT, PP_COST_DP | PP_COST_MEMORY, rule_hsdp,
+		    "HSDP: shard over this many data-parallel ranks, replicate over the rest (0: all)"),
+	INT_SETTING("cp", "--cp", cp, 1, 1, 1 << 20, DEG_MAX, SEARCHED | OPTIONAL | EXPECT,
+		    PP_COST_OPS | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, rule_cp,
+		    "context-parallel degree: the sequence split over cp ranks"),
+	ENUM_SETTING("cp_comm_type", "--cp-comm-type", cp_comm_type, PP_CP_P2P, cp_comm_names,
+		     "cp comm type", "p2p, all_gather, a2a", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS,
+		     rule_cp_comm, "how context-parallel ranks exchange K/V: p2p ring, all_gather or a2a "
+				   "(Ulysses)"),
 };
 
 const pp_setting *pp_settings(void)

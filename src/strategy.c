@@ -84,6 +84,24 @@ void pp_cfg_degrees(pp_cfg c, int t, int d, int *sample, int *attribute, int *pa
 	}
 }
 
+int pp_global_zero_stage(const pp_global *gl)
+{
+	if (gl->fsdp)
+		return 3;
+	return gl->zero > 0 ? gl->zero : (gl->distributed_optimizer ? 1 : 0);
+}
+
+int pp_global_shard_ranks(const pp_global *gl)
+{
+	int n = gl->hsdp_shard > 0 ? gl->hsdp_shard : gl->d;
+	return pp_global_zero_stage(gl) > 0 ? n * (gl->cp > 1 ? gl->cp : 1) : 1;
+}
+
+long long pp_global_world(const pp_global *gl)
+{
+	return (long long)gl->t * (gl->cp > 1 ? gl->cp : 1) * gl->p * gl->d;
+}
+
 int pp_global_microbatches(const pp_global *gl)
 {
 	long long per = (long long)gl->micro_batch * gl->d;

@@ -642,6 +642,173 @@ START_TEST(test_tp_overlap)
 }
 END_TEST
 
+/* ---- ZeRO stages, FSDP, HSDP and context parallelism (issue 16) ---------------------------- */
+
+/* Llama 2 7B by hand: 32 layers of 4h^2 (q, k, v, o: 32 kv heads) + 3hf (SwiGLU) + 2h (two
+ * RMSNorms), the untied embedding and LM head V*h each, the final norm h. */
+#define L7_LAYER (4.0 * 4096 * 4096 + 3.0 * 4096 * 11008 + 2.0 * 4096)
+#define L7_PARAMS (32 * L7_LAYER + 2.0 * 32000 * 4096 + 4096)
+
+START_TEST(test_zero_closed_forms_paper)
+{
+	/* Rajbhandari et al. 2020, Figure 1: Psi = 7.5B, Nd = 64, K = 12, fp16 gradients: 120 GB,
+	 * 31.4 GB, 16.6 GB, 1.9 GB */
+	ck_assert_double_le(fabs(pp_cf_zero_bytes_per_param(0, 64, 2) * 7.5 - 120.0), 1e-9);
+	ck_assert_double_le(fabs(pp_cf_zero_bytes_per_param(1, 64, 2) * 7.5 - 31.40625), 1e-9);
+	ck_assert_double_le(fabs(pp_cf_zero_bytes_per_param(2, 64, 2) * 7.5 - 16.640625), 1e-9);
+	ck_assert_double_le(fabs(pp_cf_zero_bytes_per_param(3, 64, 2) * 7.5 - 1.875), 1e-9);
+	/* the distributed optimizer of before is stage 1 with fp32 gradients */
+	ck_assert_double_eq(pp_cf_bytes_per_param(8, 1), pp_cf_zero_bytes_per_param(1, 8, 4));
+	/* prefetch overlap by hand: 4 units, all-gathers 4 s (1 per unit) forward and backward,
+	 * reduce-scatter 8 s (2), compute 2 s forward (0.5) and 4 s backward (1): forward 1 + 3 *
+	 * (1 - 0.5); backward 1 + 3 * (1 + 2 - 1) + 2 */
+	ck_assert_double_eq_tol(pp_cf_sharded_dp_exposed_s(4, 4, 4, 8, 2, 4), 2.5 + 9.0, 1e-12);
+	/* ZeRO-2: the reduce-scatter alone, hidden but for the last unit's when compute is ample */
+	ck_assert_double_eq_tol(pp_cf_sharded_dp_exposed_s(4, 0, 0, 8, 2, 40), 2.0, 1e-12);
+}
+END_TEST
+
+START_TEST(test_zero_memory_by_hand)
+{
+	fixture f = open_fx("../models/llama2-7b.json", A100);
+	pp_global gl = plan(1, 1, 8, 1, 64);
+	pp_cost c;
+	double P = L7_PARAMS, unit = L7_LAYER, states;
+	/* the largest unit in flight is a layer (the embedding and the head are 131M each) */
+	gl.recompute = PP_RECOMPUTE_FULL;
+	c = eval(&f, &gl);
+	ck_assert_double_le(REL(c.stage_params, P), 1e-12);
+	states = (c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0;
+	ck_assert_double_le(REL(states, 18 * P), 1e-12); /* (2 + 4 + 12) Psi */
+	gl.zero = 1;
+	c = eval(&f, &gl);
+	states = (c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0;
+	ck_assert_double_le(REL(states, (6 + 12.0 / 8) * P), 1e-12); /* 2Psi + 4Psi + 12Psi/Nd */
+	gl.zero = 2;
+	c = eval(&f, &gl);
+	states = (c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0;
+	/* 2Psi + (4 + 12)Psi/Nd, plus one layer's fp32 gradients before their reduce-scatter */
+	ck_assert_double_le(REL(states, (2 + 16.0 / 8) * P + 4 * unit), 1e-12);
+	ck_assert_double_le(REL(c.weights_gib * 1073741824.0, 2 * P), 1e-12);
+	gl.zero = 3;
+	c = eval(&f, &gl);
+	states = (c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0;
+	/* (2 + 4 + 12)Psi/Nd, plus two layers' bf16 weights in flight (the one computing and the
+	 * prefetched next) and one layer's gradients */
+	ck_assert_double_le(REL(states, 18.0 / 8 * P + 2 * 2 * unit + 4 * unit), 1e-12);
+	ck_assert_int_eq(c.zero_stage, 3);
+	/* FSDP is stage 3 */
+	gl.zero = 0;
+	gl.fsdp = 1;
+	ck_assert_double_le(REL(eval(&f, &gl).peak_gib, c.peak_gib), 1e-12);
+	/* HSDP: shard over 4, replicate over 2: the states of stage 3 over 4 ranks */
+	gl.hsdp_shard = 4;
+	c = eval(&f, &gl);
+	states = (c.weights_gib + c.grads_gib + c.optimizer_gib) * 1073741824.0;
+	ck_assert_double_le(REL(states, 18.0 / 4 * P + 8 * unit), 1e-12);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_zero_comm_by_hand)
+{
+	fixture f = open_fx("../models/llama2-7b.json", A100);
+	pp_global gl = plan(1, 1, 16, 1, 64);
+	pp_cost c;
+	double P = L7_PARAMS, ag, rs, rs_h;
+	int m = 4;
+	gl.fsdp = 1;
+	c = eval(&f, &gl);
+	/* 16 ranks over two nodes of 8: hierarchical all-gather of the bf16 weights and
+	 * reduce-scatter of the fp32 gradients (the legacy stack's 4 bytes), per micro-batch the
+	 * weights gathered twice, 32 layer units */
+	ag = pp_coll_s(f.hw, PP_COLL_ALLGATHER, 16, 1, P * 2);
+	rs = pp_coll_s(f.hw, PP_COLL_REDUCESCATTER, 16, 1, P * 4);
+	ck_assert_int_eq(c.microbatches, m);
+	ck_assert_double_le(REL(c.dp_comm_s, m * pp_cf_sharded_dp_exposed_s(32, ag, ag, rs, c.stage_fwd_s,
+									   c.stage_bwd_s)),
+			    1e-12);
+	ck_assert_double_le(REL(c.dp_comm_s + c.dp_hidden_s, m * (2 * ag + rs)), 1e-12);
+	/* HSDP, a node per shard group: all-gather and reduce-scatter inside the node, the two
+	 * replicas all-reduce an eighth of the gradients across nodes */
+	gl.hsdp_shard = 8;
+	c = eval(&f, &gl);
+	ag = pp_coll_s(f.hw, PP_COLL_ALLGATHER, 8, 1, P * 2);
+	rs_h = pp_coll_s(f.hw, PP_COLL_REDUCESCATTER, 8, 1, P * 4) +
+	       pp_coll_s(f.hw, PP_COLL_ALLREDUCE, 2, 8, P * 4 / 8);
+	ck_assert_double_le(REL(c.dp_comm_s + c.dp_hidden_s, m * (2 * ag + rs_h)), 1e-12);
+	ck_assert_double_lt(ag, pp_coll_s(f.hw, PP_COLL_ALLGATHER, 16, 1, P * 2));
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_cp_by_hand)
+{
+	fixture f = open_fx("../models/llama3-8b-128k.json", "../hwprofiles/dgx-h100.json");
+	pp_global gl = plan(8, 1, 1, 1, 8);
+	pp_cost c1, c;
+	double kv, s = 131072, want;
+	int cp = 8;
+	use_stack(&f, "megatron-core");
+	gl.sequence_parallel = 1;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	gl.zero = 1;
+	c1 = eval(&f, &gl);
+	gl.cp = cp;
+	c = eval(&f, &gl);
+	/* activations of a layer divided by cp */
+	ck_assert_double_le(REL(c.layer_act_bytes * cp, c1.layer_act_bytes), 1e-12);
+	/* K and V of a rank: 2 x (s/cp) x (kv heads 8 x head dim 128)/t x 2 bytes = 8 MiB; the
+	 * ring sends them cp - 1 times forward, and K/V plus their gradients cp - 1 times backward */
+	kv = 2.0 * (s / cp) * (8 * 128 / 8) * 2;
+	ck_assert_double_eq(kv, 8388608.0);
+	ck_assert_double_eq(pp_cf_cp_kv_bytes(1, s, 1024, 8, cp, 2), kv);
+	ck_assert_double_le(REL(c.layer_cp_bytes, (cp - 1) * 3 * kv), 1e-12);
+	/* t*cp = 64 > 8 devices a node: the ring crosses nodes and each step runs at network speed */
+	want = 32.0 * c.microbatches *
+	       ((cp - 1) * pp_coll_s(f.hw, PP_COLL_P2P, 2, 8, kv) + (cp - 1) * pp_coll_s(f.hw, PP_COLL_P2P, 2, 8, 2 * kv));
+	ck_assert_double_le(REL(c.cp_comm_s + c.cp_hidden_s, want), 1e-9);
+	ck_assert(c.cp_hidden_s > 0); /* attention over 16K tokens hides part of the ring */
+	/* all-gather and a2a are exposed whole */
+	gl.cp_comm_type = PP_CP_ALLGATHER;
+	c = eval(&f, &gl);
+	ck_assert_double_eq(c.cp_hidden_s, 0);
+	ck_assert_double_le(REL(c.cp_comm_s, 32.0 * c.microbatches *
+					       (2 * pp_coll_s(f.hw, PP_COLL_ALLGATHER, cp, 8, kv * cp) +
+						pp_coll_s(f.hw, PP_COLL_REDUCESCATTER, cp, 8, kv * cp))),
+			    1e-9);
+	close_fx(&f);
+}
+END_TEST
+
+START_TEST(test_cp_makes_128k_fit)
+{
+	/* Llama 3 8B at 128K tokens on 64 H100s, t = 8: with d = 8 a GPU keeps a whole 128K
+	 * sequence's activations and does not fit; cp = 8 splits it and fits */
+	fixture f = open_fx("../models/llama3-8b-128k.json", "../hwprofiles/dgx-h100.json");
+	pp_global gl = plan(8, 1, 8, 1, 64);
+	pp_cost c;
+	pp_error err = PP_ERROR_INIT;
+	use_stack(&f, "megatron-core");
+	gl.sequence_parallel = 1;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	gl.zero = 1;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 64, &err), 0);
+	c = eval(&f, &gl);
+	ck_assert(!c.feasible);
+	gl.d = 1;
+	gl.cp = 8;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 64, &err), 0);
+	c = eval(&f, &gl);
+	ck_assert(c.feasible);
+	/* Ulysses needs the 4 heads of a TP rank to divide over cp */
+	gl.cp_comm_type = PP_CP_A2A;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 64, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "a2a"));
+	close_fx(&f);
+}
+END_TEST
+
 START_TEST(test_interleaved_uneven_stages)
 {
 	fixture f = open_fx("../models/gpt3-175b.json", A100);
@@ -730,6 +897,11 @@ int main(void)
 	tcase_add_test(tc, test_flash_faster_and_smaller_than_unfused);
 	tcase_add_test(tc, test_tp_overlap);
 	tcase_add_test(tc, test_interleaved_uneven_stages);
+	tcase_add_test(tc, test_zero_closed_forms_paper);
+	tcase_add_test(tc, test_zero_memory_by_hand);
+	tcase_add_test(tc, test_zero_comm_by_hand);
+	tcase_add_test(tc, test_cp_by_hand);
+	tcase_add_test(tc, test_cp_makes_128k_fit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

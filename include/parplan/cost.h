@@ -69,6 +69,10 @@ typedef struct pp_cost {
 	double layer_act_bytes;             /* activations kept per layer per micro-batch */
 	double model_flops, hardware_flops; /* per iteration, all devices */
 	double stage_params;                /* parameters per device on the peak stage */
+	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
+	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
+	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
+	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
 } pp_cost;
 
 /**
@@ -179,5 +183,34 @@ double pp_cf_pipeline_s(int m, int p, int v, double t_f, double t_b);
 /** Bytes per parameter of weights + gradients + Adam: 18, or 6 + 12/d with the distributed
  * optimizer (Rajbhandari et al. 2020 ZeRO-1; Megatron-LM distributed optimizer). */
 double pp_cf_bytes_per_param(int d, int distributed_optimizer);
+
+/**
+ * Model-state bytes per parameter under ZeRO stage @stage over @n ranks (Rajbhandari et al. 2020,
+ * ZeRO, sec. 5 and Figure 1; K = 12 bytes of Adam state, 2-byte weights, @grad_bytes per
+ * gradient): stage 0 2 + g + K; 1 2 + g + K/n; 2 2 + (g + K)/n; 3 (2 + g + K)/n.  With g = 2
+ * these are the paper's (2+2+K)Psi, 2Psi+2Psi+K*Psi/Nd, 2Psi+(2+K)Psi/Nd and (2+2+K)Psi/Nd.
+ * The unsharded working set of stages 2 and 3 (units in flight) comes on top.
+ */
+double pp_cf_zero_bytes_per_param(int stage, int n, double grad_bytes);
+
+/**
+ * Exposed data-parallel time of one micro-batch under ZeRO-3 / FSDP on a stage of @n units
+ * (layers): @ag_f_s and @ag_b_s all-gather the parameters before the forward and the backward,
+ * @rs_s reduce-scatters the gradients, against @fwd_s and @bwd_s of compute; each unit's
+ * prefetched communication hides behind the previous unit's compute (first all-gather and last
+ * reduce-scatter exposed).  ZeRO-2: @ag_f_s = @ag_b_s = 0.
+ */
+double pp_cf_sharded_dp_exposed_s(int n, double ag_f_s, double ag_b_s, double rs_s, double fwd_s,
+				  double bwd_s);
+
+/** K and V bytes one context-parallel rank holds for one layer: 2*b*(s/cp)*(kv_dim/t)*eb. */
+double pp_cf_cp_kv_bytes(double b, double s, double kv_dim, int t, int cp, double eb);
+
+/**
+ * Exposed part of @comm_s of context-parallel K/V exchange against @attn_s of attention compute
+ * (one pass): p2p rings cp - 1 steps each hidden behind 1/cp of the attention (causal load
+ * balancing makes the steps equal); all_gather and a2a are exposed.  *hidden_s: the rest.
+ */
+double pp_cf_cp_exposed_s(pp_cp_comm type, int cp, double comm_s, double attn_s, double *hidden_s);
 
 #endif

@@ -18,6 +18,10 @@
 
 typedef enum pp_schedule { PP_SCHED_1F1B = 0, PP_SCHED_GPIPE, PP_SCHED_INTERLEAVED } pp_schedule;
 typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_FULL } pp_recompute;
+/* How context-parallel ranks exchange K and V (Megatron-LM --cp-comm-type, Transformer Engine
+ * cp_comm_type): a ring of point-to-point sends overlapped with the attention blocks, an
+ * all-gather of K/V before attention, or DeepSpeed-Ulysses all-to-alls around it. */
+typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A } pp_cp_comm;
 
 const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved" */
 int pp_schedule_parse(const char *s);          /* -1 when unknown */
@@ -74,9 +78,25 @@ typedef struct pp_global {
 	int tp_comm_overlap;         /* --tp-comm-overlap (needs sequence parallelism and a stack
 				      * that has it) */
 	int overlap_param_gather;    /* --overlap-param-gather (distributed optimizer) */
+	int zero;                    /* ZeRO stage 0-3 (Rajbhandari et al. 2020); 1 is the distributed
+				      * optimizer, which distributed_optimizer also asks for */
+	int fsdp;                    /* PyTorch FSDP2: ZeRO stage 3 as FSDP2 runs it */
+	int hsdp_shard;              /* > 0: shard over this many of the d replicas (HSDP), replicate
+				      * over d / hsdp_shard; 0: shard over all d */
+	int cp;                      /* context-parallel degree: the sequence split over cp ranks */
+	pp_cp_comm cp_comm_type;
 } pp_global;
 
-#define PP_GLOBAL_INIT {1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0}
+#define PP_GLOBAL_INIT                                                                              \
+	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P}
+
+/** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
+int pp_global_zero_stage(const pp_global *gl);
+/** Ranks the sharded states are split over: (hsdp_shard or d) * cp (Megatron's data-parallel
+ * group with context parallelism; torchtitan's dp_shard_cp mesh); 1 below stage 1. */
+int pp_global_shard_ranks(const pp_global *gl);
+/** GPUs of the plan: t * cp * p * d. */
+long long pp_global_world(const pp_global *gl);
 
 /**
  * Check @gl against @g and a GPU count (0: t*p*d): the rules of the table of plan settings, in

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parplan/settings.h"
 
 cJSON *cli_cost_json(const pp_cost *c)
 {
@@ -38,6 +39,13 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(o, "stage_f_s", c->stage_f_s);
 	cJSON_AddNumberToObject(o, "stage_b_s", c->stage_b_s);
 	cJSON_AddNumberToObject(o, "stage_w_s", c->stage_w_s);
+	if (c->zero_stage >= 2)
+		cJSON_AddNumberToObject(o, "zero_stage", c->zero_stage);
+	if (c->cp_comm_s + c->cp_hidden_s > 0) {
+		/* of time.tp_comm_s and hidden.tp_comm_s: the context-parallel K/V exchange */
+		cJSON_AddNumberToObject(o, "cp_comm_s", c->cp_comm_s);
+		cJSON_AddNumberToObject(o, "cp_hidden_s", c->cp_hidden_s);
+	}
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
@@ -86,6 +94,18 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		gl->sequence_parallel ? ", sequence parallel" : "",
 		gl->distributed_optimizer ? ", distributed optimizer" : "",
 		gl->overlap_grad_reduce ? ", overlapped grad reduce" : "");
+	if (c->zero_stage >= 2 || gl->cp > 1 || gl->hsdp_shard > 0) {
+		fprintf(f, "sharding:");
+		if (c->zero_stage >= 2)
+			fprintf(f, " %s (ZeRO stage %d)", gl->fsdp ? "FSDP" : "ZeRO", c->zero_stage);
+		if (gl->hsdp_shard > 0)
+			fprintf(f, ", HSDP shard %d x replicate %d", gl->hsdp_shard, gl->d / gl->hsdp_shard);
+		if (gl->cp > 1)
+			fprintf(f, "%scontext parallel cp=%d (%s)", c->zero_stage >= 2 || gl->hsdp_shard > 0 ? ", " : " ",
+				gl->cp, pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE],
+							      (int)gl->cp_comm_type));
+		fprintf(f, "\n");
+	}
 	if (c->stack)
 		fprintf(f, "stack: %s%s%s%s\n", c->stack,
 			c->tp_hidden_s > 0 ? ", TP comm overlapped" : "",
@@ -94,6 +114,9 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
+	if (c->cp_comm_s + c->cp_hidden_s > 0)
+		fprintf(f, "    of which context-parallel K/V %10.4f s (%.4f s hidden behind attention)\n",
+			c->cp_comm_s, c->cp_hidden_s);
 	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
 	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);

@@ -20,7 +20,8 @@ static int usage(void)
 			 "--micro-batch b --global-batch B [--gpus N] [--virtual-stages v] "
 			 "[--schedule 1f1b|gpipe|interleaved] [--recompute none|selective|full] "
 			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
-			 "[--tp-comm-overlap] [--overlap-param-gather]) [--stack NAME|FILE] "
+			 "[--tp-comm-overlap] [--overlap-param-gather] [--zero 0-3] [--fsdp] [--hsdp-shard N] "
+			 "[--cp N] [--cp-comm-type p2p|all_gather|a2a]) [--stack NAME|FILE] "
 			 "[--mem-limit GIB] [--tokens N] [--price-per-gpu-hour P] [--json] [-o plan.json]");
 }
 

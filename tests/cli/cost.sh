@@ -133,5 +133,31 @@ ln -s real.json "$tmp/link.json"
 grep -q "exceeds the .* usable by" "$tmp/inf" || { echo "FAIL: infeasible plan not explained"; fail=1; }
 "$P" cost --model $M --hw $H --t 1 --p 1 --d 8 --micro-batch 1 --global-batch 8 --json | grep -q '"feasible":	false' || { echo "FAIL: feasible false"; fail=1; }
 
+# ZeRO stages, FSDP, HSDP and context parallelism (issue 16): flags, plan-file round trip, rules
+L8=models/llama3-8b-128k.json
+H1=hwprofiles/dgx-h100.json
+ZP="--t 8 --p 1 --d 2 --cp 4 --micro-batch 1 --global-batch 8 --recompute selective --sequence-parallel --fsdp --hsdp-shard 2"
+"$P" cost --model $L8 --hw $H1 $ZP >"$tmp/z" || { echo "FAIL: cost --fsdp --cp"; fail=1; }
+grep -q "^sharding: FSDP (ZeRO stage 3), HSDP shard 2 x replicate 1, context parallel cp=4 (p2p)" "$tmp/z" || { echo "FAIL: sharding line: $(grep sharding "$tmp/z")"; fail=1; }
+grep -q "of which context-parallel K/V" "$tmp/z" || { echo "FAIL: no CP comm row"; fail=1; }
+"$P" cost --model $L8 --hw $H1 $ZP --json -o "$tmp/zp.json" >"$tmp/z1.json" || fail=1
+"$P" cost --plan "$tmp/zp.json" --json >"$tmp/z2.json" || { echo "FAIL: cost --plan with cp"; fail=1; }
+python3 - "$tmp/z1.json" "$tmp/z2.json" "$tmp/zp.json" <<'PY' || fail=1
+import json, sys
+a, b, plan = (json.load(open(f)) for f in sys.argv[1:])
+assert a == b, "plan file round trip changed a cp/fsdp prediction"
+g = plan["global"]
+assert g["fsdp"] is True and g["cp"] == 4 and g["hsdp_shard"] == 2 and plan["gpus"] == 64, g
+assert "zero" not in g and "cp_comm_type" not in g, g  # optional keys: printed off their default
+assert a["zero_stage"] == 3 and a["cp_comm_s"] + a["cp_hidden_s"] > 0 and a["cp_comm_s"] <= a["time"]["tp_comm_s"]
+assert abs(sum(a["time"].values()) / a["iteration_s"] - 1) < 1e-9
+PY
+for bad in "--zero 4" "--cp 0" "--cp-comm-type ring" "--zero 2 --fsdp" "--hsdp-shard 3 --zero 3" "--hsdp-shard 2" "--cp 3"; do
+	"$P" cost --model $L8 --hw $H1 --t 8 --p 1 --d 2 --micro-batch 1 --global-batch 8 $bad >"$tmp/o" 2>"$tmp/e"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/e")" -eq 1 ] && [ ! -s "$tmp/o" ] || { echo "FAIL: $bad: exit $rc, $(cat "$tmp/e")"; fail=1; }
+done
+grep -q "cp=3: the sequence of 131072 is not a multiple of 2\*cp" "$tmp/e" || { echo "FAIL: cp rule: $(cat "$tmp/e")"; fail=1; }
+
 python3 scripts/validate-published --parplan "$P" --check || { echo "FAIL: accuracy against published runs"; fail=1; }
 exit $fail
