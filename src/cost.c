@@ -594,6 +594,8 @@ static pp_layout in_layout(pp_cfg cfg)
 
 static pp_layout out_layout(pp_op_type type, pp_cfg cfg)
 {
+	if (type == PP_OP_EXPERTS && cfg == PP_CFG_COLUMN)
+		return PP_LAYOUT_P; /* expert tensor parallelism: W2 row-parallel, partial sums */
 	switch (cfg) {
 	case PP_CFG_SAMPLE: return PP_LAYOUT_SB;
 	case PP_CFG_SEQUENCE: return PP_LAYOUT_SS;
@@ -650,6 +652,8 @@ typedef struct opcost {
 	double core_saved;   /* of which attention core */
 	double params;       /* parameter elements held on the device */
 	int grad_group_td;   /* gradients partial over t as well as d (split data, whole weights) */
+	int expert;          /* routed experts: params sharded over ep * etp, reduced over expert-dp */
+	double a2a_s;        /* of comm_f_s, expert-parallel all-to-all (dispatch, combine) */
 } opcost;
 
 static int split_factor(pp_cfg cfg, int t)
@@ -705,6 +709,12 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 		ff /= t;
 		r->params /= t;
 	}
+	/* expert parallelism: E/ep experts here, fed by the ep ranks' tokens, the same number of
+	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share */
+	E /= gl->ep;
+	r->params /= gl->ep;
+	r->expert = 1;
+	rows *= gl->moe_imbalance / 100.0;
 	m = rows / E;
 	r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
 	r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
@@ -713,6 +723,38 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 	sw = MAXD(6.0 * rows * ff / c->vec_peak, 3.0 * c->eb * rows * ff / c->mem_bw);
 	r->f_s = r->gemm_s + sw;
 	r->b_s += sw * bwd_traffic_ratio(PP_OP_SWIGLU);
+}
+
+/*
+ * Expert-parallel all-to-all of @bytes per device (the k routed copies of its tokens, h wide),
+ * dispatch or combine, over ep ranks at stride etp (Megatron-Core's rank order tp-ep-dp: each
+ * stage's t*cp*d ranks folded into etp x ep x expert-dp).  Inside one node: a (ep-1)/ep share
+ * of the bytes over NVLink.  Across nodes it is hierarchical, as DeepSeek-V3's kernels run it
+ * (report arXiv:2412.19437 sec. 3.2.2): a token crosses the network once per destination node
+ * and NVLink forwards it to the experts there, the two links working at once, so the time is
+ * the larger of the network's and NVLink's shares.  Each routed copy leaves the node with
+ * probability (n-1)/n over n nodes; with node-limited routing (@max_nodes M, sec. 2.1.2) a token
+ * reaches at most min(M, k, n) nodes, so the network carries bytes/k * min(M, k, n) * (n-1)/n;
+ * without the limit every copy travels on its own: bytes * (n-1)/n.
+ */
+static double moe_a2a_s(const pp_hw *hw, int ep, int etp, double k, int max_nodes, double bytes)
+{
+	int nd = hw->node_devices, span = ep * etp, n;
+	double bi = hw->intra.bw_gbs * 1e9 * hw->intra.efficiency, ai = hw->intra.latency_us * 1e-6;
+	double bn = hw->network.bw_gbs * 1e9 * hw->network.efficiency, an = hw->network.latency_us * 1e-6;
+	double net, nodes;
+	if (ep <= 1)
+		return 0;
+	if (span <= nd)
+		return ai + bytes * (ep - 1) / ep / bi;
+	n = span / nd;
+	nodes = k;
+	if (max_nodes > 0 && max_nodes < nodes)
+		nodes = max_nodes;
+	if (nodes > n)
+		nodes = n;
+	net = (max_nodes > 0 ? bytes / k * nodes : bytes) * (n - 1) / n;
+	return an + MAXD(net / bn, bytes / bi);
 }
 
 /* Score op @o under @cfg for micro-batch b on one device.  Returns -1 when the config is not
@@ -733,6 +775,9 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_MLA && c->g->heads % t)
 		return -1;
 	if (cfg == PP_CFG_COLUMN && op->type == PP_OP_EXPERTS && op->expert_ffn % t)
+		return -1;
+	/* expert tensor parallelism is the COLUMN config: etp = t exactly when the experts take it */
+	if (op->type == PP_OP_EXPERTS && t > 1 && (cfg == PP_CFG_COLUMN) != (gl->etp > 1))
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->params = (double)op->params;
@@ -843,6 +888,16 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			r->b_s += 2.0 * m * n * k / gemm_rate_at(c, m, k, n);
 			r->w_s += 2.0 * m * n * k / gemm_rate_at(c, k, n, m);
 		}
+		if ((op->type == PP_OP_DISPATCH || op->type == PP_OP_COMBINE) && gl->ep > 1) {
+			/* the routed copies of this rank's tokens: 1/t of them per rank when t > 1
+			 * (split by sequence, or, under expert tensor parallelism, gathered over etp
+			 * after the exchange: the edges' resharding) */
+			double rows = (double)(op->type == PP_OP_DISPATCH ? c->g->tensors[op->outputs[0]].elems
+									   : c->g->tensors[op->inputs[0]].elems);
+			double by = rows * b * c->eb / t;
+			r->a2a_s = moe_a2a_s(hw, gl->ep, gl->etp, (double)op->topk, gl->moe_max_nodes, by);
+			r->comm_f_s += r->a2a_s;
+		}
 		if (op->type == PP_OP_EMBEDDING && cfg == PP_CFG_ROW)
 			r->params /= t;
 		if (op->type == PP_OP_LOSS && cfg == PP_CFG_HIDDEN && t > 1) {
@@ -873,7 +928,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	}
 	/* data split over t with whole weights: the t copies' gradients differ and must be summed */
 	r->grad_group_td = t > 1 && op->params > 0 && cfg != PP_CFG_REPLICATE && cfg != PP_CFG_COLUMN &&
-			   cfg != PP_CFG_ROW;
+			   cfg != PP_CFG_ROW && !r->expert;
 	return 0;
 }
 
@@ -897,6 +952,8 @@ typedef struct settot {
 	double at_f_s, at_b_s;  /* attention forward, backward: what the CP ring hides behind */
 	int n_attn;             /* attention ops in the set */
 	double saved, core_saved, params, params_td, tp_moved;
+	double params_e;        /* routed experts' parameters (expert-dp reduced) */
+	double a2a_s;           /* expert-parallel all-to-all, forward + backward */
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
 } settot;
@@ -908,7 +965,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
-	double params = 0, params_td = 0, moved = 0;
+	double params = 0, params_td = 0, moved = 0, params_e = 0, a2a = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -937,8 +994,12 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		core += oc.core_saved;
 		if (oc.grad_group_td)
 			params_td += oc.params;
+		else if (oc.expert)
+			params_e += oc.params;
 		else
 			params += oc.params;
+		/* forward and backward, and the forward again under full recomputation */
+		a2a += (gl->recompute == PP_RECOMPUTE_FULL && c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
 	}
 	for (i = 0; i < s->n_edges && t > 1; i++) {
 		const edge *e = &s->edges[i];
@@ -970,6 +1031,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->core_saved = core;
 	r->params = params;
 	r->params_td = params_td;
+	r->params_e = params_e;
+	r->a2a_s = a2a;
 	r->tp_moved = moved;
 	r->out = PP_LAYOUT_R;
 	if (s->n_ops) {
@@ -1086,6 +1149,29 @@ static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double
 	return s;
 }
 
+/* expert-data-parallel ranks: each stage's t*cp*d ranks folded into etp x ep x expert-dp */
+static int moe_expert_dp(const pp_global *gl)
+{
+	long long n = (long long)gl->t * gl->cp * gl->d / ((long long)gl->ep * gl->etp);
+	return n > 0 ? (int)n : 1;
+}
+
+/* Routed experts' gradient reduction over expert-dp (ranks ep*etp apart): reduce-scatter and
+ * all-gather with a sharded optimizer, else all-reduce.  *ag_s: the all-gather part. */
+static double moe_expert_sync_s(const pp_costctx *c, const pp_global *gl, double params_e, double *ag_s)
+{
+	int n = moe_expert_dp(gl), stride = gl->ep * gl->etp;
+	double gb = c->st.grad_reduce_bytes;
+	*ag_s = 0;
+	if (params_e <= 0 || n <= 1)
+		return 0;
+	if (pp_global_zero_stage(gl) > 0) {
+		*ag_s = pp_coll_s(c->hw, PP_COLL_ALLGATHER, n, stride, params_e * WEIGHT_BYTES);
+		return pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, n, stride, params_e * gb) + *ag_s;
+	}
+	return pp_coll_s(c->hw, PP_COLL_ALLREDUCE, n, stride, params_e * gb);
+}
+
 static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
 {
 	return grad_sync_split_s(c, gl, params_d, params_td, NULL);
@@ -1161,8 +1247,9 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	int cnt[MAX_CLASSES + MAX_EXT];
 	double Tmax_cp = 0, Tmax_cph = 0;
 	struct {
-		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit;
-	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit, params_e, a2a;
+	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	double per_param_e = 0, Tmax_a2a = 0;
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
@@ -1302,12 +1389,18 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	}
 
 	per_param = pp_cf_zero_bytes_per_param(zs, nshard, gbs);
+	/* routed experts' states: weights and gradients whole on each expert-dp replica, Adam's
+	 * sharded over expert-dp by the distributed optimizer (ZeRO-1); deeper ZeRO stages are
+	 * applied to them as to the rest (Megatron-Core shards expert states over the
+	 * expert-data-parallel group: megatron/core/distributed, expert_data_parallel_group) */
+	per_param_e = pp_cf_zero_bytes_per_param(zs, moe_expert_dp(gl), gbs);
 	capacity = c->mem_override > 0 ? c->mem_override : c->capacity;
 	capacity -= headroom;
 	pp_global_stage_layers(g, gl, stage_layers);
 	for (s = 0; s < p; s++) {
 		int last = first + stage_layers[s], same = s >= 2 && s < p - 1;
 		double F, B, W, tpF, tpB, act, params, params_td, T, mem, unit, ws_w = 0, ws_g = 0;
+		double params_e, a2a, sync_e, ag_e;
 		double flight = in_flight(gl, s, m);
 		for (k = 0; k < g->n_classes; k++) {
 			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
@@ -1322,7 +1415,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
 			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
-			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = 0;
+			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = mid.params_e = mid.a2a = 0;
 			for (k = 0; k < g->n_classes; k++) {
 				int n = cnt[k];
 				if (n > 0 && cls[k].params + cls[k].params_td > mid.unit)
@@ -1338,6 +1431,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 				mid.act += n * cls[k].saved;
 				mid.params += n * cls[k].params;
 				mid.params_td += n * cls[k].params_td;
+				mid.params_e += n * cls[k].params_e;
+				mid.a2a += n * cls[k].a2a_s;
 			}
 			for (k = 0; k < c->n_ext; k++) {
 				mid.tpF += cnt[MAX_CLASSES + k] * ext_f[k];
@@ -1351,6 +1446,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		act = mid.act;
 		params = mid.params;
 		params_td = mid.params_td;
+		params_e = mid.params_e;
+		a2a = mid.a2a;
 		act *= flight;
 		W = mid.W;
 		unit = mid.unit;
@@ -1367,6 +1464,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			act += pre.saved * flight;
 			params += pre.params;
 			params_td += pre.params_td;
+			params_e += pre.params_e;
+			a2a += pre.a2a_s;
 		}
 		if (s == p - 1) {
 			if (post.params + post.params_td > unit)
@@ -1379,6 +1478,8 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			act += post.saved * in_flight(gl, s, m);
 			params += post.params;
 			params_td += post.params_td;
+			params_e += post.params_e; /* multi-token prediction's MoE block */
+			a2a += post.a2a_s;
 			if (p > 1 && g->tied_embeddings)
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
@@ -1393,18 +1494,20 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			Tmax_f = F + tpF;
 			Tmax_b = B + tpB;
 			Tmax_w = W;
+			Tmax_a2a = a2a;
 			Tmax_tph = mid.tpH;
 			Tmax_cp = mid.cpX;
 			Tmax_cph = mid.cpH;
 		}
 		if (params != last_params || params_td != last_params_td) /* middle stages repeat */
 			sync = grad_sync_split_s(c, gl, params, params_td, &sync_ag);
-		if (sync_ag > sync_ag_max)
-			sync_ag_max = sync_ag;
+		sync_e = moe_expert_sync_s(c, gl, params_e, &ag_e);
+		if (sync_ag + ag_e > sync_ag_max)
+			sync_ag_max = sync_ag + ag_e;
 		last_params = params;
 		last_params_td = params_td;
-		if (sync > sync_max)
-			sync_max = sync;
+		if (sync + sync_e > sync_max)
+			sync_max = sync + sync_e;
 		if (params + params_td > opt_params_max)
 			opt_params_max = params + params_td;
 		if (zs >= 2) {
@@ -1418,7 +1521,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 			if (zs == 3)
 				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
 		}
-		mem = (params + params_td) * per_param + ws_w + ws_g + act;
+		mem = (params + params_td) * per_param + ws_w + ws_g + act + params_e * per_param_e;
 		if (mem > peak) {
 			peak = mem;
 			out->peak_stage = s;
@@ -1432,8 +1535,12 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
 				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
 			}
+			/* routed experts: optimizer states sharded over expert-dp (moe_expert_dp) */
+			out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
+			out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
+			out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) / 1073741824.0;
 			out->activations_gib = act / 1073741824.0;
-			out->stage_params = params + params_td;
+			out->stage_params = params + params_td + params_e;
 		}
 		first = last;
 	}
@@ -1507,6 +1614,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		}
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
+		out->ep_a2a_s = m * Tmax_a2a;
 		out->pp_comm_s = m * Tmax_pp;
 		out->bubble_s = pipe - m * Tmax;
 		out->dp_comm_s = dp;

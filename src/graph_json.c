@@ -1161,6 +1161,7 @@ static int count_active(const pp_jctx *c, pp_graph *g)
 		const pp_op *op = &g->ops[i];
 		if (op->type != PP_OP_EXPERTS)
 			continue;
+		g->expert_params += op->params;
 		if (!g->experts) {
 			g->experts = op->experts;
 			g->topk = op->topk;

@@ -257,6 +257,7 @@ typedef struct walk {
 	pp_space_visit_fn fn;
 	void *arg;
 	pp_space_stats st;
+	int n_ep, ep[64], etp[64]; /* expert-parallel (ep, etp) pairs of the current (t, d) */
 } walk;
 
 static void note(walk *w, const pp_cost *cost)
@@ -268,8 +269,8 @@ static void note(walk *w, const pp_cost *cost)
 		w->st.capacity_gib = cost->capacity_gib;
 }
 
-/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b), leanest first */
-static int variants(walk *w, pp_global gl, int *fits_any)
+/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b, ep, etp), leanest first */
+static int variants_ep(walk *w, pp_global gl, int *fits_any)
 {
 	static const int rc_order[3] = {PP_RECOMPUTE_FULL, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_NONE};
 	int ri, sp, dopt, rc;
@@ -304,9 +305,55 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 	return 0;
 }
 
-static int count_variants(int t)
+/*
+ * Expert parallelism, searched with the rest (issue 18.5): every ep dividing the experts with
+ * ep * etp dividing t * cp * d, etp 1 or t (pp_global_validate's rule_expert_parallel), the
+ * largest ep (leanest) first.  A dense model has the one pair (1, 1).
+ */
+static void ep_pairs(walk *w, const pp_graph *g, int t, int cp, int d)
 {
-	return t > 1 ? 12 : 6;
+	long long fold = (long long)t * cp * d;
+	int e, k;
+	w->n_ep = 0;
+	for (k = 0; k < (t > 1 ? 2 : 1); k++) {
+		int etp = k ? t : 1;
+		for (e = (int)(g->experts ? g->experts : 1); e >= 1; e--) {
+			if ((g->experts && g->experts % e) || fold % ((long long)e * etp) || w->n_ep >= 64 ||
+			    (g->expert_ffn && g->expert_ffn % etp))
+				continue;
+			w->ep[w->n_ep] = e;
+			w->etp[w->n_ep++] = etp;
+		}
+	}
+}
+
+static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, double cap_bytes)
+{
+	const pp_graph *g = pp_costctx_graph(w->c);
+	int i, rc, fits, n = gl.t > 1 ? 12 : 6;
+	*fits_any = 0;
+	for (i = 0; i < w->n_ep; i++) {
+		/* static bound as pp_space_walk's, the routed experts' weights and gradients split
+		 * over ep * etp and Adam's states over t * d */
+		double lb = lb_dense + (double)g->expert_params / gl.p *
+					       (6.0 / ((double)w->ep[i] * w->etp[i]) + 12.0 / ((double)gl.t * gl.d));
+		if (g->expert_params && lb > cap_bytes && !w->o->no_prune) {
+			w->st.valid += n;
+			w->st.pruned += n;
+			continue;
+		}
+		gl.ep = w->ep[i];
+		gl.etp = w->etp[i];
+		if ((rc = variants_ep(w, gl, &fits)) != 0)
+			return rc;
+		*fits_any |= fits;
+	}
+	return 0;
+}
+
+static int count_variants(const walk *w, int t)
+{
+	return (t > 1 ? 12 : 6) * w->n_ep;
 }
 
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
@@ -367,12 +414,13 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
 			int vs[MAX_V];
 			pp_global gl = PP_GLOBAL_INIT;
-			double lb;
+			double lb, lb_dense;
 			if ((long long)t * p > o->gpus || o->gpus % (t * p))
 				continue;
 			d = o->gpus / (t * p);
 			if (B % d)
 				continue;
+			ep_pairs(&w, g, t, 1, d);
 			per = B / d;
 			n_b = 0;
 			for (bi = 0; bi < n_div; bi++)
@@ -387,7 +435,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			/* static bound: the most loaded stage holds at least params/p, each parameter
 			 * split over at most t devices for weights and gradients (6 bytes) and over t*d
 			 * for Adam's 12 bytes */
-			lb = (double)g->params / p * (6.0 / t + 12.0 / ((double)t * d));
+			lb_dense = (double)(g->params - g->expert_params) / p * (6.0 / t + 12.0 / ((double)t * d));
+			lb = lb_dense + (double)g->expert_params / p * 18.0 / ((double)t * d); /* ep*etp <= t*d */
 			/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
 			 * when p = 2 with both set: their gcd), so only those divisors are tried, each
 			 * checked by the layout rule (pp_global_uneven_form) */
@@ -407,11 +456,11 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 						if (lb > cap_bytes && !o->no_prune) {
 							if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
 								w.st.min_bound_gib = lb / GIB;
-							w.st.valid += count_variants(t);
-							w.st.pruned += count_variants(t);
+							w.st.valid += count_variants(&w, t);
+							w.st.pruned += count_variants(&w, t);
 							continue;
 						}
-						if ((rc = variants(&w, gl, &fits)) != 0)
+						if ((rc = variants(&w, gl, &fits, lb_dense, cap_bytes)) != 0)
 							goto done;
 						if (!fits && !o->no_prune) {
 							/* peak memory grows with the micro-batch: skip the larger ones,
@@ -420,8 +469,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 							for (bj = bi + 1; bj < n_b; bj++) {
 								gl.micro_batch = bs[bj];
 								if (pp_space_valid(c, o, &gl, NULL) == 0) {
-									w.st.valid += count_variants(t);
-									w.st.pruned += count_variants(t);
+									w.st.valid += count_variants(&w, t);
+									w.st.pruned += count_variants(&w, t);
 								}
 							}
 							break;

@@ -215,8 +215,13 @@ pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i)
 	case PP_OP_LOSS:
 		return PP_CFG_HIDDEN;
 	case PP_OP_EXPERTS:
-		/* Megatron-Core's expert tensor parallel size defaults to the tensor parallel size */
-		return PP_CFG_COLUMN;
+		/* expert tensor parallelism over t, or (etp = 1) each of the t ranks its own share of
+		 * the tokens: MoE parallel folding (Megatron-Core moe README) */
+		return gl->etp > 1 ? PP_CFG_COLUMN : PP_CFG_SEQUENCE;
+	case PP_OP_ROUTER:
+	case PP_OP_DISPATCH:
+	case PP_OP_COMBINE:
+		return gl->sequence_parallel || gl->etp <= 1 ? PP_CFG_SEQUENCE : PP_CFG_REPLICATE;
 	case PP_OP_MATMUL: {
 		/* the input's producer decides: a HIDDEN-split input makes a row-parallel matmul
 		 * (attention-out, MLP-out), anything else column-parallel */
@@ -226,11 +231,8 @@ pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i)
 											 : PP_CFG_COLUMN;
 	}
 	default:
-		/* the router, dispatch and combine see the tokens as the norms do */
-		return (is_norm_or_elementwise(op->type) || op->type == PP_OP_ROUTER ||
-			op->type == PP_OP_DISPATCH || op->type == PP_OP_COMBINE) && gl->sequence_parallel
-			       ? PP_CFG_SEQUENCE
-			       : PP_CFG_REPLICATE;
+		return is_norm_or_elementwise(op->type) && gl->sequence_parallel ? PP_CFG_SEQUENCE
+										 : PP_CFG_REPLICATE;
 	}
 }
 

@@ -70,6 +70,8 @@ typedef struct pp_cost {
 	double model_flops, hardware_flops; /* per iteration, all devices */
 	double stage_params;                /* parameters per device on the peak stage */
 	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
+	double ep_a2a_s;                    /* of tp_comm_s, the expert-parallel all-to-all (MoE
+					     * dispatch and combine, forward and backward) */
 	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
 	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
 	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */

@@ -150,6 +150,7 @@ typedef struct pp_graph {
 	int mtp_depth;              /* MTP modules (DeepSeek-V3: 1) */
 	int64_t experts, topk, expert_ffn; /* of the first routed-experts op; 0: a dense model */
 	int moe_layers;             /* layers holding a routed-experts op */
+	int64_t expert_params;      /* routed experts' parameters (MTP modules' included) */
 	double pre_params, post_params; /* parameters first used outside layers, before / after */
 	double flops_per_token;     /* forward FLOPs per token, all ops */
 	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */

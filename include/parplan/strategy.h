@@ -85,10 +85,18 @@ typedef struct pp_global {
 				      * over d / hsdp_shard; 0: shard over all d */
 	int cp;                      /* context-parallel degree: the sequence split over cp ranks */
 	pp_cp_comm cp_comm_type;
+	/* mixture of experts (MoE parallel folding: ep * etp * expert-dp = t * cp * d per stage) */
+	int ep;                      /* expert-parallel degree: routed experts spread over ep ranks */
+	int etp;                     /* expert tensor-parallel degree: 1 or t */
+	int moe_max_nodes;           /* node-limited routing: a token reaches at most this many nodes
+				      * (DeepSeek-V3's M = 4); 0: no limit */
+	int moe_imbalance;           /* busiest expert-parallel rank's routed tokens, percent of the
+				      * balanced share (100: balanced) */
 } pp_global;
 
 #define PP_GLOBAL_INIT                                                                              \
-	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P}
+	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, \
+	 1, 1, 0, 100}
 
 /** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
 int pp_global_zero_stage(const pp_global *gl);
