@@ -142,17 +142,21 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
 }
 
 double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
-					double E, double k, double f, int t, int sp, pp_recompute r)
+					double E, double k, double f, int t, int etp, int sp, pp_recompute r)
 {
-	double tok = s * b * (2 * h + 2 * h + 2 * h + 2 * h + 4 * E + 2 * k * h); /* SP splits these */
-	double exp_in = 2 * s * b * k * h;
-	double split = s * b * (2 * (a + 2 * kv) * hd + 2 * a * hd + 2 * k * 3 * f);
+	double norms = s * b * (2 * h + 2 * h + 2 * h);             /* ln1, QKV input, ln2 */
+	double route = s * b * (2 * h + 4 * E + 2 * k * h);         /* router input and scores, combine */
+	double exp_in = 2 * s * b * k * h, swiglu = 2 * s * b * k * 3 * f;
+	double attn = s * b * (2 * (a + 2 * kv) * hd + 2 * a * hd);
 	double core = 5.0 * a * s * s * b;
 	if (r == PP_RECOMPUTE_FULL)
 		return 2.0 * s * b * h / (sp ? t : 1);
 	if (r == PP_RECOMPUTE_SELECTIVE)
 		core = 0;
-	return (sp ? tok / t : tok) + exp_in + (split + core) / t;
+	if (etp > 1) /* expert tensor parallelism: every rank keeps every routed row's input */
+		return (sp ? (norms + route) / t : norms + route) + exp_in + (attn + core + swiglu) / t;
+	/* etp = 1: the t ranks split the tokens of the router, experts and combine */
+	return (sp ? norms / t : norms) + (route + exp_in + swiglu + attn + core) / t;
 }
 
 double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,

@@ -123,19 +123,19 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
 
 /**
  * Activation bytes one mixture-of-experts layer keeps per micro-batch (parplan's accounting, by
- * the method of Korthikanti et al. 2022 sec. 4.1 applied to the MoE ops; bf16, no dropout):
- * Megatron's layout (router, dispatch and combine on whole tokens, SEQUENCE with SP; experts
- * under expert tensor parallelism = t), grouped-query attention with a heads, kv heads of
- * head dim hd, E routed SwiGLU experts of width f, top-k.  Kept: both norm inputs and the QKV
- * input (2sbh each), Q, K, V (2sb(a + 2kv)hd), the attention-out input (2sb*a*hd), the core
- * 5as^2b, the router's input (2sbh) and fp32 scores (4sbE), k copies of each token into the
- * experts (2sbkh) and out of them into the combine (2sbkh), and the experts' SwiGLU input and
- * down-projection input (2sbk*3f).  TP divides the attention and SwiGLU terms by t; SP divides
- * the norm, router, QKV-input and combine terms by t too; the experts' input stays whole (each
- * expert-tensor-parallel rank needs every routed token).  Full recompute keeps the layer input.
+ * the method of Korthikanti et al. 2022 sec. 4.1 applied to the MoE ops; bf16, no dropout), in
+ * Megatron's layout: grouped-query attention (a heads, kv heads of head dim hd), E routed SwiGLU
+ * experts of width f, top-k.  Kept: both norm inputs and the QKV input (2sbh each), Q, K, V
+ * (2sb(a + 2kv)hd), the attention-out input (2sb*a*hd), the core 5as^2b, the router's input
+ * (2sbh) and fp32 scores (4sbE), k copies of each token into the experts (2sbkh) and out of
+ * them into the combine (2sbkh), the experts' SwiGLU and down-projection inputs (2sbk*3f).
+ * etp = t (expert tensor parallelism): the attention and SwiGLU terms divide by t, the experts'
+ * input stays whole, the norm, router and combine terms divide by t with SP only.  etp = 1:
+ * the t ranks split the tokens of the router, experts and combine (MoE parallel folding), the
+ * norms divide by t with SP only.  Full recompute keeps the layer input.
  */
 double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
-					double E, double k, double f, int t, int sp, pp_recompute r);
+					double E, double k, double f, int t, int etp, int sp, pp_recompute r);
 
 /** The GPT form above for flash attention: Korthikanti et al. 2022, Table 2 without the
  * 5*a*s/h term (no scores, softmax output or dropout mask stored; Dao et al. 2022). */
