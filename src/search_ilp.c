@@ -982,7 +982,8 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k < 2 * ILP_CANDIDATES ? k : 2 * ILP_CANDIDATES,
 					 err)) < 0)
 		return rc;
-	cap_bytes = o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	lcap = L * L + L + 1;
 	lt = malloc(sizeof(double) * (size_t)(L + 1));
 	layouts = malloc(sizeof(*layouts) * (size_t)lcap);

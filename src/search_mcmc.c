@@ -48,6 +48,7 @@ typedef struct chain {
 	int k, n_top, cap_top;
 	double min_peak_gib, capacity_gib;
 	pp_search__watch w;         /* the stop flag and the time limit, while finding the starts */
+	pp_cost_memo *memo;         /* per-set totals shared by the steps (cost_memo.c) */
 } chain;
 
 static double energy(const pp_cost *cost)
@@ -66,7 +67,7 @@ static int score(chain *ch, const pp_global *gl, const uint8_t *cfg, pp_cost *co
 {
 	if (pp_space_valid(ch->c, &ch->o->space, gl, NULL) < 0)
 		return -1;
-	if (pp_cost_eval(ch->c, gl, cfg, cost) < 0)
+	if (pp_cost_eval_memo(ch->c, ch->memo, gl, cfg, cost) < 0)
 		return -1;
 	if (ch->min_peak_gib == 0 || cost->peak_gib < ch->min_peak_gib)
 		ch->min_peak_gib = cost->peak_gib;
@@ -265,6 +266,7 @@ static void free_chain(chain *ch)
 	free(ch->layouts);
 	free(ch->b_vals);
 	free(ch->mega);
+	pp_cost_memo_free(ch->memo);
 	if (ch->top)
 		for (i = 0; i < ch->cap_top; i++)
 			free(ch->top[i].cfg);
@@ -423,6 +425,8 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !cur_cfg || !nxt_cfg ||
 	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
 		goto nomem;
+	if ((rc = pp_cost_memo_new(&ch.memo, c, err)) < 0)
+		goto done;
 	ch.n_free = pp_space_free_ops(g, ch.free_ops);
 	for (tv = 1; tv <= o->space.gpus && ch.n_t < 64; tv++)
 		if (o->space.gpus % tv == 0 && g->heads % tv == 0 && (!g->kv_heads || g->kv_heads % tv == 0) &&

@@ -257,6 +257,7 @@ typedef struct walk {
 	pp_space_visit_fn fn;
 	void *arg;
 	pp_space_stats st;
+	pp_cost_memo *memo;     /* per-set totals shared by the plans of the walk (cost_memo.c) */
 	int n_ep, ep[64], etp[64]; /* expert-parallel (ep, etp) pairs of the current (t, d) */
 } walk;
 
@@ -284,7 +285,7 @@ static int variants_ep(walk *w, pp_global gl, int *fits_any)
 				gl.sequence_parallel = gl.t > 1 ? sp : 0;
 				gl.distributed_optimizer = dopt;
 				w->st.valid += 1;
-				if (pp_cost_eval(w->c, &gl, NULL, &cost) < 0)
+				if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0)
 					continue;
 				note(w, &cost);
 				if (ri == 0 && sp == n_sp - 1 && dopt == 1 && !cost.feasible && !w->o->no_prune) {
@@ -372,9 +373,10 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.o = o;
 	w.fn = fn;
 	w.arg = arg;
-	if ((rc = pp_space_check_opts(c, o, err)) < 0)
+	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;
-	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	w.st.capacity_gib = cap_bytes / GIB;
 	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
 		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
@@ -486,5 +488,6 @@ done:
 	free(layouts);
 	free(bs);
 	free(divs);
+	pp_cost_memo_free(w.memo);
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "parplan/comm.h"
 #include "parplan/cost.h"
+#include "parplan/space.h"
 
 #define MAXD0(a) ((a) > 0 ? (a) : 0)
 #define REL(a, b) (fabs((a) - (b)) / fmax(fabs(b), 1e-300))
@@ -958,6 +959,132 @@ START_TEST(test_interleaved_uneven_stages)
 }
 END_TEST
 
+/* ---- memoized evaluation (issue 13, point 1) ---------------------------------------------- */
+
+typedef struct memo_walk {
+	const fixture *f;
+	pp_cost_memo *memo;     /* the test's own, shared by everything it evaluates */
+	int *free_ops, n_free;
+	uint8_t *cfg;
+	unsigned long long rng;
+	long compared, distinct_cfg;
+} memo_walk;
+
+/* @a and @b bit for bit (pp_cost_eval zeroes the whole struct first, padding included) */
+static void same_cost(const pp_cost *a, const pp_cost *b, const pp_global *gl)
+{
+	ck_assert_msg(memcmp(a, b, sizeof(*a)) == 0,
+		      "memo and plain evaluation differ: t=%d p=%d d=%d b=%d v=%d sched=%d rc=%d sp=%d "
+		      "dopt=%d: %.17g s vs %.17g s, peak %.17g vs %.17g GiB",
+		      gl->t, gl->p, gl->d, gl->micro_batch, gl->virtual_stages, gl->schedule, gl->recompute,
+		      gl->sequence_parallel, gl->distributed_optimizer, a->iteration_s, b->iteration_s,
+		      a->peak_gib, b->peak_gib);
+}
+
+static void compare_both(memo_walk *w, const pp_global *gl, const uint8_t *cfg)
+{
+	pp_cost a, b;
+	int ra = pp_cost_eval_memo(w->f->c, w->memo, gl, cfg, &a), rb = pp_cost_eval(w->f->c, gl, cfg, &b);
+	ck_assert_int_eq(ra, rb);
+	if (ra == 0)
+		same_cost(&a, &b, gl);
+	w->compared++;
+}
+
+/* every plan the walk scores comes here (the walk's own memo scored it): the plain evaluation
+ * must give the same bytes; then every recompute / SP / distributed-optimizer variant of the
+ * plan, fitting or not, and a per-op config assignment, through the test's memo and without */
+static int memo_visit(void *arg, const pp_global *gl0, const pp_cost *cost)
+{
+	memo_walk *w = arg;
+	pp_cost plain;
+	pp_global gl = *gl0;
+	int r, sp, dopt, i;
+	ck_assert_int_eq(pp_cost_eval(w->f->c, gl0, NULL, &plain), 0);
+	same_cost(cost, &plain, gl0);
+	w->compared++;
+	for (r = 0; r < 3; r++)
+		for (sp = 0; sp <= (gl.t > 1); sp++)
+			for (dopt = 0; dopt <= 1; dopt++) {
+				gl.recompute = (pp_recompute)r;
+				gl.sequence_parallel = sp;
+				gl.distributed_optimizer = dopt;
+				compare_both(w, &gl, NULL);
+			}
+	/* MCMC-like: Megatron's configs with two free ops moved to another allowed config */
+	gl = *gl0;
+	pp_strategy_megatron(w->f->g, &gl, w->cfg);
+	for (i = 0; i < 2; i++) {
+		pp_cfg opts[PP_CFG_COUNT];
+		int op, n;
+		w->rng = w->rng * 6364136223846793005ull + 1442695040888963407ull;
+		op = w->free_ops[(w->rng >> 33) % (unsigned)w->n_free];
+		n = pp_space_op_configs(w->f->g, &gl, op, opts);
+		if (n > 0)
+			w->cfg[op] = (uint8_t)opts[(w->rng >> 17) % (unsigned)n];
+	}
+	pp_space_spread_configs(w->f->g, w->cfg);
+	compare_both(w, &gl, w->cfg);
+	return 0;
+}
+
+static void memo_whole_space(const char *model, const char *stack, int gpus, int B, long min_plans)
+{
+	fixture f = open_fx(model, A100);
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_space_stats st;
+	pp_error err = PP_ERROR_INIT;
+	memo_walk w;
+	double hits, misses;
+	memset(&w, 0, sizeof(w));
+	if (stack)
+		use_stack(&f, stack);
+	w.f = &f;
+	w.rng = 13;
+	ck_assert_int_eq(pp_cost_memo_new(&w.memo, f.c, &err), 0);
+	w.free_ops = malloc(sizeof(int) * (size_t)f.g->n_ops);
+	w.cfg = malloc((size_t)f.g->n_ops);
+	ck_assert(w.free_ops && w.cfg);
+	w.n_free = pp_space_free_ops(f.g, w.free_ops);
+	o.gpus = gpus;
+	o.global_batch = B;
+	o.no_prune = 1;
+	ck_assert_msg(pp_space_walk(f.c, &o, memo_visit, &w, &st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(st.feasible >= min_plans, "%.0f plans fit", st.feasible);
+	ck_assert(w.compared >= 8 * (long)st.feasible); /* 1 + 6 (t = 1) or 12 variants + 1 */
+	/* the memo was used, not bypassed: most set lookups hit */
+	pp_cost_memo_stats(w.memo, &hits, &misses);
+	ck_assert_msg(hits > 4 * misses, "hits %.0f misses %.0f", hits, misses);
+	/* a stack set after the memo was filled: nothing stale comes back */
+	if (!stack) {
+		pp_global gl = plan(8, 16, 8, 1, 1536);
+		pp_cost a, b;
+		ck_assert_int_eq(pp_cost_eval_memo(f.c, w.memo, &gl, NULL, &a), 0);
+		use_stack(&f, "megatron-core");
+		ck_assert_int_eq(pp_cost_eval_memo(f.c, w.memo, &gl, NULL, &a), 0);
+		ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &b), 0);
+		same_cost(&a, &b, &gl);
+	}
+	pp_cost_memo_free(w.memo);
+	free(w.free_ops);
+	free(w.cfg);
+	close_fx(&f);
+}
+
+START_TEST(test_memo_whole_space_gpt3)
+{
+	/* every plan the unpruned exhaustive walk of GPT-3 175B on 1024 A100s keeps (13,912 fit) */
+	memo_whole_space("../models/gpt3-175b.json", NULL, 1024, 1536, 10000);
+}
+END_TEST
+
+START_TEST(test_memo_whole_space_llama_stack)
+{
+	/* a Llama graph under Megatron-Core's stack (shape-aware GEMMs, overlaps, flash) */
+	memo_whole_space("../models/llama2-7b.json", "megatron-core", 64, 512, 1000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cost");
@@ -988,6 +1115,8 @@ int main(void)
 	tcase_add_test(tc, test_flash_faster_and_smaller_than_unfused);
 	tcase_add_test(tc, test_tp_overlap);
 	tcase_add_test(tc, test_interleaved_uneven_stages);
+	tcase_add_test(tc, test_memo_whole_space_gpt3);
+	tcase_add_test(tc, test_memo_whole_space_llama_stack);
 	tcase_add_test(tc, test_zero_closed_forms_paper);
 	tcase_add_test(tc, test_zero_memory_by_hand);
 	tcase_add_test(tc, test_zero_comm_by_hand);

@@ -222,7 +222,7 @@ static int check_out_dir(const char *path)
 
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
-	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
+	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
 	"       [--allow-cross-node-tp] [--even-stages] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
 	"       [--objective time|cost]";
@@ -263,6 +263,7 @@ int cmd_search(int argc, char **argv)
 	progress pr = {0, 0};
 	volatile sig_atomic_t *stop = NULL;
 	cli_training tr = {0, 0, 0};
+	double headroom = -1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&plan, 0, sizeof(plan));
@@ -290,7 +291,8 @@ int cmd_search(int argc, char **argv)
 			puts(usage_text);
 			return CLI_OK;
 		}
-		if ((r = cli_training_opt(argc, argv, &i, &tr, 1)) != 0) {
+		if ((r = cli_training_opt(argc, argv, &i, &tr, 1)) != 0 ||
+		    (r = cli_headroom_opt(argc, argv, &i, &headroom)) != 0) {
 			if (r < 0)
 				return CLI_BAD;
 			continue;
@@ -393,6 +395,8 @@ int cmd_search(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (headroom >= 0)
+		stack.mem_headroom_gib = headroom;
 	pp_costctx_set_stack(ctx, &stack);
 	if (o.space.mem_limit_gib > 0)
 		pp_costctx_set_mem_limit(ctx, o.space.mem_limit_gib);
