@@ -183,11 +183,23 @@ typedef struct pp_search_info {
 	double gap;                 /* relative MIP gap (ilp), 0 when proven optimal */
 } pp_search_info;
 
+/* A mixture of experts' shape, for launchers (plan file "model_shape"."moe"; all 0: dense) */
+typedef struct pp_moe_shape {
+	int64_t experts, topk, moe_ffn, shared_ffn;
+	int64_t dense_layers;       /* leading dense layers (DeepSeek-V3: 3) */
+	int sigmoid, expert_bias;   /* router scores; score-correction bias */
+	int64_t q_lora, kv_lora, qk_nope, qk_rope, v_head; /* MLA when kv_lora > 0 */
+	int64_t mtp;                /* multi-token prediction modules */
+	int64_t head_dim;           /* attention head dim (Qwen3: not hidden / heads) */
+	int qk_norm;                /* per-head RMSNorm of q and k (Qwen3) */
+} pp_moe_shape;
+
 typedef struct pp_model_shape {
 	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
 	int family_llama;           /* 1: RMSNorm/SwiGLU/GQA graph, 0: GPT */
 	int tied_embeddings;
 	int64_t params;
+	pp_moe_shape moe;
 } pp_model_shape;
 
 typedef struct pp_plan {

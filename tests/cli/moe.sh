@@ -63,4 +63,46 @@ for ty in router dispatch experts combine mla; do
 	grep -q "\"type\":	\"$ty\"" "$tmp/s.json" || { echo "FAIL: no $ty op"; fail=1; }
 done
 grep -q '"mtp":	1' "$tmp/s.json" || { echo "FAIL: no MTP op"; fail=1; }
+# expert parallelism on the command line and in plans (issue 18.2, 18.5, 18.6)
+H=hwprofiles/dgx-h800.json
+"$P" cost --model models/mixtral-8x7b.json --hw $H --t 1 --p 4 --d 16 --ep 8 --micro-batch 1 \
+	--global-batch 64 --distributed-optimizer --json >"$tmp/c.json" || fail=1
+python3 - "$tmp/c.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["global"]["ep"] == 8 and d["ep_a2a_s"] > 0 and d["ep_a2a_s"] < d["time"]["tp_comm_s"] + 1e-12, d
+PY
+for bad in "--ep 3" "--ep 32" "--etp 2"; do
+	"$P" cost --model models/mixtral-8x7b.json --hw $H --t 1 --p 4 --d 16 $bad --micro-batch 1 \
+		--global-batch 64 2>"$tmp/err"; rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then echo "FAIL: cost $bad gave $rc: $(cat "$tmp/err")"; fail=1; fi
+done
+"$P" search --model models/mixtral-8x7b.json --hw $H --gpus 64 --global-batch 256 -o "$tmp/plan.json" >"$tmp/s.txt" || fail=1
+grep -q "^expert parallelism: #1 ep=" "$tmp/s.txt" || { echo "FAIL: search shows no expert parallelism"; fail=1; }
+"$P" emit --plan "$tmp/plan.json" --format megatron -o "$tmp/m.sh" || fail=1
+for f in "--num-experts 8" "--moe-router-topk 2" "--moe-ffn-hidden-size 14336" "--expert-model-parallel-size" \
+	"--expert-tensor-parallel-size" "--moe-grouped-gemm" "--moe-token-dispatcher-type alltoall"; do
+	grep -q -- "$f" "$tmp/m.sh" || { echo "FAIL: megatron script lacks $f"; fail=1; }
+done
+grep -q '"${MOE\[@\]}"' "$tmp/m.sh" || { echo "FAIL: MOE flags not passed"; fail=1; }
+# the plan keeps the MoE shape: emitting again from it and costing it again agree
+"$P" cost --plan "$tmp/plan.json" --json >"$tmp/c2.json" || fail=1
+python3 - "$tmp/plan.json" "$tmp/c2.json" <<'PY' || fail=1
+import json, sys
+p, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+m = p["model_shape"]["moe"]
+assert m["experts"] == 8 and m["topk"] == 2 and m["moe_ffn"] == 14336 and m["dense_layers"] == 0, m
+assert abs(c["iteration_s"] / p["predicted"]["iteration_s"] - 1) < 1e-9, (c["iteration_s"], p["predicted"])
+PY
+for fmt in nanotron torchtitan nemo1 deepspeed; do
+	"$P" emit --plan "$tmp/plan.json" --format $fmt -o "$tmp/x.out" 2>"$tmp/err"; rc=$?
+	if [ $rc -ne 2 ] || ! grep -q "Megatron-LM only" "$tmp/err" || [ -e "$tmp/x.out" ]; then
+		echo "FAIL: $fmt emitted an MoE plan ($rc): $(cat "$tmp/err")"; fail=1
+	fi
+done
+# DeepSeek-V3: MLA, shared experts, dense layers, sigmoid router with bias, MTP as Megatron flags
+"$P" cost --model models/deepseek-v3.json --hw $H --t 1 --p 16 --d 128 --ep 64 --moe-max-nodes 4 \
+	--last-stage-layers 1 --micro-batch 1 --global-batch 15360 --distributed-optimizer \
+	--recompute full --json >"$tmp/ds.json" || fail=1
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['feasible'] and d['ep_a2a_s'] > 0, d" "$tmp/ds.json" || fail=1
 exit $fail
