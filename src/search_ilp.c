@@ -1110,8 +1110,16 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			if (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible)
 				continue;
 		}
-		/* with per-op configs the flag says what the norm and dropout configs do */
+		/* with per-op configs the flag says what the norm and dropout configs do, and the
+		 * overlaps follow it (a fixed plan keeps its own) */
 		best_gl.sequence_parallel = pp_space_sequence_parallel(g, &best_gl, cfg);
+		if (!o->fixed) {
+			pp_global was = best_gl;
+			pp_space_set_overlaps(c, &o->space, &best_gl);
+			if (memcmp(&was, &best_gl, sizeof(was)) &&
+			    (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible))
+				continue;
+		}
 		for (li = 0; li < n_cand; li++)
 			dup |= pp_space_cmp(&best_gl, cost.iteration_s, &cand[li].global, cand[li].cost.iteration_s) == 0;
 		if (dup)

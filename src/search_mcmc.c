@@ -20,6 +20,7 @@
  * the result depends on the seed alone.
  */
 #include "checked_int.h"
+#include "parplan/comm.h"
 #include "parplan/pcg.h"
 #include "parplan/search.h"
 #include "search_int.h"
@@ -62,9 +63,12 @@ static double energy(const pp_cost *cost)
 	return cost->iteration_s * (2.0 + 10.0 * over);
 }
 
-/* score a state; -1 when the cost model rejects it */
-static int score(chain *ch, const pp_global *gl, const uint8_t *cfg, pp_cost *cost)
+/* score a state (the overlaps it takes set first, a fixed plan's kept); -1 when the cost model
+ * rejects it */
+static int score(chain *ch, pp_global *gl, const uint8_t *cfg, pp_cost *cost)
 {
+	if (!ch->o->fixed)
+		pp_space_set_overlaps(ch->c, &ch->o->space, gl);
 	if (pp_space_valid(ch->c, &ch->o->space, gl, NULL) < 0)
 		return -1;
 	if (pp_cost_eval_memo(ch->c, ch->memo, gl, cfg, cost) < 0)
@@ -312,10 +316,11 @@ static int start_states(chain *ch, start *st)
 	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
 
 	if (ch->o->fixed) {
-		pp_strategy_megatron(g, ch->o->fixed, cfg);
-		if (score(ch, ch->o->fixed, cfg, &cost) < 0)
+		gl = *ch->o->fixed;
+		pp_strategy_megatron(g, &gl, cfg);
+		if (score(ch, &gl, cfg, &cost) < 0)
 			return 0;
-		consider(ch, &st[0], ch->o->fixed, cfg, &cost);
+		consider(ch, &st[0], &gl, cfg, &cost);
 		return 1;
 	}
 	gl.global_batch = ch->o->space.global_batch;
@@ -333,7 +338,7 @@ static int start_states(chain *ch, start *st)
 	gl = (pp_global)PP_GLOBAL_INIT;
 	gl.global_batch = ch->o->space.global_batch;
 	for (ti = ch->n_t - 1; ti >= 0; ti--)
-		if (ch->t_vals[ti] <= hw->node_devices)
+		if (ch->t_vals[ti] <= pp_hw_domain_block(hw))
 			break;
 	gl.t = ti >= 0 ? ch->t_vals[ti] : 1;
 	gl.sequence_parallel = gl.t > 1;
@@ -430,7 +435,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.n_free = pp_space_free_ops(g, ch.free_ops);
 	for (tv = 1; tv <= o->space.gpus && ch.n_t < 64; tv++)
 		if (o->space.gpus % tv == 0 && g->heads % tv == 0 && (!g->kv_heads || g->kv_heads % tv == 0) &&
-		    (o->space.allow_cross_node_tp || tv <= hw->node_devices))
+		    (o->space.allow_cross_node_tp || tv <= pp_hw_domain_block(hw)))
 			ch.t_vals[ch.n_t++] = tv;
 	ch.n_layouts = pp_space_layouts(g, o->space.gpus, o->space.uneven_stages, ch.layouts, cap);
 	ch.n_b = divisors(o->space.global_batch, ch.b_vals);

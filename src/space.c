@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "parplan/comm.h"
 #include "parplan/settings.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -44,10 +45,11 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
 	if (gl->global_batch != o->global_batch)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
 				    gl->global_batch, o->global_batch);
-	if (!o->allow_cross_node_tp && gl->t > hw->node_devices)
+	/* t may span a scale-up domain (an NVL72 rack), not just a host */
+	if (!o->allow_cross_node_tp && gl->t > pp_hw_domain_block(hw))
 		return pp_error_set(err, PP_EINVALID, NULL, NULL,
-				    "t=%d is more than the %d devices of a node (see --allow-cross-node-tp)",
-				    gl->t, hw->node_devices);
+				    "t=%d is more than the %d devices of a scale-up domain (see "
+				    "--allow-cross-node-tp)", gl->t, pp_hw_domain_block(hw));
 	return 0;
 }
 
@@ -176,6 +178,15 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
 	return n > 0;
 }
 
+void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl)
+{
+	const pp_stack *st = pp_costctx_stack(c);
+	int on = !o->no_overlaps && !st->legacy;
+	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
+	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && gl->d > 1;
+	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+}
+
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
 {
 	int l = g->ops[op].layer, s, acc = 0;
@@ -284,6 +295,7 @@ static int variants_ep(walk *w, pp_global gl, int *fits_any)
 				gl.recompute = (pp_recompute)rc_order[ri];
 				gl.sequence_parallel = gl.t > 1 ? sp : 0;
 				gl.distributed_optimizer = dopt;
+				pp_space_set_overlaps(w->c, w->o, &gl);
 				w->st.valid += 1;
 				if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0)
 					continue;
@@ -410,7 +422,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	for (t = 1; t <= o->gpus; t++) {
 		if (o->gpus % t || g->heads % t || (g->kv_heads && g->kv_heads % t))
 			continue;
-		if (!o->allow_cross_node_tp && t > hw->node_devices)
+		if (!o->allow_cross_node_tp && t > pp_hw_domain_block(hw))
 			continue;
 		for (li = 0; li < n_layouts; li++) {
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;

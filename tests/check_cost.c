@@ -112,6 +112,41 @@ START_TEST(test_hierarchical_groups)
 }
 END_TEST
 
+/* GB200 NVL72: 4-GPU hosts in a 72-GPU NVLink domain (aligned blocks of 64).  A 16-wide group is
+ * one NVLink ring although it spans 4 hosts; a 128-wide one splits at the domain: reduce-scatter
+ * over the 64 in the rack, all-reduce over the 2 racks on 1/64, all-gather; a data-parallel
+ * group at stride 16 has 4 members per rack. */
+START_TEST(test_scale_up_domain_collectives)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_hw *hw = NULL;
+	double bi, ai, bn, an, S = 1e9;
+	ck_assert_int_eq(pp_hw_load("../hwprofiles/gb200-nvl72.json", &hw, &err), 0);
+	ck_assert_int_eq(hw->node_devices, 4);
+	bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9;
+	ai = hw->intra.latency_us * 1e-6;
+	bn = hw->network.bw_gbs * hw->network.efficiency * 1e9;
+	an = hw->network.latency_us * 1e-6;
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 16, 1, S), pp_ring_allreduce_s(16, S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLGATHER, 64, 1, S), pp_ring_allgather_s(64, S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 128, 1, S),
+				2 * pp_ring_allgather_s(64, S, bi, ai) + pp_ring_allreduce_s(2, S / 64, bn, an), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_REDUCESCATTER, 32, 16, S),
+				pp_ring_allgather_s(4, S, bi, ai) + pp_ring_allgather_s(8, S / 4, bn, an), 1e-15);
+	/* a pipeline neighbour 16 ranks away is in the same rack: NVLink, not the network */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_P2P, 2, 16, S), pp_p2p_s(S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_P2P, 2, 64, S), pp_p2p_s(S, bn, an), 1e-15);
+	/* the same 16-wide group on 8-GPU DGX B200 nodes crosses the network */
+	{
+		pp_hw *b = NULL;
+		ck_assert_int_eq(pp_hw_load("../hwprofiles/dgx-b200.json", &b, &err), 0);
+		ck_assert_double_gt(pp_coll_s(b, PP_COLL_ALLREDUCE, 16, 1, S), 1.5 * pp_coll_s(hw, PP_COLL_ALLREDUCE, 16, 1, S));
+		pp_hw_free(b);
+	}
+	pp_hw_free(hw);
+}
+END_TEST
+
 START_TEST(test_model_flops_175b)
 {
 	/* GPT-3 175B, global batch 1536: 72*B*s*l*h^2*(1 + s/(6h) + V/(12lh)), Narayanan eq. 3 */
@@ -1095,6 +1130,7 @@ int main(void)
 	tcase_add_test(tc, test_korthikanti_hand_values);
 	tcase_add_test(tc, test_collective_formulas);
 	tcase_add_test(tc, test_hierarchical_groups);
+	tcase_add_test(tc, test_scale_up_domain_collectives);
 	tcase_add_test(tc, test_model_flops_175b);
 	tcase_add_test(tc, test_one_engine_every_model);
 	tcase_add_test(tc, test_pipeline_bubble);

@@ -223,7 +223,7 @@ static int check_out_dir(const char *path)
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
-	"       [--allow-cross-node-tp] [--even-stages] [--stack NAME|FILE] [--json] [-o plan.json]\n"
+	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
 	"       [--objective time|cost]";
 
@@ -285,6 +285,12 @@ int cmd_search(int argc, char **argv)
 			if (r < 0)
 				return CLI_BAD;
 			o.space.uneven_stages = 0;
+			continue;
+		}
+		if ((r = cli_flag(argv, i, "--no-overlap")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			o.space.no_overlaps = 1;
 			continue;
 		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
