@@ -77,8 +77,10 @@ for bad in "--ep 3" "--ep 32" "--etp 2"; do
 		--global-batch 64 2>"$tmp/err"; rc=$?
 	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then echo "FAIL: cost $bad gave $rc: $(cat "$tmp/err")"; fail=1; fi
 done
-"$P" search --model models/mixtral-8x7b.json --hw $H --gpus 64 --global-batch 256 -o "$tmp/plan.json" >"$tmp/s.txt" || fail=1
+"$P" search --model models/mixtral-8x7b.json --hw $H --gpus 64 --global-batch 256 >"$tmp/s.txt" || fail=1
 grep -q "^expert parallelism: #1 ep=" "$tmp/s.txt" || { echo "FAIL: search shows no expert parallelism"; fail=1; }
+"$P" cost --model models/mixtral-8x7b.json --hw $H --t 2 --p 4 --d 8 --ep 4 --etp 2 --micro-batch 1 \
+	--global-batch 256 --sequence-parallel --distributed-optimizer -o "$tmp/plan.json" >/dev/null || fail=1
 "$P" emit --plan "$tmp/plan.json" --format megatron -o "$tmp/m.sh" || fail=1
 for f in "--num-experts 8" "--moe-router-topk 2" "--moe-ffn-hidden-size 14336" "--expert-model-parallel-size" \
 	"--expert-tensor-parallel-size" "--moe-grouped-gemm" "--moe-token-dispatcher-type alltoall"; do
