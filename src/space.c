@@ -153,6 +153,10 @@ int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *
 			continue;
 		if (c == PP_CFG_SAMPLE && gl->micro_batch % gl->t)
 			continue;
+		/* routed experts: COLUMN is expert tensor parallelism, exactly when etp = t */
+		if (g->ops[op].type == PP_OP_EXPERTS &&
+		    ((c == PP_CFG_COLUMN) != (gl->etp > 1) || (c == PP_CFG_COLUMN && g->ops[op].expert_ffn % gl->t)))
+			continue;
 		out[n++] = (pp_cfg)c;
 	}
 	return n;

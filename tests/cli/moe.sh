@@ -79,6 +79,12 @@ for bad in "--ep 3" "--ep 32" "--etp 2"; do
 done
 "$P" search --model models/mixtral-8x7b.json --hw $H --gpus 64 --global-batch 256 >"$tmp/s.txt" || fail=1
 grep -q "^expert parallelism: #1 ep=" "$tmp/s.txt" || { echo "FAIL: search shows no expert parallelism"; fail=1; }
+# MCMC and the ILP search expert parallelism too (an expert block is an op with configs)
+for m in mcmc ilp; do
+	"$P" search --model models/mixtral-8x7b.json --hw $H --gpus 64 --global-batch 256 --method $m \
+		--max-steps 20000 --json >"$tmp/$m.json" || { echo "FAIL: search --method $m"; fail=1; }
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); p=d['plans'][0]; assert p['global'].get('ep', 1) > 1, p['global']" "$tmp/$m.json" || { echo "FAIL: $m found no ep > 1"; fail=1; }
+done
 "$P" cost --model models/mixtral-8x7b.json --hw $H --t 2 --p 4 --d 8 --ep 4 --etp 2 --micro-batch 1 \
 	--global-batch 256 --sequence-parallel --distributed-optimizer -o "$tmp/plan.json" >/dev/null || fail=1
 "$P" emit --plan "$tmp/plan.json" --format megatron -o "$tmp/m.sh" || fail=1
