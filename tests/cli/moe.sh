@@ -4,6 +4,7 @@
 # classes of a model mixing dense and MoE layers, and parplan model moe's refusals.
 set -u
 P=${PARPLAN:?}
+export P
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -113,4 +114,63 @@ done
 	--last-stage-layers 1 --micro-batch 1 --global-batch 15360 --distributed-optimizer \
 	--recompute full --json >"$tmp/ds.json" || fail=1
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['feasible'] and d['ep_a2a_s'] > 0, d" "$tmp/ds.json" || fail=1
+# Differential check against Megatron-LM's estimator (megatron/training/theoretical_memory_usage.py,
+# compute_weight_and_optimizer_memory, NVIDIA/Megatron-LM d98e8a64dd), its formulas implemented
+# here from their description: attention (GQA 2h^2(1 + g/a)(a*kv_channels/h), or MLA's q/kv lora,
+# rope and output terms), gated MLPs 3*h*f, routed experts 3*h*f_moe*E per MoE layer, routers h*E,
+# two norms a layer, untied embeddings 2*V*h; total = layers + MTP layers + embeddings; the most
+# loaded shard = (TP-sharded layers/p + MTP + one embedding)/t + replicated + routed experts/p
+# /(etp*ep).  parplan's own graph counts must agree within 0.1% (they differ only by what the
+# estimator leaves out: QK-norm scales, DeepSeek's score-correction bias), and its per-GPU weights
+# of the most loaded stage within 0.5%.
+"$P" cost --model models/mixtral-8x7b.json --hw $H --t 2 --p 4 --d 8 --ep 4 --etp 2 --micro-batch 1 \
+	--global-batch 256 --sequence-parallel --distributed-optimizer --json >"$tmp/shard.json" || fail=1
+python3 - "$tmp" <<'PY' || fail=1
+import json, os, sys
+d = sys.argv[1]
+def megatron(L, h, a, kv, f, V, E=None, k=None, fm=None, fs=0, dense=0, mtp=0, kvc=None, mla=None):
+    kvc = kvc or h // a
+    if mla:
+        ql, kl, dn, dr, dv = mla
+        att = ql * (h + a * (dn + dr) + 1) + kl * (h + a * (dn + dv) + 1) + h * dr + a * dv * h
+    else:
+        att = 2 * h * h * (1 + kv / a) * (a * kvc / h)
+    nl = 2 * h
+    dense_l = att + 3 * h * f + nl
+    moe_l = att + 3 * h * fs + 3 * h * fm * E + nl + h * E
+    act_l = att + 3 * h * fs + 3 * h * fm * k + nl + h * E
+    nmoe = L - dense
+    total = dense_l * dense + moe_l * nmoe + h + 2 * V * h
+    active = dense_l * dense + act_l * nmoe + h + 2 * V * h
+    return total, active, moe_l * mtp, att, 3 * h * fm * E, nl + h * E
+models = {
+    "mixtral-8x7b": dict(L=32, h=4096, a=32, kv=8, f=14336, V=32000, E=8, k=2, fm=14336),
+    "mixtral-8x22b": dict(L=56, h=6144, a=48, kv=8, f=16384, V=32000, E=8, k=2, fm=16384),
+    "qwen3-30b-a3b": dict(L=48, h=2048, a=32, kv=4, f=6144, V=151936, E=128, k=8, fm=768, kvc=128),
+    "qwen3-235b-a22b": dict(L=94, h=4096, a=64, kv=4, f=12288, V=151936, E=128, k=8, fm=1536, kvc=128),
+    "deepseek-v3": dict(L=61, h=7168, a=128, kv=128, f=18432, V=129280, E=256, k=8, fm=2048, fs=2048,
+                        dense=3, mtp=1, mla=(1536, 512, 128, 64, 128)),
+}
+import subprocess
+for m, kw in models.items():
+    info = json.loads(subprocess.check_output([os.environ["P"], "info", "--model", "models/%s.json" % m, "--json"]))
+    total, active, mtp, _, _, _ = megatron(**kw)
+    et = info["params"] / total - 1
+    ea = info["active_params"] / active - 1
+    em = (info["mtp_params"] - mtp) / max(mtp, 1)
+    print("megatron-estimator: %-16s total %+.4f%%  active %+.4f%%  mtp %+.3f%%" % (m, 100 * et, 100 * ea, 100 * em))
+    assert abs(et) < 1e-3 and abs(ea) < 1e-3, (m, info["params"], total, info["active_params"], active)
+    # MTP: the estimator counts an MTP block as one more layer; parplan's module adds its two
+    # norms and the 2h x h projection (DeepSeek-V3 report sec. 2.2) on top
+    assert mtp == 0 or 0 < em < 0.02, (m, info["mtp_params"], mtp)
+# the most loaded shard of Mixtral 8x7B at t=2, p=4, ep=4, etp=2: weights are 2 bytes
+kw = models["mixtral-8x7b"]
+_, _, _, att, routed, repl = megatron(**kw)
+t, p, ep, etp, L, h, V = 2, 4, 4, 2, 32, 4096, 32000
+shard = (att * L / p + V * h) / t + (repl * L / p + h) + routed * L / p / (etp * ep)
+c = json.load(open(os.path.join(d, "shard.json")))
+mine = c["memory"]["weights_gib"] * 1073741824 / 2
+print("megatron-estimator: mixtral-8x7b most loaded shard %.4g vs parplan %.4g (%+.3f%%)" % (shard, mine, 100 * (mine / shard - 1)))
+assert abs(mine / shard - 1) < 0.005, (mine, shard)
+PY
 exit $fail
