@@ -115,7 +115,8 @@ static void moe_shape(const pp_graph *g, pp_moe_shape *m)
 	m->topk = g->topk;
 	m->moe_ffn = g->expert_ffn;
 	m->mtp = g->mtp_depth;
-	m->head_dim = g->head_dim;
+	if (g->head_dim * g->heads != g->hidden)
+		m->head_dim = g->head_dim; /* 0: hidden / heads */
 	m->dense_layers = -1;
 	for (i = 0; i < g->n_ops; i++) {
 		const pp_op *op = &g->ops[i];
@@ -305,7 +306,7 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(o, "family", sh->family_llama ? "llama" : "gpt");
 		BOOL(o, "tied_embeddings", sh->tied_embeddings);
 		NUM(o, "params", sh->params);
-		if (sh->moe.experts || sh->moe.kv_lora || sh->moe.mtp) {
+		if (sh->moe.experts || sh->moe.kv_lora || sh->moe.mtp || sh->moe.head_dim || sh->moe.qk_norm) {
 			const pp_moe_shape *m = &sh->moe;
 			cJSON *mo = cJSON_AddObjectToObject(o, "moe");
 			ok = mo != NULL;

@@ -332,7 +332,7 @@ static void ep_pairs(walk *w, const pp_graph *g, int t, int cp, int d)
 	long long fold = (long long)t * cp * d;
 	int e, k;
 	w->n_ep = 0;
-	for (k = 0; k < (t > 1 ? 2 : 1); k++) {
+	for (k = 0; k < (t > 1 && g->experts ? 2 : 1); k++) {
 		int etp = k ? t : 1;
 		for (e = (int)(g->experts ? g->experts : 1); e >= 1; e--) {
 			if ((g->experts && g->experts % e) || fold % ((long long)e * etp) || w->n_ep >= 64 ||
