@@ -966,6 +966,7 @@ typedef struct settot {
 	double saved, core_saved, params, params_td, tp_moved;
 	double params_e;        /* routed experts' parameters (expert-dp reduced) */
 	double a2a_s;           /* expert-parallel all-to-all, forward + backward */
+	double a2a_f_s;         /* of which one forward pass (the backward moves as much) */
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
 } settot;
@@ -977,7 +978,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
-	double params = 0, params_td = 0, moved = 0, params_e = 0, a2a = 0;
+	double params = 0, params_td = 0, moved = 0, params_e = 0, a2a = 0, a2a_f = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -1012,6 +1013,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 			params += oc.params;
 		/* forward and backward, and the forward again under full recomputation */
 		a2a += (gl->recompute == PP_RECOMPUTE_FULL && c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
+		a2a_f += oc.a2a_s;
 	}
 	for (i = 0; i < s->n_edges && t > 1; i++) {
 		const edge *e = &s->edges[i];
@@ -1045,6 +1047,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->params_td = params_td;
 	r->params_e = params_e;
 	r->a2a_s = a2a;
+	r->a2a_f_s = a2a_f;
 	r->tp_moved = moved;
 	r->out = PP_LAYOUT_R;
 	if (s->n_ops) {
@@ -1416,10 +1419,11 @@ have_sets:
 		tp_hidden[k] = 0;
 		if (!tp_overlap)
 			continue;
-		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s, t, cls[k].mm_f_s,
-							   c->st.tp_overlap_sm_fraction, &hf);
-		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s, t, cls[k].mm_b_s,
-							   c->st.tp_overlap_sm_fraction, &hb);
+		/* the expert all-to-all is no tensor-parallel collective: it stays exposed */
+		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s - cls[k].a2a_f_s, t, cls[k].mm_f_s,
+							   c->st.tp_overlap_sm_fraction, &hf) + cls[k].a2a_f_s;
+		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s - cls[k].a2a_f_s, t, cls[k].mm_b_s,
+							   c->st.tp_overlap_sm_fraction, &hb) + cls[k].a2a_f_s;
 		tp_hidden[k] = hf + hb;
 		if (gl->recompute == PP_RECOMPUTE_FULL)
 			tp_hidden[k] += hf;

@@ -364,6 +364,16 @@ static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, doubl
 		if ((rc = variants_ep(w, gl, &fits)) != 0)
 			return rc;
 		*fits_any |= fits;
+		if (!fits && !w->o->no_prune) {
+			/* memory never shrinks with a smaller ep at the same etp (the experts' weights
+			 * and gradients grow as 1/ep, their Adam states over t*cp*d/etp do not move, the
+			 * rest is the same): none of the smaller ones fits either */
+			while (i + 1 < w->n_ep && w->etp[i + 1] == gl.etp) {
+				i++;
+				w->st.valid += n;
+				w->st.pruned += n;
+			}
+		}
 	}
 	return 0;
 }
