@@ -471,7 +471,10 @@ static int moe_check(pp_model_spec *s, pp_error *err)
 		if (m->qk_rope < 1 || m->v_head < 1)
 			return pp_error_set(err, PP_EINVALID, NULL, "--qk-rope-dim",
 					    "MLA needs --qk-rope-dim and --v-head-dim");
-		if (s->windows || s->qk_norm)
+		int64_t l, win = 0;
+		for (l = 0; s->windows && l < s->layers; l++)
+			win |= s->windows[l];
+		if (win || s->qk_norm)
 			return pp_error_set(err, PP_EINVALID, NULL, "--kv-lora-rank",
 					    "MLA layers have no sliding window or QK-norm");
 	} else if (m->q_lora || m->qk_nope || m->qk_rope || m->v_head) {

@@ -173,4 +173,67 @@ mine = c["memory"]["weights_gib"] * 1073741824 / 2
 print("megatron-estimator: mixtral-8x7b most loaded shard %.4g vs parplan %.4g (%+.3f%%)" % (shard, mine, 100 * (mine / shard - 1)))
 assert abs(mine / shard - 1) < 0.005, (mine, shard)
 PY
+# parplan model hf reads the MoE architectures' published config.json files (transcribed from
+# the Hugging Face Hub: mistralai/Mixtral-8x7B-v0.1, Qwen/Qwen3-30B-A3B, deepseek-ai/DeepSeek-V3)
+# into the same graphs as `parplan model moe` makes (models/), parameter for parameter
+mkdir -p "$tmp/hf"
+cat >"$tmp/hf/mixtral-8x7b.json" <<'JSON'
+{"architectures": ["MixtralForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
+ "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336,
+ "max_position_embeddings": 32768, "model_type": "mixtral", "num_attention_heads": 32,
+ "num_experts_per_tok": 2, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,
+ "output_router_logits": false, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0,
+ "router_aux_loss_coef": 0.02, "sliding_window": null, "tie_word_embeddings": false,
+ "torch_dtype": "bfloat16", "transformers_version": "4.36.0.dev0", "use_cache": true, "vocab_size": 32000}
+JSON
+cat >"$tmp/hf/qwen3-30b-a3b.json" <<'JSON'
+{"architectures": ["Qwen3MoeForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+ "bos_token_id": 151643, "decoder_sparse_step": 1, "eos_token_id": 151645, "head_dim": 128,
+ "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 6144,
+ "max_position_embeddings": 40960, "max_window_layers": 48, "mlp_only_layers": [], "model_type": "qwen3_moe",
+ "moe_intermediate_size": 768, "norm_topk_prob": true, "num_attention_heads": 32, "num_experts": 128,
+ "num_experts_per_tok": 8, "num_hidden_layers": 48, "num_key_value_heads": 4, "output_router_logits": false,
+ "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000.0, "router_aux_loss_coef": 0.001,
+ "sliding_window": null, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+ "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}
+JSON
+cat >"$tmp/hf/deepseek-v3.json" <<'JSON'
+{"architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+ "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekV3Config", "AutoModel": "modeling_deepseek.DeepseekV3Model",
+              "AutoModelForCausalLM": "modeling_deepseek.DeepseekV3ForCausalLM"},
+ "aux_loss_alpha": 0.001, "bos_token_id": 0, "eos_token_id": 1, "ep_size": 1, "first_k_dense_replace": 3,
+ "hidden_act": "silu", "hidden_size": 7168, "initializer_range": 0.02, "intermediate_size": 18432,
+ "kv_lora_rank": 512, "max_position_embeddings": 163840, "model_type": "deepseek_v3",
+ "moe_intermediate_size": 2048, "moe_layer_freq": 1, "n_group": 8, "n_routed_experts": 256,
+ "n_shared_experts": 1, "norm_topk_prob": true, "num_attention_heads": 128, "num_experts_per_tok": 8,
+ "num_hidden_layers": 61, "num_key_value_heads": 128, "num_nextn_predict_layers": 1, "q_lora_rank": 1536,
+ "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+ "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8", "weight_block_size": [128, 128]},
+ "rms_norm_eps": 1e-06,
+ "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0, "mscale_all_dim": 1.0,
+                  "original_max_position_embeddings": 4096, "type": "yarn"},
+ "rope_theta": 10000, "routed_scaling_factor": 2.5, "scoring_func": "sigmoid", "seq_aux": true,
+ "tie_word_embeddings": false, "topk_group": 4, "topk_method": "noaux_tc", "torch_dtype": "bfloat16",
+ "transformers_version": "4.33.1", "use_cache": true, "v_head_dim": 128, "vocab_size": 129280}
+JSON
+for m in mixtral-8x7b qwen3-30b-a3b deepseek-v3; do
+	"$P" model hf "$tmp/hf/$m.json" --seq 4096 -o "$tmp/hf/$m.graph.json" || { echo "FAIL: model hf $m"; fail=1; continue; }
+	"$P" info --model "$tmp/hf/$m.graph.json" --json >"$tmp/hf/$m.info" || fail=1
+	python3 - "$tmp/hf/$m.info" "$tmp/$m.json" "$m" <<'PY' || fail=1
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for k in ("params", "active_params", "mtp_params", "experts", "topk", "moe_layers", "layer_classes", "flops_per_token"):
+    assert a[k] == b[k], (sys.argv[3], k, a[k], b[k])
+PY
+done
+# what the generator does not model is refused by key
+sed 's/"decoder_sparse_step": 1/"decoder_sparse_step": 2/' "$tmp/hf/qwen3-30b-a3b.json" >"$tmp/hf/bad1.json"
+sed 's/"mlp_only_layers": \[\]/"mlp_only_layers": [0]/' "$tmp/hf/qwen3-30b-a3b.json" >"$tmp/hf/bad2.json"
+sed 's/"scoring_func": "sigmoid"/"scoring_func": "relu"/' "$tmp/hf/deepseek-v3.json" >"$tmp/hf/bad3.json"
+for b in 1:decoder_sparse_step 2:mlp_only_layers 3:scoring_func; do
+	"$P" model hf "$tmp/hf/bad${b%%:*}.json" --seq 4096 -o "$tmp/hf/bad.out" 2>"$tmp/err"; rc=$?
+	if [ $rc -ne 2 ] || ! grep -q "${b#*:}" "$tmp/err" || [ -e "$tmp/hf/bad.out" ]; then
+		echo "FAIL: model hf bad$b gave $rc: $(cat "$tmp/err")"; fail=1
+	fi
+done
 exit $fail
