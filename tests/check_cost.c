@@ -1120,6 +1120,95 @@ START_TEST(test_memo_whole_space_llama_stack)
 }
 END_TEST
 
+/* ---- Korthikanti et al. 2022, Table 4: per-layer forward and backward of the 22B model ------
+ * The published times are in data/korthikanti2022-table4.md (with their source); the 22B
+ * model (Table 3) at t=8, micro-batch 4 on a DGX A100 80 GB with the SC21-era stack (unfused
+ * attention, as Megatron-LM ran in 2022).  What holds: the mechanisms, i.e. what sequence
+ * parallelism saves in the forward and what full and selective recomputation add to the
+ * backward, each within 10% of the published difference.  What does not yet: the absolute
+ * times, forward about 5% and backward 8-14% above the table (docs/accuracy.md); the bounds
+ * below are a ratchet at today's error, not the issue's few-percent target. */
+
+typedef struct t4row {
+	int sp;
+	pp_recompute rc;
+	double fwd_ms, bwd_ms;
+} t4row;
+
+static int read_table4(t4row *rows, int cap)
+{
+	FILE *fp = fopen("data/korthikanti2022-table4.md", "r");
+	char line[512];
+	int n = 0;
+	ck_assert_ptr_nonnull(fp);
+	while (n < cap && fgets(line, sizeof(line), fp)) {
+		char name[64], sp[8], rc[16];
+		double f, b;
+		if (sscanf(line, "| %63[^|]| %7s | %15s | %lf | %lf |", name, sp, rc, &f, &b) != 5)
+			continue;
+		rows[n].sp = strcmp(sp, "yes") == 0;
+		rows[n].rc = (pp_recompute)pp_recompute_parse(rc);
+		ck_assert_int_ge((int)rows[n].rc, 0);
+		rows[n].fwd_ms = f;
+		rows[n].bwd_ms = b;
+		n++;
+	}
+	fclose(fp);
+	return n;
+}
+
+START_TEST(test_korthikanti_table4_per_layer)
+{
+	fixture f = open_fx("../models/gpt-22b.json", A100);
+	t4row rows[8];
+	double F[8], B[8];
+	int n = read_table4(rows, 8), i, base = -1, sp = -1, full = -1, sel = -1, selsp = -1;
+	ck_assert_int_eq(n, 5);
+	use_stack(&f, "megatron-sc21");
+	for (i = 0; i < n; i++) {
+		pp_global gl = plan(8, 1, 1, 4, 4);
+		pp_cost c;
+		gl.sequence_parallel = rows[i].sp;
+		gl.recompute = rows[i].rc;
+		c = eval(&f, &gl);
+		F[i] = c.layer_fwd_s * 1e3;
+		B[i] = c.layer_bwd_s * 1e3;
+		fprintf(stderr, "korthikanti table 4, sp %d recompute %s: forward %.2f ms (published %.1f, %+.1f%%), "
+				"backward %.2f ms (published %.1f, %+.1f%%)\n",
+			rows[i].sp, pp_recompute_name(rows[i].rc), F[i], rows[i].fwd_ms,
+			100 * (F[i] / rows[i].fwd_ms - 1), B[i], rows[i].bwd_ms, 100 * (B[i] / rows[i].bwd_ms - 1));
+		/* the ratchet (see above) */
+		ck_assert_double_le(fabs(F[i] / rows[i].fwd_ms - 1), 0.07);
+		ck_assert_double_le(fabs(B[i] / rows[i].bwd_ms - 1), 0.15);
+		if (!rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
+			base = i;
+		else if (rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
+			sp = i;
+		else if (rows[i].rc == PP_RECOMPUTE_FULL)
+			full = i;
+		else if (!rows[i].sp)
+			sel = i;
+		else
+			selsp = i;
+	}
+	ck_assert(base >= 0 && sp >= 0 && full >= 0 && sel >= 0 && selsp >= 0);
+#define DELTA_OK(pred, pub) (fabs((pred) - (pub)) <= 0.10 * fabs(pub))
+	/* sequence parallelism: layer norms and dropouts on 1/t of the data (7.7 -> 7.2 ms) */
+	ck_assert_msg(DELTA_OK(F[base] - F[sp], rows[base].fwd_ms - rows[sp].fwd_ms), "SP saves %.3f ms",
+		      F[base] - F[sp]);
+	/* full recomputation re-runs the forward in the backward (+7.6 ms) */
+	ck_assert_msg(DELTA_OK(B[full] - B[base], rows[full].bwd_ms - rows[base].bwd_ms),
+		      "full recompute adds %.3f ms", B[full] - B[base]);
+	/* selective recomputation re-runs the attention core only (+1.3 ms), with or without SP */
+	ck_assert_msg(DELTA_OK(B[sel] - B[base], rows[sel].bwd_ms - rows[base].bwd_ms),
+		      "selective adds %.3f ms", B[sel] - B[base]);
+	ck_assert_msg(DELTA_OK(B[selsp] - B[sp], rows[selsp].bwd_ms - rows[sp].bwd_ms),
+		      "selective with SP adds %.3f ms", B[selsp] - B[sp]);
+#undef DELTA_OK
+	close_fx(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cost");
@@ -1151,6 +1240,7 @@ int main(void)
 	tcase_add_test(tc, test_flash_faster_and_smaller_than_unfused);
 	tcase_add_test(tc, test_tp_overlap);
 	tcase_add_test(tc, test_interleaved_uneven_stages);
+	tcase_add_test(tc, test_korthikanti_table4_per_layer);
 	tcase_add_test(tc, test_memo_whole_space_gpt3);
 	tcase_add_test(tc, test_memo_whole_space_llama_stack);
 	tcase_add_test(tc, test_zero_closed_forms_paper);
