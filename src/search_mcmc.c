@@ -436,7 +436,7 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	uint8_t *cur_cfg = NULL, *nxt_cfg = NULL, *cbest_cfg = NULL;
 	double t0 = pp_search_now(), e_cur, e_cbest;
 	long long step, max_steps = o->max_steps, since_best = 0;
-	int rc = 0, i, cap, tv, ci, n_starts;
+	int rc = 0, i, cap, tv, ci, n_starts, li;
 	start starts[2];
 	size_t n_ops = (size_t)(g->n_ops ? g->n_ops : 1);
 
@@ -492,6 +492,25 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			ch.sv[ch.n_sv][1] = i;
 			ch.n_sv++;
 		}
+	/* then the v that only uneven layouts take (a divisor of a middle stage's layers, as the
+	 * exhaustive walk tries them: Llama 3 405B's 8-layer middle stages take v = 4, no divisor
+	 * of its 126 layers) */
+	for (li = 0; li < ch.n_layouts && ch.n_sv < 128; li++) {
+		int vs[PP_SPACE_MAX_V], nv, k, j2;
+		if (!ch.layouts[li][1] && !ch.layouts[li][2])
+			continue;
+		nv = pp_space_interleave_candidates(g->n_layers, ch.layouts[li][0], ch.layouts[li][1],
+						    ch.layouts[li][2], vs);
+		for (k = 0; k < nv && ch.n_sv < 128; k++) {
+			for (j2 = 2; j2 < ch.n_sv && ch.sv[j2][1] != vs[k]; j2++)
+				;
+			if (j2 == ch.n_sv) {
+				ch.sv[ch.n_sv][0] = PP_SCHED_INTERLEAVED;
+				ch.sv[ch.n_sv][1] = vs[k];
+				ch.n_sv++;
+			}
+		}
+	}
 	/* room for one plan now; the hand-over below makes room for what was kept */
 	if ((rc = pp_search__result_init(r, PP_SEARCH_MCMC, g->n_ops, 1, err)) < 0)
 		goto done;

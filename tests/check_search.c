@@ -862,6 +862,22 @@ START_TEST(test_llama3_405b_interleaved_uneven)
 	ck_assert_ptr_nonnull(strstr(text, "--decoder-last-pipeline-num-layers 10\n"));
 	ck_assert_ptr_null(strstr(text, "--account-for"));
 	free(text);
+	/* the v the walk and MCMC try on a layout: the divisors of a middle stage's layers (8 ranks,
+	 * 15 + 6*16 + 15: 2, 4, 8, 16; 16 leaves the end chunks empty and the rule refuses it) */
+	{
+		int vs[PP_SPACE_MAX_V], nv = pp_space_interleave_candidates(126, 8, 15, 15, vs);
+		ck_assert_int_eq(nv, 4);
+		ck_assert(vs[0] == 2 && vs[1] == 4 && vs[2] == 8 && vs[3] == 16);
+		gl.p = 8, gl.d = 4, gl.first_stage_layers = gl.last_stage_layers = 15;
+		gl.virtual_stages = 8;
+		ck_assert_msg(pp_global_validate(f.g, &gl, 256, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(pp_global_uneven_form(126, &gl, NULL), PP_UNEVEN_ACCOUNT);
+		gl.virtual_stages = 16;
+		ck_assert_int_eq(pp_global_validate(f.g, &gl, 256, &err), PP_EINVALID);
+		/* p = 2 with both ends set: the gcd of the two */
+		nv = pp_space_interleave_candidates(126, 2, 60, 66, vs);
+		ck_assert(nv == 3 && vs[0] == 2 && vs[1] == 3 && vs[2] == 6);
+	}
 	fx_close(&f);
 }
 END_TEST
