@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "graph_int.h"
 #include "json_int.h"
 #include "plan_int.h"
 #include "parplan/io.h"
@@ -184,6 +185,8 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	plan->shape.tied_embeddings = g->tied_embeddings;
 	plan->shape.params = g->params;
 	moe_shape(g, &plan->shape.moe);
+	plan->shape.has_model = g->has_model;
+	plan->shape.model = g->model;
 	plan->node_devices = node_devices > 0 ? node_devices : 1;
 	plan->global = *gl;
 
@@ -327,6 +330,10 @@ char *pp_plan_to_json(const pp_plan *plan)
 				NUM(mo, "head_dim", m->head_dim);
 				BOOL(mo, "qk_norm", m->qk_norm);
 			}
+		}
+		if (sh->has_model) { /* the graph's launcher settings (graph_int.h) */
+			cJSON *m = pp_model_settings_to_json(&sh->model, sh->tied_embeddings);
+			ok = m && cJSON_AddItemToObject(o, "model", m);
 		}
 	}
 
@@ -489,11 +496,13 @@ static int read_moe_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 {
 	static const char *const keys[] = {"layers", "hidden", "heads", "kv_heads", "ffn", "seq",
-					   "vocab", "family", "tied_embeddings", "params", "moe", NULL};
+					   "vocab", "family", "tied_embeddings", "params", "model", "moe",
+					   NULL};
 	const cJSON *moe = NULL;
 	const char *P = "model_shape";
+	const cJSON *m = NULL;
 	int64_t v;
-	int rc;
+	int rc, tied = -1;
 	if ((rc = pp_json_check_object(c, o, P, keys)) < 0)
 		return rc;
 #define DIM(k, field, max)                                                                      \
@@ -515,6 +524,16 @@ static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 		return rc;
 	if ((rc = pp_json_get_bool(c, o, P, "tied_embeddings", 1, &sh->tied_embeddings)) < 0)
 		return rc;
+	if ((rc = pp_json_get_object(c, o, P, "model", 0, &m)) < 0)
+		return rc;
+	if (m) {
+		if ((rc = pp_model_settings_read(c, m, "model_shape.model", &sh->model, &tied)) < 0)
+			return rc;
+		if (tied >= 0 && tied != sh->tied_embeddings)
+			return pp_json_fail(c, "model_shape.model", "tied_embeddings",
+					    "disagrees with model_shape.tied_embeddings");
+		sh->has_model = 1;
+	}
 	if (sh->kv_heads > sh->heads || sh->heads % sh->kv_heads)
 		return pp_json_fail(c, P, "kv_heads", "%lld kv heads do not divide %lld heads",
 				    (long long)sh->kv_heads, (long long)sh->heads);

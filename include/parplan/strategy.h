@@ -200,6 +200,8 @@ typedef struct pp_model_shape {
 	int tied_embeddings;
 	int64_t params;
 	pp_moe_shape moe;
+	int has_model;              /* the graph's "model" settings, carried for the launchers */
+	pp_model_settings model;    /* (plan file: "model_shape.model"; graph.h) */
 } pp_model_shape;
 
 typedef struct pp_plan {
