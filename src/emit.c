@@ -458,10 +458,15 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	    plan->node_devices < 1 || L < 1 || sh->heads < 1 || sh->kv_heads < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global",
 				    "%s: degrees, batch sizes and model shape must be at least 1", fmt);
+	/* Megatron-LM d98e8a64 arguments.py: one virtual stage per rank is no virtual pipeline
+	 * (virtual_pipeline_model_parallel_size set to None); torchtitan's Interleaved1F1B needs 2
+	 * stages per rank (pipeline_parallel.py) */
 	if (gl->schedule == PP_SCHED_INTERLEAVED && v < 2)
 		return BROKEN("global.virtual_stages", "interleaving needs v > 1",
 			      "the interleaved schedule needs at least 2 model chunks per stage "
 			      "(virtual_stages = %lld)", v);
+	/* torchtitan b5bcd76 registers llama3 flavors (models/llama3/__init__.py), Nanotron 2411b02
+	 * a LlamaConfig model_config (config/models_config.py): no GPT block */
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
@@ -475,6 +480,7 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("gpus", gl->cp > 1 ? "world size = t*cp*p*d" : "world size = t*p*d",
 			      "%s = %lld but the plan has %d GPUs", gl->cp > 1 ? "t*cp*p*d" : "t*p*d",
 			      (long long)world, plan->gpus);
+	/* torchrun --nproc_per_node is one count for every node */
 	if ((rules & PP_RULE_NODES) && plan->gpus > plan->node_devices &&
 	    plan->gpus % plan->node_devices)
 		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,
@@ -486,6 +492,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
 			      "global batch %d is not divisible by micro-batch*d = %lld",
 			      gl->global_batch, gl->micro_batch * d);
+	/* DeepSpeed edaa722 runtime/pipe/schedule.py (TrainSchedule, one stage per rank); Nanotron
+	 * 2411b02 config/parallelism_config.py pp_engine "1f1b" or "afab" */
 	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))
 		return BROKEN("global.schedule", "no interleaved schedule",
 			      "%s has no interleaved (virtual stage) pipeline schedule", fmt);
@@ -494,6 +502,10 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_NO_GPIPE) && p > 1 && gl->schedule == PP_SCHED_GPIPE)
 		return BROKEN("global.schedule", "no GPipe schedule",
 			      "%s runs 1F1B, not GPipe, with pipeline parallelism", fmt);
+	/* formats with no per-stage layer count: DeepSpeed edaa722 runtime/pipe/module.py
+	 * partition_method (what Megatron-DeepSpeed passes splits evenly), Nanotron's even split,
+	 * NeMo 1.x's megatron_gpt_config (no first/last stage keys), torchtitan's
+	 * layers-per-stage split (the first/last-stage-less-layers it writes are the defaults) */
 	if ((rules & PP_RULE_NO_UNEVEN) && (gl->first_stage_layers || gl->last_stage_layers))
 		return BROKEN("global.first_stage_layers", "even pipeline stages",
 			      "%s cannot give the first or last stage a different layer count", fmt);
@@ -508,8 +520,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			if (p < 2)
 				return BROKEN("global.p", "interleaving needs p > 1",
 					      "the interleaved schedule needs pipeline parallelism");
-			/* NeMo 1.x's Megatron core; current Megatron-LM requires it only without p2p
-			 * overlap (emit_megatron.c) */
+			/* NeMo 1.x's Megatron-LM (megatron/training/arguments.py of its era asserted
+			 * p > 2 with virtual stages, before the p2p-overlap exception of d98e8a64);
+			 * current Megatron-LM requires it only without p2p overlap (emit_megatron.c) */
 			if ((rules & PP_RULE_INTERLEAVE_P3) && p < 3)
 				return BROKEN("global.p", "interleaving needs p > 2",
 					      "Megatron core refuses the interleaved schedule with p = %lld "
@@ -553,6 +566,18 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			      "param gather overlap needs the distributed optimizer and grad reduce overlap",
 			      "%s overlaps the parameter all-gather only with the distributed optimizer and "
 			      "the gradient reduce overlapped", fmt);
+	/* precision: which launchers can run the plan's fp8 (docs/formats.md, "Launchers and fp8") */
+	if ((rules & PP_RULE_NO_FP8) && gl->precision != PP_PREC_BF16)
+		return BROKEN("global.precision", "bf16 only",
+			      "%s trains in bf16 here: no fp8 (Transformer Engine) path in the config "
+			      "it reads; emit megatron or torchtitan, or plan with --precision bf16", fmt);
+	if ((rules & PP_RULE_NO_MXFP8) && gl->precision == PP_PREC_MXFP8)
+		return BROKEN("global.precision", "no mxfp8",
+			      "%s is emitted with float8 rowwise scaling only, not mxfp8", fmt);
+	if ((rules & PP_RULE_NO_FP8_GATHER) && gl->fp8_param_gather)
+		return BROKEN("global.fp8_param_gather", "no fp8 parameter gather",
+			      "%s's rowwise float8 does all communication in high precision "
+			      "(torchtitan float8.md)", fmt);
 	/* Megatron core transformer_config.py __post_init__ (d98e8a64): heads a multiple of t,
 	 * query groups a multiple or divisor of t */
 	if ((rules & PP_RULE_HEADS) && sh->heads % t)

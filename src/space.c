@@ -26,6 +26,13 @@ int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *e
 				    PP_SPACE_MAX_GLOBAL_BATCH);
 	if (g->n_layers < 1)
 		return pp_error_set(err, PP_EINVALID, g->file, NULL, "model %s has no layers", g->name);
+	if (o->precision >= 0) {
+		pp_global x = PP_GLOBAL_INIT;
+		int rc;
+		x.precision = (pp_precision)o->precision;
+		if ((rc = pp_cost_check_precision(c, &x, err)) < 0)
+			return rc;
+	}
 	if (o->mem_limit_gib < 0)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the memory limit must be positive");
 	if (o->mem_limit_gib * GIB > pp_hw_usable_bytes(hw) * (1.0 + 1e-9))
@@ -41,6 +48,8 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
 	const pp_hw *hw = pp_costctx_hw(c);
 	int rc;
 	if ((rc = pp_global_validate(g, gl, o->gpus, err)) < 0)
+		return rc;
+	if ((rc = pp_cost_check_precision(c, gl, err)) < 0)
 		return rc;
 	if (gl->global_batch != o->global_batch)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
@@ -189,6 +198,27 @@ void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_globa
 	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
 	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && gl->d > 1;
 	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+	/* the precision: fixed by the options, else left as the walk set it */
+	if (o->precision >= 0)
+		gl->precision = (pp_precision)o->precision;
+	gl->fp8_param_gather = o->fp8_param_gather && gl->precision != PP_PREC_BF16 &&
+			       pp_global_zero_stage(gl) >= 1;
+}
+
+int pp_space_precisions(const pp_costctx *c, const pp_space_opts *o, int *out)
+{
+	const pp_hw *hw = pp_costctx_hw(c);
+	int n = 0;
+	if (o->precision >= 0) {
+		out[0] = o->precision;
+		return 1;
+	}
+	out[n++] = PP_PREC_BF16;
+	if (pp_hw_supports(hw, PP_DTYPE_FP8))
+		out[n++] = PP_PREC_FP8;
+	if (pp_hw_supports(hw, PP_DTYPE_MXFP8))
+		out[n++] = PP_PREC_MXFP8;
+	return n;
 }
 
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
@@ -280,8 +310,9 @@ static void note(walk *w, const pp_cost *cost)
 		w->st.capacity_gib = cost->capacity_gib;
 }
 
-/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b, ep, etp), leanest first */
-static int variants_ep(walk *w, pp_global gl, int *fits_any)
+/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b) at one precision,
+ * leanest first */
+static int variants_at(walk *w, pp_global gl, int *fits_any)
 {
 	static const int rc_order[3] = {PP_RECOMPUTE_FULL, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_NONE};
 	int ri, sp, dopt, rc;
@@ -313,6 +344,20 @@ static int variants_ep(walk *w, pp_global gl, int *fits_any)
 					return rc;
 			}
 		}
+	}
+	return 0;
+}
+
+/* ... at each precision searched (pp_space_precisions) */
+static int variants_prec(walk *w, pp_global gl, int *fits_any)
+{
+	int prec[3], n = pp_space_precisions(w->c, w->o, prec), i, rc, f;
+	*fits_any = 0;
+	for (i = 0; i < n; i++) {
+		gl.precision = (pp_precision)prec[i];
+		if ((rc = variants_at(w, gl, &f)) != 0)
+			return rc;
+		*fits_any |= f;
 	}
 	return 0;
 }
@@ -356,7 +401,7 @@ static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, doubl
 		}
 		gl.ep = w->ep[i];
 		gl.etp = w->etp[i];
-		if ((rc = variants_ep(w, gl, &fits)) != 0)
+		if ((rc = variants_prec(w, gl, &fits)) != 0)
 			return rc;
 		*fits_any |= fits;
 		if (!fits && !w->o->no_prune) {
@@ -375,7 +420,8 @@ static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, doubl
 
 static int count_variants(const walk *w, int t)
 {
-	return (t > 1 ? 12 : 6) * w->n_ep;
+	int prec[3];
+	return (t > 1 ? 12 : 6) * pp_space_precisions(w->c, w->o, prec) * w->n_ep;
 }
 
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,

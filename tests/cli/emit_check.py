@@ -150,6 +150,14 @@ def check_megatron_like(deepspeed):
            g["distributed_optimizer"])
         eq("--overlap-grad-reduce", "--overlap-grad-reduce" in f, g["overlap_grad_reduce"])
     eq("--sequence-parallel", "--sequence-parallel" in f, g["sequence_parallel"])
+    # precision: Megatron-LM's fp8 flags (transformer_config.py at d98e8a64); the bf16-only
+    # launchers refuse an fp8 plan before writing anything
+    prec = g.get("precision", "bf16")
+    fmt8 = {"bf16": None, "fp8": ["hybrid"], "mxfp8": ["e4m3"]}[prec]
+    rec8 = {"bf16": None, "fp8": ["delayed"], "mxfp8": ["mxfp8"]}[prec]
+    eq("--fp8-format", f.get("--fp8-format"), fmt8)
+    eq("--fp8-recipe", f.get("--fp8-recipe"), rec8)
+    eq("--fp8-param-gather", "--fp8-param-gather" in f, bool(g.get("fp8_param_gather", False)))
     cp = g.get("cp", 1)
     eq("--context-parallel-size", int(one(f, "--context-parallel-size"))
        if "--context-parallel-size" in f else 1, cp)
@@ -305,8 +313,9 @@ def check_torchtitan_module():
     imported = {a.asname or a.name: n.module for n in tree.body if isinstance(n, ast.ImportFrom)
                 for a in n.names}
     for name, mod in imported.items():
-        if not mod.startswith("torchtitan."):
-            sys.exit(f"torchtitan: {path}: imports {name} from {mod}")
+        if f"import {mod}.{name}" not in known:
+            sys.exit(f"torchtitan: {path}: imports {name} from {mod}, which torchtitan's module "
+                     "does not define (tests/data/launcher-fields/torchtitan.txt)")
     body = fns[0].body
     first = body[0]
     if not (isinstance(first, ast.Assign) and isinstance(first.value, ast.Call)
