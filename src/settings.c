@@ -303,9 +303,12 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 	INT_SETTING("virtual_stages", "--virtual-stages", virtual_stages, 1, 1, 1 << 20, 1024,
 		    SEARCHED | EXPECT, PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY,
 		    rule_virtual_stages, "model chunks per pipeline rank (interleaved schedule)"),
+	/* the V placements put the head on rank 0 (stages), DualPipe doubles the parameters a rank
+	 * reduces and steps (DP) */
 	ENUM_SETTING("schedule", "--schedule", schedule, PP_SCHED_1F1B, schedule_names, "schedule",
-		     "gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe, dualpipev", SEARCHED | EXPECT, PP_COST_PIPELINE | PP_COST_MEMORY,
-		     NULL, "pipeline schedule"),
+		     "gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe, dualpipev", SEARCHED | EXPECT,
+		     PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, NULL,
+		     "pipeline schedule"),
 	ENUM_SETTING("recompute", "--recompute", recompute, PP_RECOMPUTE_NONE, recompute_names, "mode",
 		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS | PP_COST_MEMORY, NULL,
 		     "activation recomputation"),
