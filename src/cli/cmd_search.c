@@ -151,6 +151,20 @@ static void print_table(const pp_search_result *r, const folded *fo)
 	if (fo->n > 0)
 		printf("folded: %d more plan%s equal to a row in every effect (same degrees, time and "
 		       "memory; --json lists them as same_effect)\n", fo->n, fo->n > 1 ? "s" : "");
+	for (i = 0; i < r->n; i++) {
+		const pp_global *gl = &r->plans[i].global;
+		if (gl->ep > 1 || gl->etp > 1) {
+			/* a mixture of experts: its expert-parallel folding, plan by plan */
+			int j;
+			printf("expert parallelism:");
+			for (j = 0; j < r->n; j++) {
+				const pp_global *q = &r->plans[j].global;
+				printf("%s #%d ep=%d etp=%d", j ? "," : "", j + 1, q->ep, q->etp);
+			}
+			printf("\n");
+			break;
+		}
+	}
 	printf("%s: %.0f states in %.3f s", pp_search_method_name(r->method), r->states, r->seconds);
 	if (r->method == PP_SEARCH_MCMC)
 		printf(", seed %llu", (unsigned long long)r->seed);
@@ -328,7 +342,8 @@ static void rank_by_cost(pp_search_result *r, int gpus, double price)
 static int same_effect(const pp_candidate *a, const pp_candidate *b)
 {
 	const pp_global *x = &a->global, *y = &b->global;
-	return x->t == y->t && x->p == y->p && x->d == y->d && x->cp == y->cp &&
+	return x->t == y->t && x->p == y->p && x->d == y->d && x->cp == y->cp && x->ep == y->ep &&
+	       x->etp == y->etp &&
 	       x->micro_batch == y->micro_batch && x->virtual_stages == y->virtual_stages &&
 	       x->first_stage_layers == y->first_stage_layers &&
 	       x->last_stage_layers == y->last_stage_layers &&
