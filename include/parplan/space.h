@@ -47,9 +47,11 @@ typedef struct pp_space_opts {
 	int uneven_stages;          /* 1: also first/last stages with fewer layers */
 	int no_prune;               /* 1: time every valid plan (tests of the pruning) */
 	double mem_limit_gib;       /* 0: the profile's usable memory; else per device */
+	int max_zero;               /* 0: the ZeRO stages the stack runs; 1-3: at most this one */
+	int max_cp;                 /* 0: any context-parallel degree the stack allows; else at most */
 } pp_space_opts;
 
-#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0}
+#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, 0}
 
 typedef struct pp_space_stats {
 	double valid;               /* valid global plans met (pruned or timed) */

@@ -39,6 +39,9 @@ typedef struct pp_stack {
 	int grad_norm_pass;         /* gradient clipping reads every gradient once */
 	int zero_grad_pass;         /* the gradient buffer is zeroed every iteration */
 	double mem_headroom_gib;    /* memory the model does not count (allocator, workspaces) */
+	int max_zero;               /* highest ZeRO stage it runs (FSDP = 3); 1: the distributed
+				     * optimizer only (the default and the legacy stack) */
+	int context_parallel;       /* runs context parallelism (--cp > 1) */
 	int legacy;                 /* the built-in pre-stack model (pp_stack_legacy); 0 from files */
 } pp_stack;
 
