@@ -137,7 +137,7 @@ static int parse_meas(const char *file, const char *text, meas *M, pp_error *err
 	    (rc = pp_json_get_int(&c, M->root, "", "warmup", 0, 0, 1 << 30, &n)) < 0 ||
 	    (rc = pp_json_get_number(&c, M->root, "", "scale", 0, 0, 1, &x)) < 0)
 		return rc;
-	if (pp_dtype_parse(M->dtype) < 0)
+	if (pp_dtype_parse(M->dtype) < 0 || !PP_DTYPE_IS_STORAGE(pp_dtype_parse(M->dtype)))
 		return pp_json_fail(&c, "dtype", NULL, "unknown dtype \"%.40s\"", M->dtype);
 	if ((rc = pp_json_get_object(&c, M->root, "", "layer", 1, &lay)) < 0 ||
 	    (rc = pp_json_check_object(&c, lay, "layer", lkeys)) < 0)

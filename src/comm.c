@@ -36,6 +36,18 @@ int pp_group_per_node(int n, int stride, int node_devices)
 	return k < n ? k : n;
 }
 
+int pp_hw_domain_block(const pp_hw *hw)
+{
+	/* whole nodes, doubled while they fit the domain: 8 in a DGX (the node), 64 of an NVL72
+	 * rack's 72 (16 of its 18 compute trays).  Assumption, docs/formats.md: jobs are placed in
+	 * domain-aligned blocks (Slurm topology/block, --segment) of a power-of-two count of nodes,
+	 * so power-of-two groups never straddle two domains; the rack's other 2 trays are spares */
+	int node = hw->node_devices > 0 ? hw->node_devices : 1, b = node;
+	while (hw->domain_devices >= 2 * b)
+		b *= 2;
+	return b;
+}
+
 static double flat(pp_coll c, int n, double bytes, double bw, double alpha)
 {
 	switch (c) {
@@ -55,17 +67,18 @@ double pp_coll_s(const pp_hw *hw, pp_coll c, int n, int stride, double bytes)
 	int k;
 
 	if (c == PP_COLL_P2P) {
-		/* a neighbour @stride ranks away is in another node once stride reaches the node */
-		return stride < hw->node_devices ? pp_p2p_s(bytes, bi, ai) : pp_p2p_s(bytes, bn, an);
+		/* a neighbour @stride ranks away is in another domain once stride reaches it */
+		return stride < pp_hw_domain_block(hw) ? pp_p2p_s(bytes, bi, ai) : pp_p2p_s(bytes, bn, an);
 	}
 	if (n <= 1 || bytes <= 0)
 		return 0;
-	k = pp_group_per_node(n, stride, hw->node_devices);
+	/* the intra link joins the scale-up domain (the node, or a whole NVL72 rack) */
+	k = pp_group_per_node(n, stride, pp_hw_domain_block(hw));
 	if (k >= n)
 		return flat(c, n, bytes, bi, ai);
 	if (k <= 1 || n % k)
-		return flat(c, n, bytes, bn, an); /* uneven over nodes: the network ring bounds it */
-	/* hierarchical: in-node reduce-scatter / all-gather around the cross-node collective on
+		return flat(c, n, bytes, bn, an); /* uneven over domains: the network ring bounds it */
+	/* hierarchical, split at the domain boundary: in-domain reduce-scatter / all-gather around the cross-node collective on
 	 * 1/k of the data (NCCL's tree/ring split; Megatron and Alpa cost models) */
 	switch (c) {
 	case PP_COLL_ALLREDUCE:

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "cost_int.h"
 #include "hw_int.h"
 #include "parplan/comm.h"
 #include "parplan/stack.h"
@@ -99,6 +100,7 @@ struct pp_costctx {
 				 * gemm efficiency; 0: the profile's table or flat efficiency */
 	int sms;
 	pp_stack st;            /* the software stack (pp_stack_legacy unless set) */
+	unsigned gen;           /* bumped when the stack changes (memos flush: cost_memo.c) */
 	unsigned allowed[PP_OP_TYPE_COUNT]; /* bit c: config c allowed for the op type */
 };
 
@@ -356,6 +358,7 @@ void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
 		c->st = *st;
 	else
 		pp_stack_legacy(&c->st);
+	c->gen++;
 	c->mamf = 0;
 	c->sms = hw->sms;
 	c->gemm_rate = hw->n_gemm > 0 ? 0 : pp_hw_gemm_flops(hw, c->g->dtype, 1, 1, 1);
@@ -366,6 +369,11 @@ void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
 			  (pk > 0 ? c->peak / (pk * 1e12) : 1.0);
 		c->gemm_rate = 0;
 	}
+}
+
+double pp_costctx_headroom_bytes(const pp_costctx *c)
+{
+	return c->st.mem_headroom_gib * 1073741824.0;
 }
 
 const pp_stack *pp_costctx_stack(const pp_costctx *c)
@@ -886,6 +894,90 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	return 0;
 }
 
+/* ---- the memo's view (cost_int.h, cost_memo.c) ------------------------------------------ */
+
+static const opset *set_of(const pp_costctx *c, int set)
+{
+	int nc = c->g->n_classes;
+	if (set < nc)
+		return &c->cls[set];
+	if (set == nc)
+		return &c->pre;
+	if (set == nc + 1)
+		return &c->post;
+	return &c->ext[set - nc - 2];
+}
+
+int pp_cost__n_sets(const pp_costctx *c)
+{
+	return c->g->n_classes + 2 + c->n_ext;
+}
+
+int pp_cost__set_max_ops(const pp_costctx *c, int set)
+{
+	const opset *s = set_of(c, set);
+	return s->n_ops + 2 * s->n_edges;
+}
+
+static int add_op_once(int *ops, int n, int o)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		if (ops[i] == o)
+			return n;
+	ops[n] = o;
+	return n + 1;
+}
+
+int pp_cost__set_ops(const pp_costctx *c, int set, int *ops)
+{
+	const opset *s = set_of(c, set);
+	int i, n = 0;
+	for (i = 0; i < s->n_ops; i++)
+		n = add_op_once(ops, n, s->ops[i]);
+	for (i = 0; i < s->n_edges; i++) {
+		n = add_op_once(ops, n, s->edges[i].prod);
+		n = add_op_once(ops, n, s->edges[i].cons);
+	}
+	return n;
+}
+
+size_t pp_cost__set_size(void)
+{
+	return sizeof(settot) + sizeof(int);
+}
+
+size_t pp_cost__all_size(const pp_costctx *c)
+{
+	return (size_t)pp_cost__n_sets(c) * sizeof(settot) + sizeof(int);
+}
+
+unsigned pp_cost__generation(const pp_costctx *c)
+{
+	return c->gen;
+}
+
+/* set_cost through memo @m (NULL: none); the memo stores set_cost's return code with the totals */
+static int set_cost_m(const pp_costctx *c, pp_cost_memo *m, const pp_global *gl, const uint8_t *cfg,
+		      int set, settot *r)
+{
+	int hit, rc;
+	unsigned char *slot;
+	if (!m)
+		return set_cost(c, gl, cfg, set_of(c, set), r);
+	slot = pp_cost__memo_lookup(m, set, cfg, &hit);
+	if (hit) {
+		memcpy(r, slot, sizeof(*r));
+		memcpy(&rc, slot + sizeof(*r), sizeof(rc));
+		return rc;
+	}
+	rc = set_cost(c, gl, cfg, set_of(c, set), r);
+	memcpy(slot, r, sizeof(*r));
+	memcpy(slot + sizeof(*r), &rc, sizeof(rc));
+	pp_cost__memo_store(m, set);
+	return rc;
+}
+
 /* ---- per-op pieces (ILP) ------------------------------------------------------------------ */
 
 double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg)
@@ -1044,13 +1136,21 @@ static double in_flight(const pp_global *gl, int s, int m)
 	return n;
 }
 
-int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in, pp_cost *out)
+int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out)
+{
+	return pp_cost_eval_memo(c, NULL, gl, cfg, out);
+}
+
+int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *gl,
+		      const uint8_t *cfg_in, pp_cost *out)
 {
 	const pp_graph *g = c->g;
 	const pp_hw *hw = c->hw;
 	uint8_t stack_cfg[8192], *mcfg = NULL;
 	const uint8_t *cfg = cfg_in;
 	settot cls[MAX_CLASSES], ext[MAX_EXT], pre, post;
+	unsigned char *all = NULL; /* the memo's entry of this plan under Megatron's configs */
+	int all_hit = 0;
 	double ext_f[MAX_EXT], ext_b[MAX_EXT];
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
@@ -1077,6 +1177,23 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
 	    v < 1 || pp_mul_int(t, d, &td) < 0 || pp_mul_int(td, cp, &td) < 0) /* t*cp*d groups below */
 		return PP_EINVALID;
+	if (memo)
+		pp_cost__memo_begin(memo, gl);
+	if (memo && !cfg) {
+		/* Megatron's configs follow from the settings: the whole plan's sets at once */
+		all = pp_cost__memo_lookup(memo, pp_cost__n_sets(c), NULL, &all_hit);
+		if (all_hit) {
+			size_t z = sizeof(settot);
+			memcpy(cls, all, z * (size_t)g->n_classes);
+			memcpy(&pre, all + z * (size_t)g->n_classes, z);
+			memcpy(&post, all + z * (size_t)(g->n_classes + 1), z);
+			memcpy(ext, all + z * (size_t)(g->n_classes + 2), z * (size_t)c->n_ext);
+			memcpy(&rc, all + z * (size_t)pp_cost__n_sets(c), sizeof(rc));
+			if (rc < 0)
+				goto invalid;
+			goto have_sets;
+		}
+	}
 	if (!cfg) {
 		/* Megatron's configs, only for the ops the evaluation reads */
 		uint8_t *w = stack_cfg;
@@ -1087,12 +1204,24 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 		cfg = w;
 	}
 	for (k = 0; k < g->n_classes; k++)
-		if (set_cost(c, gl, cfg, &c->cls[k], &cls[k]) < 0)
+		if (set_cost_m(c, memo, gl, cfg, k, &cls[k]) < 0)
 			goto invalid;
-	if (set_cost(c, gl, cfg, &c->pre, &pre) < 0 || set_cost(c, gl, cfg, &c->post, &post) < 0)
+	if (set_cost_m(c, memo, gl, cfg, g->n_classes, &pre) < 0 ||
+	    set_cost_m(c, memo, gl, cfg, g->n_classes + 1, &post) < 0)
 		goto invalid;
+	for (k = 0; k < c->n_ext; k++)
+		set_cost_m(c, memo, gl, cfg, g->n_classes + 2 + k, &ext[k]);
+	if (all) {
+		size_t z = sizeof(settot);
+		memcpy(all, cls, z * (size_t)g->n_classes);
+		memcpy(all + z * (size_t)g->n_classes, &pre, z);
+		memcpy(all + z * (size_t)(g->n_classes + 1), &post, z);
+		memcpy(all + z * (size_t)(g->n_classes + 2), ext, z * (size_t)c->n_ext);
+		memcpy(all + z * (size_t)pp_cost__n_sets(c), &rc, sizeof(rc));
+		pp_cost__memo_store(memo, pp_cost__n_sets(c));
+	}
+have_sets:
 	for (k = 0; k < c->n_ext; k++) {
-		set_cost(c, gl, cfg, &c->ext[k], &ext[k]);
 		ext_f[k] = ext[k].tp_f_s;
 		ext_b[k] = ext[k].tp_b_s;
 	}
@@ -1454,6 +1583,7 @@ int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg_in
 	out->layer_cp_bytes = cp_moved;
 	out->peak_gib = peak / 1073741824.0;
 	out->capacity_gib = capacity / 1073741824.0;
+	out->headroom_gib = headroom / 1073741824.0;
 	out->feasible = peak <= capacity;
 	goto done;
 invalid:

@@ -379,6 +379,15 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 				      "%lld layers are not divisible by p = %lld", L, p);
 		}
 	}
+	if ((rules & PP_RULE_OVERLAPS) && gl->tp_comm_overlap && !gl->sequence_parallel)
+		return BROKEN("global.tp_comm_overlap", "tp comm overlap needs sequence parallelism",
+			      "%s overlaps tensor-parallel communication only with sequence parallelism", fmt);
+	if ((rules & PP_RULE_OVERLAPS) && gl->overlap_param_gather &&
+	    (!gl->distributed_optimizer || !gl->overlap_grad_reduce))
+		return BROKEN("global.overlap_param_gather",
+			      "param gather overlap needs the distributed optimizer and grad reduce overlap",
+			      "%s overlaps the parameter all-gather only with the distributed optimizer and "
+			      "the gradient reduce overlapped", fmt);
 	if ((rules & PP_RULE_HEADS) && sh->heads % t)
 		return BROKEN("global.t", "heads divisible by t", "t = %lld does not divide %lld heads",
 			      t, (long long)sh->heads);

@@ -9,7 +9,9 @@
  * --account-for-embedding-in-pipeline-split / --account-for-loss-in-pipeline-split instead:
  * pp_global_uneven_form, Megatron-LM d98e8a64 arguments.py and transformer_config.py),
  * --sequence-parallel,
- * --use-distributed-optimizer, --overlap-grad-reduce, --recompute-granularity / -method /
+ * --use-distributed-optimizer, --overlap-grad-reduce, --overlap-param-gather (needs the
+ * distributed optimizer and --overlap-grad-reduce), --tp-comm-overlap (needs sequence
+ * parallelism; arguments.py validate_args at d98e8a64), --recompute-granularity / -method /
  * -num-layers, the model shape (Llama: RMSNorm, SwiGLU, RoPE, untied embeddings, no biases,
  * --group-query-attention --num-query-groups), --micro-batch-size and --global-batch-size (never
  * a batch-size ramp: the plan is for one global batch).  Arguments are bash arrays, one flag per
@@ -105,7 +107,8 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 
 	*out = NULL;
 	if ((rc = pp_emit_check_rules("megatron", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3,
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3 |
+					      PP_RULE_OVERLAPS,
 				      err)) < 0)
 		return rc;
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");
@@ -141,6 +144,10 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
 	if (gl->overlap_grad_reduce)
 		pp_sb_printf(&b, "\t--overlap-grad-reduce\n");
+	if (gl->overlap_param_gather)
+		pp_sb_printf(&b, "\t--overlap-param-gather\n");
+	if (gl->tp_comm_overlap)
+		pp_sb_printf(&b, "\t--tp-comm-overlap\n");
 	pp_emit_megatron_recompute_args(&b, plan, opts);
 	pp_sb_printf(&b, ")\n");
 	pp_sb_printf(&b, "TRAINING=(\n\t--bf16\n\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"

@@ -5,7 +5,9 @@
  * trainer.devices is GPUs per node; the model block carries the parallel sizes, batch sizes,
  * sequence parallelism, activation checkpointing (granularity / method / num_layers: all null
  * without recompute, granularity only for selective) and the model shape; the distributed
- * optimizer is NeMo's distributed_fused_adam.  NeMo 1.x splits layers evenly over stages, and
+ * optimizer is NeMo's distributed_fused_adam, its optim.overlap_grad_sync and
+ * optim.overlap_param_sync the overlaps (megatron_gpt_model.py at NeMo 8cfedd72: param sync needs
+ * grad sync), model.ub_tp_comm_overlap the tensor-parallel one.  NeMo 1.x splits layers evenly over stages, and
  * its Megatron core refuses interleaving with p <= 2.
  *
  * The file extends NeMo's own megatron_gpt_config.yaml through a Hydra defaults list (it goes
@@ -24,7 +26,9 @@
 
 #include "emit_int.h"
 
-#define NEMO_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3)
+#define NEMO_RULES                                                                                 \
+	(PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3 |         \
+	 PP_RULE_OVERLAPS)
 
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
@@ -61,6 +65,8 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	else
 		pp_sb_printf(&b, "  virtual_pipeline_model_parallel_size: null\n");
 	pp_sb_printf(&b, "  sequence_parallel: %s\n", gl->sequence_parallel ? "true" : "false");
+	if (gl->tp_comm_overlap) /* Transformer Engine userbuffers (model.ub_tp_comm_overlap) */
+		pp_sb_printf(&b, "  ub_tp_comm_overlap: true\n");
 	pp_sb_printf(&b, "  encoder_seq_length: %lld\n  max_position_embeddings: %lld\n"
 			 "  num_layers: %lld\n  hidden_size: %lld\n  ffn_hidden_size: %lld\n"
 			 "  num_attention_heads: %lld\n  num_query_groups: %lld\n",
@@ -104,7 +110,9 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 			     gl->recompute == PP_RECOMPUTE_SELECTIVE ? "selective" : "null");
 	pp_sb_printf(&b, "  optim:\n    name: %s\n    lr: 1.0e-4\n",
 		     gl->distributed_optimizer ? "distributed_fused_adam" : "fused_adam");
-	if (gl->distributed_optimizer)
+	if (gl->distributed_optimizer) {
 		pp_sb_printf(&b, "    overlap_grad_sync: %s\n", gl->overlap_grad_reduce ? "true" : "false");
+		pp_sb_printf(&b, "    overlap_param_sync: %s\n", gl->overlap_param_gather ? "true" : "false");
+	}
 	return pp_sb_finish(&b, out, err);
 }

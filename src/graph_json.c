@@ -1043,6 +1043,10 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 	onames = &g->names->ops;
 	if ((dt = pp_dtype_parse(dtype)) < 0)
 		return pp_json_fail(c, "dtype", NULL, "unknown dtype \"%.32s\" (bf16, fp16, tf32 or fp32)", dtype);
+	if (!PP_DTYPE_IS_STORAGE(dt))
+		return pp_json_fail(c, "dtype", NULL,
+				    "%s is a GEMM precision, not a storage dtype (bf16, fp16, tf32 or "
+				    "fp32; see the plan setting \"precision\")", dtype);
 	g->dtype = (pp_dtype)dt;
 	if ((rc = read_dims(c, g, dims, &dnames)) < 0)
 		goto done;

@@ -25,7 +25,8 @@
 #define MAX_GEMM_POINTS 65536
 #define MAX_GEMM_DIM ((int64_t)1 << 40)
 
-static const char *const dtype_names[PP_DTYPE_COUNT] = {"bf16", "fp16", "tf32", "fp32"};
+static const char *const dtype_names[PP_DTYPE_COUNT] = {"bf16", "fp16", "tf32", "fp32", "fp8",
+							 "mxfp8"};
 
 const char *pp_dtype_name(pp_dtype d)
 {
@@ -53,6 +54,8 @@ int pp_dtype_bytes(pp_dtype d)
 	case PP_DTYPE_FP16: return 2;
 	case PP_DTYPE_TF32: return 4; /* 19 significant bits, stored as fp32 */
 	case PP_DTYPE_FP32: return 4;
+	case PP_DTYPE_FP8:
+	case PP_DTYPE_MXFP8: return 1;
 	default: return 0;
 	}
 }
@@ -137,7 +140,9 @@ static int parse_link(const pp_jctx *c, const cJSON *parent, const char *parent_
 	return 0;
 }
 
-/* "peak_tflops": {"bf16", "fp16", "tf32", "fp32"}, each > 0 when given, bf16 or fp16 needed. */
+/* "peak_tflops": {"bf16", "fp16", "tf32", "fp32", "fp8", "mxfp8"} (dense, no 2:4 sparsity),
+ * each > 0 when given, bf16 or fp16 needed.  A device without an fp8 (mxfp8) peak cannot run that
+ * precision: plans asking for it are refused (pp_hw_supports). */
 static int parse_peaks(const pp_jctx *c, const cJSON *dev, const char *dev_path, pp_hw *hw)
 {
 	char path[PP_JPATH_MAX];
@@ -161,6 +166,12 @@ static int parse_peaks(const pp_jctx *c, const cJSON *dev, const char *dev_path,
 			return rc;
 	if (hw->peak_tflops[PP_DTYPE_BF16] <= 0 && hw->peak_tflops[PP_DTYPE_FP16] <= 0)
 		return pp_json_fail(c, path, NULL, "missing field \"bf16\" or \"fp16\"");
+	/* an 8-bit peak below the 16-bit one is a unit mistake or a sparse/dense mix-up */
+	for (i = PP_DTYPE_FP8; i <= PP_DTYPE_MXFP8; i++)
+		if (hw->peak_tflops[i] > 0 && hw->peak_tflops[i] < hw->peak_tflops[PP_DTYPE_BF16])
+			return pp_json_fail(c, path, dtype_names[i],
+					    "%g is below the bf16 peak of %g TFLOP/s", hw->peak_tflops[i],
+					    hw->peak_tflops[PP_DTYPE_BF16]);
 	return 0;
 }
 
@@ -297,7 +308,7 @@ static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 {
 	static const char *const keys[] = {"name", "peak_tflops", "memory_gib", "memory_bw_gbs",
 					   "gemm_efficiency", "gemm_table", "matmul", "power", "source", NULL};
-	static const char *const mkeys[] = {"max_tflops", "sms", "source", NULL};
+	static const char *const mkeys[] = {"max_tflops", "fp8_max_tflops", "sms", "source", NULL};
 	static const char *const pkeys[] = {"tdp_w", "source", NULL};
 	const char *path = "device";
 	const cJSON *dev = NULL, *table = NULL, *mm = NULL, *pw = NULL;
@@ -329,6 +340,8 @@ static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 		int64_t sms = 0;
 		if ((rc = pp_json_check_object(c, mm, mp, mkeys)) < 0 ||
 		    (rc = get_num(c, mm, mp, "max_tflops", 1, 0, 1, MAX_TFLOPS, &hw->matmul_max_tflops)) < 0 ||
+		    (rc = get_num(c, mm, mp, "fp8_max_tflops", 0, 0, 1, MAX_TFLOPS,
+				  &hw->matmul_fp8_max_tflops)) < 0 ||
 		    (rc = pp_json_get_int(c, mm, mp, "sms", 1, 1, 1 << 20, &sms)) < 0 ||
 		    (rc = get_text(c, mm, mp, "source", 1)) < 0)
 			return rc;
@@ -337,6 +350,10 @@ static int parse_device(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 			return pp_json_fail(c, mp, "max_tflops", "%g is above the %s peak of %g TFLOP/s",
 					    hw->matmul_max_tflops, pp_dtype_name(hw->gemm_dtype),
 					    hw->peak_tflops[hw->gemm_dtype]);
+		if (hw->matmul_fp8_max_tflops > 0 &&
+		    !(hw->matmul_fp8_max_tflops <= hw->peak_tflops[PP_DTYPE_FP8]))
+			return pp_json_fail(c, mp, "fp8_max_tflops", "%g is above the fp8 peak of %g TFLOP/s",
+					    hw->matmul_fp8_max_tflops, hw->peak_tflops[PP_DTYPE_FP8]);
 		hw->sms = (int)sms;
 	}
 	have_eff = cJSON_GetObjectItemCaseSensitive(dev, "gemm_efficiency") != NULL;
@@ -379,10 +396,46 @@ static int parse_node(const pp_jctx *c, const cJSON *root, pp_hw *hw)
 	return 0;
 }
 
+/*
+ * "scale_up_domain": {"devices", "source"}: the GPUs the intra link joins (an NVL72 rack: 72
+ * GPUs in 18 hosts of 4).  A whole number of nodes; without it the domain is the node.
+ */
+static int parse_domain(const pp_jctx *c, const cJSON *root, pp_hw *hw)
+{
+	static const char *const keys[] = {"devices", "source", NULL};
+	const char *path = "scale_up_domain";
+	const cJSON *o = NULL;
+	int64_t devices = 0;
+	int rc;
+
+	hw->domain_devices = hw->node_devices;
+	if ((rc = pp_json_get_object(c, root, "", path, 0, &o)) < 0 || !o)
+		return rc;
+	if ((rc = pp_json_check_object(c, o, path, keys)) < 0 ||
+	    (rc = pp_json_get_int(c, o, path, "devices", 1, 1, MAX_NODE_DEVICES, &devices)) < 0 ||
+	    (rc = get_text(c, o, path, "source", 1)) < 0)
+		return rc;
+	if (devices % hw->node_devices)
+		return pp_json_fail(c, path, "devices",
+				    "%lld is not a whole number of %d-device nodes", (long long)devices,
+				    hw->node_devices);
+	hw->domain_devices = (int)devices;
+	return 0;
+}
+
+int pp_hw_supports(const pp_hw *hw, pp_dtype precision)
+{
+	if (!hw || (int)precision < 0 || precision >= PP_DTYPE_COUNT)
+		return 0;
+	if (precision == PP_DTYPE_BF16)
+		return hw->peak_tflops[PP_DTYPE_BF16] > 0 || hw->peak_tflops[PP_DTYPE_FP16] > 0;
+	return hw->peak_tflops[precision] > 0;
+}
+
 static int hw_from_json(const char *file, const cJSON *root, pp_hw **out, pp_error *err)
 {
 	static const char *const keys[] = {"format", "name", "description", "device", "node",
-					   "network", "usable_memory_fraction",
+					   "scale_up_domain", "network", "usable_memory_fraction",
 					   "usable_memory_source", "source", NULL};
 	pp_jctx c;
 	const char *fmt = NULL;
@@ -413,6 +466,7 @@ static int hw_from_json(const char *file, const cJSON *root, pp_hw **out, pp_err
 	    (rc = get_text(&c, root, "", "description", 0)) < 0 ||
 	    (rc = parse_device(&c, root, hw)) < 0 ||
 	    (rc = parse_node(&c, root, hw)) < 0 ||
+	    (rc = parse_domain(&c, root, hw)) < 0 ||
 	    (rc = parse_link(&c, root, "", "network", &hw->network)) < 0 ||
 	    (rc = get_num(&c, root, "", "usable_memory_fraction", 0, 0, 1, 1,
 			  &hw->usable_memory_fraction)) < 0 ||

@@ -982,7 +982,8 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 	if ((rc = pp_search__result_init(r, PP_SEARCH_ILP, g->n_ops, k < 2 * ILP_CANDIDATES ? k : 2 * ILP_CANDIDATES,
 					 err)) < 0)
 		return rc;
-	cap_bytes = o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->space.mem_limit_gib > 0 ? o->space.mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	lcap = L * L + L + 1;
 	lt = malloc(sizeof(double) * (size_t)(L + 1));
 	layouts = malloc(sizeof(*layouts) * (size_t)lcap);
@@ -1109,8 +1110,16 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			if (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible)
 				continue;
 		}
-		/* with per-op configs the flag says what the norm and dropout configs do */
+		/* with per-op configs the flag says what the norm and dropout configs do, and the
+		 * overlaps follow it (a fixed plan keeps its own) */
 		best_gl.sequence_parallel = pp_space_sequence_parallel(g, &best_gl, cfg);
+		if (!o->fixed) {
+			pp_global was = best_gl;
+			pp_space_set_overlaps(c, &o->space, &best_gl);
+			if (memcmp(&was, &best_gl, sizeof(was)) &&
+			    (pp_cost_eval(c, &best_gl, cfg, &cost) < 0 || !cost.feasible))
+				continue;
+		}
 		for (li = 0; li < n_cand; li++)
 			dup |= pp_space_cmp(&best_gl, cost.iteration_s, &cand[li].global, cand[li].cost.iteration_s) == 0;
 		if (dup)

@@ -20,6 +20,7 @@
  * the result depends on the seed alone.
  */
 #include "checked_int.h"
+#include "parplan/comm.h"
 #include "parplan/pcg.h"
 #include "parplan/search.h"
 #include "search_int.h"
@@ -48,6 +49,7 @@ typedef struct chain {
 	int k, n_top, cap_top;
 	double min_peak_gib, capacity_gib;
 	pp_search__watch w;         /* the stop flag and the time limit, while finding the starts */
+	pp_cost_memo *memo;         /* per-set totals shared by the steps (cost_memo.c) */
 } chain;
 
 static double energy(const pp_cost *cost)
@@ -61,12 +63,15 @@ static double energy(const pp_cost *cost)
 	return cost->iteration_s * (2.0 + 10.0 * over);
 }
 
-/* score a state; -1 when the cost model rejects it */
-static int score(chain *ch, const pp_global *gl, const uint8_t *cfg, pp_cost *cost)
+/* score a state (the overlaps it takes set first, a fixed plan's kept); -1 when the cost model
+ * rejects it */
+static int score(chain *ch, pp_global *gl, const uint8_t *cfg, pp_cost *cost)
 {
+	if (!ch->o->fixed)
+		pp_space_set_overlaps(ch->c, &ch->o->space, gl);
 	if (pp_space_valid(ch->c, &ch->o->space, gl, NULL) < 0)
 		return -1;
-	if (pp_cost_eval(ch->c, gl, cfg, cost) < 0)
+	if (pp_cost_eval_memo(ch->c, ch->memo, gl, cfg, cost) < 0)
 		return -1;
 	if (ch->min_peak_gib == 0 || cost->peak_gib < ch->min_peak_gib)
 		ch->min_peak_gib = cost->peak_gib;
@@ -265,6 +270,7 @@ static void free_chain(chain *ch)
 	free(ch->layouts);
 	free(ch->b_vals);
 	free(ch->mega);
+	pp_cost_memo_free(ch->memo);
 	if (ch->top)
 		for (i = 0; i < ch->cap_top; i++)
 			free(ch->top[i].cfg);
@@ -310,10 +316,11 @@ static int start_states(chain *ch, start *st)
 	uint8_t *cfg = ch->mega; /* scratch: both starts use Megatron's configs */
 
 	if (ch->o->fixed) {
-		pp_strategy_megatron(g, ch->o->fixed, cfg);
-		if (score(ch, ch->o->fixed, cfg, &cost) < 0)
+		gl = *ch->o->fixed;
+		pp_strategy_megatron(g, &gl, cfg);
+		if (score(ch, &gl, cfg, &cost) < 0)
 			return 0;
-		consider(ch, &st[0], ch->o->fixed, cfg, &cost);
+		consider(ch, &st[0], &gl, cfg, &cost);
 		return 1;
 	}
 	gl.global_batch = ch->o->space.global_batch;
@@ -331,7 +338,7 @@ static int start_states(chain *ch, start *st)
 	gl = (pp_global)PP_GLOBAL_INIT;
 	gl.global_batch = ch->o->space.global_batch;
 	for (ti = ch->n_t - 1; ti >= 0; ti--)
-		if (ch->t_vals[ti] <= hw->node_devices)
+		if (ch->t_vals[ti] <= pp_hw_domain_block(hw))
 			break;
 	gl.t = ti >= 0 ? ch->t_vals[ti] : 1;
 	gl.sequence_parallel = gl.t > 1;
@@ -423,10 +430,12 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !cur_cfg || !nxt_cfg ||
 	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
 		goto nomem;
+	if ((rc = pp_cost_memo_new(&ch.memo, c, err)) < 0)
+		goto done;
 	ch.n_free = pp_space_free_ops(g, ch.free_ops);
 	for (tv = 1; tv <= o->space.gpus && ch.n_t < 64; tv++)
 		if (o->space.gpus % tv == 0 && g->heads % tv == 0 && (!g->kv_heads || g->kv_heads % tv == 0) &&
-		    (o->space.allow_cross_node_tp || tv <= hw->node_devices))
+		    (o->space.allow_cross_node_tp || tv <= pp_hw_domain_block(hw)))
 			ch.t_vals[ch.n_t++] = tv;
 	ch.n_layouts = pp_space_layouts(g, o->space.gpus, o->space.uneven_stages, ch.layouts, cap);
 	ch.n_b = divisors(o->space.global_batch, ch.b_vals);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "parplan/comm.h"
 #include "parplan/settings.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -44,10 +45,11 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
 	if (gl->global_batch != o->global_batch)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
 				    gl->global_batch, o->global_batch);
-	if (!o->allow_cross_node_tp && gl->t > hw->node_devices)
+	/* t may span a scale-up domain (an NVL72 rack), not just a host */
+	if (!o->allow_cross_node_tp && gl->t > pp_hw_domain_block(hw))
 		return pp_error_set(err, PP_EINVALID, NULL, NULL,
-				    "t=%d is more than the %d devices of a node (see --allow-cross-node-tp)",
-				    gl->t, hw->node_devices);
+				    "t=%d is more than the %d devices of a scale-up domain (see "
+				    "--allow-cross-node-tp)", gl->t, pp_hw_domain_block(hw));
 	return 0;
 }
 
@@ -176,6 +178,15 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
 	return n > 0;
 }
 
+void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl)
+{
+	const pp_stack *st = pp_costctx_stack(c);
+	int on = !o->no_overlaps && !st->legacy;
+	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
+	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && (long long)gl->d * gl->cp > 1;
+	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+}
+
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
 {
 	int l = g->ops[op].layer, s, acc = 0;
@@ -257,6 +268,7 @@ typedef struct walk {
 	pp_space_visit_fn fn;
 	void *arg;
 	pp_space_stats st;
+	pp_cost_memo *memo;     /* per-set totals shared by the plans of the walk (cost_memo.c) */
 } walk;
 
 static void note(walk *w, const pp_cost *cost)
@@ -349,7 +361,8 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 					gl.distributed_optimizer = zs[zi] == 1;
 					gl.zero = zs[zi] >= 2 ? zs[zi] : 0;
 					gl.hsdp_shard = hs[zi];
-					if (pp_cost_eval(w->c, &gl, NULL, &cost) < 0) {
+					pp_space_set_overlaps(w->c, w->o, &gl);
+					if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0) {
 						one_fits = zs[zi] == 1 ? 0 : one_fits;
 						continue;
 					}
@@ -396,9 +409,10 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.o = o;
 	w.fn = fn;
 	w.arg = arg;
-	if ((rc = pp_space_check_opts(c, o, err)) < 0)
+	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;
-	cap_bytes = o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw);
+	cap_bytes = (o->mem_limit_gib > 0 ? o->mem_limit_gib * GIB : pp_hw_usable_bytes(hw)) -
+		    pp_costctx_headroom_bytes(c);
 	w.st.capacity_gib = cap_bytes / GIB;
 	if (pp_mul_int(g->n_layers, g->n_layers, &cap) < 0 || cap > INT_MAX - g->n_layers - 1) {
 		rc = pp_error_set(err, PP_EINVALID, NULL, NULL,
@@ -432,7 +446,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	for (t = 1; t <= o->gpus; t++) {
 		if (o->gpus % t || g->heads % t || (g->kv_heads && g->kv_heads % t))
 			continue;
-		if (!o->allow_cross_node_tp && t > hw->node_devices)
+		if (!o->allow_cross_node_tp && t > pp_hw_domain_block(hw))
 			continue;
 		for (li = 0; li < n_layouts; li++) {
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
@@ -537,5 +551,6 @@ done:
 	free(layouts);
 	free(bs);
 	free(divs);
+	pp_cost_memo_free(w.memo);
 	return rc;
 }

@@ -170,6 +170,7 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 	    (rc = pp_json_get_bool(c, o, "optimizer", "grad_norm_pass", 1, &s->grad_norm_pass)) < 0 ||
 	    (rc = pp_json_get_bool(c, o, "optimizer", "zero_grad_pass", 1, &s->zero_grad_pass)) < 0)
 		return rc;
+	s->mem_headroom_gib = PP_MEM_HEADROOM_DEFAULT_GIB;
 	if ((rc = get_sourced(c, root, "", "memory_headroom_gib", 0, 0, 0, 1e6, &s->mem_headroom_gib)) < 0)
 		return rc;
 	/* sharded data parallelism and context parallelism the stack runs (issue 16); without the

@@ -8,6 +8,7 @@
 
 #include "parplan/comm.h"
 #include "parplan/cost.h"
+#include "parplan/space.h"
 
 #define MAXD0(a) ((a) > 0 ? (a) : 0)
 #define REL(a, b) (fabs((a) - (b)) / fmax(fabs(b), 1e-300))
@@ -107,6 +108,41 @@ START_TEST(test_hierarchical_groups)
 	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 6, 2, S), pp_ring_allreduce_s(6, S, bn, an), 1e-15);
 	/* stride 2 on 8-GPU nodes: 4 members per node */
 	ck_assert_int_eq(pp_group_per_node(8, 2, 8), 4);
+	pp_hw_free(hw);
+}
+END_TEST
+
+/* GB200 NVL72: 4-GPU hosts in a 72-GPU NVLink domain (aligned blocks of 64).  A 16-wide group is
+ * one NVLink ring although it spans 4 hosts; a 128-wide one splits at the domain: reduce-scatter
+ * over the 64 in the rack, all-reduce over the 2 racks on 1/64, all-gather; a data-parallel
+ * group at stride 16 has 4 members per rack. */
+START_TEST(test_scale_up_domain_collectives)
+{
+	pp_error err = PP_ERROR_INIT;
+	pp_hw *hw = NULL;
+	double bi, ai, bn, an, S = 1e9;
+	ck_assert_int_eq(pp_hw_load("../hwprofiles/gb200-nvl72.json", &hw, &err), 0);
+	ck_assert_int_eq(hw->node_devices, 4);
+	bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9;
+	ai = hw->intra.latency_us * 1e-6;
+	bn = hw->network.bw_gbs * hw->network.efficiency * 1e9;
+	an = hw->network.latency_us * 1e-6;
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 16, 1, S), pp_ring_allreduce_s(16, S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLGATHER, 64, 1, S), pp_ring_allgather_s(64, S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_ALLREDUCE, 128, 1, S),
+				2 * pp_ring_allgather_s(64, S, bi, ai) + pp_ring_allreduce_s(2, S / 64, bn, an), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_REDUCESCATTER, 32, 16, S),
+				pp_ring_allgather_s(4, S, bi, ai) + pp_ring_allgather_s(8, S / 4, bn, an), 1e-15);
+	/* a pipeline neighbour 16 ranks away is in the same rack: NVLink, not the network */
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_P2P, 2, 16, S), pp_p2p_s(S, bi, ai), 1e-15);
+	ck_assert_double_eq_tol(pp_coll_s(hw, PP_COLL_P2P, 2, 64, S), pp_p2p_s(S, bn, an), 1e-15);
+	/* the same 16-wide group on 8-GPU DGX B200 nodes crosses the network */
+	{
+		pp_hw *b = NULL;
+		ck_assert_int_eq(pp_hw_load("../hwprofiles/dgx-b200.json", &b, &err), 0);
+		ck_assert_double_gt(pp_coll_s(b, PP_COLL_ALLREDUCE, 16, 1, S), 1.5 * pp_coll_s(hw, PP_COLL_ALLREDUCE, 16, 1, S));
+		pp_hw_free(b);
+	}
 	pp_hw_free(hw);
 }
 END_TEST
@@ -853,6 +889,221 @@ START_TEST(test_interleaved_uneven_stages)
 }
 END_TEST
 
+/* ---- memoized evaluation (issue 13, point 1) ---------------------------------------------- */
+
+typedef struct memo_walk {
+	const fixture *f;
+	pp_cost_memo *memo;     /* the test's own, shared by everything it evaluates */
+	int *free_ops, n_free;
+	uint8_t *cfg;
+	unsigned long long rng;
+	long compared, distinct_cfg;
+} memo_walk;
+
+/* @a and @b bit for bit (pp_cost_eval zeroes the whole struct first, padding included) */
+static void same_cost(const pp_cost *a, const pp_cost *b, const pp_global *gl)
+{
+	ck_assert_msg(memcmp(a, b, sizeof(*a)) == 0,
+		      "memo and plain evaluation differ: t=%d p=%d d=%d b=%d v=%d sched=%d rc=%d sp=%d "
+		      "dopt=%d: %.17g s vs %.17g s, peak %.17g vs %.17g GiB",
+		      gl->t, gl->p, gl->d, gl->micro_batch, gl->virtual_stages, gl->schedule, gl->recompute,
+		      gl->sequence_parallel, gl->distributed_optimizer, a->iteration_s, b->iteration_s,
+		      a->peak_gib, b->peak_gib);
+}
+
+static void compare_both(memo_walk *w, const pp_global *gl, const uint8_t *cfg)
+{
+	pp_cost a, b;
+	int ra = pp_cost_eval_memo(w->f->c, w->memo, gl, cfg, &a), rb = pp_cost_eval(w->f->c, gl, cfg, &b);
+	ck_assert_int_eq(ra, rb);
+	if (ra == 0)
+		same_cost(&a, &b, gl);
+	w->compared++;
+}
+
+/* every plan the walk scores comes here (the walk's own memo scored it): the plain evaluation
+ * must give the same bytes; then every recompute / SP / distributed-optimizer variant of the
+ * plan, fitting or not, and a per-op config assignment, through the test's memo and without */
+static int memo_visit(void *arg, const pp_global *gl0, const pp_cost *cost)
+{
+	memo_walk *w = arg;
+	pp_cost plain;
+	pp_global gl = *gl0;
+	int r, sp, dopt, i;
+	ck_assert_int_eq(pp_cost_eval(w->f->c, gl0, NULL, &plain), 0);
+	same_cost(cost, &plain, gl0);
+	w->compared++;
+	for (r = 0; r < 3; r++)
+		for (sp = 0; sp <= (gl.t > 1); sp++)
+			for (dopt = 0; dopt <= 1; dopt++) {
+				gl.recompute = (pp_recompute)r;
+				gl.sequence_parallel = sp;
+				gl.distributed_optimizer = dopt;
+				compare_both(w, &gl, NULL);
+			}
+	/* MCMC-like: Megatron's configs with two free ops moved to another allowed config */
+	gl = *gl0;
+	pp_strategy_megatron(w->f->g, &gl, w->cfg);
+	for (i = 0; i < 2; i++) {
+		pp_cfg opts[PP_CFG_COUNT];
+		int op, n;
+		w->rng = w->rng * 6364136223846793005ull + 1442695040888963407ull;
+		op = w->free_ops[(w->rng >> 33) % (unsigned)w->n_free];
+		n = pp_space_op_configs(w->f->g, &gl, op, opts);
+		if (n > 0)
+			w->cfg[op] = (uint8_t)opts[(w->rng >> 17) % (unsigned)n];
+	}
+	pp_space_spread_configs(w->f->g, w->cfg);
+	compare_both(w, &gl, w->cfg);
+	return 0;
+}
+
+static void memo_whole_space(const char *model, const char *stack, int gpus, int B, long min_plans)
+{
+	fixture f = open_fx(model, A100);
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_space_stats st;
+	pp_error err = PP_ERROR_INIT;
+	memo_walk w;
+	double hits, misses;
+	memset(&w, 0, sizeof(w));
+	if (stack)
+		use_stack(&f, stack);
+	w.f = &f;
+	w.rng = 13;
+	ck_assert_int_eq(pp_cost_memo_new(&w.memo, f.c, &err), 0);
+	w.free_ops = malloc(sizeof(int) * (size_t)f.g->n_ops);
+	w.cfg = malloc((size_t)f.g->n_ops);
+	ck_assert(w.free_ops && w.cfg);
+	w.n_free = pp_space_free_ops(f.g, w.free_ops);
+	o.gpus = gpus;
+	o.global_batch = B;
+	o.no_prune = 1;
+	ck_assert_msg(pp_space_walk(f.c, &o, memo_visit, &w, &st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(st.feasible >= min_plans, "%.0f plans fit", st.feasible);
+	ck_assert(w.compared >= 8 * (long)st.feasible); /* 1 + 6 (t = 1) or 12 variants + 1 */
+	/* the memo was used, not bypassed: most set lookups hit */
+	pp_cost_memo_stats(w.memo, &hits, &misses);
+	ck_assert_msg(hits > 4 * misses, "hits %.0f misses %.0f", hits, misses);
+	/* a stack set after the memo was filled: nothing stale comes back */
+	if (!stack) {
+		pp_global gl = plan(8, 16, 8, 1, 1536);
+		pp_cost a, b;
+		ck_assert_int_eq(pp_cost_eval_memo(f.c, w.memo, &gl, NULL, &a), 0);
+		use_stack(&f, "megatron-core");
+		ck_assert_int_eq(pp_cost_eval_memo(f.c, w.memo, &gl, NULL, &a), 0);
+		ck_assert_int_eq(pp_cost_eval(f.c, &gl, NULL, &b), 0);
+		same_cost(&a, &b, &gl);
+	}
+	pp_cost_memo_free(w.memo);
+	free(w.free_ops);
+	free(w.cfg);
+	close_fx(&f);
+}
+
+START_TEST(test_memo_whole_space_gpt3)
+{
+	/* every plan the unpruned exhaustive walk of GPT-3 175B on 1024 A100s keeps (13,912 fit) */
+	memo_whole_space("../models/gpt3-175b.json", NULL, 1024, 1536, 10000);
+}
+END_TEST
+
+START_TEST(test_memo_whole_space_llama_stack)
+{
+	/* a Llama graph under Megatron-Core's stack (shape-aware GEMMs, overlaps, flash) */
+	memo_whole_space("../models/llama2-7b.json", "megatron-core", 64, 512, 1000);
+}
+END_TEST
+
+/* ---- Korthikanti et al. 2022, Table 4: per-layer forward and backward of the 22B model ------
+ * The published times are in data/korthikanti2022-table4.md (with their source); the 22B
+ * model (Table 3) at t=8, micro-batch 4 on a DGX A100 80 GB with the SC21-era stack (unfused
+ * attention, as Megatron-LM ran in 2022).  What holds: the mechanisms, i.e. what sequence
+ * parallelism saves in the forward and what full and selective recomputation add to the
+ * backward, each within 10% of the published difference.  What does not yet: the absolute
+ * times, forward about 5% and backward 8-14% above the table (docs/accuracy.md); the bounds
+ * below are a ratchet at today's error, not the issue's few-percent target. */
+
+typedef struct t4row {
+	int sp;
+	pp_recompute rc;
+	double fwd_ms, bwd_ms;
+} t4row;
+
+static int read_table4(t4row *rows, int cap)
+{
+	FILE *fp = fopen("data/korthikanti2022-table4.md", "r");
+	char line[512];
+	int n = 0;
+	ck_assert_ptr_nonnull(fp);
+	while (n < cap && fgets(line, sizeof(line), fp)) {
+		char name[64], sp[8], rc[16];
+		double f, b;
+		if (sscanf(line, "| %63[^|]| %7s | %15s | %lf | %lf |", name, sp, rc, &f, &b) != 5)
+			continue;
+		rows[n].sp = strcmp(sp, "yes") == 0;
+		rows[n].rc = (pp_recompute)pp_recompute_parse(rc);
+		ck_assert_int_ge((int)rows[n].rc, 0);
+		rows[n].fwd_ms = f;
+		rows[n].bwd_ms = b;
+		n++;
+	}
+	fclose(fp);
+	return n;
+}
+
+START_TEST(test_korthikanti_table4_per_layer)
+{
+	fixture f = open_fx("../models/gpt-22b.json", A100);
+	t4row rows[8];
+	double F[8], B[8];
+	int n = read_table4(rows, 8), i, base = -1, sp = -1, full = -1, sel = -1, selsp = -1;
+	ck_assert_int_eq(n, 5);
+	use_stack(&f, "megatron-sc21");
+	for (i = 0; i < n; i++) {
+		pp_global gl = plan(8, 1, 1, 4, 4);
+		pp_cost c;
+		gl.sequence_parallel = rows[i].sp;
+		gl.recompute = rows[i].rc;
+		c = eval(&f, &gl);
+		F[i] = c.layer_fwd_s * 1e3;
+		B[i] = c.layer_bwd_s * 1e3;
+		fprintf(stderr, "korthikanti table 4, sp %d recompute %s: forward %.2f ms (published %.1f, %+.1f%%), "
+				"backward %.2f ms (published %.1f, %+.1f%%)\n",
+			rows[i].sp, pp_recompute_name(rows[i].rc), F[i], rows[i].fwd_ms,
+			100 * (F[i] / rows[i].fwd_ms - 1), B[i], rows[i].bwd_ms, 100 * (B[i] / rows[i].bwd_ms - 1));
+		/* the ratchet (see above) */
+		ck_assert_double_le(fabs(F[i] / rows[i].fwd_ms - 1), 0.07);
+		ck_assert_double_le(fabs(B[i] / rows[i].bwd_ms - 1), 0.15);
+		if (!rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
+			base = i;
+		else if (rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
+			sp = i;
+		else if (rows[i].rc == PP_RECOMPUTE_FULL)
+			full = i;
+		else if (!rows[i].sp)
+			sel = i;
+		else
+			selsp = i;
+	}
+	ck_assert(base >= 0 && sp >= 0 && full >= 0 && sel >= 0 && selsp >= 0);
+#define DELTA_OK(pred, pub) (fabs((pred) - (pub)) <= 0.10 * fabs(pub))
+	/* sequence parallelism: layer norms and dropouts on 1/t of the data (7.7 -> 7.2 ms) */
+	ck_assert_msg(DELTA_OK(F[base] - F[sp], rows[base].fwd_ms - rows[sp].fwd_ms), "SP saves %.3f ms",
+		      F[base] - F[sp]);
+	/* full recomputation re-runs the forward in the backward (+7.6 ms) */
+	ck_assert_msg(DELTA_OK(B[full] - B[base], rows[full].bwd_ms - rows[base].bwd_ms),
+		      "full recompute adds %.3f ms", B[full] - B[base]);
+	/* selective recomputation re-runs the attention core only (+1.3 ms), with or without SP */
+	ck_assert_msg(DELTA_OK(B[sel] - B[base], rows[sel].bwd_ms - rows[base].bwd_ms),
+		      "selective adds %.3f ms", B[sel] - B[base]);
+	ck_assert_msg(DELTA_OK(B[selsp] - B[sp], rows[selsp].bwd_ms - rows[sp].bwd_ms),
+		      "selective with SP adds %.3f ms", B[selsp] - B[sp]);
+#undef DELTA_OK
+	close_fx(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cost");
@@ -863,6 +1114,7 @@ int main(void)
 	tcase_add_test(tc, test_korthikanti_hand_values);
 	tcase_add_test(tc, test_collective_formulas);
 	tcase_add_test(tc, test_hierarchical_groups);
+	tcase_add_test(tc, test_scale_up_domain_collectives);
 	tcase_add_test(tc, test_model_flops_175b);
 	tcase_add_test(tc, test_one_engine_every_model);
 	tcase_add_test(tc, test_pipeline_bubble);
@@ -883,6 +1135,9 @@ int main(void)
 	tcase_add_test(tc, test_flash_faster_and_smaller_than_unfused);
 	tcase_add_test(tc, test_tp_overlap);
 	tcase_add_test(tc, test_interleaved_uneven_stages);
+	tcase_add_test(tc, test_korthikanti_table4_per_layer);
+	tcase_add_test(tc, test_memo_whole_space_gpt3);
+	tcase_add_test(tc, test_memo_whole_space_llama_stack);
 	tcase_add_test(tc, test_zero_closed_forms_paper);
 	tcase_add_test(tc, test_zero_memory_by_hand);
 	tcase_add_test(tc, test_zero_comm_by_hand);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw_int.h"
+#include "parplan/comm.h"
 #include "parplan/hw.h"
 
 #define TOL 1e-9
@@ -136,6 +137,58 @@ START_TEST(test_tpu_v4)
 	ck_assert(close_rel(pp_hw_gemm_flops(hw, PP_DTYPE_FP32, 4096, 4096, 4096), 275e12 * 0.7));
 	ck_assert(close_rel(pp_hw_gemm_flops(hw, PP_DTYPE_FP16, 4096, 4096, 4096), 275e12 * 0.7));
 	pp_hw_free(hw);
+}
+END_TEST
+
+/* The 2026 profiles: each loads, its 8-bit peaks are dense (at least the bf16 peak, and exactly
+ * twice it where the datasheets say so), the domain holds whole nodes. */
+START_TEST(test_profiles_2026)
+{
+	static const struct {
+		const char *name;
+		double bf16, fp8, mxfp8;
+		int node, domain, block;
+	} want[] = {
+		{"dgx-h100", 989, 1979, 0, 8, 8, 8},
+		{"dgx-h200", 989, 1979, 0, 8, 8, 8},
+		{"dgx-b200", 2250, 4500, 4500, 8, 8, 8},
+		{"dgx-b300", 2250, 4500, 4500, 8, 8, 8},
+		{"gb200-nvl72", 2450, 4900, 4900, 4, 72, 64},
+		{"gb300-nvl72", 2450, 4900, 4900, 4, 72, 64},
+		{"mi300x", 1307.4, 2614.9, 0, 8, 8, 8},
+		{"mi325x", 1307.4, 2614.9, 0, 8, 8, 8},
+		{"mi355x", 2516.6, 5033.2, 5033.2, 8, 8, 8},
+	};
+	size_t i;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char path[256];
+		pp_hw *hw;
+		snprintf(path, sizeof(path), "../hwprofiles/%s.json", want[i].name);
+		hw = load_ok(path);
+		ck_assert_str_eq(hw->name, want[i].name);
+		ck_assert(hw->peak_tflops[PP_DTYPE_BF16] == want[i].bf16);
+		ck_assert(hw->peak_tflops[PP_DTYPE_FP8] == want[i].fp8);
+		ck_assert(hw->peak_tflops[PP_DTYPE_MXFP8] == want[i].mxfp8);
+		ck_assert_int_eq(pp_hw_supports(hw, PP_DTYPE_FP8), 1);
+		ck_assert_int_eq(pp_hw_supports(hw, PP_DTYPE_MXFP8), want[i].mxfp8 > 0);
+		ck_assert_int_eq(hw->node_devices, want[i].node);
+		ck_assert_int_eq(hw->domain_devices, want[i].domain);
+		ck_assert_int_eq(pp_hw_domain_block(hw), want[i].block);
+		/* measured matmul rates never above their peaks */
+		ck_assert(hw->matmul_max_tflops <= hw->peak_tflops[PP_DTYPE_BF16]);
+		ck_assert(hw->matmul_fp8_max_tflops <= hw->peak_tflops[PP_DTYPE_FP8]);
+		pp_hw_free(hw);
+	}
+	/* A100 and TPU v4 have no fp8 tensor cores: the profiles give no fp8 peak */
+	{
+		pp_hw *a = load_ok("../hwprofiles/dgx-a100-80g.json"), *t = load_ok("../hwprofiles/tpu-v4.json");
+		ck_assert_int_eq(pp_hw_supports(a, PP_DTYPE_FP8), 0);
+		ck_assert_int_eq(pp_hw_supports(a, PP_DTYPE_BF16), 1);
+		ck_assert_int_eq(pp_hw_supports(t, PP_DTYPE_MXFP8), 0);
+		ck_assert_int_eq(a->domain_devices, 8);
+		pp_hw_free(a);
+		pp_hw_free(t);
+	}
 }
 END_TEST
 
@@ -283,6 +336,19 @@ static const struct bad_case bad_cases[] = {
 	 "device.matmul.sms", "out of range"},
 	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 80, \"sms\": 4},",
 	 "device.matmul", "missing field \"source\""},
+	/* 8-bit peaks and the scale-up domain */
+	{"\"fp32\": 10", "\"fp32\": 10, \"fp8\": 50", "device.peak_tflops.fp8",
+	 "50 is below the bf16 peak of 100"},
+	{"\"gemm_efficiency\": 0.5,", "\"gemm_efficiency\": 0.5, \"matmul\": {\"max_tflops\": 80, \"fp8_max_tflops\": 90, \"sms\": 4, \"source\": \"s\"},",
+	 "device.matmul.fp8_max_tflops", "above the fp8 peak of 0"},
+	{"\"name\": \"base\"", "\"name\": \"base\", \"scale_up_domain\": {\"devices\": 6, \"source\": \"s\"}",
+	 "scale_up_domain.devices", "6 is not a whole number of 4-device nodes"},
+	{"\"name\": \"base\"", "\"name\": \"base\", \"scale_up_domain\": {\"devices\": 8}",
+	 "scale_up_domain", "missing field \"source\""},
+	{"\"name\": \"base\"", "\"name\": \"base\", \"scale_up_domain\": {\"devices\": 0, \"source\": \"s\"}",
+	 "scale_up_domain.devices", "out of range [1,"},
+	{"\"name\": \"base\"", "\"name\": \"base\", \"scale_up_domain\": {\"devices\": 8, \"link\": 1, \"source\": \"s\"}",
+	 "scale_up_domain.link", "unknown field"},
 	/* unknown fields, at the top, in the device, in a link, in the peaks */
 	{"\"name\": \"base\"", "\"name\": \"base\", \"colour\": \"red\"", "colour",
 	 "unknown field \"colour\""},
@@ -643,6 +709,7 @@ int main(void)
 	tcase_add_test(tc, test_dgx_a100_40g);
 	tcase_add_test(tc, test_dgx_h100);
 	tcase_add_test(tc, test_tpu_v4);
+	tcase_add_test(tc, test_profiles_2026);
 	tcase_add_test(tc, test_gemm_table);
 	tcase_add_test(tc, test_gemm_table_fp16_scaling);
 	tcase_add_test(tc, test_base_is_valid);

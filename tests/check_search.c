@@ -849,6 +849,110 @@ START_TEST(test_llama3_405b_interleaved_uneven)
 }
 END_TEST
 
+/* ---- overlaps: the search turns on every overlap the stack has, where it hides something --- */
+
+typedef struct ovl {
+	const pp_costctx *c;
+	int n, tp, grad, param, slower;
+} ovl;
+
+static int ovl_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	ovl *O = arg;
+	pp_global off;
+	pp_cost c2;
+	int k;
+	O->n++;
+	O->tp += gl->tp_comm_overlap;
+	O->grad += gl->overlap_grad_reduce;
+	O->param += gl->overlap_param_gather;
+	/* Megatron-LM's rules: TP overlap needs SP, param gather needs the other two */
+	ck_assert(!gl->tp_comm_overlap || (gl->sequence_parallel && gl->t > 1));
+	ck_assert(!gl->overlap_param_gather || (gl->distributed_optimizer && gl->overlap_grad_reduce));
+	ck_assert_int_eq(gl->overlap_grad_reduce, gl->d > 1);
+	ck_assert_int_eq(gl->tp_comm_overlap, gl->t > 1 && gl->sequence_parallel);
+	/* each one on is never slower than off (the choice is the best for this plan) */
+	for (k = 0; k < 3; k++) {
+		off = *gl;
+		if (k == 0)
+			off.tp_comm_overlap = 0;
+		else if (k == 1)
+			off.overlap_grad_reduce = off.overlap_param_gather = 0;
+		else
+			off.overlap_param_gather = 0;
+		ck_assert_int_eq(pp_cost_eval(O->c, &off, NULL, &c2), 0);
+		O->slower += cost->iteration_s > c2.iteration_s * (1 + 1e-12);
+	}
+	return 0;
+}
+
+static int count_overlaps_fn(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	ovl *O = arg;
+	(void)cost;
+	O->n++;
+	O->tp += gl->tp_comm_overlap;
+	O->grad += gl->overlap_grad_reduce;
+	O->param += gl->overlap_param_gather;
+	return 0;
+}
+
+START_TEST(test_search_chooses_overlaps)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_search_opts so = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	pp_stack st;
+	ovl O;
+	int m;
+	fx_open(&f, GPT3, A100);
+	ck_assert_msg(pp_stack_load("../stacks/megatron-core.json", &st, &err) == 0, "%s", err.msg);
+	pp_costctx_set_stack(f.c, &st);
+	o.gpus = 128;
+	o.global_batch = 256;
+	memset(&O, 0, sizeof(O));
+	O.c = f.c;
+	ck_assert_msg(pp_space_walk(f.c, &o, ovl_fn, &O, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_gt(O.n, 0);
+	ck_assert(O.tp > 0 && O.grad > 0 && O.param > 0);
+	ck_assert_int_eq(O.slower, 0);
+	/* every search's best plan takes them */
+	so.space = o;
+	so.top_k = 1;
+	so.seed = 3;
+	so.max_steps = 3000;
+	for (m = PP_SEARCH_EXHAUSTIVE; m <= PP_SEARCH_ILP; m++) {
+		const pp_global *gl;
+		ck_assert_msg(pp_search_run(f.c, (pp_search_method)m, &so, &r, &err) == 0, "%s", err.msg);
+		gl = &r.plans[0].global;
+		ck_assert_int_eq(gl->overlap_grad_reduce, gl->d > 1);
+		ck_assert_int_eq(gl->tp_comm_overlap, gl->t > 1 && gl->sequence_parallel);
+		ck_assert_int_eq(gl->overlap_param_gather, gl->d > 1 && gl->distributed_optimizer);
+		pp_search_result_release(&r);
+	}
+	/* switched off: --no-overlap, or a stack that does not have them */
+	o.no_overlaps = 1;
+	memset(&O, 0, sizeof(O));
+	O.c = f.c;
+	ck_assert_msg(pp_space_walk(f.c, &o, count_overlaps_fn, &O, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(O.n > 0 && O.tp == 0 && O.grad == 0 && O.param == 0);
+	o.no_overlaps = 0;
+	ck_assert_msg(pp_stack_load("../stacks/megatron-sc21.json", &st, &err) == 0, "%s", err.msg);
+	pp_costctx_set_stack(f.c, &st);
+	memset(&O, 0, sizeof(O));
+	ck_assert_msg(pp_space_walk(f.c, &o, count_overlaps_fn, &O, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(O.n > 0 && O.tp == 0 && O.param == 0);
+	ck_assert_int_eq(O.grad > 0, st.grad_reduce_overlap);
+	pp_costctx_set_stack(f.c, NULL); /* the legacy model: as before stacks, none */
+	memset(&O, 0, sizeof(O));
+	ck_assert_msg(pp_space_walk(f.c, &o, count_overlaps_fn, &O, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(O.n > 0 && O.tp == 0 && O.grad == 0 && O.param == 0);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(test_ilp_time_limit_no_worse_than_megatron)
 {
 	fx f;
@@ -1237,6 +1341,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_stage_dp_matches_every_partition);
 	tcase_add_test(tc, test_all_fitting_plans_uneven);
 	tcase_add_test(tc, test_llama3_405b_interleaved_uneven);
+	tcase_add_test(tc, test_search_chooses_overlaps);
 	tcase_add_test(tc, test_ilp_dp_picks_uneven_stages);
 	tcase_add_test(tc, test_ilp_time_limit_no_worse_than_megatron);
 	tcase_add_test(tc, test_mem_limit_above_hardware_refused);

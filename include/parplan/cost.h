@@ -13,7 +13,8 @@
  * scores as the pre-stack model did (pp_stack_legacy).
  *
  * A pp_costctx holds what does not depend on the plan; it borrows the graph and the profile,
- * which must outlive it.  Evaluation allocates nothing and is safe to call from many threads
+ * which must outlive it.  Evaluation allocates nothing (tests/check_alloc.c; with NULL configs a
+ * graph of more than 8,192 ops takes one buffer) and is safe to call from many threads
  * on one context.
  */
 #ifndef PARPLAN_COST_H
@@ -37,6 +38,8 @@ void pp_costctx_free(pp_costctx *c);
 void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st);
 /** The context's stack (owned by the context). */
 const pp_stack *pp_costctx_stack(const pp_costctx *c);
+/** Memory the context's stack keeps free for what the model does not count (bytes). */
+double pp_costctx_headroom_bytes(const pp_costctx *c);
 /** Override the usable memory per device (GiB); 0 restores the profile's. */
 void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
 const pp_graph *pp_costctx_graph(const pp_costctx *c);
@@ -50,6 +53,8 @@ typedef struct pp_cost {
 	double compute_s, tp_comm_s, pp_comm_s, bubble_s, dp_comm_s, optimizer_s;
 	/* memory of the most loaded device (GiB, 2^30 bytes) */
 	double weights_gib, grads_gib, optimizer_gib, activations_gib, peak_gib, capacity_gib;
+	double headroom_gib;        /* the stack's allowance for what is not modelled, already
+				     * taken off capacity_gib */
 	int peak_stage;
 	/* detail used by tests, reports and the execution stub */
 	int microbatches;
@@ -80,6 +85,25 @@ typedef struct pp_cost {
  * passed pp_global_validate().  Returns 0, or PP_EINVALID when a config does not suit its op.
  */
 int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out);
+
+/* ---- memoized evaluation (src/cost_memo.c) -------------------------------------------------
+ * A memo keeps the totals of each layer class and op set (compute, tensor-parallel collectives,
+ * activations, parameters) under exactly what they depend on: the values of the plan settings
+ * whose rows invalidate PP_COST_OPS (include/parplan/settings.h; a new setting that changes
+ * per-op costs says so in its row and is part of the key) and the configs of the set's ops.
+ * pp_cost_eval_memo gives bit-for-bit the pp_cost that pp_cost_eval gives; searches keep one
+ * memo each (a memo is not shared between threads).  A memo belongs to one context; changing
+ * the context's stack flushes it. */
+typedef struct pp_cost_memo pp_cost_memo;
+
+/** A memo for evaluations on @c (which must outlive it).  Free with pp_cost_memo_free(). */
+int pp_cost_memo_new(pp_cost_memo **out, const pp_costctx *c, pp_error *err);
+void pp_cost_memo_free(pp_cost_memo *m);
+/** pp_cost_eval through @m (NULL: no memo).  Same result, same return codes. */
+int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *m, const pp_global *gl, const uint8_t *cfg,
+		      pp_cost *out);
+/** Set lookups answered from @m and computed, since it was made. */
+void pp_cost_memo_stats(const pp_cost_memo *m, double *hits, double *misses);
 
 /* ---- per-op pieces, for searches that assemble a plan's cost themselves (ILP) -------------
  * All are per micro-batch of gl->micro_batch on one device of the op's stage, forward +

@@ -3,10 +3,12 @@
  *
  * A profile describes one accelerator model, how many sit in a node and how they are linked:
  * peak throughput per dtype, memory size and bandwidth, GEMM efficiency (one default number or a
- * calibrated table of (m, n, k) -> TFLOP/s), the intra-node link and the network, each link with
+ * calibrated table of (m, n, k) -> TFLOP/s), the node (GPUs per host), the scale-up domain (GPUs
+ * joined by the intra link: the node, or a whole NVL72 rack), the intra link and the network, each link with
  * bandwidth per direction per device, latency and the fraction of nominal bandwidth collectives
  * reach.  Invariants after a successful load: every bandwidth, peak and memory size is > 0,
- * 0 < efficiencies <= 1, node_devices >= 1, the GEMM table (if any) is sorted by m*n*k.
+ * 0 < efficiencies <= 1, node_devices >= 1, domain_devices a multiple of node_devices, the GEMM
+ * table (if any) is sorted by m*n*k.
  */
 #ifndef PARPLAN_HW_H
 #define PARPLAN_HW_H
@@ -20,14 +22,21 @@ typedef enum pp_dtype {
 	PP_DTYPE_FP16,
 	PP_DTYPE_TF32,
 	PP_DTYPE_FP32,
+	PP_DTYPE_FP8,    /* E4M3/E5M2 with per-tensor scales (Hopper, Blackwell, CDNA3/4 tensor cores) */
+	PP_DTYPE_MXFP8,  /* OCP MX FP8: E4M3 with one E8M0 scale per 32 elements (Blackwell, CDNA4) */
 	PP_DTYPE_COUNT
 } pp_dtype;
 
-/** "bf16", "fp16", "tf32", "fp32". */
+/* The dtypes a model's graph may be stored in (the 1-byte ones are GEMM precisions only, chosen
+ * by the plan's "precision" setting). */
+#define PP_DTYPE_IS_STORAGE(d) ((d) >= PP_DTYPE_BF16 && (d) <= PP_DTYPE_FP32)
+
+/** "bf16", "fp16", "tf32", "fp32", "fp8", "mxfp8". */
 const char *pp_dtype_name(pp_dtype d);
 /** Parse a dtype name; returns -1 when unknown. */
 int pp_dtype_parse(const char *s);
-/** Bytes per element of @d as stored in memory (tf32 is stored as 4 bytes). */
+/** Bytes per element of @d as stored in memory (tf32 is stored as 4 bytes, fp8 and mxfp8 as 1,
+ * mxfp8's block scales not counted). */
 int pp_dtype_bytes(pp_dtype d);
 
 typedef struct pp_link {
@@ -55,11 +64,16 @@ typedef struct pp_hw {
 	pp_gemm_point *gemm_table; /* owned; NULL when none */
 	double matmul_max_tflops; /* maximum achievable dense matmul rate of gemm_dtype at the best
 				   * shape (measured); 0 when the profile gives none */
+	double matmul_fp8_max_tflops; /* the same measured for fp8 (e4m3) GEMMs; 0: not measured
+				       * (fp8 GEMMs then scale matmul_max_tflops by the peak ratio) */
 	int sms;                  /* streaming multiprocessors (wave quantization); 0: unknown */
 	double tdp_w;             /* thermal design power per device, W; 0: unknown */
 	int n_gemm;
-	int node_devices;       /* devices per node */
-	pp_link intra;          /* link inside a node */
+	int node_devices;       /* devices per node (the host: what launchers count as a node) */
+	int domain_devices;     /* devices of one scale-up domain, joined by @intra: a multiple of
+				 * node_devices (8 in a DGX, 72 in an NVL72 rack); node_devices when
+				 * the profile gives no "scale_up_domain" */
+	pp_link intra;          /* scale-up link (NVLink / Infinity Fabric) inside a domain */
 	pp_link network;        /* link between nodes, per device */
 } pp_hw;
 
@@ -82,6 +96,9 @@ void pp_hw_free(pp_hw *hw);
  * differ.  Without one: peak[dtype] * gemm_efficiency.
  */
 double pp_hw_gemm_flops(const pp_hw *hw, pp_dtype dtype, double m, double n, double k);
+
+/** 1 when the device has a peak for @precision (bf16: bf16 or fp16), else 0. */
+int pp_hw_supports(const pp_hw *hw, pp_dtype precision);
 
 /** Usable bytes of device memory: memory_gib * 2^30 * usable_memory_fraction. */
 double pp_hw_usable_bytes(const pp_hw *hw);

@@ -67,7 +67,11 @@ typedef enum pp_setting_type {
  * a cache of per-op times may be reused across plans that differ only in settings without
  * PP_COST_OPS, and so on.
  */
-#define PP_COST_OPS (1u << 0)       /* per-op forward/backward times and tensor-parallel comm */
+#define PP_COST_OPS (1u << 0)       /* per-op forward/backward times, tensor-parallel comm, per-op
+				     * activation and parameter bytes, Megatron's per-op configs:
+				     * the rows with it are the key of the evaluation memo
+				     * (src/cost_memo.c), so a setting that op costs read must
+				     * carry it */
 #define PP_COST_STAGES (1u << 1)    /* which layers and ops sit on which pipeline stage */
 #define PP_COST_PIPELINE (1u << 2)  /* micro-batch count, bubble, pipeline p2p */
 #define PP_COST_DP (1u << 3)        /* data-parallel gradient comm and the optimizer step */

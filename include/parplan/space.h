@@ -47,11 +47,12 @@ typedef struct pp_space_opts {
 	int uneven_stages;          /* 1: also first/last stages with fewer layers */
 	int no_prune;               /* 1: time every valid plan (tests of the pruning) */
 	double mem_limit_gib;       /* 0: the profile's usable memory; else per device */
+	int no_overlaps;            /* 1: leave every overlap off (pp_space_set_overlaps) */
 	int max_zero;               /* 0: the ZeRO stages the stack runs; 1-3: at most this one */
 	int max_cp;                 /* 0: any context-parallel degree the stack allows; else at most */
 } pp_space_opts;
 
-#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, 0}
+#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, 0, 0}
 
 typedef struct pp_space_stats {
 	double valid;               /* valid global plans met (pruned or timed) */
@@ -123,6 +124,18 @@ int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *
  * the configs, not the flag, so searches over configs derive the flag from them with this.
  */
 int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uint8_t *cfg);
+
+/**
+ * The overlaps a search turns on for @gl, where the context's stack has them and they have
+ * something to hide: --tp-comm-overlap with t > 1 and sequence parallelism (Megatron-LM asserts
+ * it needs SP), --overlap-grad-reduce with d > 1, --overlap-param-gather where that is on and the
+ * optimizer is distributed (Megatron-LM asserts both).  The cost model never prices an overlap
+ * above its exposed time without it (pp_cf_tp_overlap_exposed_s leaves comm - (1 - sm) * hidden,
+ * the data-parallel ones max(bucket, rest) of their collective) and none changes memory, so
+ * turning every available one on is the best choice for every plan; the legacy stack (no stack
+ * set) and @o->no_overlaps leave all three off.
+ */
+void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl);
 
 /** Pipeline stage of op @op under @gl (0 .. p-1). */
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op);

@@ -18,6 +18,16 @@
 
 typedef enum pp_attn_kernel { PP_ATTN_UNFUSED = 0, PP_ATTN_FLASH } pp_attn_kernel;
 
+/*
+ * Memory a stack uses that the cost model does not count, when its file does not say: NCCL's
+ * communication buffers, NCCL_BUFFSIZE 4 MiB (NCCL documentation, Environment Variables) per
+ * channel and ring neighbour, up to 32 channels (NCCL_MAX_NCHANNELS) and 2 neighbours, for about
+ * 4 communicators of a 3-D parallel job (tensor, pipeline, data, embedding groups):
+ * 4 MiB x 32 x 2 x 4 = 1 GiB.  The hardware profile's usable_memory_fraction already keeps the
+ * CUDA context and allocator fragmentation out.
+ */
+#define PP_MEM_HEADROOM_DEFAULT_GIB 1.0
+
 typedef struct pp_stack {
 	char name[64];
 	pp_attn_kernel attention;
@@ -38,7 +48,9 @@ typedef struct pp_stack {
 	double grad_reduce_bytes;   /* bytes per gradient element in the data-parallel reduction */
 	int grad_norm_pass;         /* gradient clipping reads every gradient once */
 	int zero_grad_pass;         /* the gradient buffer is zeroed every iteration */
-	double mem_headroom_gib;    /* memory the model does not count (allocator, workspaces) */
+	double mem_headroom_gib;    /* memory the model does not count (NCCL buffers, workspaces),
+				     * taken off the usable memory; PP_MEM_HEADROOM_DEFAULT_GIB when
+				     * a stack file gives none, 0 in the legacy model */
 	int max_zero;               /* highest ZeRO stage it runs (FSDP = 3); 1: the distributed
 				     * optimizer only (the default and the legacy stack) */
 	int context_parallel;       /* runs context parallelism (--cp > 1) */

@@ -52,6 +52,7 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(m, "activations_gib", c->activations_gib);
 	cJSON_AddNumberToObject(m, "peak_gib", c->peak_gib);
 	cJSON_AddNumberToObject(m, "capacity_gib", c->capacity_gib);
+	cJSON_AddNumberToObject(m, "headroom_gib", c->headroom_gib);
 	cJSON_AddItemToObject(o, "memory", m);
 	return o;
 }
@@ -136,8 +137,11 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	fprintf(f, "  %-22s %10.2f GiB\n", "gradients", c->grads_gib);
 	fprintf(f, "  %-22s %10.2f GiB\n", "optimizer states", c->optimizer_gib);
 	fprintf(f, "  %-22s %10.2f GiB\n", "activations", c->activations_gib);
-	fprintf(f, "  %-22s %10.2f GiB of %.2f GiB usable%s\n", "peak", c->peak_gib, c->capacity_gib,
-		c->feasible ? "" : "  -- DOES NOT FIT");
+	if (c->headroom_gib > 0)
+		fprintf(f, "  %-22s %10.2f GiB kept free (NCCL buffers, workspaces; --mem-headroom)\n",
+			"headroom", c->headroom_gib);
+	fprintf(f, "  %-22s %10.2f GiB of %.2f GiB usable%s%s\n", "peak", c->peak_gib, c->capacity_gib,
+		c->headroom_gib > 0 ? " after headroom" : "", c->feasible ? "" : "  -- DOES NOT FIT");
 	cli_cost_print_infeasible(f, c);
 }
 
@@ -333,4 +337,15 @@ void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int g
 	if (tdp_w > 0)
 		fprintf(f, ", %.4g MWh at %.0f W TDP", gh * tdp_w / 1e6, tdp_w);
 	fputc('\n', f);
+}
+
+int cli_headroom_opt(int argc, char **argv, int *i, double *gib)
+{
+	const char *v;
+	int r;
+	if ((r = cli_opt(argc, argv, i, "--mem-headroom", &v)) == 0)
+		return 0;
+	if (r < 0 || cli_num("--mem-headroom", v, 0, 1e6, gib) < 0)
+		return -1;
+	return 1;
 }

@@ -60,6 +60,8 @@ int cli_training_opt(int argc, char **argv, int *i, cli_training *tr, int object
 cJSON *cli_training_json(const cli_training *tr, const pp_cost *c, int gpus, double tdp_w);
 /** The same as text lines. */
 void cli_training_print(FILE *f, const cli_training *tr, const pp_cost *c, int gpus, double tdp_w);
+/** --mem-headroom GIB into *@gib (left alone when absent): 1 taken, 0 not, -1 error. */
+int cli_headroom_opt(int argc, char **argv, int *i, double *gib);
 /** Seconds of the whole run (0 when no --tokens or no throughput). */
 double cli_training_seconds(const cli_training *tr, const pp_cost *c);
 

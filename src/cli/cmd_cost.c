@@ -22,7 +22,8 @@ static int usage(void)
 			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
 			 "[--tp-comm-overlap] [--overlap-param-gather] [--zero 0-3] [--fsdp] [--hsdp-shard N] "
 			 "[--cp N] [--cp-comm-type p2p|all_gather|a2a]) [--stack NAME|FILE] "
-			 "[--mem-limit GIB] [--tokens N] [--price-per-gpu-hour P] [--json] [-o plan.json]");
+			 "[--mem-limit GIB] [--mem-headroom GIB] [--tokens N] [--price-per-gpu-hour P] [--json] "
+			 "[-o plan.json]");
 }
 
 int cmd_cost(int argc, char **argv)
@@ -40,6 +41,7 @@ int cmd_cost(int argc, char **argv)
 	pp_stack stack;
 	double mem_limit = 0;
 	cli_training tr = {0, 0, 0};
+	double headroom = -1;
 	long long gpus = 0;
 	int i, r, json = 0, rc = CLI_OK, have_plan = 0, have_from = 0, sched_given = 0, plan_opts = 0;
 
@@ -55,7 +57,8 @@ int cmd_cost(int argc, char **argv)
 			plan_opts = 1;
 			continue;
 		}
-		if ((r = cli_training_opt(argc, argv, &i, &tr, 0)) != 0) {
+		if ((r = cli_training_opt(argc, argv, &i, &tr, 0)) != 0 ||
+		    (r = cli_headroom_opt(argc, argv, &i, &headroom)) != 0) {
 			if (r < 0)
 				return CLI_BAD;
 			continue;
@@ -132,6 +135,8 @@ int cmd_cost(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (headroom >= 0)
+		stack.mem_headroom_gib = headroom;
 	pp_costctx_set_stack(ctx, &stack);
 	pp_costctx_set_mem_limit(ctx, mem_limit);
 	if (have_from) {

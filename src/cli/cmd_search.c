@@ -216,8 +216,8 @@ static int check_out_dir(const char *path)
 
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
-	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--beta X] [--target S]\n"
-	"       [--allow-cross-node-tp] [--even-stages] [--max-zero 1-3] [--max-cp N] [--stack NAME|FILE]\n"
+	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
+	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--max-zero 1-3] [--max-cp N] [--stack NAME|FILE]\n"
 	"       [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
 	"       [--objective time|cost]";
@@ -258,6 +258,7 @@ int cmd_search(int argc, char **argv)
 	progress pr = {0, 0};
 	volatile sig_atomic_t *stop = NULL;
 	cli_training tr = {0, 0, 0};
+	double headroom = -1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&plan, 0, sizeof(plan));
@@ -281,11 +282,18 @@ int cmd_search(int argc, char **argv)
 			o.space.uneven_stages = 0;
 			continue;
 		}
+		if ((r = cli_flag(argv, i, "--no-overlap")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			o.space.no_overlaps = 1;
+			continue;
+		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			puts(usage_text);
 			return CLI_OK;
 		}
-		if ((r = cli_training_opt(argc, argv, &i, &tr, 1)) != 0) {
+		if ((r = cli_training_opt(argc, argv, &i, &tr, 1)) != 0 ||
+		    (r = cli_headroom_opt(argc, argv, &i, &headroom)) != 0) {
 			if (r < 0)
 				return CLI_BAD;
 			continue;
@@ -396,6 +404,8 @@ int cmd_search(int argc, char **argv)
 		rc = cli_error(&err);
 		goto done;
 	}
+	if (headroom >= 0)
+		stack.mem_headroom_gib = headroom;
 	pp_costctx_set_stack(ctx, &stack);
 	if (o.space.mem_limit_gib > 0)
 		pp_costctx_set_mem_limit(ctx, o.space.mem_limit_gib);

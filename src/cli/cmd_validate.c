@@ -39,7 +39,8 @@ int cmd_validate(int argc, char **argv)
 			printf("%s: ok (%s, %.4g B parameters, %d layers in %d class%s)\n", model, g->name,
 			       (double)g->params / 1e9, g->n_layers, g->n_classes, g->n_classes == 1 ? "" : "es");
 		if (hw)
-			printf("%s: ok (%s, %d x %s per node)\n", hwp, hw->name, hw->node_devices, hw->device_name);
+			printf("%s: ok (%s, %d x %s per node, %d per scale-up domain)\n", hwp, hw->name,
+			       hw->node_devices, hw->device_name, hw->domain_devices);
 	}
 	pp_graph_free(g);
 	pp_hw_free(hw);

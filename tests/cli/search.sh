@@ -16,8 +16,10 @@ die() { echo "FAIL: $*"; fail=1; }
 # list with the time `parplan cost` gives it, and the best is at least as fast
 $S --top 100000 --json >"$tmp/all.json" 2>"$tmp/err" || die "exhaustive search"
 [ -s "$tmp/err" ] && die "stderr not empty: $(head -c 300 "$tmp/err")"
+# (with the overlaps the search turns on for it: the default stack, megatron-core, has all three)
 $P cost --model $M --hw $H --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 \
-	--recompute selective --sequence-parallel --distributed-optimizer --json >"$tmp/pub.json" || die "cost"
+	--recompute selective --sequence-parallel --distributed-optimizer --overlap-grad-reduce \
+	--tp-comm-overlap --overlap-param-gather --json >"$tmp/pub.json" || die "cost"
 python3 - "$tmp/all.json" "$tmp/pub.json" <<'PY' || fail=1
 import json, sys
 r = json.load(open(sys.argv[1])); pub = json.load(open(sys.argv[2]))
@@ -160,8 +162,27 @@ import json
 a = json.load(open('$tmp/emit.json'))['plans'][0]['iteration_s']; b = json.load(open('$tmp/emit.cost.json'))['iteration_s']
 assert abs(a / b - 1) < 1e-9, (a, b)
 " || die "emitted plan is not the best"
-bt=$(python3 -c "import json; print(json.load(open('$tmp/emit.json'))['plans'][0]['global']['t'])")
-grep -q -- "--tensor-model-parallel-size $bt" "$tmp/emit/megatron.sh" || die "megatron.sh does not carry t=$bt of the best plan"
+# the script carries the best plan's t and the overlaps the search chose for it (Megatron-LM's
+# flags), and a search with --no-overlap chooses none
+python3 - "$tmp/emit.json" "$tmp/emit/megatron.sh" <<'PY' || die "megatron.sh does not carry the best plan's t and overlaps"
+import json, sys
+g = json.load(open(sys.argv[1]))["plans"][0]["global"]; sh = open(sys.argv[2]).read()
+assert f"--tensor-model-parallel-size {g['t']}\n" in sh, g
+assert g.get("overlap_grad_reduce") == (g["d"] > 1), g
+assert g.get("tp_comm_overlap", False) == (g["t"] > 1 and g["sequence_parallel"]), g
+assert g.get("overlap_param_gather", False) == (g["d"] > 1 and g["distributed_optimizer"]), g
+for key, flag in (("overlap_grad_reduce", "--overlap-grad-reduce"), ("tp_comm_overlap", "--tp-comm-overlap"),
+                  ("overlap_param_gather", "--overlap-param-gather")):
+    assert (f"\t{flag}\n" in sh) == bool(g.get(key)), (key, g)
+assert g.get("tp_comm_overlap") and g.get("overlap_grad_reduce") and g.get("overlap_param_gather"), g
+PY
+$S --top 3 --no-overlap --json >"$tmp/noov.json" || die "--no-overlap"
+python3 - "$tmp/noov.json" <<'PY' || die "--no-overlap chose overlaps"
+import json, sys
+for p in json.load(open(sys.argv[1]))["plans"]:
+    g = p["global"]
+    assert not g.get("overlap_grad_reduce") and not g.get("tp_comm_overlap") and not g.get("overlap_param_gather"), g
+PY
 
 # a format that refuses the best plan (torchtitan runs llama models only; this is GPT-3) never
 # throws the search away: the plan file and the table are written and the refusal named (exit 2:

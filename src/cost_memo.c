@@ -1,0 +1,172 @@
+/*
+ * cost_memo.c - memoized evaluation (issue 13, point 1): the totals of each op set of the cost
+ * model (src/cost.c, set_cost) kept under the plan settings that invalidate PP_COST_OPS and the
+ * configs of the set's ops.
+ *
+ * The key is derived from the plan-settings table (include/parplan/settings.h): every row whose
+ * `invalidates` mask has PP_COST_OPS is part of it, so a new setting that changes per-op costs
+ * is keyed by declaring so in its row.  Each set has a direct-mapped table of MEMO_WAYS entries
+ * indexed by a hash of the key; an entry holds the whole key (compared byte for byte, so a hash
+ * collision only costs a recomputation) and the totals.  Costs are what set_cost computes, so
+ * the memoized evaluation is bit-for-bit the plain one (tests/check_cost.c walks a whole search
+ * space both ways).
+ */
+#include "cost_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "parplan/settings.h"
+
+#define MEMO_WAYS 256 /* entries per set: a power of two */
+
+typedef struct mset {
+	int n_ops, *ops;       /* the ops whose configs the set's totals read */
+	size_t klen;           /* key bytes: the settings part, then one byte per op */
+	size_t stride;         /* bytes per entry: header, key (padded), totals */
+	unsigned char *ent;    /* MEMO_WAYS entries */
+	unsigned char *last;   /* the entry of the last lookup */
+} mset;
+
+struct pp_cost_memo {
+	const pp_costctx *c;
+	unsigned gen;
+	int n_keys;                        /* settings rows in the key */
+	size_t key_off[PP_SETTING_COUNT];  /* their members' offsets in pp_global */
+	int skey[PP_SETTING_COUNT];        /* their values for the current evaluation */
+	uint64_t shash;                    /* FNV-1a state after the settings part */
+	int n_sets;
+	mset *sets;
+	unsigned char *kbuf;               /* scratch key */
+	double hits, misses;
+};
+
+/* entry header: 0 empty or pending, 1 valid; then the hash */
+typedef struct entry_hdr {
+	uint64_t hash;
+	int valid;
+} entry_hdr;
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+#define FNV_OFFSET 14695981039346656037ull
+#define FNV_PRIME 1099511628211ull
+
+void pp_cost_memo_free(pp_cost_memo *m)
+{
+	int i;
+	if (!m)
+		return;
+	for (i = 0; m->sets && i < m->n_sets; i++) {
+		free(m->sets[i].ops);
+		free(m->sets[i].ent);
+	}
+	free(m->sets);
+	free(m->kbuf);
+	free(m);
+}
+
+int pp_cost_memo_new(pp_cost_memo **out, const pp_costctx *c, pp_error *err)
+{
+	const pp_setting *rows = pp_settings();
+	pp_cost_memo *m = calloc(1, sizeof(*m));
+	size_t kmax = 0;
+	int i;
+
+	*out = NULL;
+	if (!m)
+		goto oom;
+	m->c = c;
+	m->gen = pp_cost__generation(c);
+	for (i = 0; i < PP_SETTING_COUNT; i++)
+		if (rows[i].invalidates & PP_COST_OPS)
+			m->key_off[m->n_keys++] = rows[i].off;
+	/* the sets, then the whole plan under Megatron's configs (PP_COST_MEMO_ALL) */
+	m->n_sets = pp_cost__n_sets(c) + 1;
+	m->sets = calloc((size_t)m->n_sets, sizeof(mset));
+	if (!m->sets)
+		goto oom;
+	for (i = 0; i < m->n_sets; i++) {
+		mset *s = &m->sets[i];
+		int all = i == m->n_sets - 1;
+		size_t vsize = all ? pp_cost__all_size(c) : pp_cost__set_size();
+		s->ops = malloc((all ? 0 : (size_t)pp_cost__set_max_ops(c, i)) * sizeof(int) + sizeof(int));
+		if (!s->ops)
+			goto oom;
+		s->n_ops = all ? 0 : pp_cost__set_ops(c, i, s->ops);
+		s->klen = (size_t)m->n_keys * sizeof(int) + (size_t)s->n_ops;
+		s->stride = ALIGN8(sizeof(entry_hdr)) + ALIGN8(s->klen) + ALIGN8(vsize);
+		/* calloc: every entry starts empty (valid = 0) */
+		if (!(s->ent = calloc(MEMO_WAYS, s->stride)))
+			goto oom;
+		if (s->klen > kmax)
+			kmax = s->klen;
+	}
+	if (!(m->kbuf = malloc(kmax + 1)))
+		goto oom;
+	*out = m;
+	return 0;
+oom:
+	pp_cost_memo_free(m);
+	return pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
+}
+
+void pp_cost_memo_stats(const pp_cost_memo *m, double *hits, double *misses)
+{
+	*hits = m ? m->hits : 0;
+	*misses = m ? m->misses : 0;
+}
+
+void pp_cost__memo_begin(pp_cost_memo *m, const pp_global *gl)
+{
+	uint64_t h = FNV_OFFSET;
+	int i;
+	size_t j;
+	unsigned gen = pp_cost__generation(m->c);
+	if (gen != m->gen) {
+		/* the context's stack changed: nothing stored holds */
+		for (i = 0; i < m->n_sets; i++)
+			memset(m->sets[i].ent, 0, MEMO_WAYS * m->sets[i].stride);
+		m->gen = gen;
+	}
+	for (i = 0; i < m->n_keys; i++)
+		memcpy(&m->skey[i], (const char *)gl + m->key_off[i], sizeof(int));
+	for (j = 0; j < (size_t)m->n_keys * sizeof(int); j++)
+		h = (h ^ ((const unsigned char *)m->skey)[j]) * FNV_PRIME;
+	m->shash = h;
+}
+
+void *pp_cost__memo_lookup(pp_cost_memo *m, int set, const uint8_t *cfg, int *hit)
+{
+	mset *s = &m->sets[set];
+	size_t sk = (size_t)m->n_keys * sizeof(int);
+	unsigned char *k = m->kbuf, *e, *ekey;
+	uint64_t h = m->shash;
+	entry_hdr *hdr;
+	int i;
+
+	memcpy(k, m->skey, sk);
+	for (i = 0; i < s->n_ops; i++) {
+		k[sk + (size_t)i] = cfg[s->ops[i]];
+		h = (h ^ cfg[s->ops[i]]) * FNV_PRIME;
+	}
+	e = s->ent + (size_t)((h ^ (h >> 29)) & (MEMO_WAYS - 1)) * s->stride;
+	hdr = (entry_hdr *)e;
+	ekey = e + ALIGN8(sizeof(entry_hdr));
+	s->last = e;
+	if (hdr->valid && hdr->hash == h && memcmp(ekey, k, s->klen) == 0) {
+		m->hits += 1;
+		*hit = 1;
+	} else {
+		m->misses += 1;
+		*hit = 0;
+		hdr->valid = 0;
+		hdr->hash = h;
+		memcpy(ekey, k, s->klen);
+	}
+	return ekey + ALIGN8(s->klen);
+}
+
+void pp_cost__memo_store(pp_cost_memo *m, int set)
+{
+	((entry_hdr *)m->sets[set].last)->valid = 1;
+}
