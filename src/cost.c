@@ -1491,10 +1491,13 @@ have_sets:
 				double bucket = opt_params_max > 0 ? DDP_BUCKET_PARAMS / opt_params_max : 1;
 				if (bucket > 1)
 					bucket = 1;
-				dp = m * pp_cf_sharded_dp_exposed_s(max_units, 0, 0, rs, Tmax_f, Tmax_b);
-				dp += gl->overlap_param_gather && c->st.param_gather_overlap
-					      ? MAXD(ag * bucket, ag - Tmax_f)
-					      : ag;
+				dp = out->dp_reduce_s = m * pp_cf_sharded_dp_exposed_s(max_units, 0, 0, rs, Tmax_f, Tmax_b);
+				out->dp_gather_s = gl->overlap_param_gather && c->st.param_gather_overlap
+							   ? MAXD(ag * bucket, ag - Tmax_f)
+							   : ag;
+				dp += out->dp_gather_s;
+				if (gl->overlap_param_gather && c->st.param_gather_overlap && ag > 0)
+					out->overlaps |= PP_OVERLAP_PARAM_GATHER;
 				dp_total = m * rs + ag;
 			} else if (p == 1) {
 				dp = m * pp_cf_sharded_dp_exposed_s(max_units, ag, ag, rs, Tmax_f, Tmax_b);
@@ -1514,6 +1517,9 @@ have_sets:
 		} else if (c->st.legacy) {
 			if (gl->overlap_grad_reduce)
 				dp = MAXD(0, sync_max - Tmax_b); /* hidden behind the last backward passes */
+			if (gl->overlap_grad_reduce && sync_max > 0)
+				out->overlaps |= PP_OVERLAP_GRAD_REDUCE;
+			out->dp_reduce_s = dp;
 			opt = shard * ADAM_STEP_BYTES / c->mem_bw;
 		} else {
 			/* gradient reduce-scatter (all-reduce) bucket by bucket behind the last
@@ -1524,11 +1530,17 @@ have_sets:
 			double bucket = opt_params_max > 0 ? DDP_BUCKET_PARAMS / opt_params_max : 1;
 			if (bucket > 1)
 				bucket = 1;
-			if (gl->overlap_grad_reduce && c->st.grad_reduce_overlap)
+			if (gl->overlap_grad_reduce && c->st.grad_reduce_overlap) {
+				out->overlaps |= rs > 0 ? PP_OVERLAP_GRAD_REDUCE : 0;
 				rs = MAXD(rs * bucket, rs - Tmax_b);
-			if (gl->overlap_param_gather && c->st.param_gather_overlap && zs > 0)
+			}
+			if (gl->overlap_param_gather && c->st.param_gather_overlap && zs > 0) {
+				out->overlaps |= ag > 0 ? PP_OVERLAP_PARAM_GATHER : 0;
 				ag = MAXD(ag * bucket, ag - Tmax_f);
+			}
 			dp = rs + ag;
+			out->dp_reduce_s = rs;
+			out->dp_gather_s = ag;
 			/* Adam over the local shard at the stack's HBM efficiency, the gradient-norm
 			 * pass over the same shard, zeroing of the whole local gradient buffer */
 			opt = shard * (ADAM_STEP_BYTES + (c->st.grad_norm_pass ? GRAD_NORM_BYTES : 0)) /
@@ -1555,6 +1567,10 @@ have_sets:
 		out->stage_b_s = Tmax_b - Tmax_w;
 		out->stage_w_s = Tmax_w;
 		out->tp_hidden_s = m * Tmax_tph;
+		if (tp_overlap)
+			out->overlaps |= PP_OVERLAP_TP_COMM;
+		if (pp_hidden > 0)
+			out->overlaps |= PP_OVERLAP_P2P;
 		out->pp_hidden_s = m * pp_hidden;
 		out->dp_hidden_s = dp_total + emb - dp;
 		out->cp_comm_s = m * Tmax_cp;

@@ -652,6 +652,12 @@ START_TEST(test_tp_overlap)
 		ck_assert(on.tp_comm_s < off.tp_comm_s && on.tp_hidden_s > 0 && off.tp_hidden_s == 0);
 		ck_assert(on.dp_comm_s < off.dp_comm_s && on.dp_hidden_s > 0);
 		ck_assert(on.iteration_s < off.iteration_s);
+		/* the overlaps in force, and the exposed DP time by overlap */
+		ck_assert_uint_eq(on.overlaps & (PP_OVERLAP_TP_COMM | PP_OVERLAP_GRAD_REDUCE | PP_OVERLAP_PARAM_GATHER),
+				  PP_OVERLAP_TP_COMM | PP_OVERLAP_GRAD_REDUCE | PP_OVERLAP_PARAM_GATHER);
+		ck_assert_uint_eq(off.overlaps & (PP_OVERLAP_TP_COMM | PP_OVERLAP_GRAD_REDUCE | PP_OVERLAP_PARAM_GATHER), 0);
+		ck_assert(on.dp_reduce_s < off.dp_reduce_s && on.dp_gather_s < off.dp_gather_s);
+		ck_assert_double_le(on.dp_reduce_s + on.dp_gather_s, on.dp_comm_s * (1 + 1e-12));
 		/* the exposed parts still add up to the iteration */
 		ck_assert_double_le(REL(on.compute_s + on.tp_comm_s + on.pp_comm_s + on.bubble_s + on.dp_comm_s +
 					on.optimizer_s, on.iteration_s), 1e-12);
@@ -659,6 +665,8 @@ START_TEST(test_tp_overlap)
 		use_stack(&f, "deepspeed");
 		on = eval(&f, &gl);
 		ck_assert(on.tp_hidden_s == 0);
+		ck_assert_uint_eq(on.overlaps & (PP_OVERLAP_TP_COMM | PP_OVERLAP_PARAM_GATHER), 0);
+		ck_assert(on.overlaps & PP_OVERLAP_GRAD_REDUCE);
 		close_fx(&f);
 	}
 }

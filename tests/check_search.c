@@ -829,6 +829,23 @@ START_TEST(test_llama3_405b_interleaved_uneven)
 	gl.virtual_stages = 8;
 	ck_assert_int_eq(pp_global_validate(f.g, &gl, 256, &err), PP_EINVALID);
 	gl.virtual_stages = 2;
+	/* a plan file: its stages list the chunks Megatron-LM builds (3 layers in the embedding's
+	 * and the loss's chunk, 4 in the others), and it loads back to the same plan */
+	{
+		pp_plan plan, back;
+		char *json;
+		ck_assert_msg(pp_plan_init(&plan, f.g, "llama3-405b.json", "dgx-h100", NULL, 8, &gl, NULL, &err) == 0,
+			      "%s", err.msg);
+		json = pp_plan_to_json(&plan);
+		ck_assert_ptr_nonnull(json);
+		ck_assert_ptr_nonnull(strstr(json, "\"first_layer\":\t0,\n\t\t\t\"layers\":\t3,"));
+		ck_assert_ptr_nonnull(strstr(json, "\"first_layer\":\t123,\n\t\t\t\"layers\":\t3,"));
+		ck_assert_msg(pp_plan_parse("405b.json", json, &back, &err) == 0, "%s", err.msg);
+		ck_assert(memcmp(&back.global, &gl, sizeof(gl)) == 0);
+		free(json);
+		pp_plan_release(&back);
+		pp_plan_release(&plan);
+	}
 	/* emitted: Megatron-LM's account-for flags, not the decoder ones (7 % 2 != 0) */
 	text = megatron_script(&f, &gl);
 	ck_assert_ptr_nonnull(strstr(text, "--num-virtual-stages-per-pipeline-rank 2\n"));

@@ -45,6 +45,12 @@ void pp_costctx_set_mem_limit(pp_costctx *c, double gib);
 const pp_graph *pp_costctx_graph(const pp_costctx *c);
 const pp_hw *pp_costctx_hw(const pp_costctx *c);
 
+/* Overlaps (pp_cost.overlaps), as the launchers' flags name them. */
+#define PP_OVERLAP_TP_COMM (1u << 0)      /* --tp-comm-overlap */
+#define PP_OVERLAP_GRAD_REDUCE (1u << 1)  /* --overlap-grad-reduce */
+#define PP_OVERLAP_PARAM_GATHER (1u << 2) /* --overlap-param-gather */
+#define PP_OVERLAP_P2P (1u << 3)          /* pipeline sends behind compute (the stack's) */
+
 typedef struct pp_cost {
 	int feasible;               /* peak memory within capacity */
 	double iteration_s, tokens_per_s;
@@ -65,6 +71,14 @@ typedef struct pp_cost {
 	/* communication hidden behind compute (not part of iteration_s); the exposed parts are
 	 * tp_comm_s, pp_comm_s and dp_comm_s */
 	double tp_hidden_s, pp_hidden_s, dp_hidden_s;
+	/* the overlaps in force (PP_OVERLAP_*): switched on, offered by the stack, their
+	 * prerequisites met and something to hide */
+	unsigned overlaps;
+	/* dp_comm_s by overlap: the exposed gradient reduction (reduce-scatter, or all-reduce
+	 * without the distributed optimizer) and parameter all-gather; with the tied-embedding
+	 * all-reduce they make dp_comm_s.  Both 0 under ZeRO-3 / FSDP, whose per-unit exchange is
+	 * one figure. */
+	double dp_reduce_s, dp_gather_s;
 	const char *stack;                  /* the stack's name (owned by the context) */
 	double layer_fwd_s, layer_bwd_s;    /* one layer of the first class, per micro-batch */
 	double layer_gemm_s;                /* matrix products (incl. attention's) of that layer,

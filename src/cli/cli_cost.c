@@ -33,6 +33,17 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(t, "pp_comm_s", c->pp_hidden_s);
 	cJSON_AddNumberToObject(t, "dp_comm_s", c->dp_hidden_s);
 	cJSON_AddItemToObject(o, "hidden", t);
+	/* the overlaps in force, each with the exposed time left of what it overlaps */
+	t = cJSON_CreateObject();
+	if (c->overlaps & PP_OVERLAP_TP_COMM)
+		cJSON_AddNumberToObject(t, "tp_comm_exposed_s", c->tp_comm_s);
+	if (c->overlaps & PP_OVERLAP_GRAD_REDUCE)
+		cJSON_AddNumberToObject(t, "grad_reduce_exposed_s", c->dp_reduce_s);
+	if (c->overlaps & PP_OVERLAP_PARAM_GATHER)
+		cJSON_AddNumberToObject(t, "param_gather_exposed_s", c->dp_gather_s);
+	if (c->overlaps & PP_OVERLAP_P2P)
+		cJSON_AddNumberToObject(t, "p2p_exposed_s", c->pp_comm_s);
+	cJSON_AddItemToObject(o, "overlaps", t);
 	if (c->stack)
 		cJSON_AddStringToObject(o, "stack", c->stack);
 	cJSON_AddNumberToObject(o, "microbatches", c->microbatches);
@@ -108,10 +119,11 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		fprintf(f, "\n");
 	}
 	if (c->stack)
-		fprintf(f, "stack: %s%s%s%s\n", c->stack,
-			c->tp_hidden_s > 0 ? ", TP comm overlapped" : "",
-			gl->overlap_param_gather ? ", param all-gather overlapped" : "",
-			c->pp_hidden_s > 0 ? ", pipeline p2p overlapped" : "");
+		fprintf(f, "stack: %s%s%s%s%s\n", c->stack,
+			c->overlaps & PP_OVERLAP_TP_COMM ? ", TP comm overlapped" : "",
+			c->overlaps & PP_OVERLAP_GRAD_REDUCE ? ", grad reduce overlapped" : "",
+			c->overlaps & PP_OVERLAP_PARAM_GATHER ? ", param all-gather overlapped" : "",
+			c->overlaps & PP_OVERLAP_P2P ? ", pipeline p2p overlapped" : "");
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
@@ -126,6 +138,9 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	if (c->tp_hidden_s + c->pp_hidden_s + c->dp_hidden_s > 0)
 		fprintf(f, "  hidden behind compute: TP %.4f s, pipeline %.4f s, DP %.4f s\n",
 			c->tp_hidden_s, c->pp_hidden_s, c->dp_hidden_s);
+	if (c->overlaps & (PP_OVERLAP_GRAD_REDUCE | PP_OVERLAP_PARAM_GATHER))
+		fprintf(f, "  data-parallel comm exposed: grad reduce %.4f s, param all-gather %.4f s\n",
+			c->dp_reduce_s, c->dp_gather_s);
 	fprintf(f, "  per micro-batch, slowest stage: F %.4f s, B %.4f s, W %.4f s\n", c->stage_f_s,
 		c->stage_b_s, c->stage_w_s);
 	fprintf(f, "\nthroughput  %.0f tokens/s, %.1f model TFLOP/s per GPU (MFU %.1f%%), "

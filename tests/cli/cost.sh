@@ -36,7 +36,25 @@ PY
 "$P" cost --model $M --hw $H $PLAN --stack megatron-sc21 >"$tmp/sc21" || { echo "FAIL: --stack megatron-sc21"; fail=1; }
 grep -q "^stack: megatron-sc21" "$tmp/sc21" || { echo "FAIL: table lacks the stack"; fail=1; }
 "$P" cost --model $M --hw $H $PLAN --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather --stack stacks/megatron-core.json >"$tmp/mc" || { echo "FAIL: --stack FILE"; fail=1; }
-grep -q "^stack: megatron-core, TP comm overlapped, param all-gather overlapped" "$tmp/mc" || { echo "FAIL: overlaps not shown: $(grep stack "$tmp/mc")"; fail=1; }
+grep -q "^stack: megatron-core, TP comm overlapped, grad reduce overlapped, param all-gather overlapped, pipeline p2p overlapped$" "$tmp/mc" || { echo "FAIL: overlaps not shown: $(grep stack "$tmp/mc")"; fail=1; }
+grep -q "^  data-parallel comm exposed: grad reduce [0-9.]* s, param all-gather [0-9.]* s$" "$tmp/mc" || { echo "FAIL: exposed DP time by overlap not shown"; fail=1; }
+# only the overlaps in force: megatron-sc21 has none of the three, so asking changes nothing
+"$P" cost --model $M --hw $H $PLAN --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather --stack megatron-sc21 >"$tmp/sc21o" || fail=1
+grep -q "^stack: megatron-sc21$" "$tmp/sc21o" || { echo "FAIL: sc21 shows overlaps it has not: $(grep stack "$tmp/sc21o")"; fail=1; }
+# without the distributed optimizer the param all-gather is not overlapped (there is none)
+"$P" cost --model $M --hw $H --t 8 --p 16 --d 8 --micro-batch 1 --global-batch 1536 --sequence-parallel \
+	--overlap-grad-reduce --overlap-param-gather >"$tmp/nodo" || fail=1
+grep -q "^stack: megatron-core, grad reduce overlapped, pipeline p2p overlapped$" "$tmp/nodo" || { echo "FAIL: overlaps not in force shown: $(grep stack "$tmp/nodo")"; fail=1; }
+# --json: the overlaps in force with their exposed time; the DP parts add up to dp_comm_s
+"$P" cost --model $M --hw $H $PLAN --tp-comm-overlap --overlap-grad-reduce --overlap-param-gather --json >"$tmp/mc.json" || fail=1
+python3 - "$tmp/mc.json" <<'PY' || { echo "FAIL: overlaps in cost --json"; fail=1; }
+import json, sys
+a = json.load(open(sys.argv[1])); o = a["overlaps"]
+assert set(o) == {"tp_comm_exposed_s", "grad_reduce_exposed_s", "param_gather_exposed_s", "p2p_exposed_s"}, o
+assert o["tp_comm_exposed_s"] == a["time"]["tp_comm_s"] and o["p2p_exposed_s"] == a["time"]["pp_comm_s"]
+assert o["grad_reduce_exposed_s"] + o["param_gather_exposed_s"] <= a["time"]["dp_comm_s"] * (1 + 1e-12)
+assert a["hidden"]["tp_comm_s"] > 0 and a["hidden"]["dp_comm_s"] > 0
+PY
 cmp -s "$tmp/sc21" "$tmp/mc" && { echo "FAIL: the stack changed nothing"; fail=1; }
 "$P" cost --model $M --hw $H $PLAN --stack no-such-stack >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "unknown stack 'no-such-stack'" "$tmp/err" || { echo "FAIL: bad stack: $(cat "$tmp/err")"; fail=1; }
