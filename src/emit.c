@@ -31,24 +31,33 @@ static int emit_exec(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	return pp_emit_exec(plan, out, err);
 }
 
+#define ZERO PP_EMIT_TAKES_ZERO
+#define RECOMPUTE PP_EMIT_TAKES_RECOMPUTE
+
 static const pp_emit_format formats[] = {
 	{"megatron", "megatron.sh", "Megatron-LM launch script (torchrun pretrain_gpt.py)",
-	 pp_emit_megatron, 1},
+	 pp_emit_megatron, 1, RECOMPUTE},
 	{"megatron-deepspeed", "megatron_deepspeed.sh", "Megatron-DeepSpeed launch script",
-	 pp_emit_megatron_deepspeed, 1},
+	 pp_emit_megatron_deepspeed, 1, ZERO | RECOMPUTE},
+	{"megatron-bridge", "megatron_bridge.sh",
+	 "Megatron-Bridge launch script (run_recipe.py, recipe + overrides)",
+	 pp_emit_megatron_bridge, 1, RECOMPUTE},
 	{"deepspeed", "ds_config.json", "DeepSpeed config for Megatron-DeepSpeed",
-	 pp_emit_deepspeed, 0},
+	 pp_emit_deepspeed, 0, ZERO},
 	{"torchtitan", "torchtitan_plan.py", "torchtitan configuration function (Python, current)",
-	 pp_emit_torchtitan, 0},
+	 pp_emit_torchtitan, 0, 0},
 	{"torchtitan-toml", "torchtitan.toml", "torchtitan 0.2 TOML job config",
-	 pp_emit_torchtitan_toml, 0},
-	{"nemo1", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0},
-	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0},
-	{"report", "report.txt", "plain-text summary", pp_emit_report, 0},
-	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0},
-	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan, 0},
-	{"exec", "exec.json", "input of the execution stub", emit_exec, 0},
+	 pp_emit_torchtitan_toml, 0, 0},
+	{"nemo1", "nemo.yaml", "NeMo 1.x megatron_gpt_config YAML", pp_emit_nemo, 0, RECOMPUTE},
+	{"nanotron", "nanotron.yaml", "Nanotron YAML config", pp_emit_nanotron, 0, ZERO},
+	{"report", "report.txt", "plain-text summary", pp_emit_report, 0, PP_EMIT_TAKES_COMPARE},
+	{"svg", "timeline.svg", "pipeline timeline and time breakdown (SVG)", pp_emit_svg, 0, 0},
+	{"plan", "plan.json", "the plan itself (parplan-plan/1)", emit_plan, 0, 0},
+	{"exec", "exec.json", "input of the execution stub", emit_exec, 0, 0},
 };
+
+#undef ZERO
+#undef RECOMPUTE
 
 const pp_emit_format *pp_emit_formats(int *n)
 {
@@ -77,14 +86,47 @@ static int unknown_format(const char *name, pp_error *err)
 			    name, list);
 }
 
+/* An option given that @f does not use: PP_EINVALID naming its flag (the launcher would not
+ * see it, so a user asking for it would get a file that silently ignores it). */
+static int unused_options(const pp_emit_format *f, const pp_emit_opts *opts, pp_error *err)
+{
+	const char *flag = NULL;
+	if (!opts)
+		return 0;
+	if (opts->zero_stage >= 0 && !(f->takes & PP_EMIT_TAKES_ZERO))
+		flag = "--zero-stage";
+	else if (opts->recompute_num_layers > 0 && !(f->takes & PP_EMIT_TAKES_RECOMPUTE))
+		flag = "--recompute-num-layers";
+	else if (opts->n_others > 0 && !(f->takes & PP_EMIT_TAKES_COMPARE))
+		flag = "--compare";
+	if (!flag)
+		return 0;
+	return pp_error_set(err, PP_EINVALID, NULL, NULL, "%s: format %s does not use it (%s)",
+			    flag, f->name,
+			    !strcmp(flag, "--zero-stage") ? "deepspeed, megatron-deepspeed and nanotron do"
+			    : !strcmp(flag, "--compare")  ? "report does"
+							  : "the Megatron-based formats do");
+}
+
+int pp_emit_check_opts(const char *format, const pp_emit_opts *opts, pp_error *err)
+{
+	const pp_emit_format *f = pp_emit_find(format);
+	if (!f)
+		return unknown_format(format ? format : "", err);
+	return unused_options(f, opts, err);
+}
+
 int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, char **out,
 	    pp_error *err)
 {
 	static const pp_emit_opts defaults = PP_EMIT_OPTS_INIT;
 	const pp_emit_format *f = pp_emit_find(format);
+	int rc;
 	*out = NULL;
 	if (!f)
 		return unknown_format(format ? format : "", err);
+	if ((rc = unused_options(f, opts, err)) < 0)
+		return rc;
 	return f->fn(plan, opts ? opts : &defaults, out, err);
 }
 
@@ -245,6 +287,105 @@ int pp_emit_recompute_layers(const pp_plan *plan, const pp_emit_opts *opts)
 	return opts && opts->recompute_num_layers > 0 ? opts->recompute_num_layers : 1;
 }
 
+const char *pp_emit_float(char *buf, size_t n, double x)
+{
+	char tmp[64], *e;
+	snprintf(tmp, sizeof(tmp), "%.10g", x);
+	e = strpbrk(tmp, "eE");
+	if (strchr(tmp, '.') || strpbrk(tmp, "ni")) /* has a point, or nan / inf */
+		snprintf(buf, n, "%s", tmp);
+	else if (e) /* 1e-05 -> 1.0e-05: YAML 1.1 (PyYAML) reads a float only with a point */
+		snprintf(buf, n, "%.*s.0%s", (int)(e - tmp), tmp, e);
+	else /* 500000 -> 500000.0 */
+		snprintf(buf, n, "%s.0", tmp);
+	return buf;
+}
+
+void pp_emit_model_settings(const pp_plan *plan, pp_emit_model *m)
+{
+	const pp_model_shape *sh = &plan->shape;
+	const pp_model_settings *g = &sh->model;
+	int llama = sh->family_llama;
+	memset(m, 0, sizeof(*m));
+	m->rmsnorm = m->gated = m->rope = llama;
+	m->norm_eps = 1e-5;
+	m->rope_theta = llama ? 500000 : 0;
+	m->linear_bias = m->qkv_bias = !llama;
+	m->dropout = llama ? 0.0 : 0.1;
+	m->activation = llama ? "silu" : "gelu";
+	if (!sh->has_model)
+		return;
+	/* the graph's settings (parplan model hf: the Hugging Face config); models with them train
+	 * without dropout (model_hf.c refuses a non-zero attention_dropout) */
+	m->dropout = 0.0;
+	if (g->norm[0])
+		m->rmsnorm = !strcmp(g->norm, "rmsnorm");
+	if (g->norm_eps > 0)
+		m->norm_eps = g->norm_eps;
+	if (g->activation[0])
+		m->activation = g->activation;
+	if (g->position[0])
+		m->rope = !strcmp(g->position, "rope");
+	if (g->rope_theta > 0)
+		m->rope_theta = g->rope_theta;
+	if (!strcmp(g->rope_scaling, "llama3")) {
+		m->rope_llama3 = 1;
+		m->rope_factor = g->rope_factor;
+		m->rope_low_freq_factor = g->rope_low_freq_factor;
+		m->rope_high_freq_factor = g->rope_high_freq_factor;
+		m->rope_original_max_positions = (long long)g->rope_original_max_positions;
+	} else if (g->rope_scaling[0]) {
+		m->rope_other = g->rope_scaling;
+	}
+	m->qkv_bias = g->qkv_bias;
+	m->linear_bias = g->out_bias || g->mlp_bias;
+	m->unwritten = g->qk_norm ? "qk_norm" : g->sandwich_norm ? "sandwich_norm"
+		       : g->sliding_window ? "sliding_window" : g->embed_scale ? "embed_scale"
+		       : g->attn_softcap > 0 ? "attn_softcap" : g->final_softcap > 0 ? "final_softcap"
+		       : g->query_pre_attn_scalar > 0 ? "query_pre_attn_scalar" : NULL;
+	m->split_bias = g->out_bias != g->mlp_bias || (m->linear_bias && !g->qkv_bias);
+}
+
+int pp_emit_model_refuse(const char *fmt, const pp_emit_model *m, unsigned can, pp_error *err)
+{
+	char path[64];
+	if (m->unwritten) {
+		snprintf(path, sizeof(path), "model_shape.model.%s", m->unwritten);
+		return pp_error_set(err, PP_EINVALID, NULL, path,
+				    "%s: rule \"model settings\": parplan does not write %s for %s yet",
+				    fmt, m->unwritten, fmt);
+	}
+	if (m->rope_other)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": rope scaling \"%s\" is not one %s "
+				    "writes", fmt, m->rope_other, fmt);
+	/* Megatron core's _apply_scaling (rotary_pos_embedding.py, d98e8a64) and NeMo 1.x's
+	 * apply_rope_scaling take the factor only: low 1, high 4, original 8192 (Llama 3.1's) */
+	if (m->rope_llama3 && (m->rope_low_freq_factor != 1 || m->rope_high_freq_factor != 4 ||
+			       m->rope_original_max_positions != 8192))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": llama3 rope scaling with low/high "
+				    "frequency factors %g/%g and %lld original positions (%s fixes 1/4/8192)",
+				    fmt, m->rope_low_freq_factor, m->rope_high_freq_factor,
+				    m->rope_original_max_positions, fmt);
+	if (m->gated && strcmp(m->activation, "silu"))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.activation",
+				    "%s: rule \"model settings\": a gated %s MLP (%s writes SwiGLU)", fmt,
+				    m->activation, fmt);
+	if (m->rope_llama3 && !(can & PP_EMIT_CAN_ROPE_LLAMA3))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.rope_scaling",
+				    "%s: rule \"model settings\": %s has no Llama 3.1 rope scaling", fmt,
+				    fmt);
+	/* Megatron's add_bias_linear covers the attention output and the MLP (and turns the QKV
+	 * bias on: Megatron-LM arguments.py), add_qkv_bias the QKV projection alone */
+	if (m->split_bias || (m->qkv_bias && !m->linear_bias && !(can & PP_EMIT_CAN_QKV_BIAS)))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.qkv_bias",
+				    "%s: rule \"model settings\": %s cannot put biases on these "
+				    "projections only (qkv %d, output and MLP %d)", fmt, fmt, m->qkv_bias,
+				    m->linear_bias);
+	return 0;
+}
+
 void pp_emit_nodes(const pp_plan *plan, int *nnodes, int *per_node)
 {
 	int nd = plan->node_devices > 0 ? plan->node_devices : 1;
@@ -315,6 +456,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
+	/* Megatron core parallel_state.initialize_model_parallel, torchtitan parallel_dims.py
+	 * (dp_replicate * dp_shard * cp * tp * pp == world), DeepSpeed's and Nanotron's meshes */
 	if (pp_mul_i64(t, p, &world) < 0 || pp_mul_i64(world, d, &world) < 0 ||
 	    pp_mul_i64(world, gl->cp > 1 ? gl->cp : 1, &world) < 0)
 		return BROKEN("gpus", "world size = t*cp*p*d", "t*cp*p*d = %lld*%d*%lld*%lld overflows", t,
@@ -327,6 +470,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	    plan->gpus % plan->node_devices)
 		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,
 			      plan->node_devices);
+	/* NVIDIA/Megatron-LM d98e8a64 megatron/core/num_microbatches_calculator.py ("global batch
+	 * size is not divisible by micro batch size times data parallel size"); DeepSpeed's
+	 * train_batch_size identity; torchtitan trainer.py b5bcd76 (whole gradient accumulation) */
 	if ((rules & PP_RULE_BATCH) && gl->global_batch % (gl->micro_batch * d))
 		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
 			      "global batch %d is not divisible by micro-batch*d = %lld",
@@ -334,17 +480,27 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))
 		return BROKEN("global.schedule", "no interleaved schedule",
 			      "%s has no interleaved (virtual stage) pipeline schedule", fmt);
+	/* Megatron core schedules.py get_forward_backward_func (1F1B or interleaved only);
+	 * DeepSpeed runtime/pipe/schedule.py TrainSchedule (1F1B) */
 	if ((rules & PP_RULE_NO_GPIPE) && p > 1 && gl->schedule == PP_SCHED_GPIPE)
 		return BROKEN("global.schedule", "no GPipe schedule",
 			      "%s runs 1F1B, not GPipe, with pipeline parallelism", fmt);
 	if ((rules & PP_RULE_NO_UNEVEN) && (gl->first_stage_layers || gl->last_stage_layers))
 		return BROKEN("global.first_stage_layers", "even pipeline stages",
 			      "%s cannot give the first or last stage a different layer count", fmt);
+	/* layers: Megatron-LM d98e8a64 arguments.py validate_args ("Number of layers should be
+	 * divisible by the pipeline-model-parallel size"; with virtual stages "divisible number of
+	 * layers per virtual pipeline stage"), transformer_config.py for uneven first/last stages;
+	 * micro-batches a multiple of p interleaved: megatron/core/pipeline_parallel/schedules.py
+	 * (microbatch_group_size_per_vp_stage defaults to p; M must be at least it and leave no
+	 * remainder below p) */
 	if (rules & PP_RULE_LAYERS) {
 		if (gl->schedule == PP_SCHED_INTERLEAVED) {
 			if (p < 2)
 				return BROKEN("global.p", "interleaving needs p > 1",
 					      "the interleaved schedule needs pipeline parallelism");
+			/* NeMo 1.x's Megatron core; current Megatron-LM requires it only without p2p
+			 * overlap (emit_megatron.c) */
 			if ((rules & PP_RULE_INTERLEAVE_P3) && p < 3)
 				return BROKEN("global.p", "interleaving needs p > 2",
 					      "Megatron core refuses the interleaved schedule with p = %lld "
@@ -388,6 +544,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			      "param gather overlap needs the distributed optimizer and grad reduce overlap",
 			      "%s overlaps the parameter all-gather only with the distributed optimizer and "
 			      "the gradient reduce overlapped", fmt);
+	/* Megatron core transformer_config.py __post_init__ (d98e8a64): heads a multiple of t,
+	 * query groups a multiple or divisor of t */
 	if ((rules & PP_RULE_HEADS) && sh->heads % t)
 		return BROKEN("global.t", "heads divisible by t", "t = %lld does not divide %lld heads",
 			      t, (long long)sh->heads);
@@ -395,18 +553,26 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.t", "query groups a multiple or divisor of t",
 			      "%lld query groups are neither a multiple nor a divisor of t = %lld",
 			      (long long)sh->kv_heads, t);
+	/* huggingface/nanotron 2411b02 src/nanotron/config/config.py ("num_key_value_heads must be
+	 * >= tp") */
 	if ((rules & PP_RULE_KV_AT_LEAST_T) && sh->kv_heads < t)
 		return BROKEN("global.t", "kv heads at least t", "%lld kv heads are fewer than t = %lld",
 			      (long long)sh->kv_heads, t);
+	/* Megatron-LM d98e8a64 arguments.py turns sequence parallelism off with t = 1 (a warning):
+	 * the file would not do what the plan says */
 	if ((rules & PP_RULE_SP) && gl->sequence_parallel && t == 1)
 		return BROKEN("global.sequence_parallel", "sequence parallel only with t > 1",
 			      "sequence parallelism needs tensor parallelism (t = 1)");
+	/* torchtitan 0.2 parallelize_llama (current torchtitan has enable_sequence_parallel) */
 	if ((rules & PP_RULE_TP_NEEDS_SP) && t > 1 && !gl->sequence_parallel)
 		return BROKEN("global.sequence_parallel", "tensor parallel is sequence parallel",
 			      "%s always shards norms along the sequence with t > 1", fmt);
+	/* torchtitan 0.2 build_pipeline_schedule (current torchtitan only warns) */
 	if ((rules & PP_RULE_MB_PER_STAGE) && p > 1 && m < p * v)
 		return BROKEN("global.global_batch", "micro-batches at least p*v",
 			      "%d micro-batches for %lld pipeline stages", m, p * v);
+	/* Megatron core transformer_config.py (d98e8a64): full recompute needs method uniform or
+	 * block and 1 .. layers-per-chunk layers; selective takes neither */
 	if (rules & PP_RULE_RECOMPUTE) {
 		int n = opts ? opts->recompute_num_layers : 0;
 		if (gl->recompute != PP_RECOMPUTE_FULL && n > 0)
@@ -421,13 +587,38 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 					      "(got %d)", lo, k);
 		}
 	}
+	/* nanotron 2411b02 parallelism_config.py: recompute_layer (whole layers) only */
 	if ((rules & PP_RULE_NO_SELECTIVE) && gl->recompute == PP_RECOMPUTE_SELECTIVE)
 		return BROKEN("global.recompute", "no selective recompute",
 			      "%s recomputes whole layers (recompute_layer) or nothing", fmt);
+	/* deepspeedai/DeepSpeed edaa722 deepspeed/runtime/pipe/engine.py ("ZeRO-2 and ZeRO-3 are
+	 * incompatible with pipeline parallelism") */
 	if ((rules & PP_RULE_ZERO) && p > 1 && pp_emit_zero_stage(plan, opts) >= 2)
 		return BROKEN("global.p", "no ZeRO 2/3 with pipeline parallelism",
 			      "DeepSpeed ZeRO stage %d cannot run with p = %lld",
 			      pp_emit_zero_stage(plan, opts), p);
+	/* context parallelism: where the format writes it (cp > 1 would otherwise change the
+	 * launcher's data-parallel size silently); Megatron-LM d98e8a64 arguments.py: "seq-length
+	 * should be a multiple of 2 * context-parallel-size" (load balancing splits it in 2*cp) */
+	if ((rules & PP_RULE_NO_CP) && gl->cp > 1)
+		return BROKEN("global.cp", "no context parallelism",
+			      "parplan does not write context parallelism (cp = %d) for %s", gl->cp, fmt);
+	if ((rules & PP_RULE_CP_P2P) && gl->cp > 1 && gl->cp_comm_type != PP_CP_P2P)
+		return BROKEN("global.cp_comm_type", "ring context parallelism only",
+			      "parplan writes %s's context parallelism with the ring (p2p) exchange only",
+			      fmt);
+	if ((rules & PP_RULE_CP_SEQ) && gl->cp > 1 && sh->seq % (2LL * gl->cp))
+		return BROKEN("global.cp", "seq a multiple of 2*cp",
+			      "sequence %lld is not a multiple of 2*cp = %d", (long long)sh->seq,
+			      2 * gl->cp);
+	/* nanotron 2411b02 src/nanotron/helpers.py init_optimizer_and_grad_accumulator: any
+	 * zero_stage > 0 is ZeRO-1 (optimizer states sharded); 2 and 3 would silently be 1.  Also
+	 * the Megatron-LM and NeMo 1.x formats, which write the distributed optimizer (ZeRO-1) and
+	 * not Megatron FSDP */
+	if ((rules & PP_RULE_ZERO1_ONLY) && pp_emit_zero_stage(plan, opts) > 1)
+		return BROKEN("global.distributed_optimizer", "ZeRO stage 0 or 1",
+			      "%s shards optimizer states only (ZeRO-1), not stage %d", fmt,
+			      pp_emit_zero_stage(plan, opts));
 	return 0;
 }
 

@@ -12,8 +12,9 @@
  * --use-distributed-optimizer, --overlap-grad-reduce, --overlap-param-gather (needs the
  * distributed optimizer and --overlap-grad-reduce), --tp-comm-overlap (needs sequence
  * parallelism; arguments.py validate_args at d98e8a64), --recompute-granularity / -method /
- * -num-layers, the model shape (Llama: RMSNorm, SwiGLU, RoPE, untied embeddings, no biases,
- * --group-query-attention --num-query-groups), --micro-batch-size and --global-batch-size (never
+ * -num-layers, the model shape (--group-query-attention --num-query-groups) and settings
+ * (dropout, norm and its epsilon, SwiGLU, RoPE base and Llama 3.1 scaling, biases, tied
+ * embeddings: pp_emit_model_settings), --micro-batch-size and --global-batch-size (never
  * a batch-size ramp: the plan is for one global batch).  Arguments are bash arrays, one flag per
  * line, so that the script reads like a table and `bash -n` checks it.  The helpers here also
  * serve emit_megatron_deepspeed.c.
@@ -51,10 +52,33 @@ void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 		     (long long)plan->shape.vocab - 1);
 }
 
+int pp_emit_megatron_model_check(const pp_plan *plan, int deepspeed, pp_error *err)
+{
+	const char *fmt = deepspeed ? "megatron-deepspeed" : "megatron";
+	pp_emit_model ms;
+	int rc;
+
+	pp_emit_model_settings(plan, &ms);
+	/* Megatron-DeepSpeed (deepspeedai/Megatron-DeepSpeed 4efb479 megatron/arguments.py) has no
+	 * rope scaling and one bias switch */
+	if ((rc = pp_emit_model_refuse(fmt, &ms,
+				       deepspeed ? 0 : PP_EMIT_CAN_ROPE_LLAMA3 | PP_EMIT_CAN_QKV_BIAS,
+				       err)) < 0)
+		return rc;
+	if (deepspeed && ms.qkv_bias != ms.linear_bias)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.qkv_bias",
+				    "%s: rule \"model settings\": one switch for every bias", fmt);
+	return 0;
+}
+
 void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 {
 	const pp_model_shape *sh = &plan->shape;
 	const pp_global *gl = &plan->global;
+	pp_emit_model ms;
+	char x[32];
+
+	pp_emit_model_settings(plan, &ms);
 	pp_sb_printf(b, "MODEL=(\n");
 	pp_sb_printf(b, "\t--num-layers %lld\n", (long long)sh->layers);
 	pp_sb_printf(b, "\t--hidden-size %lld\n", (long long)sh->hidden);
@@ -73,16 +97,32 @@ void pp_emit_megatron_model_args(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 		pp_sb_printf(b, "\t--make-vocab-size-divisible-by 1\n");
 	pp_sb_printf(b, "\t--seq-length %lld\n", (long long)sh->seq);
 	pp_sb_printf(b, "\t--max-position-embeddings %lld\n", (long long)sh->seq);
-	if (sh->family_llama) {
-		if (deepspeed)
-			pp_sb_printf(b, "\t--normalization rmsnorm\n\t--swiglu\n"
-					"\t--use-rotary-position-embeddings\n"
-					"\t--no-query-key-layer-scaling\n");
-		else
-			pp_sb_printf(b, "\t--normalization RMSNorm\n\t--swiglu\n"
-					"\t--position-embedding-type rope\n");
+	/* the model settings (TransformerConfig fields as flags in Megatron-LM: hidden_dropout,
+	 * attention_dropout, layernorm_epsilon as --norm-epsilon; Megatron-DeepSpeed's own
+	 * spellings); both default to dropout 0.1 and RoPE base 10000 */
+	pp_sb_printf(b, "\t--hidden-dropout %s\n", pp_emit_float(x, sizeof(x), ms.dropout));
+	pp_sb_printf(b, "\t--attention-dropout %s\n", x);
+	pp_sb_printf(b, "\t--%s %s\n", deepspeed ? "layernorm-epsilon" : "norm-epsilon",
+		     pp_emit_float(x, sizeof(x), ms.norm_eps));
+	if (ms.rmsnorm)
+		pp_sb_printf(b, "\t--normalization %s\n", deepspeed ? "rmsnorm" : "RMSNorm");
+	if (ms.gated)
+		pp_sb_printf(b, "\t--swiglu\n");
+	if (ms.rope && deepspeed)
+		pp_sb_printf(b, "\t--use-rotary-position-embeddings\n"
+				"\t--rotary-position-embeddings-theta %.0f\n"
+				"\t--no-query-key-layer-scaling\n",
+			     ms.rope_theta);
+	else if (ms.rope)
+		pp_sb_printf(b, "\t--position-embedding-type rope\n\t--rotary-base %.0f\n",
+			     ms.rope_theta);
+	if (ms.rope_llama3)
+		pp_sb_printf(b, "\t--use-rope-scaling\n\t--rope-scaling-factor %s\n",
+			     pp_emit_float(x, sizeof(x), ms.rope_factor));
+	if (!ms.linear_bias)
 		pp_sb_printf(b, "\t--disable-bias-linear\n");
-	}
+	if (ms.qkv_bias && !ms.linear_bias)
+		pp_sb_printf(b, "\t--add-qkv-bias\n");
 	if (!sh->tied_embeddings)
 		pp_sb_printf(b, "\t--untie-embeddings-and-output-weights\n");
 	pp_sb_printf(b, ")\nBATCH=(\n\t--micro-batch-size %d\n\t--global-batch-size %d\n)\n",
@@ -106,10 +146,15 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	int rc;
 
 	*out = NULL;
+	/* Interleaving with p = 2: Megatron-LM (NVIDIA/Megatron-LM d98e8a64,
+	 * megatron/training/arguments.py validate_args) requires p > 2 only without p2p overlap,
+	 * and overlap_p2p_comm is on unless --no-overlap-p2p-communication is given (which this
+	 * script never does): no p > 2 rule. */
 	if ((rc = pp_emit_check_rules("megatron", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_INTERLEAVE_P3 |
-					      PP_RULE_OVERLAPS,
-				      err)) < 0)
+				      PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_OVERLAPS |
+					      PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY,
+				      err)) < 0 ||
+	    (rc = pp_emit_megatron_model_check(plan, 0, err)) < 0)
 		return rc;
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");
 	pp_emit_header(&b, "Megatron-LM launch script", plan);
@@ -140,6 +185,11 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	}
 	if (gl->sequence_parallel)
 		pp_sb_printf(&b, "\t--sequence-parallel\n");
+	if (gl->cp > 1) /* ModelParallelConfig.context_parallel_size; --cp-comm-type names */
+		pp_sb_printf(&b, "\t--context-parallel-size %d\n\t--cp-comm-type %s\n", gl->cp,
+			     gl->cp_comm_type == PP_CP_A2A	     ? "a2a"
+			     : gl->cp_comm_type == PP_CP_ALLGATHER ? "all_gather"
+								   : "p2p");
 	if (gl->distributed_optimizer)
 		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
 	if (gl->overlap_grad_reduce)

@@ -22,8 +22,9 @@ int pp_emit_megatron_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, ch
 	 * layers evenly (partition_method "uniform" on layers) */
 	if ((rc = pp_emit_check_rules("megatron-deepspeed", plan, opts,
 				      PP_RULES_LAUNCHER | PP_RULE_ZERO | PP_RULE_NO_GPIPE |
-					      PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN,
-				      err)) < 0)
+					      PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN | PP_RULE_NO_CP,
+				      err)) < 0 ||
+	    (rc = pp_emit_megatron_model_check(plan, 1, err)) < 0)
 		return rc;
 	pp_sb_printf(&b, "#!/usr/bin/env bash\n");
 	pp_emit_header(&b, "Megatron-DeepSpeed launch script", plan);

@@ -9,7 +9,9 @@
  * tokens (micro_batch_size, batch_accumulation_per_replica = global / (mb*dp),
  * sequence_length), optimizer (the distributed optimizer is ZeRO-1: zero_stage 1) and one data
  * stage with dataset null (Nanotron's dummy data; put a dataset there).  Nanotron has Llama
- * models only, no interleaved schedule, even stages, and needs kv heads >= tp.
+ * models only, no interleaved schedule, even stages, and needs kv heads >= tp (rules checked
+ * against huggingface/nanotron 2411b022a75fb7f7561a1bb4166706da5e1b76de: config/config.py,
+ * parallelism_config.py, helpers.py).
  */
 #include <stdlib.h>
 
@@ -17,19 +19,30 @@
 
 #define NANO_RULES                                                                              \
 	(PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN |   \
-	 PP_RULE_KV_AT_LEAST_T | PP_RULE_NO_SELECTIVE)
+	 PP_RULE_KV_AT_LEAST_T | PP_RULE_NO_SELECTIVE | PP_RULE_ZERO1_ONLY |      \
+	 PP_RULE_NO_CP)
 
 int pp_emit_nanotron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
 	const pp_global *gl = &plan->global;
 	const pp_model_shape *sh = &plan->shape;
 	pp_sbuf b = PP_SBUF_INIT;
-	char model[sizeof(plan->model)];
+	pp_emit_model ms;
+	char model[sizeof(plan->model)], eps[32], theta[32];
 	int rc;
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("nanotron", plan, opts, NANO_RULES, err)) < 0)
+	pp_emit_model_settings(plan, &ms);
+	/* Nanotron's LlamaConfig (config/models_config.py) has rope_theta, rms_norm_eps,
+	 * attention_bias (every attention projection) and no MLP bias; its llama.py never reads
+	 * rope_scaling */
+	if ((rc = pp_emit_check_rules("nanotron", plan, opts, NANO_RULES, err)) < 0 ||
+	    (rc = pp_emit_model_refuse("nanotron", &ms, 0, err)) < 0)
 		return rc;
+	if (ms.linear_bias || ms.qkv_bias)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.qkv_bias",
+				    "nanotron: rule \"model settings\": Nanotron's Llama has no MLP "
+				    "bias");
 	pp_emit_header(&b, "Nanotron config", plan);
 	pp_sb_printf(&b, "# torchrun --nproc_per_node %d run_train.py --config-file nanotron.yaml\n",
 		     plan->gpus < plan->node_devices ? plan->gpus : plan->node_devices);
@@ -51,15 +64,18 @@ int pp_emit_nanotron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	pp_sb_printf(&b, "model:\n  ddp_bucket_cap_mb: 25\n  dtype: bfloat16\n  init_method:\n"
 			 "    std: 0.02\n  make_vocab_size_divisible_by: 1\n  model_config:\n"
 			 "    is_llama_config: true\n    bos_token_id: 1\n    eos_token_id: 2\n"
-			 "    pad_token_id: null\n    hidden_act: silu\n    hidden_size: %lld\n"
+			 "    pad_token_id: null\n    hidden_act: %s\n    hidden_size: %lld\n"
 			 "    initializer_range: 0.02\n    intermediate_size: %lld\n"
 			 "    num_attention_heads: %lld\n    num_hidden_layers: %lld\n"
 			 "    num_key_value_heads: %lld\n    max_position_embeddings: %lld\n"
-			 "    vocab_size: %lld\n    tie_word_embeddings: %s\n    rms_norm_eps: 1.0e-05\n"
+			 "    vocab_size: %lld\n    tie_word_embeddings: %s\n    rms_norm_eps: %s\n"
+			 "    rope_theta: %s\n    attention_bias: false\n"
 			 "    pretraining_tp: 1\n    rope_scaling: null\n    use_cache: true\n",
-		     (long long)sh->hidden, (long long)sh->ffn, (long long)sh->heads,
+		     ms.activation, (long long)sh->hidden, (long long)sh->ffn, (long long)sh->heads,
 		     (long long)sh->layers, (long long)sh->kv_heads, (long long)sh->seq,
-		     (long long)sh->vocab, sh->tied_embeddings ? "true" : "false");
+		     (long long)sh->vocab, sh->tied_embeddings ? "true" : "false",
+		     pp_emit_float(eps, sizeof(eps), ms.norm_eps),
+		     pp_emit_float(theta, sizeof(theta), ms.rope_theta));
 	pp_sb_printf(&b, "tokens:\n  micro_batch_size: %d\n  batch_accumulation_per_replica: %d\n"
 			 "  sequence_length: %lld\n  train_steps: 100\n  val_check_interval: -1\n"
 			 "  limit_val_batches: 0\n  limit_test_batches: 0\n",

@@ -28,18 +28,28 @@
 
 #define NEMO_RULES                                                                                 \
 	(PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3 |         \
-	 PP_RULE_OVERLAPS)
+	 PP_RULE_OVERLAPS | PP_RULE_CP_P2P | PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY)
 
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
 	const pp_global *gl = &plan->global;
 	const pp_model_shape *sh = &plan->shape;
 	pp_sbuf b = PP_SBUF_INIT;
+	pp_emit_model ms;
 	int rc, nnodes, per_node, llama = sh->family_llama;
+	char eps[32], drop[32];
 
 	*out = NULL;
-	if ((rc = pp_emit_check_rules("nemo1", plan, opts, NEMO_RULES, err)) < 0)
+	pp_emit_model_settings(plan, &ms);
+	/* NeMo 1.x (NVIDIA/NeMo b1f5aa3a nemo/collections/nlp/models/language_modeling/
+	 * megatron_gpt_model.py): rotary_base, scale_positional_embedding (Llama 3.1 scaling with
+	 * Megatron core's fixed factors), one bias switch */
+	if ((rc = pp_emit_check_rules("nemo1", plan, opts, NEMO_RULES, err)) < 0 ||
+	    (rc = pp_emit_model_refuse("nemo1", &ms, PP_EMIT_CAN_ROPE_LLAMA3, err)) < 0)
 		return rc;
+	if (ms.qkv_bias != ms.linear_bias)
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model.qkv_bias",
+				    "nemo1: rule \"model settings\": one switch for every bias");
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "NeMo 1.x megatron_gpt_config", plan);
 	pp_sb_printf(&b, "# Settings over NeMo's megatron_gpt_config.yaml (the defaults list below): "
@@ -65,6 +75,8 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 	else
 		pp_sb_printf(&b, "  virtual_pipeline_model_parallel_size: null\n");
 	pp_sb_printf(&b, "  sequence_parallel: %s\n", gl->sequence_parallel ? "true" : "false");
+	if (gl->cp > 1)
+		pp_sb_printf(&b, "  context_parallel_size: %d\n", gl->cp);
 	if (gl->tp_comm_overlap) /* Transformer Engine userbuffers (model.ub_tp_comm_overlap) */
 		pp_sb_printf(&b, "  ub_tp_comm_overlap: true\n");
 	pp_sb_printf(&b, "  encoder_seq_length: %lld\n  max_position_embeddings: %lld\n"
@@ -73,11 +85,18 @@ int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_e
 		     (long long)sh->seq, (long long)sh->seq, (long long)sh->layers,
 		     (long long)sh->hidden, (long long)sh->ffn, (long long)sh->heads,
 		     (long long)sh->kv_heads);
-	pp_sb_printf(&b, "  normalization: %s\n  activation: %s\n  position_embedding_type: %s\n"
-			 "  bias: %s\n  share_embeddings_and_output_weights: %s\n",
-		     llama ? "rmsnorm" : "layernorm", llama ? "fast-swiglu" : "gelu",
-		     llama ? "rope" : "learned_absolute", llama ? "false" : "true",
-		     sh->tied_embeddings ? "true" : "false");
+	pp_sb_printf(&b, "  normalization: %s\n  layernorm_epsilon: %s\n  activation: %s\n"
+			 "  position_embedding_type: %s\n  bias: %s\n"
+			 "  share_embeddings_and_output_weights: %s\n"
+			 "  hidden_dropout: %s\n  attention_dropout: %s\n",
+		     ms.rmsnorm ? "rmsnorm" : "layernorm", pp_emit_float(eps, sizeof(eps), ms.norm_eps),
+		     ms.gated ? "fast-swiglu" : "gelu", ms.rope ? "rope" : "learned_absolute",
+		     ms.linear_bias ? "true" : "false", sh->tied_embeddings ? "true" : "false",
+		     pp_emit_float(drop, sizeof(drop), ms.dropout), drop);
+	if (ms.rope)
+		pp_sb_printf(&b, "  rotary_base: %s\n  scale_positional_embedding: %s\n",
+			     pp_emit_float(eps, sizeof(eps), ms.rope_theta),
+			     ms.rope_llama3 ? "true" : "false");
 	if (sh->vocab % gl->t == 0)
 		pp_sb_printf(&b, "  make_vocab_size_divisible_by: 1\n");
 	if (llama)

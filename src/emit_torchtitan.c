@@ -16,10 +16,11 @@
  * flavor (torchtitan/models/llama3/__init__.py llama3_configs: 8B, 70B, 405B).
  *
  * Data parallelism.  Current torchtitan always wraps the model in FSDP2 (llama3/parallelize.py
- * apply_fsdp_to_decoder, over the dp_replicate x fsdp mesh): data_parallel_shard_degree = d
- * shards weights, gradients and optimizer states (the plan's distributed optimizer), and
- * data_parallel_replicate_degree = d replicates them (plain data parallelism); any mix with TP,
- * PP and CP is allowed (distributed/parallel_dims.py: dp_replicate * dp_shard * cp * tp * pp =
+ * apply_fsdp_to_decoder, over the dp_replicate x fsdp mesh): data_parallel_shard_degree shards
+ * weights, gradients and optimizer states (the plan's ZeRO stage >= 1: over all d, or over
+ * hsdp_shard with data_parallel_replicate_degree = d / hsdp_shard, HSDP), and
+ * data_parallel_replicate_degree = d replicates them (stage 0); any mix with TP, PP and CP is
+ * allowed (distributed/parallel_dims.py: dp_replicate * dp_shard * cp * tp * pp =
  * world).  torchtitan 0.2 had DDP only without TP/PP, so the TOML shards whenever t or p > 1.
  *
  * Batch.  Current torchtitan counts tokens (trainer.py): num_tokens_per_microbatch_per_dp_rank
@@ -43,7 +44,7 @@
 
 #include "emit_int.h"
 
-#define TT_RULES (PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN)
+#define TT_RULES (PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN | PP_RULE_CP_P2P)
 /* torchtitan 0.2 (its parallelize_llama and build_pipeline_schedule) */
 #define TT_TOML_RULES (TT_RULES | PP_RULE_TP_NEEDS_SP | PP_RULE_MB_PER_STAGE)
 
@@ -101,6 +102,22 @@ static int tt_prepare(const char *fmt, const pp_plan *plan, const pp_emit_opts *
 				    "%lld layers, hidden %lld, %lld heads (%lld kv), vocab %lld",
 				    fmt, (long long)sh->layers, (long long)sh->hidden,
 				    (long long)sh->heads, (long long)sh->kv_heads, (long long)sh->vocab);
+	/* the flavors' settings (llama3/__init__.py: RMSNorm, ComplexRoPE theta 500000 with
+	 * scaling "llama", i.e. Llama 3.1's factors 8/1/4/8192, no biases): a graph that says
+	 * otherwise is another model */
+	if (sh->has_model) {
+		pp_emit_model ms;
+		pp_emit_model_settings(plan, &ms);
+		if ((rc = pp_emit_model_refuse(fmt, &ms, PP_EMIT_CAN_ROPE_LLAMA3, err)) < 0)
+			return rc;
+		if (!ms.rmsnorm || !ms.rope || ms.rope_theta != 500000 || !ms.rope_llama3 ||
+		    ms.rope_factor != 8 || ms.qkv_bias || ms.linear_bias || ms.norm_eps != 1e-5)
+			return pp_error_set(err, PP_EINVALID, NULL, "model_shape.model",
+					    "%s: rule \"registered model flavor\": llama3 %s has RoPE "
+					    "base 500000 with Llama 3.1 scaling, RMSNorm eps 1e-5, no "
+					    "biases; the plan's model differs",
+					    fmt, j->flavor);
+	}
 	j->stages = (long long)gl->p * gl->virtual_stages;
 	j->k = 0;
 	if (gl->p > 1) {
@@ -135,11 +152,16 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	const pp_model_shape *sh = &plan->shape;
 	pp_sbuf b = PP_SBUF_INIT;
 	tt_job j;
-	int rc, nnodes, per_node;
+	int rc, nnodes, per_node, zero = pp_global_zero_stage(gl), shard, replicate;
 
 	*out = NULL;
 	if ((rc = tt_prepare("torchtitan", plan, opts, TT_RULES, &j, err)) < 0)
 		return rc;
+	/* ZeRO stage >= 1 shards (over hsdp_shard of the d replicas with HSDP), stage 0
+	 * replicates; FSDP2 shards parameters too, so stages 1 and 2 keep them gathered after the
+	 * forward (fsdp_reshard_after_forward "never": ZeRO-2's layout), stage 3 reshards */
+	shard = zero > 0 ? (gl->hsdp_shard > 0 ? gl->hsdp_shard : gl->d) : 1;
+	replicate = gl->d / shard;
 	pp_emit_nodes(plan, &nnodes, &per_node);
 	pp_emit_header(&b, "torchtitan configuration", plan);
 	pp_sb_printf(&b, "#\n# For torchtitan as of pytorch/torchtitan b5bcd76 (configurations in Python, "
@@ -172,13 +194,14 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	pp_sb_printf(&b, "    config.parallelism = ParallelismConfig(\n"
 			 "        data_parallel_replicate_degree=%d,\n"
 			 "        data_parallel_shard_degree=%d,\n"
+			 "        fsdp_reshard_after_forward=\"%s\",\n"
 			 "        tensor_parallel_degree=%d,\n"
 			 "        enable_sequence_parallel=%s,\n"
-			 "        context_parallel_degree=1,\n"
+			 "        context_parallel_degree=%d,\n"
 			 "        expert_parallel_degree=1,\n"
 			 "        pipeline_parallel_degree=%d,\n",
-		     gl->distributed_optimizer ? 1 : gl->d, gl->distributed_optimizer ? gl->d : 1,
-		     gl->t, py_bool(gl->sequence_parallel), gl->p);
+		     replicate, shard, zero == 1 || zero == 2 ? "never" : "default", gl->t,
+		     py_bool(gl->sequence_parallel), gl->cp > 1 ? gl->cp : 1, gl->p);
 	if (gl->p > 1)
 		pp_sb_printf(&b, "        pipeline_parallel_schedule=\"%s\",\n"
 				 "        num_pp_microbatches=%d,\n",
@@ -240,8 +263,8 @@ int pp_emit_torchtitan_toml(const pp_plan *plan, const pp_emit_opts *opts, char 
 		     local, gl->global_batch, (long long)sh->seq);
 	pp_sb_printf(&b, "[parallelism]\ndata_parallel_replicate_degree = %d\n"
 			 "data_parallel_shard_degree = %d\ntensor_parallel_degree = %d\n"
-			 "context_parallel_degree = 1\npipeline_parallel_degree = %d\n",
-		     shard ? 1 : gl->d, shard ? gl->d : 1, gl->t, gl->p);
+			 "context_parallel_degree = %d\npipeline_parallel_degree = %d\n",
+		     shard ? 1 : gl->d, shard ? gl->d : 1, gl->t, gl->cp > 1 ? gl->cp : 1, gl->p);
 	if (gl->p > 1)
 		pp_sb_printf(&b, "pipeline_parallel_schedule = \"%s\"\n"
 				 "pipeline_parallel_microbatch_size = %d\n",

@@ -22,4 +22,16 @@
 int pp_graph_parse_counted(const char *name_for_errors, const char *text, pp_graph **out,
 			   uint64_t *steps, pp_error *err);
 
+/*
+ * The "model" settings object (docs/formats.md), read and written alike by graphs (key "model")
+ * and plan files ("model_shape.model"): @P is the object's JSON path for errors; *@tied_out
+ * receives "tied_embeddings" where given.  The writer leaves out empty strings and zero
+ * numbers; NULL when out of memory.
+ */
+struct cJSON;
+struct pp_jctx;
+int pp_model_settings_read(const struct pp_jctx *c, const struct cJSON *o, const char *P,
+			   pp_model_settings *m, int *tied_out);
+struct cJSON *pp_model_settings_to_json(const pp_model_settings *m, int tied);
+
 #endif

@@ -936,21 +936,22 @@ static int build_layers(const pp_jctx *c, pp_graph *g, uint64_t *steps)
 	return 0;
 }
 
-static int get_str_buf(const pp_jctx *c, const cJSON *o, const char *key, char *dst, size_t n)
+static int get_str_buf(const pp_jctx *c, const cJSON *o, const char *P, const char *key,
+		       char *dst, size_t n)
 {
 	const char *v = NULL;
 	int rc;
-	if ((rc = pp_json_get_string(c, o, "model", key, 0, &v)) < 0)
+	if ((rc = pp_json_get_string(c, o, P, key, 0, &v)) < 0)
 		return rc;
 	if (v && strlen(v) >= n)
-		return pp_json_fail(c, "model", key, "longer than %zu characters", n - 1);
+		return pp_json_fail(c, P, key, "longer than %zu characters", n - 1);
 	if (v)
 		memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
 
-/* The optional "model" object: settings a launcher needs (pp_model_settings, docs/formats.md). */
-static int read_model(const pp_jctx *c, const cJSON *o, pp_graph *g, int *tied_out)
+int pp_model_settings_read(const pp_jctx *c, const cJSON *o, const char *P, pp_model_settings *m,
+			   int *tied_out)
 {
 	static const char *const fields[] = {
 		"architecture", "activation", "norm", "norm_eps", "position", "rope_theta",
@@ -959,52 +960,108 @@ static int read_model(const pp_jctx *c, const cJSON *o, pp_graph *g, int *tied_o
 		"attn_softcap", "final_softcap", "query_pre_attn_scalar", "source", NULL};
 	static const char *const rfields[] = {"type", "factor", "low_freq_factor", "high_freq_factor",
 					      "original_max_positions", NULL};
-	pp_model_settings *m = &g->model;
 	const cJSON *rs = NULL;
 	const char *src = NULL;
+	char R[64];
 	int rc;
 
-	if ((rc = pp_json_check_object(c, o, "model", fields)) < 0 ||
-	    (rc = get_str_buf(c, o, "architecture", m->architecture, sizeof(m->architecture))) < 0 ||
-	    (rc = get_str_buf(c, o, "activation", m->activation, sizeof(m->activation))) < 0 ||
-	    (rc = get_str_buf(c, o, "norm", m->norm, sizeof(m->norm))) < 0 ||
-	    (rc = get_str_buf(c, o, "position", m->position, sizeof(m->position))) < 0 ||
-	    (rc = pp_json_get_string(c, o, "model", "source", 0, &src)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "norm_eps", 0, 0, 1, &m->norm_eps)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "rope_theta", 0, 0, 1e12, &m->rope_theta)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "rope_local_theta", 0, 0, 1e12, &m->rope_local_theta)) < 0 ||
-	    (rc = pp_json_get_int(c, o, "model", "max_positions", 0, 1, PP_MAX_ELEMS, &m->max_positions)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "qkv_bias", 0, &m->qkv_bias)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "out_bias", 0, &m->out_bias)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "mlp_bias", 0, &m->mlp_bias)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "qk_norm", 0, &m->qk_norm)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "sandwich_norm", 0, &m->sandwich_norm)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "embed_scale", 0, &m->embed_scale)) < 0 ||
-	    (rc = pp_json_get_bool(c, o, "model", "tied_embeddings", 0, tied_out)) < 0 ||
-	    (rc = pp_json_get_int(c, o, "model", "sliding_window", 0, 1, PP_MAX_ELEMS, &m->sliding_window)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "attn_softcap", 0, 0, 1e9, &m->attn_softcap)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "final_softcap", 0, 0, 1e9, &m->final_softcap)) < 0 ||
-	    (rc = pp_json_get_number(c, o, "model", "query_pre_attn_scalar", 0, 0, 1e9,
+	snprintf(R, sizeof(R), "%s.rope_scaling", P);
+	if ((rc = pp_json_check_object(c, o, P, fields)) < 0 ||
+	    (rc = get_str_buf(c, o, P, "architecture", m->architecture, sizeof(m->architecture))) < 0 ||
+	    (rc = get_str_buf(c, o, P, "activation", m->activation, sizeof(m->activation))) < 0 ||
+	    (rc = get_str_buf(c, o, P, "norm", m->norm, sizeof(m->norm))) < 0 ||
+	    (rc = get_str_buf(c, o, P, "position", m->position, sizeof(m->position))) < 0 ||
+	    (rc = pp_json_get_string(c, o, P, "source", 0, &src)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "norm_eps", 0, 0, 1, &m->norm_eps)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "rope_theta", 0, 0, 1e12, &m->rope_theta)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "rope_local_theta", 0, 0, 1e12, &m->rope_local_theta)) < 0 ||
+	    (rc = pp_json_get_int(c, o, P, "max_positions", 0, 1, PP_MAX_ELEMS, &m->max_positions)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "qkv_bias", 0, &m->qkv_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "out_bias", 0, &m->out_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "mlp_bias", 0, &m->mlp_bias)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "qk_norm", 0, &m->qk_norm)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "sandwich_norm", 0, &m->sandwich_norm)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "embed_scale", 0, &m->embed_scale)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "tied_embeddings", 0, tied_out)) < 0 ||
+	    (rc = pp_json_get_int(c, o, P, "sliding_window", 0, 1, PP_MAX_ELEMS, &m->sliding_window)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "attn_softcap", 0, 0, 1e9, &m->attn_softcap)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "final_softcap", 0, 0, 1e9, &m->final_softcap)) < 0 ||
+	    (rc = pp_json_get_number(c, o, P, "query_pre_attn_scalar", 0, 0, 1e9,
 				     &m->query_pre_attn_scalar)) < 0 ||
-	    (rc = pp_json_get_object(c, o, "model", "rope_scaling", 0, &rs)) < 0)
+	    (rc = pp_json_get_object(c, o, P, "rope_scaling", 0, &rs)) < 0)
 		return rc;
 	if (rs) {
 		const char *ty = NULL;
-		if ((rc = pp_json_check_object(c, rs, "model.rope_scaling", rfields)) < 0 ||
-		    (rc = pp_json_get_string(c, rs, "model.rope_scaling", "type", 1, &ty)) < 0 ||
-		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "factor", 0, 0, 1e6, &m->rope_factor)) < 0 ||
-		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "low_freq_factor", 0, 0, 1e6,
+		if ((rc = pp_json_check_object(c, rs, R, rfields)) < 0 ||
+		    (rc = pp_json_get_string(c, rs, R, "type", 1, &ty)) < 0 ||
+		    (rc = pp_json_get_number(c, rs, R, "factor", 0, 0, 1e6, &m->rope_factor)) < 0 ||
+		    (rc = pp_json_get_number(c, rs, R, "low_freq_factor", 0, 0, 1e6,
 					     &m->rope_low_freq_factor)) < 0 ||
-		    (rc = pp_json_get_number(c, rs, "model.rope_scaling", "high_freq_factor", 0, 0, 1e6,
+		    (rc = pp_json_get_number(c, rs, R, "high_freq_factor", 0, 0, 1e6,
 					     &m->rope_high_freq_factor)) < 0 ||
-		    (rc = pp_json_get_int(c, rs, "model.rope_scaling", "original_max_positions", 0, 1,
+		    (rc = pp_json_get_int(c, rs, R, "original_max_positions", 0, 1,
 					  PP_MAX_ELEMS, &m->rope_original_max_positions)) < 0)
 			return rc;
 		if (strlen(ty) >= sizeof(m->rope_scaling))
-			return pp_json_fail(c, "model.rope_scaling", "type", "unknown rope scaling \"%.32s\"", ty);
+			return pp_json_fail(c, R, "type", "unknown rope scaling \"%.32s\"", ty);
 		memcpy(m->rope_scaling, ty, strlen(ty) + 1);
 	}
 	(void)src; /* where the settings came from (the config file), for people */
+	return 0;
+}
+
+static void add_setting_num(cJSON *o, const char *k, double v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, k, v);
+}
+
+static void add_setting_str(cJSON *o, const char *k, const char *v)
+{
+	if (v && v[0])
+		cJSON_AddStringToObject(o, k, v);
+}
+
+cJSON *pp_model_settings_to_json(const pp_model_settings *m, int tied)
+{
+	cJSON *o = cJSON_CreateObject(), *rs;
+	if (!o)
+		return NULL;
+	add_setting_str(o, "architecture", m->architecture);
+	add_setting_str(o, "activation", m->activation);
+	add_setting_str(o, "norm", m->norm);
+	add_setting_num(o, "norm_eps", m->norm_eps);
+	add_setting_str(o, "position", m->position);
+	add_setting_num(o, "rope_theta", m->rope_theta);
+	add_setting_num(o, "rope_local_theta", m->rope_local_theta);
+	if (m->rope_scaling[0] && (rs = cJSON_AddObjectToObject(o, "rope_scaling"))) {
+		add_setting_str(rs, "type", m->rope_scaling);
+		add_setting_num(rs, "factor", m->rope_factor);
+		add_setting_num(rs, "low_freq_factor", m->rope_low_freq_factor);
+		add_setting_num(rs, "high_freq_factor", m->rope_high_freq_factor);
+		add_setting_num(rs, "original_max_positions", (double)m->rope_original_max_positions);
+	}
+	add_setting_num(o, "max_positions", (double)m->max_positions);
+	cJSON_AddBoolToObject(o, "tied_embeddings", tied);
+	cJSON_AddBoolToObject(o, "qkv_bias", m->qkv_bias);
+	cJSON_AddBoolToObject(o, "out_bias", m->out_bias);
+	cJSON_AddBoolToObject(o, "mlp_bias", m->mlp_bias);
+	cJSON_AddBoolToObject(o, "qk_norm", m->qk_norm);
+	cJSON_AddBoolToObject(o, "sandwich_norm", m->sandwich_norm);
+	cJSON_AddBoolToObject(o, "embed_scale", m->embed_scale);
+	add_setting_num(o, "sliding_window", (double)m->sliding_window);
+	add_setting_num(o, "attn_softcap", m->attn_softcap);
+	add_setting_num(o, "final_softcap", m->final_softcap);
+	add_setting_num(o, "query_pre_attn_scalar", m->query_pre_attn_scalar);
+	return o;
+}
+
+/* The optional "model" object: settings a launcher needs (pp_model_settings, docs/formats.md). */
+static int read_model(const pp_jctx *c, const cJSON *o, pp_graph *g, int *tied_out)
+{
+	int rc;
+	if ((rc = pp_model_settings_read(c, o, "model", &g->model, tied_out)) < 0)
+		return rc;
 	g->has_model = 1;
 	return 0;
 }

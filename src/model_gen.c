@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "graph_int.h"
 #include "json_int.h"
 #include "parplan/graph.h"
 #include "parplan/name.h"
@@ -216,50 +217,19 @@ static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *ou
 	add2(G, l, "res2", r1, d2, out, outn);
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
-{
-	if (v && v[0])
-		cJSON_AddStringToObject(o, k, v);
-}
-
-static void add_num(cJSON *o, const char *k, double v)
-{
-	if (v > 0)
-		cJSON_AddNumberToObject(o, k, v);
-}
-
-/* the graph's "model" object (pp_model_settings; docs/formats.md) */
+/* the graph's "model" object (pp_model_settings; docs/formats.md): the settings, with the
+ * biases, norms and tying the spec builds */
 static int add_settings(cJSON *root, const pp_model_settings *m, const pp_model_spec *s)
 {
-	cJSON *o = cJSON_CreateObject(), *rs;
-	if (!o)
+	pp_model_settings k = *m;
+	cJSON *o;
+	k.qkv_bias = s->qkv_bias;
+	k.out_bias = s->out_bias;
+	k.mlp_bias = s->mlp_bias;
+	k.qk_norm = s->qk_norm;
+	k.sandwich_norm = s->sandwich_norm;
+	if (!(o = pp_model_settings_to_json(&k, s->tied_embeddings)))
 		return -1;
-	add_str(o, "architecture", m->architecture);
-	add_str(o, "activation", m->activation);
-	add_str(o, "norm", m->norm);
-	add_num(o, "norm_eps", m->norm_eps);
-	add_str(o, "position", m->position);
-	add_num(o, "rope_theta", m->rope_theta);
-	add_num(o, "rope_local_theta", m->rope_local_theta);
-	if (m->rope_scaling[0] && (rs = cJSON_AddObjectToObject(o, "rope_scaling"))) {
-		add_str(rs, "type", m->rope_scaling);
-		add_num(rs, "factor", m->rope_factor);
-		add_num(rs, "low_freq_factor", m->rope_low_freq_factor);
-		add_num(rs, "high_freq_factor", m->rope_high_freq_factor);
-		add_num(rs, "original_max_positions", (double)m->rope_original_max_positions);
-	}
-	add_num(o, "max_positions", (double)m->max_positions);
-	cJSON_AddBoolToObject(o, "tied_embeddings", s->tied_embeddings);
-	cJSON_AddBoolToObject(o, "qkv_bias", s->qkv_bias);
-	cJSON_AddBoolToObject(o, "out_bias", s->out_bias);
-	cJSON_AddBoolToObject(o, "mlp_bias", s->mlp_bias);
-	cJSON_AddBoolToObject(o, "qk_norm", s->qk_norm);
-	cJSON_AddBoolToObject(o, "sandwich_norm", s->sandwich_norm);
-	cJSON_AddBoolToObject(o, "embed_scale", m->embed_scale);
-	add_num(o, "sliding_window", (double)m->sliding_window);
-	add_num(o, "attn_softcap", m->attn_softcap);
-	add_num(o, "final_softcap", m->final_softcap);
-	add_num(o, "query_pre_attn_scalar", m->query_pre_attn_scalar);
 	cJSON_AddItemToObject(root, "model", o);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "graph_int.h"
 #include "json_int.h"
 #include "plan_int.h"
 #include "parplan/io.h"
@@ -144,6 +145,8 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	plan->shape.family_llama = is_llama;
 	plan->shape.tied_embeddings = g->tied_embeddings;
 	plan->shape.params = g->params;
+	plan->shape.has_model = g->has_model;
+	plan->shape.model = g->model;
 	plan->node_devices = node_devices > 0 ? node_devices : 1;
 	plan->global = *gl;
 
@@ -266,6 +269,10 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(o, "family", sh->family_llama ? "llama" : "gpt");
 		BOOL(o, "tied_embeddings", sh->tied_embeddings);
 		NUM(o, "params", sh->params);
+		if (sh->has_model) { /* the graph's launcher settings (graph_int.h) */
+			cJSON *m = pp_model_settings_to_json(&sh->model, sh->tied_embeddings);
+			ok = m && cJSON_AddItemToObject(o, "model", m);
+		}
 	}
 
 	ok = ok && (o = pp_global_json(gl)) != NULL;
@@ -386,10 +393,12 @@ static int parse_split(const char *s)
 static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 {
 	static const char *const keys[] = {"layers", "hidden", "heads", "kv_heads", "ffn", "seq",
-					   "vocab", "family", "tied_embeddings", "params", NULL};
+					   "vocab", "family", "tied_embeddings", "params", "model",
+					   NULL};
 	const char *P = "model_shape";
+	const cJSON *m = NULL;
 	int64_t v;
-	int rc;
+	int rc, tied = -1;
 	if ((rc = pp_json_check_object(c, o, P, keys)) < 0)
 		return rc;
 #define DIM(k, field, max)                                                                      \
@@ -411,6 +420,16 @@ static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 		return rc;
 	if ((rc = pp_json_get_bool(c, o, P, "tied_embeddings", 1, &sh->tied_embeddings)) < 0)
 		return rc;
+	if ((rc = pp_json_get_object(c, o, P, "model", 0, &m)) < 0)
+		return rc;
+	if (m) {
+		if ((rc = pp_model_settings_read(c, m, "model_shape.model", &sh->model, &tied)) < 0)
+			return rc;
+		if (tied >= 0 && tied != sh->tied_embeddings)
+			return pp_json_fail(c, "model_shape.model", "tied_embeddings",
+					    "disagrees with model_shape.tied_embeddings");
+		sh->has_model = 1;
+	}
 	if (sh->kv_heads > sh->heads || sh->heads % sh->kv_heads)
 		return pp_json_fail(c, P, "kv_heads", "%lld kv heads do not divide %lld heads",
 				    (long long)sh->kv_heads, (long long)sh->heads);

@@ -146,6 +146,33 @@ static int is_sp_op(pp_op_type t)
 	return t == PP_OP_LAYERNORM || t == PP_OP_RMSNORM || t == PP_OP_DROPOUT || t == PP_OP_ADD;
 }
 
+/* pp_space_sequence_parallel over the free ops only (the ops it reads: those outside the layers
+ * and each class's representative layer), so a step costs what the free ops cost, not the graph */
+static int sp_flag(const chain *ch, const pp_global *gl, const uint8_t *cfg)
+{
+	int i, n = 0;
+	if (gl->t <= 1)
+		return 0;
+	for (i = 0; i < ch->n_free; i++) {
+		int op = ch->free_ops[i];
+		if (!is_sp_op(ch->g->ops[op].type))
+			continue;
+		if (cfg[op] != PP_CFG_SEQUENCE)
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+/* the free ops' configs of @from into @to (the others are never read: the cost model reads the
+ * representatives, pp_space_spread_configs fills the rest at the end) */
+static void copy_free(const chain *ch, uint8_t *to, const uint8_t *from)
+{
+	int i;
+	for (i = 0; i < ch->n_free; i++)
+		to[ch->free_ops[i]] = from[ch->free_ops[i]];
+}
+
 /* make the free ops' configs suit a new t or micro-batch */
 static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t *cfg)
 {
@@ -153,13 +180,12 @@ static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t
 	if (gl->t == old->t && gl->micro_batch == old->micro_batch &&
 	    gl->sequence_parallel == old->sequence_parallel)
 		return;
-	pp_strategy_megatron(ch->g, gl, ch->mega);
 	for (i = 0; i < ch->n_free; i++) {
 		int op = ch->free_ops[i];
 		if (gl->t <= 1)
 			cfg[op] = PP_CFG_REPLICATE;
 		else if (old->t <= 1 || (cfg[op] == PP_CFG_SAMPLE && gl->micro_batch % gl->t))
-			cfg[op] = ch->mega[op];
+			cfg[op] = (uint8_t)pp_strategy_megatron_op(ch->g, gl, op);
 	}
 }
 
@@ -188,7 +214,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 			j = (int)pp_pcg32_bounded(r, (uint32_t)(n - 1));
 			ncfg[op] = (uint8_t)opts[j >= cur ? j + 1 : j];
 		}
-		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+		ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 		return 1;
 	}
 	case 1:
@@ -222,7 +248,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 			if (is_sp_op(ch->g->ops[op].type))
 				ncfg[op] = (uint8_t)(on ? PP_CFG_SEQUENCE : PP_CFG_REPLICATE);
 		}
-		ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+		ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 		return ng->sequence_parallel != gl->sequence_parallel;
 	}
 	default:
@@ -236,7 +262,7 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 		return 0;
 	repair(ch, gl, ng, ncfg);
 	/* the flag follows the configs (the cost model reads those) */
-	ng->sequence_parallel = pp_space_sequence_parallel(ch->g, ng, ncfg);
+	ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 	return 1;
 }
 
@@ -306,6 +332,47 @@ static void consider(chain *ch, start *st, const pp_global *gl, const uint8_t *c
  * at once returns a plan where one is near, and ends soon where none is.
  */
 #define STOP_GRACE 256
+#define N_STARTS 3
+
+/* the exhaustive walk's best plan (Megatron's configs) into the start it is given */
+typedef struct best_walk {
+	chain *ch;
+	start *st;
+} best_walk;
+
+static int best_visit(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	best_walk *b = arg;
+	if (!b->st->ok || pp_space_cmp(gl, cost->iteration_s, &b->st->gl, b->st->cost.iteration_s) < 0) {
+		b->st->ok = 1;
+		b->st->gl = *gl;
+		b->st->cost = *cost;
+	}
+	return pp_search__watch_check(&b->ch->w, 16) != 0;
+}
+
+/*
+ * The optimum over the global settings under Megatron's configs (the memoized exhaustive walk,
+ * src/space.c; far cheaper than the default steps: 0.04-0.08 s for GPT-3 175B on 1024 or
+ * 131,072 GPUs against about 0.1 s for 50,000 steps) into @st: the first chain starts there and
+ * explores per-op configs and the neighbouring plans (issue 13, point 2).
+ */
+static void exhaustive_start(chain *ch, start *st)
+{
+	best_walk b;
+	pp_space_stats stats;
+	b.ch = ch;
+	b.st = st;
+	if (pp_space_walk(ch->c, &ch->o->space, best_visit, &b, &stats, NULL) < 0)
+		return;
+	if (stats.min_peak_gib > 0 && (ch->min_peak_gib == 0 || stats.min_peak_gib < ch->min_peak_gib))
+		ch->min_peak_gib = stats.min_peak_gib;
+	if (stats.capacity_gib > 0)
+		ch->capacity_gib = stats.capacity_gib;
+	if (st->ok)
+		pp_strategy_megatron(ch->g, &st->gl, st->cfg);
+}
+
 static int start_states(chain *ch, start *st)
 {
 	const pp_graph *g = ch->g;
@@ -366,6 +433,10 @@ static int start_states(chain *ch, start *st)
 	}
 	if (st[0].ok && st[1].ok && pp_space_cmp(&st[0].gl, 0, &st[1].gl, 0) == 0)
 		st[1].ok = 0; /* one plan: one chain */
+	exhaustive_start(ch, &st[2]);
+	for (i = 0; i < 2; i++)
+		if (st[2].ok && st[i].ok && pp_space_cmp(&st[i].gl, 0, &st[2].gl, 0) == 0)
+			st[i].ok = 0;
 	if (st[0].ok && st[1].ok && energy(&st[1].cost) < energy(&st[0].cost)) {
 		start tmp = st[0];
 		st[0] = st[1];
@@ -376,7 +447,27 @@ static int start_states(chain *ch, start *st)
 		st[0] = st[1];
 		st[1] = tmp;
 	}
-	for (i = 0; i < 2; i++)
+	if (st[2].ok) {
+		/* the exhaustive optimum's chain first */
+		start tmp = st[2];
+		st[2] = st[1];
+		st[1] = st[0];
+		st[0] = tmp;
+	}
+	/* the starts that scored at the front, in order */
+	for (i = 0; i < N_STARTS; i++) {
+		int j;
+		if (st[i].ok)
+			continue;
+		for (j = i + 1; j < N_STARTS && !st[j].ok; j++)
+			;
+		if (j < N_STARTS) {
+			start tmp = st[i];
+			st[i] = st[j];
+			st[j] = tmp;
+		}
+	}
+	for (i = 0; i < N_STARTS; i++)
 		n += st[i].ok;
 	return n;
 }
@@ -392,8 +483,8 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	uint8_t *cur_cfg = NULL, *nxt_cfg = NULL, *cbest_cfg = NULL;
 	double t0 = pp_search_now(), e_cur, e_cbest;
 	long long step, max_steps = o->max_steps, since_best = 0;
-	int rc = 0, i, cap, tv, ci, n_starts;
-	start starts[2];
+	int rc = 0, i, cap, tv, ci, n_starts, li;
+	start starts[N_STARTS];
 	size_t n_ops = (size_t)(g->n_ops ? g->n_ops : 1);
 
 	memset(&ch, 0, sizeof(ch));
@@ -425,10 +516,10 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	cur_cfg = malloc(n_ops);
 	nxt_cfg = malloc(n_ops);
 	cbest_cfg = malloc(n_ops);
-	starts[0].cfg = malloc(n_ops);
-	starts[1].cfg = malloc(n_ops);
+	for (i = 0; i < N_STARTS; i++)
+		starts[i].cfg = malloc(n_ops);
 	if (!ch.free_ops || !ch.layouts || !ch.b_vals || !ch.mega || !cur_cfg || !nxt_cfg ||
-	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg)
+	    !cbest_cfg || !starts[0].cfg || !starts[1].cfg || !starts[2].cfg)
 		goto nomem;
 	if ((rc = pp_cost_memo_new(&ch.memo, c, err)) < 0)
 		goto done;
@@ -448,6 +539,25 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			ch.sv[ch.n_sv][1] = i;
 			ch.n_sv++;
 		}
+	/* then the v that only uneven layouts take (a divisor of a middle stage's layers, as the
+	 * exhaustive walk tries them: Llama 3 405B's 8-layer middle stages take v = 4, no divisor
+	 * of its 126 layers) */
+	for (li = 0; li < ch.n_layouts && ch.n_sv < 128; li++) {
+		int vs[PP_SPACE_MAX_V], nv, k, j2;
+		if (!ch.layouts[li][1] && !ch.layouts[li][2])
+			continue;
+		nv = pp_space_interleave_candidates(g->n_layers, ch.layouts[li][0], ch.layouts[li][1],
+						    ch.layouts[li][2], vs);
+		for (k = 0; k < nv && ch.n_sv < 128; k++) {
+			for (j2 = 2; j2 < ch.n_sv && ch.sv[j2][1] != vs[k]; j2++)
+				;
+			if (j2 == ch.n_sv) {
+				ch.sv[ch.n_sv][0] = PP_SCHED_INTERLEAVED;
+				ch.sv[ch.n_sv][1] = vs[k];
+				ch.n_sv++;
+			}
+		}
+	}
 	/* room for one plan now; the hand-over below makes room for what was kept */
 	if ((rc = pp_search__result_init(r, PP_SEARCH_MCMC, g->n_ops, 1, err)) < 0)
 		goto done;
@@ -513,12 +623,12 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 				/* jump back to this chain's best state */
 				cur = cbest;
 				cur_cost = cbest_cost;
-				memcpy(cur_cfg, cbest_cfg, n_ops);
+				copy_free(&ch, cur_cfg, cbest_cfg);
 				e_cur = e_cbest;
 				since_best = 0;
 			}
 			since_best++;
-			memcpy(nxt_cfg, cur_cfg, n_ops);
+			copy_free(&ch, nxt_cfg, cur_cfg);
 			if (!propose(&ch, &rng, &cur, &nxt, nxt_cfg))
 				continue;
 			if (score(&ch, &nxt, nxt_cfg, &nxt_cost) < 0)
@@ -531,14 +641,14 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 			}
 			cur = nxt;
 			cur_cost = nxt_cost;
-			memcpy(cur_cfg, nxt_cfg, n_ops);
+			copy_free(&ch, cur_cfg, nxt_cfg);
 			e_cur = e_nxt;
 			if (offer(&ch, &cur, cur_cfg, &cur_cost) < 0)
 				goto nomem;
 			if (e_cur < e_cbest || (cur_cost.feasible && !cbest_cost.feasible)) {
 				cbest = cur;
 				cbest_cost = cur_cost;
-				memcpy(cbest_cfg, cur_cfg, n_ops);
+				copy_free(&ch, cbest_cfg, cur_cfg);
 				e_cbest = e_cur;
 				since_best = 0;
 			}
@@ -585,7 +695,7 @@ done:
 	free(cur_cfg);
 	free(nxt_cfg);
 	free(cbest_cfg);
-	free(starts[0].cfg);
-	free(starts[1].cfg);
+	for (i = 0; i < N_STARTS; i++)
+		free(starts[i].cfg);
 	return rc;
 }

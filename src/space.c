@@ -224,15 +224,10 @@ int pp_space_cmp(const pp_global *a, double a_s, const pp_global *b, double b_s)
 
 /* ---- the walk ------------------------------------------------------------------------- */
 
-#define MAX_V 2048 /* divisors of one int: at most 1,536 below 2^31 */
-
-/* The v > 1, ascending, an interleaved schedule may take on layout (p, first, last) of L
- * layers: the divisors of a middle stage's layers (of gcd(first, last) when p = 2 and both are
- * set); the layout rule then keeps those Megatron-LM builds.  O(sqrt(L)). */
-static int interleave_candidates(int L, int p, int first, int last, int *vs)
+int pp_space_interleave_candidates(int L, int p, int first, int last, int *vs)
 {
 	int inner = p - (first > 0) - (last > 0), rest = L - first - last, n = 0, k, hi = 0;
-	int top[MAX_V / 2];
+	int top[PP_SPACE_MAX_V / 2];
 	long long q;
 	if (p < 2 || rest < 0)
 		return 0;
@@ -450,7 +445,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			continue;
 		for (li = 0; li < n_layouts; li++) {
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
-			int vs[MAX_V];
+			int vs[PP_SPACE_MAX_V];
 			pp_global gl = PP_GLOBAL_INIT;
 			double lb;
 			int R, cp, fit_cp1 = 0;
@@ -495,7 +490,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 				/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
 				 * when p = 2 with both set: their gcd), so only those divisors are tried, each
 				 * checked by the layout rule (pp_global_uneven_form) */
-				n_v = interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
+				n_v = pp_space_interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
 							    vs);
 				for (sched = 0; sched < 3; sched++) {
 					int vi, nv = sched == PP_SCHED_INTERLEAVED ? n_v : 1;

@@ -49,7 +49,8 @@ for m in exhaustive mcmc ilp; do
 		--seed 1 --top 3 -o "$out/plan-$m.json"
 done
 # every format (`parplan emit --help`); each plan with the formats that refuse it (exit 2)
-formats="megatron megatron-deepspeed deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg plan exec"
+formats="megatron megatron-deepspeed megatron-bridge deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg
+plan exec"
 for plan in "$out/plan-exhaustive.json" tests/regress/plans/gpt3-175b-interleaved.json \
 	tests/data/plans/llama3-70b-h100-p8.json; do
 	[ -f "$plan" ] || { echo "FAIL: no plan $plan"; fail=1; continue; }

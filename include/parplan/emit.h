@@ -8,6 +8,7 @@
  *   torchtitan          Python module: a configuration function returning Trainer.Config
  *                       (torchtitan's configuration system since 2026)
  *   torchtitan-toml     TOML job config (torchtitan 0.2 schema)
+ *   megatron-bridge     bash script: Megatron-Bridge's run_recipe.py, a recipe + KEY=VALUE overrides
  *   nemo1               NeMo 1.x YAML over megatron_gpt_config (Hydra defaults list)
  *   nanotron            Nanotron YAML config
  *   report              plain-text summary (plan, predictions, memory, time breakdown,
@@ -20,8 +21,9 @@
  * (world size = t*p*d on whole nodes, global batch divisible by micro-batch*d, layers by p and by
  * p*v when interleaved with micro-batches a multiple of p, heads by t, query groups a multiple or
  * divisor of t, sequence parallelism only with t > 1, recompute flags, no ZeRO 2/3 with pipeline
- * parallelism, Nanotron kv heads >= t, interleaving only with v > 1 (and p > 2 in Megatron-LM
- * and NeMo), and what each launcher cannot express) and refuses with
+ * parallelism, Nanotron kv heads >= t and ZeRO-1 at most, interleaving only with v > 1 (and p > 2
+ * in NeMo 1.x), the model settings a launcher has no key for (rule "model settings"), and what
+ * each launcher cannot express) and refuses with
  * PP_EINVALID and a message `<format>: rule "<rule>": <detail>`, the JSON path of the plan value
  * at fault in err->path.  Every emitter is pure: it returns text and writes nothing.  Names
  * (plan->model, plan->hw) are written with every character outside [A-Za-z0-9._+-] replaced
@@ -46,6 +48,14 @@ typedef struct pp_emit_opts {
 typedef int (*pp_emit_fn)(const pp_plan *plan, const pp_emit_opts *opts, char **out,
 			  pp_error *err);
 
+/* The emit options (pp_emit_opts) a format uses; any other given is refused (PP_EINVALID naming
+ * the option), never silently ignored. */
+enum {
+	PP_EMIT_TAKES_ZERO = 1 << 0,      /* zero_stage (--zero-stage) */
+	PP_EMIT_TAKES_RECOMPUTE = 1 << 1, /* recompute_num_layers (--recompute-num-layers) */
+	PP_EMIT_TAKES_COMPARE = 1 << 2    /* others (--compare) */
+};
+
 typedef struct pp_emit_format {
 	const char *name;    /* "megatron", ... */
 	const char *file;    /* default file name in an output folder, e.g. "megatron.sh" */
@@ -53,6 +63,7 @@ typedef struct pp_emit_format {
 	pp_emit_fn fn;
 	int script;          /* 1: a script to run; a new file is written executable
 			      * (PP_WRITE_SCRIPT: 0777 less the umask) */
+	unsigned takes;      /* PP_EMIT_TAKES_* */
 } pp_emit_format;
 
 /** The table of formats (static, never freed); *n receives the count. */
@@ -63,10 +74,15 @@ const pp_emit_format *pp_emit_find(const char *name);
 /**
  * Emit @plan in @format.  @opts may be NULL (defaults).  On success *out is a malloc'd
  * NUL-terminated text the caller frees; on failure *out is NULL and @err says why (an unknown
- * format is PP_EINVALID, a broken launcher rule PP_EINVALID naming the rule).
+ * format is PP_EINVALID, a broken launcher rule PP_EINVALID naming the rule, an option the
+ * format does not use PP_EINVALID naming its flag).
  */
 int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, char **out,
 	    pp_error *err);
+
+/** PP_EINVALID naming the flag when @opts sets an option @format does not use (pp_emit() checks
+ * this first); an unknown format is PP_EINVALID too. */
+int pp_emit_check_opts(const char *format, const pp_emit_opts *opts, pp_error *err);
 
 /**
  * Emit every format of the comma-separated @formats_csv into folder @dir (created if missing),
@@ -89,6 +105,8 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 int pp_emit_torchtitan_toml(const pp_plan *plan, const pp_emit_opts *opts, char **out,
 			    pp_error *err);
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
+int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char **out,
+			    pp_error *err);
 int pp_emit_nanotron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
 int pp_emit_report(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);
 int pp_emit_svg(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err);

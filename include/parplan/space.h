@@ -137,6 +137,16 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
  */
 void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl);
 
+#define PP_SPACE_MAX_V 2048 /* divisors of one int: at most 1,536 below 2^31 */
+
+/**
+ * The v > 1, ascending, an interleaved schedule may take on layout (p, @first, @last) of @L
+ * layers, into @vs (PP_SPACE_MAX_V ints): the divisors of a middle stage's layers (of
+ * gcd(first, last) when p = 2 and both are set); the layout rule (pp_global_uneven_form) then
+ * keeps those Megatron-LM builds.  O(sqrt(L)).  Returns how many.
+ */
+int pp_space_interleave_candidates(int L, int p, int first, int last, int *vs);
+
 /** Pipeline stage of op @op under @gl (0 .. p-1). */
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op);
 

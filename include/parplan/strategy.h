@@ -180,6 +180,8 @@ typedef struct pp_model_shape {
 	int family_llama;           /* 1: RMSNorm/SwiGLU/GQA graph, 0: GPT */
 	int tied_embeddings;
 	int64_t params;
+	int has_model;              /* the graph's "model" settings, carried for the launchers */
+	pp_model_settings model;    /* (plan file: "model_shape.model"; graph.h) */
 } pp_model_shape;
 
 typedef struct pp_plan {

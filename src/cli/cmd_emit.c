@@ -87,6 +87,9 @@ int cmd_emit(int argc, char **argv)
 		pp_emit(NULL, format, NULL, &text, &err); /* fills the "unknown format" error */
 		return cli_usage("emit: --format: %s", err.msg);
 	}
+	opts.n_others = n_compare;
+	if (pp_emit_check_opts(format, &opts, &err) < 0)
+		return cli_usage("emit: %s", err.msg);
 	if (pp_plan_load(plan_path, &plan, &err) < 0)
 		return cli_error(&err);
 	have_plan = 1;

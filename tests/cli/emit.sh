@@ -1,5 +1,5 @@
 #!/bin/sh
-# parplan emit: golden files for three plans x every launcher format, the report and the SVG
+# parplan emit: golden files for five plans x every launcher format, the report and the SVG
 # (tests/golden/emit/<plan>/<format>, "<format>.err" where the launcher's rules refuse the plan,
 # "svg.sha256" where the SVG is too large to keep); parse-back of each file (tests/cli/
 # emit_check.py); one plan breaking each launcher rule; malformed plans; failed commands leave
@@ -10,7 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0 n=0
 G=tests/golden/emit
-FORMATS="megatron megatron-deepspeed deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg"
+FORMATS="megatron megatron-deepspeed megatron-bridge deepspeed torchtitan torchtitan-toml nemo1 nanotron
+report svg"
 BIG=524288
 
 # torchrun stand-in: records the command line the Megatron scripts build
@@ -37,7 +38,7 @@ golden() { # golden-file, produced-file
 	cmp -s "$1" "$2" || bad "$2 differs from $1"
 }
 
-for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
+for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1 llama31-70b-hf qwen25-7b-hf; do
 	pf=tests/data/plans/$plan.json
 	for f in $FORMATS; do
 		out="$tmp/$plan.$f"
@@ -61,7 +62,7 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 		fi
 		# no line of a launcher file runs anything but what parplan wrote: names are checked
 		case $f in
-		megatron | megatron-deepspeed)
+		megatron | megatron-deepspeed | megatron-bridge)
 			# Megatron-DeepSpeed has no mock data: without DATA_ARGS the script stops
 			if [ "$f" = megatron-deepspeed ]; then
 				rm -f "$tmp/argv"
@@ -74,7 +75,8 @@ for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1; do
 			data=""
 			[ "$f" = megatron ] || data="--data-path /data/corpus_text_document --tokenizer-type GPT2BPETokenizer --vocab-file /data/vocab.json --merge-file /data/merges.txt"
 			PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" MEGATRON_LM=/opt/Megatron-LM \
-				MEGATRON_DEEPSPEED=/opt/Megatron-DeepSpeed DATA_ARGS="$data" bash "$out" ||
+				MEGATRON_DEEPSPEED=/opt/Megatron-DeepSpeed MEGATRON_BRIDGE=/opt/Megatron-Bridge \
+				DATA_ARGS="$data" bash "$out" ||
 				bad "$plan $f: script failed"
 			python3 tests/cli/emit_check.py "$f" "$pf" "$out" "$tmp/argv" || fail=1
 			;;
@@ -158,16 +160,15 @@ cases = [
      {"sequence_parallel": False}, {}),
     ("mbstage", "torchtitan-toml", "micro-batches at least p*v", {}, {"global_batch": 12}, {}),
     ("flavor", "torchtitan", "registered model flavor", {}, {}, {"hidden": 4096}),
-    ("p3", "megatron", "interleaving needs p > 2", {},
-     {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
     ("p3nemo", "nemo1", "interleaving needs p > 2", {},
      {"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 2}, {}),
     ("selective", "nanotron", "no selective recompute", {}, {}, {}),
+    ("zero1", "nanotron", "ZeRO stage 0 or 1", {}, {"recompute": "full"}, {}),
     ("ttstages", "torchtitan", "stages from layers per stage", {},
      {"schedule": "interleaved", "virtual_stages": 4}, {}),
 ]
-for fmt in ("megatron", "megatron-deepspeed", "deepspeed", "torchtitan", "torchtitan-toml",
-            "nemo1", "nanotron"):
+for fmt in ("megatron", "megatron-deepspeed", "megatron-bridge", "deepspeed", "torchtitan",
+            "torchtitan-toml", "nemo1", "nanotron"):
     cases.append((f"v1-{fmt}", fmt, "interleaving needs v > 1", {},
                   {"schedule": "interleaved", "virtual_stages": 1}, {}))
 for name, fmt, rule, top, glob, shape in cases:
@@ -187,7 +188,7 @@ while IFS='|' read -r pf f rule; do
 	extra=""
 	case $pf in
 	*rule-recompute.json) extra="--recompute-num-layers 2" ;;
-	*rule-zero.json) extra="--zero-stage 2" ;;
+	*rule-zero.json | *rule-zero1.json) extra="--zero-stage 2" ;;
 	esac
 	# shellcheck disable=SC2086
 	"$P" emit --plan "$pf" --format "$f" $extra -o "$tmp/never" 2>"$tmp/err"
@@ -196,19 +197,24 @@ while IFS='|' read -r pf f rule; do
 		grep -qF "$f: rule \"$rule\"" "$tmp/err" || bad "rule \"$rule\" ($f): exit $rc: $(cat "$tmp/err")"
 	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
 done <"$tmp/rules"
-[ "$(wc -l <"$tmp/rules")" -eq 30 ] || bad "expected 30 rule plans"
+[ "$(wc -l <"$tmp/rules")" -eq 31 ] || bad "expected 31 rule plans"
 
 # torchtitan, Interleaved1F1B with v = 4 on p = 2 (80 layers): 11 layers per stage makes
 # ceil(82 / 11) = 8 = p*v stages; emit_check.py recomputes torchtitan's count
-python3 - "$tmp" <<'PY' || bad "making the torchtitan v = 4 plan"
+# p2_plan V FILE: the Llama 3 70B plan interleaved on p = 2 with V chunks per rank
+p2_plan() {
+	python3 - "$1" "$2" <<'PY'
 import json, sys
+v, n = int(sys.argv[1]), 2 * int(sys.argv[1])
 p = json.load(open("tests/data/plans/llama3-70b-h100.json"))
 p["ops"] = []
-p["global"].update({"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": 4})
-p["stages"] = [{"first_layer": 10 * i, "layers": 10, "embedding": i == 0, "head": i == 7}
-               for i in range(8)]
-json.dump(p, open(sys.argv[1] + "/tt-v4.json", "w"))
+p["global"].update({"p": 2, "d": 8, "schedule": "interleaved", "virtual_stages": v})
+p["stages"] = [{"first_layer": 80 // n * i, "layers": 80 // n, "embedding": i == 0,
+                "head": i == n - 1} for i in range(n)]
+json.dump(p, open(sys.argv[2], "w"))
 PY
+}
+p2_plan 4 "$tmp/tt-v4.json" || bad "making the torchtitan v = 4 plan"
 "$P" emit --plan "$tmp/tt-v4.json" --format torchtitan-toml -o "$tmp/tt-v4.toml" 2>"$tmp/err" &&
 	grep -q '^pipeline_parallel_layers_per_stage = 11$' "$tmp/tt-v4.toml" &&
 	python3 tests/cli/emit_check.py torchtitan-toml "$tmp/tt-v4.json" "$tmp/tt-v4.toml" ||
@@ -217,6 +223,41 @@ PY
 	grep -q '^        pipeline_parallel_layers_per_stage=11,$' "$tmp/tt-v4.py" &&
 	python3 tests/cli/emit_check.py torchtitan "$tmp/tt-v4.json" "$tmp/tt-v4.py" ||
 	bad "torchtitan v = 4: $(cat "$tmp/err")"
+
+# FSDP as HSDP (shard over 2 of 4 replicas) with context parallelism 2: torchtitan's degrees
+# (emit_check.py: replicate 2 x shard 2, cp 2, reshard after forward); Megatron-Bridge writes
+# Megatron FSDP but not its hybrid sharding, and says so
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 2 --cp 2 --p 1 --d 4 \
+	--micro-batch 1 --global-batch 64 --recompute full --sequence-parallel --fsdp --hsdp-shard 2 \
+	-o "$tmp/hsdp.json" >/dev/null || bad "making the HSDP plan"
+"$P" emit --plan "$tmp/hsdp.json" --format torchtitan -o "$tmp/hsdp.py" &&
+	grep -q "^        context_parallel_degree=2,$" "$tmp/hsdp.py" &&
+	python3 tests/cli/emit_check.py torchtitan "$tmp/hsdp.json" "$tmp/hsdp.py" || bad "torchtitan HSDP + CP"
+"$P" emit --plan "$tmp/hsdp.json" --format megatron-bridge -o "$tmp/never" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q 'megatron-bridge: rule "no HSDP"' "$tmp/err" && [ ! -e "$tmp/never" ] ||
+	bad "megatron-bridge HSDP: $(cat "$tmp/err")"
+
+# context parallelism 2 with the distributed optimizer: Megatron-LM and NeMo 1.x write it,
+# DeepSpeed and Nanotron refuse it by name; FSDP (ZeRO-3) is refused where only the distributed
+# optimizer is written
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 2 --cp 2 --p 1 --d 2 \
+	--micro-batch 1 --global-batch 64 --recompute full --sequence-parallel --distributed-optimizer \
+	-o "$tmp/cp.json" >/dev/null || bad "making the CP plan"
+rm -f "$tmp/argv"
+"$P" emit --plan "$tmp/cp.json" --format megatron -o "$tmp/cp.sh" &&
+	PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$tmp/cp.sh" &&
+	python3 tests/cli/emit_check.py megatron "$tmp/cp.json" "$tmp/cp.sh" "$tmp/argv" ||
+	bad "megatron with cp 2"
+"$P" emit --plan "$tmp/cp.json" --format nemo1 | grep -q "^  context_parallel_size: 2$" ||
+	bad "nemo1 without context_parallel_size"
+for fr in "deepspeed:no context parallelism" "nanotron:no context parallelism"; do
+	"$P" emit --plan "$tmp/cp.json" --format "${fr%%:*}" >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q "rule \"${fr#*:}\"" "$tmp/err" || bad "$fr: $(cat "$tmp/err")"
+done
+for f in megatron nemo1; do
+	"$P" emit --plan "$tmp/hsdp.json" --format $f >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q 'rule "ZeRO stage 0 or 1"' "$tmp/err" || bad "$f with FSDP: $(cat "$tmp/err")"
+done
 
 # the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
 # 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
@@ -228,6 +269,17 @@ for edit in 's/^    config.training.mixed_precision_param = /    config.training
 	cmp -s "$tmp/tt-bad.py" "$G/llama3-70b-h100/torchtitan" && bad "edit $edit changed nothing"
 	python3 tests/cli/emit_check.py torchtitan "$pf" "$tmp/tt-bad.py" >/dev/null 2>&1 &&
 		bad "torchtitan read-back check passed a module edited with $edit"
+done
+
+# the Megatron-Bridge read-back check has teeth: a key no ConfigContainer section has (Megatron-LM's
+# flag spelling), or a wrong degree, fails it
+for edit in 's/^\tmodel.sequence_parallel=/\tmodel.sequence_parallel_enabled=/' \
+	's/^\tmodel.tensor_model_parallel_size=8$/\tmodel.tensor_model_parallel_size=4/'; do
+	sed "$edit" "$G/llama3-70b-h100/megatron-bridge" >"$tmp/mb-bad.sh"
+	cmp -s "$tmp/mb-bad.sh" "$G/llama3-70b-h100/megatron-bridge" && bad "edit $edit changed nothing"
+	PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$tmp/mb-bad.sh" || bad "edited script failed"
+	python3 tests/cli/emit_check.py megatron-bridge "$pf" "$tmp/mb-bad.sh" "$tmp/argv" >/dev/null 2>&1 &&
+		bad "megatron-bridge read-back check passed a script edited with $edit"
 done
 
 # names go into comments and quoted strings: a plan whose model or hw name could end them is
@@ -261,7 +313,7 @@ done
 for twice in "--plan tests/data/plans/llama3-70b-h100.json" "--format nemo1" "-o $tmp/twice" \
 	"--zero-stage 1" "--recompute-num-layers 1"; do
 	# shellcheck disable=SC2086
-	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format megatron -o "$tmp/twice" \
+	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format megatron-deepspeed -o "$tmp/twice" \
 		--zero-stage 0 --recompute-num-layers 1 $twice 2>"$tmp/err"
 	rc=$?
 	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "given twice" "$tmp/err" ||
@@ -270,6 +322,40 @@ for twice in "--plan tests/data/plans/llama3-70b-h100.json" "--format nemo1" "-o
 done
 "$P" emit --plan tests/data/plans/llama3-8b-p1.json --format deepspeed --zero-stage 4 2>/dev/null
 [ $? -eq 2 ] || bad "--zero-stage 4 accepted"
+
+# an option the format does not use is refused naming the flag (nothing written), never ignored
+for fo in "megatron --zero-stage 1" "megatron-bridge --zero-stage 1" "svg --zero-stage 0" \
+	"torchtitan --recompute-num-layers 1" "nanotron --recompute-num-layers 1" \
+	"deepspeed --recompute-num-layers 2" "megatron --compare tests/data/plans/llama3-8b-p1.json"; do
+	# shellcheck disable=SC2086
+	set -- $fo
+	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format "$@" -o "$tmp/never" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+		grep -qF -- "$2: format $1 does not use it" "$tmp/err" ||
+		bad "$fo: exit $rc: $(cat "$tmp/err")"
+	[ ! -e "$tmp/never" ] || { bad "$fo: output written"; rm -f "$tmp/never"; }
+done
+# ... and taken where the launcher uses it
+for fo in "deepspeed --zero-stage 1" "nanotron --zero-stage 1" "megatron-deepspeed --zero-stage 1" \
+	"megatron --recompute-num-layers 2" "nemo1 --recompute-num-layers 2" \
+	"megatron-bridge --recompute-num-layers 2"; do
+	# shellcheck disable=SC2086
+	"$P" emit --plan tests/data/plans/llama3-8b-p1.json --format $fo -o "$tmp/ok" 2>"$tmp/err" ||
+		bad "$fo refused: $(cat "$tmp/err")"
+done
+grep -q "model.recompute_num_layers=2" "$tmp/ok" ||
+	bad "--recompute-num-layers 2 not in the megatron-bridge script"
+
+# interleaving with p = 2: current Megatron-LM and Megatron-Bridge take it (p2p overlap), NeMo
+# 1.x does not
+p2_plan 2 "$tmp/p2v2.json" || bad "making the p = 2 plan"
+for f in megatron megatron-bridge; do
+	"$P" emit --plan "$tmp/p2v2.json" --format $f -o "$tmp/p2v2.sh" 2>"$tmp/err" || bad "p = 2 interleaved refused by $f: $(cat "$tmp/err")"
+	grep -q -- "no-overlap-p2p" "$tmp/p2v2.sh" && bad "$f turns p2p overlap off"
+done
+grep -q "model.overlap_p2p_comm=true" "$tmp/p2v2.sh" || grep -q "comm_overlap" "$tmp/p2v2.sh" ||
+	bad "megatron-bridge p = 2 interleaved without p2p overlap"
 
 # a failed emit leaves an existing output untouched, and no temp files
 echo keep >"$tmp/keep"

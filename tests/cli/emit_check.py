@@ -51,6 +51,28 @@ def one(f, name):
     return vals[0]
 
 
+def model_settings():
+    """The model settings every launcher file must carry: the plan's model_shape.model (the
+    graph's, from a Hugging Face config) over the family's defaults (Llama 3: no dropout, RoPE
+    base 500000 without scaling, RMSNorm eps 1e-5, no biases; GPT: dropout 0.1, LayerNorm eps
+    1e-5, learned positions, biases)."""
+    llama = sh["family"] == "llama"
+    s = {"dropout": 0.0 if llama else 0.1, "eps": 1e-5, "rope": llama,
+         "theta": 500000.0 if llama else None, "scaling": None, "rms": llama,
+         "qkv_bias": not llama, "bias": not llama}
+    m = sh.get("model")
+    if m:
+        rs = m.get("rope_scaling") or {}
+        s.update({"dropout": 0.0, "eps": m.get("norm_eps", 1e-5),
+                  "rope": m.get("position", "rope") == "rope",
+                  "theta": float(m["rope_theta"]) if "rope_theta" in m else s["theta"],
+                  "scaling": float(rs["factor"]) if rs.get("type") == "llama3" else None,
+                  "rms": m.get("norm", "rmsnorm") == "rmsnorm",
+                  "qkv_bias": m.get("qkv_bias", False),
+                  "bias": m.get("out_bias", False) or m.get("mlp_bias", False)})
+    return s
+
+
 def check_megatron_like(deepspeed):
     argv = open(sys.argv[4]).read().split("\n")[:-1]
     f = flags(argv)
@@ -87,6 +109,24 @@ def check_megatron_like(deepspeed):
         if V % t == 0:
             eq("padded vocabulary", padded, V)
     eq("--bf16", one(f, "--bf16"), True)
+    ms = model_settings()
+    eq("--hidden-dropout", float(one(f, "--hidden-dropout")), ms["dropout"])
+    eq("--attention-dropout", float(one(f, "--attention-dropout")), ms["dropout"])
+    eps = "--layernorm-epsilon" if deepspeed else "--norm-epsilon"
+    eq(eps, float(one(f, eps)), ms["eps"])
+    eq("--normalization", one(f, "--normalization") if "--normalization" in f else None,
+       ("rmsnorm" if deepspeed else "RMSNorm") if ms["rms"] else None)
+    theta = "--rotary-position-embeddings-theta" if deepspeed else "--rotary-base"
+    eq(theta, float(one(f, theta)) if theta in f else None, ms["theta"] if ms["rope"] else None)
+    if not deepspeed:
+        eq("--position-embedding-type", one(f, "--position-embedding-type")
+           if "--position-embedding-type" in f else "learned_absolute",
+           "rope" if ms["rope"] else "learned_absolute")
+        eq("--use-rope-scaling", "--use-rope-scaling" in f, ms["scaling"] is not None)
+        eq("--rope-scaling-factor", float(one(f, "--rope-scaling-factor"))
+           if "--rope-scaling-factor" in f else None, ms["scaling"])
+        eq("--add-qkv-bias", "--add-qkv-bias" in f, ms["qkv_bias"] and not ms["bias"])
+    eq("--disable-bias-linear", "--disable-bias-linear" in f, not ms["bias"])
     gqa = sh["kv_heads"] != sh["heads"]
     if deepspeed:
         eq("--num-key-value-heads", int(one(f, "--num-key-value-heads")) if gqa else None,
@@ -110,12 +150,16 @@ def check_megatron_like(deepspeed):
            g["distributed_optimizer"])
         eq("--overlap-grad-reduce", "--overlap-grad-reduce" in f, g["overlap_grad_reduce"])
     eq("--sequence-parallel", "--sequence-parallel" in f, g["sequence_parallel"])
+    cp = g.get("cp", 1)
+    eq("--context-parallel-size", int(one(f, "--context-parallel-size"))
+       if "--context-parallel-size" in f else 1, cp)
+    eq("world", t * cp * p * d, gpus)
     rc = g["recompute"]
     eq("--recompute-granularity", f.get("--recompute-granularity"),
        None if rc == "none" else [rc])
     eq("--recompute-method", f.get("--recompute-method"), ["uniform"] if rc == "full" else None)
     eq("--recompute-num-layers", f.get("--recompute-num-layers"), ["1"] if rc == "full" else None)
-    eq("world", per_node * nnodes, t * p * d)
+    eq("world", per_node * nnodes, t * g.get("cp", 1) * p * d)
 
 
 # Nanotron's config dataclasses (nanotron/config/config.py, parallelism_config.py,
@@ -299,7 +343,11 @@ def check_torchtitan_module():
     eq("pipeline_parallel_degree", val["parallelism.pipeline_parallel_degree"], p)
     dr, ds = val["parallelism.data_parallel_replicate_degree"], val["parallelism.data_parallel_shard_degree"]
     eq("dp degrees", dr * ds, d)
-    eq("data_parallel_shard_degree", ds, d if g["distributed_optimizer"] else 1)
+    zero = 3 if g.get("fsdp") else max(g.get("zero", 0), 1 if g["distributed_optimizer"] else 0)
+    eq("data_parallel_shard_degree", ds, (g.get("hsdp_shard") or d) if zero else 1)
+    eq("fsdp_reshard_after_forward", val["parallelism.fsdp_reshard_after_forward"],
+       "never" if zero in (1, 2) else "default")
+    eq("context_parallel_degree", val["parallelism.context_parallel_degree"], g.get("cp", 1))
     eq("world", dr * ds * t * p * val["parallelism.context_parallel_degree"], gpus)
     eq("enable_sequence_parallel", val["parallelism.enable_sequence_parallel"],
        g["sequence_parallel"])
@@ -325,6 +373,83 @@ def check_torchtitan_module():
         stages = (p * (2 if g["schedule"] == "interleaved" else 1) if k is None
                   else -(-(L + 2) // k))
         eq("torchtitan's stage count", stages, p * v)
+
+
+def check_megatron_bridge():
+    """The torchrun command line the script built: run_recipe.py with a recipe and KEY=VALUE
+    overrides, each key a field of Bridge's ConfigContainer sections (the committed list), each
+    value the plan's; Hydra's spellings (true/false/null)."""
+    known = known_fields("megatron-bridge")
+    argv = open(sys.argv[4]).read().split("\n")[:-1]
+    f = flags(argv)
+    eq("--nproc_per_node", int(one(f, "--nproc_per_node")), per_node)
+    eq("--nnodes", int(one(f, "--nnodes")), nnodes)
+    i = argv.index(one(f, "--master_port")) + 1
+    if not argv[i].endswith("/scripts/training/run_recipe.py"):
+        sys.exit(f"megatron-bridge: torchrun runs {argv[i]}, not scripts/training/run_recipe.py")
+    eq("--mode", one(f, "--mode"), "pretrain")
+    recipe = one(f, "--recipe")
+    if not recipe.endswith("_config"):
+        sys.exit(f"megatron-bridge: --recipe {recipe} is not a recipe function")
+    ov = {}
+    for a in argv[i + 1:]:
+        if a.startswith("-") or a in (recipe, "pretrain", one(f, "--dataset")):
+            continue
+        key, sep, value = a.partition("=")
+        if not sep:
+            sys.exit(f"megatron-bridge: argument {a!r} is no KEY=VALUE override")
+        if key not in known:
+            sys.exit(f"megatron-bridge: {key}: not a field of Bridge's ConfigContainer "
+                     "(tests/data/launcher-fields/megatron-bridge.txt)")
+        if key in ov:
+            sys.exit(f"megatron-bridge: {key} overridden twice")
+        ov[key] = yaml.safe_load(value)  # Hydra's values are YAML scalars
+    M = lambda k: ov[f"model.{k}"]
+    eq("tensor_model_parallel_size", M("tensor_model_parallel_size"), t)
+    eq("pipeline_model_parallel_size", M("pipeline_model_parallel_size"), p)
+    eq("virtual_pipeline_model_parallel_size", M("virtual_pipeline_model_parallel_size"),
+       v if v > 1 else None)
+    cp = g.get("cp", 1)
+    eq("context_parallel_size", M("context_parallel_size"), cp)
+    eq("world", t * p * cp * d, gpus)
+    eq("sequence_parallel", M("sequence_parallel"), g["sequence_parallel"])
+    eq("num_layers_in_first_pipeline_stage", M("num_layers_in_first_pipeline_stage"),
+       g.get("first_stage_layers") or None)
+    eq("num_layers_in_last_pipeline_stage", M("num_layers_in_last_pipeline_stage"),
+       g.get("last_stage_layers") or None)
+    rc = g["recompute"]
+    eq("recompute_granularity", M("recompute_granularity"), None if rc == "none" else rc)
+    eq("recompute_method", M("recompute_method"), "uniform" if rc == "full" else None)
+    for k, want in (("num_layers", "layers"), ("hidden_size", "hidden"),
+                    ("ffn_hidden_size", "ffn"), ("num_attention_heads", "heads"),
+                    ("num_query_groups", "kv_heads"), ("vocab_size", "vocab"),
+                    ("seq_length", "seq")):
+        eq(k, M(k), sh[want])
+    eq("dataset.seq_length", ov["dataset.seq_length"], sh["seq"])
+    eq("share_embeddings_and_output_weights", M("share_embeddings_and_output_weights"),
+       sh["tied_embeddings"])
+    llama = sh["family"] == "llama"
+    eq("normalization", M("normalization"), "RMSNorm" if llama else "LayerNorm")
+    eq("position_embedding_type", M("position_embedding_type"),
+       "rope" if llama else "learned_absolute")
+    ms = model_settings()
+    eq("hidden_dropout", M("hidden_dropout"), ms["dropout"])
+    eq("attention_dropout", M("attention_dropout"), ms["dropout"])
+    eq("layernorm_epsilon", M("layernorm_epsilon"), ms["eps"])
+    eq("rotary_base", ov.get("model.rotary_base"), int(ms["theta"]) if ms["rope"] else None)
+    eq("rope_scaling", ov.get("model.rope_scaling", False), ms["scaling"] is not None)
+    eq("rope_scaling_factor", ov.get("model.rope_scaling_factor"), ms["scaling"])
+    eq("add_bias_linear", M("add_bias_linear"), ms["bias"])
+    eq("add_qkv_bias", M("add_qkv_bias"), ms["qkv_bias"])
+    eq("train.micro_batch_size", ov["train.micro_batch_size"], mb)
+    eq("train.global_batch_size", ov["train.global_batch_size"], gb)
+    zero = 3 if g.get("fsdp") else max(g.get("zero", 0), 1 if g["distributed_optimizer"] else 0)
+    for sec in ("ddp", "optimizer"):
+        eq(f"{sec}.use_distributed_optimizer", ov[f"{sec}.use_distributed_optimizer"], zero > 0)
+    eq("ddp.use_megatron_fsdp", ov["ddp.use_megatron_fsdp"], zero > 1)
+    eq("ddp.data_parallel_sharding_strategy", ov["ddp.data_parallel_sharding_strategy"],
+       {0: "no_shard", 1: "no_shard", 2: "optim_grads", 3: "optim_grads_params"}[zero])
+    eq("ddp.overlap_grad_reduce", ov["ddp.overlap_grad_reduce"], g.get("overlap_grad_reduce", False))
 
 
 def check_svg():
@@ -396,6 +521,9 @@ elif fmt == "deepspeed":
     eq("bf16.enabled", c["bf16"]["enabled"], True)
 elif fmt == "torchtitan":
     check_torchtitan_module()
+elif fmt == "megatron-bridge":
+    import yaml
+    check_megatron_bridge()
 elif fmt == "torchtitan-toml":
     import tomllib
     c = tomllib.load(open(path, "rb"))
@@ -457,6 +585,15 @@ elif fmt in ("nemo1", "nanotron"):
            "huggingface" if sh["family"] == "llama" else "megatron")
         eq("make_vocab_size_divisible_by", mo.get("make_vocab_size_divisible_by"),
            1 if sh["vocab"] % t == 0 else None)
+        ms = model_settings()
+        eq("hidden_dropout", mo["hidden_dropout"], ms["dropout"])
+        eq("attention_dropout", mo["attention_dropout"], ms["dropout"])
+        eq("layernorm_epsilon", mo["layernorm_epsilon"], ms["eps"])
+        eq("normalization", mo["normalization"], "rmsnorm" if ms["rms"] else "layernorm")
+        eq("bias", mo["bias"], ms["bias"])
+        eq("rotary_base", mo.get("rotary_base"), ms["theta"] if ms["rope"] else None)
+        eq("scale_positional_embedding", mo.get("scale_positional_embedding", False),
+           ms["scaling"] is not None)
         eq("optim.name", mo["optim"]["name"],
            "distributed_fused_adam" if g["distributed_optimizer"] else "fused_adam")
     else:
@@ -473,6 +610,11 @@ elif fmt in ("nemo1", "nanotron"):
                         ("intermediate_size", "ffn"), ("num_attention_heads", "heads"),
                         ("num_key_value_heads", "kv_heads"), ("vocab_size", "vocab")):
             eq(k, mc[k], sh[want])
+        ms = model_settings()
+        eq("rms_norm_eps", mc["rms_norm_eps"], ms["eps"])
+        eq("rope_theta", mc["rope_theta"], ms["theta"])
+        eq("rope_scaling", mc["rope_scaling"], None)
+        eq("attention_bias", mc["attention_bias"], ms["qkv_bias"])
         eq("zero_stage", c["optimizer"]["zero_stage"], 1 if g["distributed_optimizer"] else 0)
         check_schema("", c, NANOTRON)
         eq("recompute_layer", par.get("recompute_layer", False), g["recompute"] == "full")

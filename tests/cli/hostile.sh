@@ -291,7 +291,8 @@ bad "[1, 1000000000]" "" $SEARCH --gpus 8 --global-batch 1000000001
 bad "[1, 1048576]" "" $SEARCH --gpus 1048577 --global-batch 64
 # the billion-sample plan through every emitter: written, or refused in one line (the SVG draws
 # at most so many pipeline slots; torchtitan and nanotron take Llama models only)
-for f in megatron megatron-deepspeed deepspeed torchtitan torchtitan-toml nemo1 nanotron report svg plan \
+for f in megatron megatron-deepspeed megatron-bridge deepspeed torchtitan torchtitan-toml nemo1 nanotron \
+	report svg plan \
 	exec; do
 	run "" $P emit --plan "$tmp/big-exhaustive.json" --format $f -o "$tmp/big.out"
 	n=$((n + 1))
