@@ -31,7 +31,8 @@ enum {
 	PP_RULE_TP_NEEDS_SP = 1 << 13, /* torchtitan: tensor parallelism is always sequence parallel */
 	PP_RULE_MB_PER_STAGE = 1 << 14,/* torchtitan: micro-batches >= p*v */
 	PP_RULE_NO_GPIPE = 1 << 15,    /* Megatron, NeMo, DeepSpeed: no GPipe schedule with p > 1 */
-	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core: interleaving needs p > 2 */
+	PP_RULE_INTERLEAVE_P3 = 1 << 16,/* Megatron core without p2p overlap (NeMo 1.x's default):
+					* interleaving needs p > 2 */
 	PP_RULE_NO_SELECTIVE = 1 << 17,/* Nanotron: full-layer recompute only */
 	PP_RULE_ZERO1_ONLY = 1 << 18,  /* Nanotron: ZeRO stage 0 or 1 */
 	PP_RULE_OVERLAPS = 1 << 19,    /* Megatron, NeMo: TP overlap needs SP, param-gather overlap

@@ -198,6 +198,12 @@ while IFS='|' read -r pf f rule; do
 	[ ! -e "$tmp/never" ] || { bad "rule \"$rule\": output written"; rm -f "$tmp/never"; }
 done <"$tmp/rules"
 [ "$(wc -l <"$tmp/rules")" -eq 31 ] || bad "expected 31 rule plans"
+# Megatron-LM takes the interleaved schedule on p = 2 (its p2p overlap is on by default)
+"$P" cost --model models/llama3-70b.json --hw hwprofiles/dgx-h100.json --t 8 --p 2 --d 8 --micro-batch 1 \
+	--global-batch 64 --virtual-stages 2 --sequence-parallel -o "$tmp/p2v2.json" >/dev/null || bad "p=2 v=2 plan"
+"$P" emit --plan "$tmp/p2v2.json" --format megatron >"$tmp/p2v2.sh" || bad "megatron refuses p=2 interleaved"
+grep -q -- '--pipeline-model-parallel-size 2$' "$tmp/p2v2.sh" && grep -q -- '--num-virtual-stages-per-pipeline-rank 2$' "$tmp/p2v2.sh" \
+	|| bad "p=2 interleaved script lacks its flags"
 
 # torchtitan, Interleaved1F1B with v = 4 on p = 2 (80 layers): 11 layers per stage makes
 # ceil(82 / 11) = 8 = p*v stages; emit_check.py recomputes torchtitan's count
