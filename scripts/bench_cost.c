@@ -6,6 +6,13 @@
  *
  * usage: bench_cost MODEL HW [STACK]   the three figures
  *        bench_cost --floor            the floor alone, nanoseconds per evaluation (one number)
+ *        bench_cost --startup MODEL HW GPUS BATCH
+ *                                      start-up against search (issue 13, point 4): loading the
+ *                                      graph and profile and building the cost context, against
+ *                                      the exhaustive search, best of 5 each
+ *        bench_cost --mip MODEL HW     one ILP MIP (pp_ilp_configs) per pipeline degree p = 8,
+ *                                      16, 32, 64 on 1024 GPUs: seconds (best of 3), proven or not
+ *                                      (issue 13, point 3: at most ~20 ms each)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +21,7 @@
 
 #include "parplan/comm.h"
 #include "parplan/cost.h"
+#include "parplan/search.h"
 
 static double now(void)
 {
@@ -144,6 +152,98 @@ static double evals_per_s(const pp_costctx *c, pp_cost_memo *memo, const pp_glob
 	return n / dt;
 }
 
+/* start-up (load + context) and exhaustive search seconds, best of 5 each */
+static int startup(const char *model, const char *hwp, int gpus, int batch)
+{
+	double best_load = 0, best_search = 0;
+	int round, rc = 0;
+	for (round = 0; round < 5 && rc == 0; round++) {
+		pp_error err = PP_ERROR_INIT;
+		pp_graph *g = NULL;
+		pp_hw *hw = NULL;
+		pp_costctx *c = NULL;
+		pp_search_opts o = PP_SEARCH_OPTS_INIT;
+		pp_search_result r;
+		double t0 = now(), t1, t2;
+		if (pp_graph_load(model, &g, &err) || pp_hw_load(hwp, &hw, &err) || pp_costctx_new(&c, g, hw, &err)) {
+			fprintf(stderr, "bench_cost: %s: %s\n", err.file, err.msg);
+			rc = 2;
+		}
+		t1 = now();
+		o.space.gpus = gpus;
+		o.space.global_batch = batch;
+		if (rc == 0 && pp_search_exhaustive(c, &o, &r, &err) < 0) {
+			fprintf(stderr, "bench_cost: %s\n", err.msg);
+			rc = 2;
+		}
+		t2 = now();
+		if (rc == 0) {
+			if (round == 0 || t1 - t0 < best_load)
+				best_load = t1 - t0;
+			if (round == 0 || t2 - t1 < best_search)
+				best_search = t2 - t1;
+			if (round == 0)
+				printf("start-up %s on %d GPUs, batch %d: %d ops, %.0f plans scored\n", g->name, gpus,
+				       batch, g->n_ops, r.states);
+			pp_search_result_release(&r);
+		}
+		pp_costctx_free(c);
+		pp_hw_free(hw);
+		pp_graph_free(g);
+	}
+	if (rc == 0)
+		printf("  load + context %.4f s, exhaustive search %.4f s (best of 5): start-up is %.0f%% of the whole "
+		       "(target < 20%%: %s)\n", best_load, best_search, 100 * best_load / (best_load + best_search),
+		       best_load / (best_load + best_search) < 0.2 ? "ok" : "MISSED");
+	return rc;
+}
+
+/* one MIP per p: t = 8, d = 1024 / (8p), b = 1, selective recompute, distributed optimizer */
+static int mip_times(const char *model, const char *hwp)
+{
+	static const int ps[] = {8, 16, 32, 64};
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	pp_hw *hw = NULL;
+	pp_costctx *c = NULL;
+	uint8_t *cfg;
+	int i, rc = 0;
+	if (pp_graph_load(model, &g, &err) || pp_hw_load(hwp, &hw, &err) || pp_costctx_new(&c, g, hw, &err)) {
+		fprintf(stderr, "bench_cost: %s: %s\n", err.file, err.msg);
+		return 2;
+	}
+	cfg = malloc((size_t)g->n_ops);
+	printf("ilp: one MIP of %s on 1024 GPUs (t=8, b=1, selective recompute, distributed optimizer), best of 3:\n",
+	       g->name);
+	for (i = 0; i < 4 && cfg; i++) {
+		pp_global gl = bench_plan();
+		double best = 0, obj = 0, gap = 0;
+		int round, optimal = 0, r = 0;
+		gl.p = ps[i];
+		gl.d = 1024 / (8 * ps[i]);
+		gl.distributed_optimizer = 1;
+		for (round = 0; round < 3; round++) {
+			double t0 = now(), dt;
+			r = pp_ilp_configs(c, &gl, 0, cfg, &obj, &optimal, &gap, &err);
+			dt = now() - t0;
+			if (round == 0 || dt < best)
+				best = dt;
+		}
+		if (r < 0)
+			printf("  p=%-3d %s\n", ps[i], err.msg);
+		else
+			printf("  p=%-3d %8.1f ms  %s  objective %.4f s  (target <= ~20 ms: %s)\n", ps[i], best * 1e3,
+			       optimal ? "proven optimal" : "NOT proven", obj, best <= 0.02 ? "ok" : "MISSED");
+	}
+	if (!cfg)
+		rc = 2;
+	free(cfg);
+	pp_costctx_free(c);
+	pp_hw_free(hw);
+	pp_graph_free(g);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *model = argc > 1 ? argv[1] : "models/gpt3-175b.json";
@@ -160,6 +260,10 @@ int main(int argc, char **argv)
 	double plain, cached, fl, sum_plain, sum_cached;
 	int agree;
 
+	if (argc > 3 && strcmp(argv[1], "--mip") == 0)
+		return mip_times(argv[2], argv[3]);
+	if (argc > 5 && strcmp(argv[1], "--startup") == 0)
+		return startup(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
 	if (floor_only) {
 		if (pp_hw_load(argc > 2 ? argv[2] : "hwprofiles/dgx-a100-80g.json", &hw, &err)) {
 			fprintf(stderr, "bench_cost: %s: %s\n", err.file, err.msg);

@@ -449,10 +449,15 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	    plan->node_devices < 1 || L < 1 || sh->heads < 1 || sh->kv_heads < 1)
 		return pp_error_set(err, PP_EINVALID, NULL, "global",
 				    "%s: degrees, batch sizes and model shape must be at least 1", fmt);
+	/* Megatron-LM d98e8a64 arguments.py: one virtual stage per rank is no virtual pipeline
+	 * (virtual_pipeline_model_parallel_size set to None); torchtitan's Interleaved1F1B needs 2
+	 * stages per rank (pipeline_parallel.py) */
 	if (gl->schedule == PP_SCHED_INTERLEAVED && v < 2)
 		return BROKEN("global.virtual_stages", "interleaving needs v > 1",
 			      "the interleaved schedule needs at least 2 model chunks per stage "
 			      "(virtual_stages = %lld)", v);
+	/* torchtitan b5bcd76 registers llama3 flavors (models/llama3/__init__.py), Nanotron 2411b02
+	 * a LlamaConfig model_config (config/models_config.py): no GPT block */
 	if ((rules & PP_RULE_LLAMA_ONLY) && !sh->family_llama)
 		return BROKEN("model_shape.family", "llama models only",
 			      "%s has no GPT (LayerNorm, GELU, learned positions) model", fmt);
@@ -466,6 +471,7 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("gpus", gl->cp > 1 ? "world size = t*cp*p*d" : "world size = t*p*d",
 			      "%s = %lld but the plan has %d GPUs", gl->cp > 1 ? "t*cp*p*d" : "t*p*d",
 			      (long long)world, plan->gpus);
+	/* torchrun --nproc_per_node is one count for every node */
 	if ((rules & PP_RULE_NODES) && plan->gpus > plan->node_devices &&
 	    plan->gpus % plan->node_devices)
 		return BROKEN("gpus", "whole nodes", "%d GPUs do not fill nodes of %d", plan->gpus,
@@ -477,6 +483,8 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
 			      "global batch %d is not divisible by micro-batch*d = %lld",
 			      gl->global_batch, gl->micro_batch * d);
+	/* DeepSpeed edaa722 runtime/pipe/schedule.py (TrainSchedule, one stage per rank); Nanotron
+	 * 2411b02 config/parallelism_config.py pp_engine "1f1b" or "afab" */
 	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))
 		return BROKEN("global.schedule", "no interleaved schedule",
 			      "%s has no interleaved (virtual stage) pipeline schedule", fmt);
@@ -485,6 +493,10 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 	if ((rules & PP_RULE_NO_GPIPE) && p > 1 && gl->schedule == PP_SCHED_GPIPE)
 		return BROKEN("global.schedule", "no GPipe schedule",
 			      "%s runs 1F1B, not GPipe, with pipeline parallelism", fmt);
+	/* formats with no per-stage layer count: DeepSpeed edaa722 runtime/pipe/module.py
+	 * partition_method (what Megatron-DeepSpeed passes splits evenly), Nanotron's even split,
+	 * NeMo 1.x's megatron_gpt_config (no first/last stage keys), torchtitan's
+	 * layers-per-stage split (the first/last-stage-less-layers it writes are the defaults) */
 	if ((rules & PP_RULE_NO_UNEVEN) && (gl->first_stage_layers || gl->last_stage_layers))
 		return BROKEN("global.first_stage_layers", "even pipeline stages",
 			      "%s cannot give the first or last stage a different layer count", fmt);
@@ -499,8 +511,9 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			if (p < 2)
 				return BROKEN("global.p", "interleaving needs p > 1",
 					      "the interleaved schedule needs pipeline parallelism");
-			/* NeMo 1.x's Megatron core; current Megatron-LM requires it only without p2p
-			 * overlap (emit_megatron.c) */
+			/* NeMo 1.x's Megatron-LM (megatron/training/arguments.py of its era asserted
+			 * p > 2 with virtual stages, before the p2p-overlap exception of d98e8a64);
+			 * current Megatron-LM requires it only without p2p overlap (emit_megatron.c) */
 			if ((rules & PP_RULE_INTERLEAVE_P3) && p < 3)
 				return BROKEN("global.p", "interleaving needs p > 2",
 					      "Megatron core refuses the interleaved schedule with p = %lld "

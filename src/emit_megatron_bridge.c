@@ -25,8 +25,11 @@
  * interleaving (Megatron-LM's is in its argument parser only); with p = 2 the overrides turn on
  * p2p overlap (model.overlap_p2p_comm, which needs batch_p2p_comm off: model_parallel_config.py),
  * what Megatron-LM requires there.  Layers divisible by p (by p*v interleaved), uneven first/last
- * stages (num_layers_in_first/last_pipeline_stage) as in Megatron core's TransformerConfig.
+ * stages (num_layers_in_first/last_pipeline_stage, or interleaved with an end stage one layer
+ * short of a middle one that v does not divide, account_for_embedding/loss_in_pipeline_split:
+ * pp_global_uneven_form) as in Megatron core's TransformerConfig.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "emit_int.h"
@@ -61,7 +64,7 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 	pp_emit_model ms;
 	pp_sbuf b = PP_SBUF_INIT;
 	size_t i, pick = 0, fallback = sh->family_llama ? 0 : 3;
-	int rc, found = 0, nnodes, per_node, zero = pp_global_zero_stage(gl);
+	int rc, found = 0, nnodes, per_node, zero = pp_global_zero_stage(gl), acc;
 	char eps[32], drop[32];
 
 	*out = NULL;
@@ -114,16 +117,25 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 			     gl->virtual_stages);
 	else
 		pp_sb_printf(&b, "\tmodel.virtual_pipeline_model_parallel_size=null\n");
-	if (gl->first_stage_layers)
+	/* uneven stages: the layer counts, or, interleaved with an end stage one layer short of a
+	 * middle one that v does not divide, the embedding and loss counted as layers
+	 * (pp_global_uneven_form; TransformerConfig refuses the two together, and some recipes set
+	 * the account-for fields, so both are always written) */
+	acc = (gl->first_stage_layers || gl->last_stage_layers) && plan->shape.layers <= INT_MAX &&
+	      pp_global_uneven_form((int)plan->shape.layers, gl, NULL) == PP_UNEVEN_ACCOUNT;
+	if (gl->first_stage_layers && !acc)
 		pp_sb_printf(&b, "\tmodel.num_layers_in_first_pipeline_stage=%d\n",
 			     gl->first_stage_layers);
 	else
 		pp_sb_printf(&b, "\tmodel.num_layers_in_first_pipeline_stage=null\n");
-	if (gl->last_stage_layers)
+	if (gl->last_stage_layers && !acc)
 		pp_sb_printf(&b, "\tmodel.num_layers_in_last_pipeline_stage=%d\n",
 			     gl->last_stage_layers);
 	else
 		pp_sb_printf(&b, "\tmodel.num_layers_in_last_pipeline_stage=null\n");
+	pp_sb_printf(&b, "\tmodel.account_for_embedding_in_pipeline_split=%s\n"
+			 "\tmodel.account_for_loss_in_pipeline_split=%s\n",
+		     hbool(acc && gl->first_stage_layers), hbool(acc && gl->last_stage_layers));
 	pp_sb_printf(&b, "\tmodel.context_parallel_size=%d\n\tmodel.sequence_parallel=%s\n",
 		     gl->cp > 1 ? gl->cp : 1, hbool(gl->sequence_parallel));
 	if (gl->cp > 1) /* TransformerConfig.cp_comm_type */

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "graph_int.h"
+#include "json_int.h"
 #include "parplan/graph.h"
 #include "parplan/io.h"
 
@@ -399,6 +400,36 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+START_TEST(test_jpath_as_snprintf)
+{
+	/* the hand-written JSON path builders (issue 13, point 4) write what snprintf's
+	 * "%.200s[%d]", "%.200s" and "%.180s.%.60s" write, truncation included */
+	static const int iv[] = {0, 7, 10, 99, 12345, 2147483647, -1, -2147483647 - 1};
+	char a[PP_JPATH_MAX], b[PP_JPATH_MAX], big[400];
+	const char *ps[5], *ks[3];
+	int p, i, k;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ps[0] = NULL, ps[1] = "", ps[2] = "tensors", ps[3] = "ops[3].inputs", ps[4] = big;
+	ks[0] = "name", ks[1] = big, ks[2] = "";
+	for (p = 0; p < 5; p++) {
+		for (i = 0; i < 8; i++) {
+			pp_jpath_idx(a, ps[p], iv[i]);
+			snprintf(b, sizeof(b), "%.200s[%d]", ps[p] ? ps[p] : "", iv[i]);
+			ck_assert_str_eq(a, b);
+		}
+		for (k = 0; k < 3; k++) {
+			pp_jpath_key(a, ps[p], ks[k]);
+			if (!ps[p] || !ps[p][0])
+				snprintf(b, sizeof(b), "%.200s", ks[k]);
+			else
+				snprintf(b, sizeof(b), "%.180s.%.60s", ps[p], ks[k]);
+			ck_assert_str_eq(a, b);
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("graph");
@@ -407,6 +438,7 @@ int main(void)
 	int failed;
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_published_parameter_counts);
+	tcase_add_test(tc, test_jpath_as_snprintf);
 	tcase_add_test(tc, test_gpt_parameter_formula);
 	tcase_add_test(tc, test_gpt_flops_per_token);
 	tcase_add_test(tc, test_korthikanti_saved_bytes);

@@ -802,14 +802,14 @@ static int find405_fn(void *arg, const pp_global *gl, const pp_cost *cost)
 	return 0;
 }
 
-static char *megatron_script(const fx *f, const pp_global *gl)
+static char *launcher_text(const fx *f, const pp_global *gl, const char *format)
 {
 	pp_plan plan;
 	pp_error err = PP_ERROR_INIT;
 	char *text = NULL;
 	ck_assert_msg(pp_plan_init(&plan, f->g, "llama3-405b.json", "dgx-h100", NULL, 8, gl, NULL, &err) == 0,
 		      "%s", err.msg);
-	ck_assert_msg(pp_emit(&plan, "megatron", NULL, &text, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_emit(&plan, format, NULL, &text, &err) == 0, "%s", err.msg);
 	pp_plan_release(&plan);
 	return text;
 }
@@ -876,20 +876,32 @@ START_TEST(test_llama3_405b_interleaved_uneven)
 		pp_plan_release(&plan);
 	}
 	/* emitted: Megatron-LM's account-for flags, not the decoder ones (7 % 2 != 0) */
-	text = megatron_script(&f, &gl);
+	text = launcher_text(&f, &gl, "megatron");
 	ck_assert_ptr_nonnull(strstr(text, "--num-virtual-stages-per-pipeline-rank 2\n"));
 	ck_assert_ptr_nonnull(strstr(text, "--account-for-embedding-in-pipeline-split\n"));
 	ck_assert_ptr_nonnull(strstr(text, "--account-for-loss-in-pipeline-split\n"));
 	ck_assert_ptr_null(strstr(text, "--decoder-first-pipeline-num-layers"));
 	free(text);
+	/* Megatron-Bridge: the same TransformerConfig fields as overrides */
+	text = launcher_text(&f, &gl, "megatron-bridge");
+	ck_assert_ptr_nonnull(strstr(text, "model.virtual_pipeline_model_parallel_size=2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "model.account_for_embedding_in_pipeline_split=true\n"));
+	ck_assert_ptr_nonnull(strstr(text, "model.account_for_loss_in_pipeline_split=true\n"));
+	ck_assert_ptr_nonnull(strstr(text, "model.num_layers_in_first_pipeline_stage=null\n"));
+	free(text);
 	/* a split the decoder flags can say keeps them: 4 + 14*8 + 10, each a multiple of v = 2 */
 	gl.first_stage_layers = 4, gl.last_stage_layers = 10;
 	ck_assert_msg(pp_global_validate(f.g, &gl, 256, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(pp_global_uneven_form(126, &gl, NULL), PP_UNEVEN_DECODER);
-	text = megatron_script(&f, &gl);
+	text = launcher_text(&f, &gl, "megatron");
 	ck_assert_ptr_nonnull(strstr(text, "--decoder-first-pipeline-num-layers 4\n"));
 	ck_assert_ptr_nonnull(strstr(text, "--decoder-last-pipeline-num-layers 10\n"));
 	ck_assert_ptr_null(strstr(text, "--account-for"));
+	free(text);
+	text = launcher_text(&f, &gl, "megatron-bridge");
+	ck_assert_ptr_nonnull(strstr(text, "model.num_layers_in_first_pipeline_stage=4\n"));
+	ck_assert_ptr_nonnull(strstr(text, "model.num_layers_in_last_pipeline_stage=10\n"));
+	ck_assert_ptr_nonnull(strstr(text, "model.account_for_embedding_in_pipeline_split=false\n"));
 	free(text);
 	/* the v the walk and MCMC try on a layout: the divisors of a middle stage's layers (8 ranks,
 	 * 15 + 6*16 + 15: 2, 4, 8, 16; 16 leaves the end chunks empty and the rule refuses it) */

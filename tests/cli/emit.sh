@@ -266,11 +266,13 @@ for f in megatron nemo1; do
 done
 
 # the torchtitan module's read-back check has teeth: a field torchtitan's dataclasses lack (the
-# 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, or a wrong degree fails it
+# 0.2 TOML's local_batch_size), a keyword ParallelismConfig lacks, a wrong degree, or an import
+# torchtitan no longer has (0.2's JobConfig) fails it
 pf=tests/data/plans/llama3-70b-h100.json
 for edit in 's/^    config.training.mixed_precision_param = /    config.training.local_batch_size = /' \
 	's/^        expert_parallel_degree=1,/        pipeline_parallel_microbatch_size=1,/' \
-	's/^        tensor_parallel_degree=8,/        tensor_parallel_degree=4,/'; do
+	's/^        tensor_parallel_degree=8,/        tensor_parallel_degree=4,/' \
+	's/^from torchtitan.config import CompileConfig, ParallelismConfig$/from torchtitan.config import CompileConfig, JobConfig, ParallelismConfig/'; do
 	sed "$edit" "$G/llama3-70b-h100/torchtitan" >"$tmp/tt-bad.py"
 	cmp -s "$tmp/tt-bad.py" "$G/llama3-70b-h100/torchtitan" && bad "edit $edit changed nothing"
 	python3 tests/cli/emit_check.py torchtitan "$pf" "$tmp/tt-bad.py" >/dev/null 2>&1 &&
