@@ -93,12 +93,18 @@ struct pp_costctx {
 	int *ext_prefix;        /* [e * (L+1) + l] */
 	double *layer_in_elems; /* per class: elements per sample of the layer's input */
 	double gemm_flops_sample, layer_gemm_flops_sample, attn_gemm_flops_sample;
+	double lin_flops_sample; /* forward FLOPs of the layers' linear GEMMs per sample */
 	int n_scored, *scored;  /* every op whose config the evaluation reads */
 	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
 	pp_gemm_memo *gemm_memo; /* with a table: its lookups, each shape interpolated once */
 	double mamf;            /* shape-aware model: max achievable matmul FLOP/s x the stack's
 				 * gemm efficiency; 0: the profile's table or flat efficiency */
 	int sms;
+	/* fp8 / mxfp8 linear GEMMs (index pp_precision; [0] unused): the device's peak, and the
+	 * rates the three GEMM models above use for them (0 where the device lacks the precision) */
+	double lp_peak[3], lp_mamf[3], lp_rate[3];
+	double lin_frac;        /* of all parameters, those of the layers' linear GEMMs */
+	double *cls_lin_frac;   /* per class: of its parameters, those of its linear GEMMs */
 	pp_stack st;            /* the software stack (pp_stack_legacy unless set) */
 	unsigned gen;           /* bumped when the stack changes (memos flush: cost_memo.c) */
 	unsigned allowed[PP_OP_TYPE_COUNT]; /* bit c: config c allowed for the op type */
@@ -337,6 +343,7 @@ void pp_costctx_free(pp_costctx *c)
 	free(c->ext_prefix);
 	free(c->layer_in_elems);
 	free(c->scored);
+	free(c->cls_lin_frac);
 	pp_gemm_memo_free(c->gemm_memo);
 	free(c);
 }
@@ -354,6 +361,7 @@ const pp_hw *pp_costctx_hw(const pp_costctx *c)
 void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
 {
 	const pp_hw *hw = c->hw;
+	int i;
 	if (st)
 		c->st = *st;
 	else
@@ -368,6 +376,24 @@ void pp_costctx_set_stack(pp_costctx *c, const pp_stack *st)
 		c->mamf = hw->matmul_max_tflops * 1e12 * c->st.gemm_efficiency *
 			  (pk > 0 ? c->peak / (pk * 1e12) : 1.0);
 		c->gemm_rate = 0;
+	}
+	for (i = PP_PREC_FP8; i <= PP_PREC_MXFP8; i++) {
+		pp_dtype dt = i == PP_PREC_FP8 ? PP_DTYPE_FP8 : PP_DTYPE_MXFP8;
+		double pk = hw->peak_tflops[dt] * 1e12, pk8 = hw->peak_tflops[PP_DTYPE_FP8] * 1e12;
+		c->lp_peak[i] = pk;
+		c->lp_mamf[i] = c->lp_rate[i] = 0;
+		if (pk <= 0)
+			continue;
+		if (c->mamf > 0)
+			/* the measured fp8 maximum where the profile has one (mxfp8 scaled by its peak
+			 * over fp8's), else the bf16 maximum scaled by the peak ratio (assumption,
+			 * docs/formats.md) */
+			c->lp_mamf[i] = c->st.gemm_efficiency *
+					(hw->matmul_fp8_max_tflops > 0 && pk8 > 0
+						 ? hw->matmul_fp8_max_tflops * 1e12 * pk / pk8
+						 : c->mamf / c->st.gemm_efficiency * pk / c->peak);
+		else if (c->gemm_rate > 0)
+			c->lp_rate[i] = pp_hw_gemm_flops(hw, dt, 1, 1, 1);
 	}
 }
 
@@ -552,12 +578,37 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 	for (i = 0; i < g->n_ops; i++)
 		if (c->rep[i] == i)
 			c->scored[c->n_scored++] = i;
+	/* the parameters fp8 weight copies and fp8 parameter gathers apply to */
+	c->cls_lin_frac = calloc((size_t)g->n_classes, sizeof(double));
+	if (!c->cls_lin_frac)
+		goto oom;
+	{
+		double lin = 0, all = 0;
+		for (k = 0; k < g->n_classes; k++) {
+			double cl = 0, ca = 0;
+			for (i = 0; i < c->cls[k].n_ops; i++) {
+				const pp_op *op = &g->ops[c->cls[k].ops[i]];
+				ca += (double)op->params;
+				if (op->type == PP_OP_MATMUL)
+					cl += (double)op->params;
+			}
+			c->cls_lin_frac[k] = ca > 0 ? cl / ca : 0;
+		}
+		for (i = 0; i < g->n_ops; i++) {
+			all += (double)g->ops[i].params;
+			if (g->ops[i].type == PP_OP_MATMUL && g->ops[i].layer >= 0)
+				lin += (double)g->ops[i].params;
+		}
+		c->lin_frac = all > 0 ? lin / all : 0;
+	}
 	for (i = 0; i < g->n_ops; i++) {
 		c->gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].layer >= 0)
 			c->layer_gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].type == PP_OP_ATTENTION)
 			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
+		if (g->ops[i].type == PP_OP_MATMUL && g->ops[i].layer >= 0)
+			c->lin_flops_sample += g->ops[i].gemm_flops;
 	}
 	*out = c;
 	return 0;
@@ -654,6 +705,56 @@ static inline double cp_batch(const pp_global *gl)
 	return gl->cp > 1 ? (double)gl->micro_batch / gl->cp : (double)gl->micro_batch;
 }
 
+/*
+ * Precision (pp_precision): Transformer Engine runs the layers' linear GEMMs in fp8 or mxfp8
+ * under fp8_autocast; attention's batched GEMMs, norms, element-wise ops and the LM head (the
+ * output layer sits outside the layers) stay in the model's dtype (Megatron-LM
+ * core/transformer: only TE linear modules take the fp8 recipe; Micikevicius et al. 2022,
+ * "FP8 Formats for Deep Learning", sec. 4: first and last layers in higher precision).
+ */
+static inline int lp_op(const pp_costctx *c, const pp_global *gl, const pp_op *op)
+{
+	return gl->precision != PP_PREC_BF16 && (unsigned)gl->precision <= PP_PREC_MXFP8 &&
+	       op->type == PP_OP_MATMUL && op->layer >= 0 && c->lp_peak[gl->precision] > 0;
+}
+
+/* Bytes per element of an 8-bit tensor: 1, plus mxfp8's one e8m0 scale per 32 elements (OCP
+ * Microscaling Formats (MX) v1.0 spec, sec. 5.3: block size 32, 8-bit shared scale). */
+static inline double lp_bytes(const pp_global *gl)
+{
+	return gl->precision == PP_PREC_MXFP8 ? 1.0 + 1.0 / 32.0 : 1.0;
+}
+
+/* FLOP/s of an 8-bit GEMM: the same three models as bf16 (shape-aware MAMF, flat rate, table),
+ * at the 8-bit rates pp_costctx_set_stack derived. */
+static inline double lp_rate(const pp_costctx *c, const pp_global *gl, double m, double n, double k)
+{
+	int pr = gl->precision;
+	if (c->lp_mamf[pr] > 0)
+		return pp_cf_gemm_flops(c->lp_mamf[pr], c->sms, m, n, k);
+	if (c->lp_rate[pr] > 0)
+		return c->lp_rate[pr];
+	return pp_gemm_memo_flops(c->gemm_memo, pr == PP_PREC_FP8 ? PP_DTYPE_FP8 : PP_DTYPE_MXFP8,
+				  m, n, k);
+}
+
+double pp_cf_fp8_weight_extra_bytes(int mx, int param_gather)
+{
+	if (param_gather)
+		return 0; /* fp8 weight (1) + column-wise copy (1) = bf16's 2 */
+	return 2.0 * (mx ? 1.0 + 1.0 / 32.0 : 1.0);
+}
+
+double pp_cf_fp8_cast_bytes(double elems, double eb, int mx)
+{
+	/* Transformer Engine's fused cast-transpose (transformer_engine/common/transpose/
+	 * cast_transpose.cu): one read of the high-precision tensor, two 8-bit writes (the
+	 * row-wise copy for this GEMM, the column-wise / transposed copy for the weight-gradient
+	 * GEMM), the amax taken in the same pass (delayed scaling: the scale comes from the amax
+	 * history, no extra pass) */
+	return elems * (eb + 2.0 * (mx ? 1.0 + 1.0 / 32.0 : 1.0));
+}
+
 /* Score op @o under @cfg for micro-batch b on one device.  Returns -1 when the config is not
  * allowed or does not fit. */
 static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cfg cfg, opcost *r)
@@ -684,7 +785,24 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		}
 		flops = 2.0 * m * n * k;
 		bytes = c->eb * (in + out + w);
-		if (c->st.legacy) {
+		if (lp_op(c, gl, op)) {
+			/* 8-bit operands, output in the model's dtype; then the casts: X before the
+			 * forward GEMM, dY before the backward ones (pp_cf_fp8_cast_bytes) */
+			int mx = gl->precision == PP_PREC_MXFP8;
+			double rf = lp_rate(c, gl, m, n, k), rb = rf, rw = rf;
+			bytes = lp_bytes(gl) * (in + w) + c->eb * out;
+			if (!c->st.legacy) {
+				rb = lp_rate(c, gl, m, k, n);
+				rw = lp_rate(c, gl, k, n, m);
+			}
+			r->f_s = MAXD(flops / rf, bytes / c->mem_bw) +
+				 pp_cf_fp8_cast_bytes(in, c->eb, mx) / c->mem_bw;
+			r->b_s = MAXD(flops / rb, bytes / c->mem_bw) +
+				 pp_cf_fp8_cast_bytes(out, c->eb, mx) / c->mem_bw;
+			r->w_s = MAXD(flops / rw, bytes / c->mem_bw);
+			if (!c->st.legacy && op->n_inputs == 3 && !c->st.fused_bias_act)
+				r->f_s += 2.0 * c->eb * out / c->mem_bw;
+		} else if (c->st.legacy) {
 			r->gemm_s = flops / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k));
 			r->f_s = MAXD(r->gemm_s, bytes / c->mem_bw);
 			r->b_s = r->w_s = r->f_s;
@@ -780,6 +898,8 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	 * keeps its whole replicated input; Korthikanti et al. 2022, Table 2's "10" term) */
 	f = is_split(in_layout(cfg)) ? t : 1;
 	r->saved = op->saved_bytes * b / f;
+	if (lp_op(c, gl, op))
+		r->saved *= lp_bytes(gl) / c->eb; /* TE keeps the fp8 (transposed) input for dW */
 	r->core_saved = op->core_saved_bytes * b / f;
 	if (op->type == PP_OP_ATTENTION && c->st.attention == PP_ATTN_FLASH) {
 		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
@@ -867,7 +987,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		 * gathers it again in backward (Korthikanti et al. 2022, sec. 4.2.2) */
 		if (cons->type == PP_OP_MATMUL && e->slot == 0 &&
 		    is_split(out_layout(c->g->ops[e->prod].type, pc)) && !is_split(in_layout(cc)))
-			saved -= cons->saved_bytes * cp_batch(gl) * (1.0 - 1.0 / t);
+			saved -= cons->saved_bytes * cp_batch(gl) * (1.0 - 1.0 / t) *
+				 (lp_op(c, gl, cons) ? lp_bytes(gl) / c->eb : 1.0);
 	}
 	r->f_s = f_s;
 	r->b_s = b_s;
@@ -1031,6 +1152,9 @@ double pp_cost_op_bytes(const pp_costctx *c, const pp_global *gl, int op, pp_cfg
 		else if (gl->recompute == PP_RECOMPUTE_FULL)
 			act = 0; /* the layer keeps only its input, counted once per layer */
 	}
+	if (lp_op(c, gl, &c->g->ops[op])) /* the cached fp8 weight copies */
+		act += oc.params * pp_cf_fp8_weight_extra_bytes(gl->precision == PP_PREC_MXFP8,
+								gl->fp8_param_gather) / (zs == 3 ? pp_global_shard_ranks(gl) : 1);
 	return oc.params * per_param + act;
 }
 
@@ -1066,13 +1190,16 @@ static int hsdp_replicas(const pp_global *gl)
 static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double params_d,
 				double params_td, double *ag_s)
 {
-	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes;
+	double s = 0, ag = 0, gb = c->st.grad_reduce_bytes, wb = WEIGHT_BYTES;
 	int t = gl->t, d = gl->d * gl->cp, nr = hsdp_replicas(gl);
+	/* --fp8-param-gather: the linear weights travel as 1-byte fp8 (mxfp8 with its scales) */
+	if (gl->fp8_param_gather && gl->precision != PP_PREC_BF16)
+		wb = WEIGHT_BYTES * (1.0 - c->lin_frac) + lp_bytes(gl) * c->lin_frac;
 	if (pp_global_zero_stage(gl) > 0) {
 		/* reduce-scatter fp32 gradients, all-gather the updated bf16 weights (summed in this
 		 * order so that the legacy model's numbers stay bit-identical) */
-		double ag_d = dp_coll_s(c, PP_COLL_ALLGATHER, d, t, nr, params_d * WEIGHT_BYTES);
-		double ag_td = dp_coll_s(c, PP_COLL_ALLGATHER, t * d, 1, nr, params_td * WEIGHT_BYTES);
+		double ag_d = dp_coll_s(c, PP_COLL_ALLGATHER, d, t, nr, params_d * wb);
+		double ag_td = dp_coll_s(c, PP_COLL_ALLGATHER, t * d, 1, nr, params_td * wb);
 		s += dp_coll_s(c, PP_COLL_REDUCESCATTER, d, t, nr, params_d * gb) + ag_d;
 		s += dp_coll_s(c, PP_COLL_REDUCESCATTER, t * d, 1, nr, params_td * gb) + ag_td;
 		ag = ag_d + ag_td;
@@ -1136,6 +1263,20 @@ static double in_flight(const pp_global *gl, int s, int m)
 	return n;
 }
 
+int pp_cost_check_precision(const pp_costctx *c, const pp_global *gl, pp_error *err)
+{
+	static const char *const names[] = {"bf16", "fp8", "mxfp8"};
+	if ((unsigned)gl->precision > PP_PREC_MXFP8)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "unknown precision %d", (int)gl->precision);
+	if (gl->precision != PP_PREC_BF16 && !(c->lp_peak[gl->precision] > 0))
+		return pp_error_set(err, PP_EINVALID, NULL, NULL,
+				    "precision %s: hardware profile %s (%s) gives no "
+				    "device.peak_tflops.%s: the device has no %s tensor cores",
+				    names[gl->precision], c->hw->name, c->hw->device_name,
+				    names[gl->precision], names[gl->precision]);
+	return 0;
+}
+
 int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out)
 {
 	return pp_cost_eval_memo(c, NULL, gl, cfg, out);
@@ -1169,13 +1310,20 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 	double Tmax_cp = 0, Tmax_cph = 0;
 	struct {
 		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit;
-	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+		double lin;             /* linear-GEMM parameters (their fp8 copies) */
+	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	int lp = gl->precision != PP_PREC_BF16 && (unsigned)gl->precision <= PP_PREC_MXFP8;
+	double fp8_extra = lp ? pp_cf_fp8_weight_extra_bytes(gl->precision == PP_PREC_MXFP8,
+							       gl->fp8_param_gather) : 0;
+	double lin_max = 0;
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
 
 	memset(out, 0, sizeof(*out));
 	out->stack = c->st.legacy ? NULL : c->st.name;
 	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 || t < 1 ||
 	    v < 1 || pp_mul_int(t, d, &td) < 0 || pp_mul_int(td, cp, &td) < 0) /* t*cp*d groups below */
+		return PP_EINVALID;
+	if (pp_cost_check_precision(c, gl, NULL) < 0)
 		return PP_EINVALID;
 	if (memo)
 		pp_cost__memo_begin(memo, gl);
@@ -1358,7 +1506,7 @@ have_sets:
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
 			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
-			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = 0;
+			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = mid.lin = 0;
 			for (k = 0; k < g->n_classes; k++) {
 				int n = cnt[k];
 				if (n > 0 && cls[k].params + cls[k].params_td > mid.unit)
@@ -1374,6 +1522,7 @@ have_sets:
 				mid.act += n * cls[k].saved;
 				mid.params += n * cls[k].params;
 				mid.params_td += n * cls[k].params_td;
+				mid.lin += n * (cls[k].params + cls[k].params_td) * c->cls_lin_frac[k];
 			}
 			for (k = 0; k < c->n_ext; k++) {
 				mid.tpF += cnt[MAX_CLASSES + k] * ext_f[k];
@@ -1455,6 +1604,10 @@ have_sets:
 				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
 		}
 		mem = (params + params_td) * per_param + ws_w + ws_g + act;
+		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes) */
+		mem += mid.lin * fp8_extra / (zs == 3 ? nshard : 1);
+		if (mid.lin > lin_max)
+			lin_max = mid.lin;
 		if (mem > peak) {
 			peak = mem;
 			out->peak_stage = s;
@@ -1468,6 +1621,7 @@ have_sets:
 				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
 				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
 			}
+			out->weights_gib += mid.lin * fp8_extra / (zs == 3 ? nshard : 1) / 1073741824.0;
 			out->activations_gib = act / 1073741824.0;
 			out->stage_params = params + params_td;
 		}
@@ -1553,6 +1707,12 @@ have_sets:
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
 		}
+		if (lp) /* the weights' 8-bit copies, cast once per iteration (TE is_first_microbatch):
+			 * read the bf16 weight, write both copies; with fp8 parameter gather the
+			 * optimizer writes the fp8 weight itself and only the column-wise copy is made */
+			opt += lin_max * (gl->fp8_param_gather ? 2.0 * lp_bytes(gl)
+							      : c->eb + 2.0 * lp_bytes(gl)) /
+			       (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
 		out->pp_comm_s = m * Tmax_pp;
@@ -1587,6 +1747,13 @@ have_sets:
 		out->hardware_tflops_per_gpu = out->hardware_flops / (out->iteration_s * gpus) / 1e12;
 		out->mfu = out->model_flops / (out->iteration_s * gpus * peak_flops);
 		out->hfu = out->hardware_flops / (out->iteration_s * gpus * peak_flops);
+		out->precision = lp ? gl->precision : PP_PREC_BF16;
+		out->peak_tflops = peak_flops / 1e12;
+		out->lin_flops = (3.0 + (gl->recompute == PP_RECOMPUTE_FULL)) * c->lin_flops_sample * B;
+		if (lp && c->lp_peak[gl->precision] > 0) {
+			out->lp_peak_tflops = c->lp_peak[gl->precision] / 1e12;
+			out->mfu_lp = out->model_flops / (out->iteration_s * gpus * c->lp_peak[gl->precision]);
+		}
 	}
 	out->layer_fwd_s = cls[0].f_s + cls[0].tp_f_s;
 	out->layer_bwd_s = cls[0].b_s + cls[0].tp_b_s;

@@ -557,6 +557,18 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 			      "param gather overlap needs the distributed optimizer and grad reduce overlap",
 			      "%s overlaps the parameter all-gather only with the distributed optimizer and "
 			      "the gradient reduce overlapped", fmt);
+	/* precision: which launchers can run the plan's fp8 (docs/formats.md, "Launchers and fp8") */
+	if ((rules & PP_RULE_NO_FP8) && gl->precision != PP_PREC_BF16)
+		return BROKEN("global.precision", "bf16 only",
+			      "%s trains in bf16 here: no fp8 (Transformer Engine) path in the config "
+			      "it reads; emit megatron or torchtitan, or plan with --precision bf16", fmt);
+	if ((rules & PP_RULE_NO_MXFP8) && gl->precision == PP_PREC_MXFP8)
+		return BROKEN("global.precision", "no mxfp8",
+			      "%s is emitted with float8 rowwise scaling only, not mxfp8", fmt);
+	if ((rules & PP_RULE_NO_FP8_GATHER) && gl->fp8_param_gather)
+		return BROKEN("global.fp8_param_gather", "no fp8 parameter gather",
+			      "%s's rowwise float8 does all communication in high precision "
+			      "(torchtitan float8.md)", fmt);
 	/* Megatron core transformer_config.py __post_init__ (d98e8a64): heads a multiple of t,
 	 * query groups a multiple or divisor of t */
 	if ((rules & PP_RULE_HEADS) && sh->heads % t)

@@ -15,8 +15,8 @@
 #include "json_int.h"
 
 #define DS_RULES                                                                                \
-	(PP_RULES_LAUNCHER | PP_RULE_ZERO | PP_RULE_NO_GPIPE | PP_RULE_NO_INTERLEAVE |          \
-	 PP_RULE_NO_UNEVEN | PP_RULE_NO_CP)
+	(PP_RULES_LAUNCHER | PP_RULE_NO_FP8 | PP_RULE_ZERO | PP_RULE_NO_GPIPE |                  \
+	 PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN | PP_RULE_NO_CP)
 
 int pp_emit_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {

@@ -39,7 +39,10 @@ enum {
 					* the distributed optimizer and the grad-reduce overlap */
 	PP_RULE_NO_CP = 1 << 20,       /* no context parallelism written (DeepSpeed, Nanotron) */
 	PP_RULE_CP_P2P = 1 << 21,      /* context parallelism with the ring (p2p) exchange only */
-	PP_RULE_CP_SEQ = 1 << 22       /* Megatron: seq a multiple of 2*cp */
+	PP_RULE_CP_SEQ = 1 << 22,      /* Megatron: seq a multiple of 2*cp */
+	PP_RULE_NO_FP8 = 1 << 23,      /* DeepSpeed, Megatron-DeepSpeed, Nanotron, NeMo 1: bf16 only */
+	PP_RULE_NO_MXFP8 = 1 << 24,    /* torchtitan: fp8 (rowwise) but not mxfp8 here */
+	PP_RULE_NO_FP8_GATHER = 1 << 25/* torchtitan: rowwise float8 communicates in bf16 */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \

@@ -200,7 +200,20 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 		pp_sb_printf(&b, "\t--tp-comm-overlap\n");
 	pp_emit_megatron_recompute_args(&b, plan, opts);
 	pp_sb_printf(&b, ")\n");
-	pp_sb_printf(&b, "TRAINING=(\n\t--bf16\n\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"
+	pp_sb_printf(&b, "TRAINING=(\n\t--bf16\n");
+	/* fp8 (Megatron-LM d98e8a64 transformer_config.py: fp8 as --fp8-format, fp8_recipe,
+	 * fp8_amax_history_len, fp8_amax_compute_algo; arguments.py --fp8-param-gather, which needs
+	 * the distributed optimizer or FSDP): the hybrid format (e4m3 forward, e5m2 gradients) with
+	 * delayed scaling as examples/llama/train_llama3_8b_h100_fp8.sh sets it; mxfp8 is the
+	 * block-scaled recipe with e4m3 throughout */
+	if (gl->precision == PP_PREC_FP8)
+		pp_sb_printf(&b, "\t--fp8-format hybrid\n\t--fp8-recipe delayed\n"
+				 "\t--fp8-amax-history-len 1024\n\t--fp8-amax-compute-algo max\n");
+	else if (gl->precision == PP_PREC_MXFP8)
+		pp_sb_printf(&b, "\t--fp8-format e4m3\n\t--fp8-recipe mxfp8\n");
+	if (gl->fp8_param_gather)
+		pp_sb_printf(&b, "\t--fp8-param-gather\n");
+	pp_sb_printf(&b, "\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"
 			 "\t--log-interval 1\n)\n\n");
 	pp_sb_printf(&b, "exec torchrun \"${DISTRIBUTED[@]}\" \"$MEGATRON_LM/pretrain_gpt.py\" \\\n"
 			 "\t\"${MODEL[@]}\" \"${BATCH[@]}\" \"${PARALLEL[@]}\" \"${TRAINING[@]}\" "

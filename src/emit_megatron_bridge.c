@@ -34,7 +34,8 @@
 
 #include "emit_int.h"
 
-#define BRIDGE_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_CP_SEQ)
+/* fp8 plans: the mixed-precision recipe is not written yet, so they are refused */
+#define BRIDGE_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_CP_SEQ | PP_RULE_NO_FP8)
 
 static const struct {
 	const char *recipe;

@@ -21,7 +21,7 @@ int pp_emit_megatron_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, ch
 	/* DeepSpeed's pipeline engine has one schedule (its 1F1B TrainSchedule) and splits
 	 * layers evenly (partition_method "uniform" on layers) */
 	if ((rc = pp_emit_check_rules("megatron-deepspeed", plan, opts,
-				      PP_RULES_LAUNCHER | PP_RULE_ZERO | PP_RULE_NO_GPIPE |
+				      PP_RULES_LAUNCHER | PP_RULE_NO_FP8 | PP_RULE_ZERO | PP_RULE_NO_GPIPE |
 					      PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN | PP_RULE_NO_CP,
 				      err)) < 0 ||
 	    (rc = pp_emit_megatron_model_check(plan, 1, err)) < 0)

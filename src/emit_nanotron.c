@@ -18,7 +18,7 @@
 #include "emit_int.h"
 
 #define NANO_RULES                                                                              \
-	(PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN |   \
+	(PP_RULES_LAUNCHER | PP_RULE_NO_FP8 | PP_RULE_LLAMA_ONLY | PP_RULE_NO_INTERLEAVE | PP_RULE_NO_UNEVEN |   \
 	 PP_RULE_KV_AT_LEAST_T | PP_RULE_NO_SELECTIVE | PP_RULE_ZERO1_ONLY |      \
 	 PP_RULE_NO_CP)
 

@@ -28,7 +28,7 @@
 
 #define NEMO_RULES                                                                                 \
 	(PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_NO_UNEVEN | PP_RULE_INTERLEAVE_P3 |         \
-	 PP_RULE_OVERLAPS | PP_RULE_CP_P2P | PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY)
+	 PP_RULE_OVERLAPS | PP_RULE_CP_P2P | PP_RULE_CP_SEQ | PP_RULE_ZERO1_ONLY | PP_RULE_NO_FP8)
 
 int pp_emit_nemo(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {

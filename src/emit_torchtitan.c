@@ -44,9 +44,12 @@
 
 #include "emit_int.h"
 
-#define TT_RULES (PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN | PP_RULE_CP_P2P)
+#define TT_RULES                                                                                   \
+	(PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN | PP_RULE_CP_P2P |              \
+	 PP_RULE_NO_MXFP8 | PP_RULE_NO_FP8_GATHER)
 /* torchtitan 0.2 (its parallelize_llama and build_pipeline_schedule) */
-#define TT_TOML_RULES (TT_RULES | PP_RULE_TP_NEEDS_SP | PP_RULE_MB_PER_STAGE)
+/* the 0.2 TOML is emitted for bf16 plans only: its [float8] section is not written */
+#define TT_TOML_RULES (TT_RULES | PP_RULE_TP_NEEDS_SP | PP_RULE_MB_PER_STAGE | PP_RULE_NO_FP8)
 
 static const struct {
 	const char *flavor, *baseline;
@@ -179,18 +182,33 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 				 "naming node 0).\n",
 			     nnodes, per_node, nnodes, nnodes - 1);
 	pp_sb_printf(&b, "\nfrom torchtitan.config import CompileConfig, ParallelismConfig\n"
+			 "%s"
 			 "from torchtitan.distributed.activation_checkpoint import FullAC, SelectiveAC\n"
 			 "from torchtitan.models.llama3 import model_registry\n"
 			 "from torchtitan.models.llama3.config_registry import %s\n"
 			 "from torchtitan.trainer import Trainer\n\n\n",
+		     gl->precision == PP_PREC_FP8
+			     ? "from torchtitan.components.quantization import Float8LinearConverter\n"
+			     : "",
 		     j.baseline);
 	pp_sb_printf(&b, "def parplan() -> Trainer.Config:\n"
 			 "    # torchtitan's baseline for Llama 3 %s, with what the plan decides\n"
 			 "    config = %s()\n",
 		     j.flavor, j.baseline);
-	/* float8 converters would go in converters=[...] (Float8LinearConverter.Config): the plan
-	 * trains in bf16, so none, also where the baseline has them (405B) */
-	pp_sb_printf(&b, "    config.model_spec = model_registry(\"%s\", converters=[])\n", j.flavor);
+	/* fp8: torchtitan's float8 converter (torchtitan/components/quantization/float8.py at
+	 * b5bcd76: Float8LinearConverter.Config, rowwise scaling, the LM head "output" left in bf16
+	 * as the model does, compile on to fuse the casts: float8.md); bf16: none, also where the
+	 * baseline has them (405B) */
+	if (gl->precision == PP_PREC_FP8)
+		pp_sb_printf(&b, "    config.model_spec = model_registry(\n        \"%s\",\n"
+				 "        converters=[\n            Float8LinearConverter.Config(\n"
+				 "                recipe_name=\"rowwise\",\n"
+				 "                filter_fqns=[\"output\"],\n"
+				 "                model_compile_enabled=True,\n            ),\n        ],\n"
+				 "    )\n",
+			     j.flavor);
+	else
+		pp_sb_printf(&b, "    config.model_spec = model_registry(\"%s\", converters=[])\n", j.flavor);
 	pp_sb_printf(&b, "    config.parallelism = ParallelismConfig(\n"
 			 "        data_parallel_replicate_degree=%d,\n"
 			 "        data_parallel_shard_degree=%d,\n"
@@ -228,7 +246,8 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	 * CompileConfig.__post_init__) */
 	pp_sb_printf(&b, "    config.compile = CompileConfig(enable=%s, "
 			 "enable_async_tensor_parallel=%s)\n",
-		     py_bool(gl->tp_comm_overlap), py_bool(gl->tp_comm_overlap));
+		     py_bool(gl->tp_comm_overlap || gl->precision == PP_PREC_FP8),
+		     py_bool(gl->tp_comm_overlap));
 	pp_sb_printf(&b, "    return config\n");
 	return pp_sb_finish(&b, out, err);
 }

@@ -392,6 +392,11 @@ static int start_states(chain *ch, start *st)
 	}
 	gl.global_batch = ch->o->space.global_batch;
 	gl.d = ch->o->space.gpus;
+	{
+		/* no precision move: the fastest precision searched (pp_space_precisions) */
+		int prec[3];
+		gl.precision = (pp_precision)prec[pp_space_precisions(ch->c, &ch->o->space, prec) - 1];
+	}
 	for (i = 0; i < ch->n_b; i++)
 		for (rc = 0; rc < 3; rc++)
 			for (li = 0; li < 2; li++) {
@@ -402,7 +407,11 @@ static int start_states(chain *ch, start *st)
 				if (score(ch, &gl, cfg, &cost) == 0)
 					consider(ch, &st[0], &gl, cfg, &cost);
 			}
-	gl = (pp_global)PP_GLOBAL_INIT;
+	{
+		int prec[3];
+		gl = (pp_global)PP_GLOBAL_INIT;
+		gl.precision = (pp_precision)prec[pp_space_precisions(ch->c, &ch->o->space, prec) - 1];
+	}
 	gl.global_batch = ch->o->space.global_batch;
 	for (ti = ch->n_t - 1; ti >= 0; ti--)
 		if (ch->t_vals[ti] <= pp_hw_domain_block(hw))

@@ -46,6 +46,8 @@ static const char *const recompute_names[] = {"none", "selective", "full"};
  * spells all_gather "allgather", emit_megatron.c maps it) */
 static const char *const cp_comm_names[] = {"p2p", "all_gather", "a2a"};
 
+static const char *const precision_names[] = {"bf16", "fp8", "mxfp8"};
+
 /* ---- validity rules ------------------------------------------------------------------------ */
 
 #define RULE(...) pp_error_set(err, PP_EINVALID, NULL, NULL, __VA_ARGS__)
@@ -212,6 +214,20 @@ static int rule_cp_comm(const pp_graph *g, const pp_global *gl, int gpus, pp_err
 	return 0;
 }
 
+/* --fp8-param-gather: the weights' fp8 copy is what the distributed optimizer (or ZeRO / FSDP)
+ * all-gathers (Megatron-LM arguments.py: --fp8-param-gather requires --fp8-format) */
+static int rule_fp8_param_gather(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)g;
+	(void)gpus;
+	if (gl->fp8_param_gather && gl->precision == PP_PREC_BF16)
+		return RULE("fp8 parameter gather needs precision fp8 or mxfp8");
+	if (gl->fp8_param_gather && pp_global_zero_stage(gl) < 1)
+		return RULE("fp8 parameter gather needs sharded parameters (distributed optimizer, "
+			    "ZeRO or FSDP)");
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define SEARCHED PP_SETTING_SEARCHED
@@ -282,6 +298,15 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		     "cp comm type", "p2p, all_gather, a2a", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS,
 		     rule_cp_comm, "how context-parallel ranks exchange K/V: p2p ring, all_gather or a2a "
 				   "(Ulysses)"),
+	ENUM_SETTING("precision", "--precision", precision, PP_PREC_BF16, precision_names, "precision",
+		     "bf16, fp8, mxfp8", SEARCHED | OPTIONAL | EXPECT,
+		     PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, NULL,
+		     "linear-layer GEMM precision: bf16, fp8 (Transformer Engine hybrid e4m3/e5m2, "
+		     "delayed scaling) or mxfp8 (block-scaled, Blackwell/CDNA 4)"),
+	BOOL_SETTING("fp8_param_gather", "--fp8-param-gather", fp8_param_gather, OPTIONAL | EXPECT,
+		     PP_COST_DP | PP_COST_MEMORY, rule_fp8_param_gather,
+		     "keep the linear weights in fp8 and all-gather them in fp8 (needs fp8/mxfp8 and "
+		     "sharded parameters)"),
 };
 
 const pp_setting *pp_settings(void)

@@ -26,6 +26,13 @@ int pp_space_check_opts(const pp_costctx *c, const pp_space_opts *o, pp_error *e
 				    PP_SPACE_MAX_GLOBAL_BATCH);
 	if (g->n_layers < 1)
 		return pp_error_set(err, PP_EINVALID, g->file, NULL, "model %s has no layers", g->name);
+	if (o->precision >= 0) {
+		pp_global x = PP_GLOBAL_INIT;
+		int rc;
+		x.precision = (pp_precision)o->precision;
+		if ((rc = pp_cost_check_precision(c, &x, err)) < 0)
+			return rc;
+	}
 	if (o->mem_limit_gib < 0)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "the memory limit must be positive");
 	if (o->mem_limit_gib * GIB > pp_hw_usable_bytes(hw) * (1.0 + 1e-9))
@@ -41,6 +48,8 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
 	const pp_hw *hw = pp_costctx_hw(c);
 	int rc;
 	if ((rc = pp_global_validate(g, gl, o->gpus, err)) < 0)
+		return rc;
+	if ((rc = pp_cost_check_precision(c, gl, err)) < 0)
 		return rc;
 	if (gl->global_batch != o->global_batch)
 		return pp_error_set(err, PP_EINVALID, NULL, NULL, "global batch %d is not %d",
@@ -185,6 +194,27 @@ void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_globa
 	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
 	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && (long long)gl->d * gl->cp > 1;
 	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+	/* the precision: fixed by the options, else left as the walk set it */
+	if (o->precision >= 0)
+		gl->precision = (pp_precision)o->precision;
+	gl->fp8_param_gather = o->fp8_param_gather && gl->precision != PP_PREC_BF16 &&
+			       pp_global_zero_stage(gl) >= 1;
+}
+
+int pp_space_precisions(const pp_costctx *c, const pp_space_opts *o, int *out)
+{
+	const pp_hw *hw = pp_costctx_hw(c);
+	int n = 0;
+	if (o->precision >= 0) {
+		out[0] = o->precision;
+		return 1;
+	}
+	out[n++] = PP_PREC_BF16;
+	if (pp_hw_supports(hw, PP_DTYPE_FP8))
+		out[n++] = PP_PREC_FP8;
+	if (pp_hw_supports(hw, PP_DTYPE_MXFP8))
+		out[n++] = PP_PREC_MXFP8;
+	return n;
 }
 
 int pp_space_op_stage(const pp_graph *g, const pp_global *gl, int op)
@@ -315,7 +345,8 @@ static int cp_comms(const pp_graph *g, const pp_global *gl)
 	return gl->cp > 1 && h % gl->cp == 0 && kv % gl->cp == 0 ? 2 : 1;
 }
 
-static int count_variants(const pp_costctx *c, const pp_space_opts *o, const pp_global *gl)
+/* the variants of one precision */
+static int count_variants_at(const pp_costctx *c, const pp_space_opts *o, const pp_global *gl)
 {
 	int zs[8], hs[8];
 	return cp_comms(pp_costctx_graph(c), gl) * 3 * (gl->t > 1 ? 2 : 1) *
@@ -329,7 +360,7 @@ static int count_variants(const pp_costctx *c, const pp_space_opts *o, const pp_
  * where the distributed optimizer does not fit with the same recompute and sequence parallelism;
  * the ones skipped count as pruned.
  */
-static int variants(walk *w, pp_global gl, int *fits_any)
+static int variants_at(walk *w, pp_global gl, int *fits_any)
 {
 	static const int rc_order[3] = {PP_RECOMPUTE_FULL, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_NONE};
 	int ri, sp, zi, rc, zs[8], hs[8], ct, k = 0, one_fits = 0, lean_fits = 0, z3_fits = 0;
@@ -386,6 +417,26 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 		}
 	}
 	return 0;
+}
+
+/* ... at each precision searched (pp_space_precisions) */
+static int variants(walk *w, pp_global gl, int *fits_any)
+{
+	int prec[3], n = pp_space_precisions(w->c, w->o, prec), i, rc, f;
+	*fits_any = 0;
+	for (i = 0; i < n; i++) {
+		gl.precision = (pp_precision)prec[i];
+		if ((rc = variants_at(w, gl, &f)) != 0)
+			return rc;
+		*fits_any |= f;
+	}
+	return 0;
+}
+
+static int count_variants(const walk *w, const pp_global *gl)
+{
+	int prec[3];
+	return count_variants_at(w->c, w->o, gl) * pp_space_precisions(w->c, w->o, prec);
 }
 
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
@@ -507,15 +558,15 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 								/* dominated: the same mesh with d*cp replicas and
 								 * micro-batch b/cp does the same work on the same
 								 * activations without the K/V exchange */
-								w.st.valid += count_variants(c, o, &gl);
-								w.st.pruned += count_variants(c, o, &gl);
+								w.st.valid += count_variants(&w, &gl);
+								w.st.pruned += count_variants(&w, &gl);
 								continue;
 							}
 							if (lb > cap_bytes && !o->no_prune) {
 								if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
 									w.st.min_bound_gib = lb / GIB;
-								w.st.valid += count_variants(c, o, &gl);
-								w.st.pruned += count_variants(c, o, &gl);
+								w.st.valid += count_variants(&w, &gl);
+								w.st.pruned += count_variants(&w, &gl);
 								continue;
 							}
 							if ((rc = variants(&w, gl, &fits)) != 0)
@@ -528,8 +579,8 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 								for (bj = bi + 1; bj < n_b; bj++) {
 									gl.micro_batch = bs[bj];
 									if (pp_space_valid(c, o, &gl, NULL) == 0) {
-										w.st.valid += count_variants(c, o, &gl);
-										w.st.pruned += count_variants(c, o, &gl);
+										w.st.valid += count_variants(&w, &gl);
+										w.st.pruned += count_variants(&w, &gl);
 									}
 								}
 								break;

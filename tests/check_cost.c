@@ -147,6 +147,104 @@ START_TEST(test_scale_up_domain_collectives)
 }
 END_TEST
 
+/* FP8 by hand on one layer of Llama 3 8B (s = 8192, h = 4096, ffn 14336) on a made-up device:
+ * bf16 1000, fp8 2000 TFLOP/s, GEMMs at 0.5 of peak (no matmul object: the flat rate), HBM
+ * 2000 GB/s; the built-in legacy stack (forward, input- and weight-gradient GEMMs each at that
+ * rate). */
+static const char fp8_dev[] =
+	"{\"format\": \"parplan-hw/1\", \"name\": \"fp8dev\",\n"
+	" \"device\": {\"name\": \"D\", \"peak_tflops\": {\"bf16\": 1000, \"fp32\": 100, \"fp8\": 2000},\n"
+	"   \"memory_gib\": 80, \"memory_bw_gbs\": 2000, \"gemm_efficiency\": 0.5, \"source\": \"test\"},\n"
+	" \"node\": {\"devices\": 8, \"intra\": {\"name\": \"A\", \"bw_gbs\": 400, \"latency_us\": 2,"
+	" \"source\": \"s\"}},\n"
+	" \"network\": {\"name\": \"B\", \"bw_gbs\": 50, \"latency_us\": 5, \"source\": \"s\"}}\n";
+
+START_TEST(test_fp8_by_hand)
+{
+	pp_error err = PP_ERROR_INIT;
+	fixture f = {NULL, NULL, NULL};
+	pp_global gl = plan(1, 1, 1, 1, 1), g8;
+	int down = -1, i;
+	double m = 8192, k = 14336, n = 4096, flops, t16, t8, cast_in, cast_out, bytes8;
+	double lin = 0, act_lin = 0, GiB = 1073741824.0;
+	pp_cost c16, c8;
+
+	ck_assert_int_eq(pp_graph_load("../models/llama3-8b.json", &f.g, &err), 0);
+	ck_assert_int_eq(pp_hw_parse("fp8dev.json", fp8_dev, &f.hw, &err), 0);
+	ck_assert_int_eq(pp_costctx_new(&f.c, f.g, f.hw, &err), 0);
+	down = pp_graph_find_op(f.g, "l0.mlp.down");
+	ck_assert_int_ge(down, 0);
+	g8 = gl;
+	g8.precision = PP_PREC_FP8;
+
+	/* the down projection: Y[8192, 4096] = X[8192, 14336] W[14336, 4096], 2mnk = 962.1 GFLOP */
+	flops = 2 * m * n * k;
+	ck_assert_double_le(fabs(flops - 962072674304.0), 1);
+	/* bf16: three GEMMs at 1000 * 0.5 TFLOP/s = 1.924 ms each (compute-bound: 419 MB of operands
+	 * take 0.21 ms) */
+	t16 = 3 * flops / 500e12;
+	ck_assert_double_le(REL(pp_cost_op_s(f.c, &gl, down, PP_CFG_ROW), t16), 1e-12);
+	/* fp8: three GEMMs at 2000 * 0.5 = 1000 TFLOP/s, 0.962 ms each; plus casting X (8192 x
+	 * 14336 = 117.4 M elements: read 2 bytes, write the fp8 copy and its transpose, 4 bytes) before
+	 * the forward, 0.235 ms, and dY (8192 x 4096 = 33.6 M elements, 4 bytes) before the backward,
+	 * 0.067 ms: 3.188 ms in all against bf16's 5.772 */
+	cast_in = m * k * (2 + 2) / 2000e9;
+	cast_out = m * n * (2 + 2) / 2000e9;
+	bytes8 = (m * k + k * n) * 1 + m * n * 2;
+	ck_assert_double_lt(bytes8 / 2000e9, flops / 1000e12); /* still compute-bound */
+	t8 = 3 * flops / 1000e12 + cast_in + cast_out;
+	ck_assert_double_le(REL(pp_cost_op_s(f.c, &g8, down, PP_CFG_ROW), t8), 1e-12);
+	ck_assert_double_le(fabs(t8 - 3.1881e-3), 1e-6);
+	ck_assert_double_le(fabs(t16 - 5.7724e-3), 1e-6);
+	/* mxfp8 needs the block-scaled tensor cores this device lacks: refused */
+	g8.precision = PP_PREC_MXFP8;
+	ck_assert_int_eq(pp_cost_check_precision(f.c, &g8, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no device.peak_tflops.mxfp8"));
+	ck_assert_int_eq(pp_cost_eval(f.c, &g8, NULL, &c8), PP_EINVALID);
+	g8.precision = PP_PREC_FP8;
+
+	/* memory, whole model on one GPU: the linear layers' fp8 weight copies (row-wise and
+	 * column-wise, 2 bytes per parameter) add to the weights; their saved inputs are kept in
+	 * fp8, 1 byte per element instead of 2.  Per layer the four GEMMs keep X of qkv, proj and
+	 * gate_up (8192 x 4096 each) and of down (8192 x 14336) */
+	for (i = 0; i < f.g->n_ops; i++)
+		if (f.g->ops[i].type == PP_OP_MATMUL && f.g->ops[i].layer >= 0)
+			lin += (double)f.g->ops[i].params;
+	act_lin = 32.0 * (3 * 8192.0 * 4096 + 8192.0 * 14336); /* elements, all 32 layers */
+	c16 = eval(&f, &gl);
+	c8 = eval(&f, &g8);
+	ck_assert_double_le(REL(c8.weights_gib - c16.weights_gib, lin * 2 / GiB), 1e-9);
+	ck_assert_double_le(REL(c16.activations_gib - c8.activations_gib, act_lin * 1 / GiB), 1e-9);
+	ck_assert_double_le(REL(lin, 32.0 * (4096.0 * (4096 + 2 * 1024) + 4096.0 * 4096 +
+					    2 * 4096.0 * 14336 + 14336.0 * 4096)), 1e-12);
+	/* throughput: the same model FLOPs; MFU against bf16's 1000, MFU against fp8's 2000 */
+	ck_assert_double_eq(c8.model_flops, c16.model_flops);
+	ck_assert_double_le(REL(c8.mfu_lp, c8.mfu / 2), 1e-12);
+	ck_assert_double_eq(c16.mfu_lp, 0);
+	ck_assert_int_eq(c8.precision, PP_PREC_FP8);
+	ck_assert_double_lt(c8.iteration_s, c16.iteration_s);
+
+	/* fp8 parameter gather (distributed optimizer over d = 2): the linear weights all-gathered
+	 * in 1 byte; no extra weight memory (the fp8 weight replaces the bf16 one) */
+	{
+		pp_global a = plan(1, 1, 2, 1, 2), bq;
+		pp_cost ca, cb;
+		a.precision = PP_PREC_FP8;
+		a.distributed_optimizer = 1;
+		bq = a;
+		bq.fp8_param_gather = 1;
+		ca = eval(&f, &a);
+		cb = eval(&f, &bq);
+		ck_assert_double_lt(cb.dp_comm_s, ca.dp_comm_s);
+		ck_assert_double_le(REL(ca.weights_gib - cb.weights_gib, lin * 2 / GiB), 1e-9);
+		a.precision = PP_PREC_BF16;
+		a.fp8_param_gather = 1;
+		ck_assert_int_eq(pp_global_validate(f.g, &a, 0, &err), PP_EINVALID);
+	}
+	close_fx(&f);
+}
+END_TEST
+
 START_TEST(test_model_flops_175b)
 {
 	/* GPT-3 175B, global batch 1536: 72*B*s*l*h^2*(1 + s/(6h) + V/(12lh)), Narayanan eq. 3 */
@@ -1123,6 +1221,7 @@ int main(void)
 	tcase_add_test(tc, test_collective_formulas);
 	tcase_add_test(tc, test_hierarchical_groups);
 	tcase_add_test(tc, test_scale_up_domain_collectives);
+	tcase_add_test(tc, test_fp8_by_hand);
 	tcase_add_test(tc, test_model_flops_175b);
 	tcase_add_test(tc, test_one_engine_every_model);
 	tcase_add_test(tc, test_pipeline_bubble);

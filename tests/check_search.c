@@ -42,6 +42,8 @@ static void fx_close(fx *f)
 	pp_graph_free(f->g);
 }
 
+#define REL_OK(a, b) (fabs((a) - (b)) / fmax(fabs(b), 1e-300))
+
 static int rel_eq(double a, double b, double tol)
 {
 	return fabs(a - b) <= tol * fmax(fabs(a), fabs(b));
@@ -971,6 +973,143 @@ static int count_overlaps_fn(void *arg, const pp_global *gl, const pp_cost *cost
 	return 0;
 }
 
+/* ---- FP8 and honest throughput: no plan of the whole space beats the physical peak --------- */
+
+typedef struct peak_acc {
+	int n, n_prec[3];
+	double bf16_peak, lp_peak[3];
+	double best_small_t, best_big_t; /* iteration time of the best plan with t <= 8, t >= 16 */
+	int gpus;
+} peak_acc;
+
+static int peak_fn(void *arg, const pp_global *gl, const pp_cost *c)
+{
+	peak_acc *A = arg;
+	double gpu_s = c->iteration_s * A->gpus, other = c->hardware_flops - c->lin_flops;
+	A->n++;
+	A->n_prec[gl->precision]++;
+	ck_assert_int_eq(c->precision, gl->precision);
+	/* model FLOPs leave recomputation out, hardware FLOPs count it */
+	ck_assert_double_le(c->model_flops, c->hardware_flops);
+	ck_assert_double_le(c->lin_flops, c->hardware_flops);
+	ck_assert_double_le(c->mfu, c->hfu + 1e-12);
+	if (gl->precision == PP_PREC_BF16) {
+		/* every FLOP at most at the bf16 peak */
+		ck_assert_double_le(c->hardware_flops, gpu_s * A->bf16_peak * 1e12);
+		ck_assert_double_le(c->hfu, 1.0);
+		ck_assert_double_eq(c->mfu_lp, 0);
+	} else {
+		/* the linear GEMMs at most at the 8-bit peak, everything else at the bf16 one */
+		ck_assert_double_le(c->lin_flops / (A->lp_peak[gl->precision] * 1e12) +
+					    other / (A->bf16_peak * 1e12),
+				    gpu_s);
+		ck_assert_double_le(c->mfu_lp, 1.0);
+		ck_assert_double_le(REL_OK(c->mfu_lp * A->lp_peak[gl->precision], c->mfu * A->bf16_peak), 1e-9);
+	}
+	if (gl->t <= 8 && (A->best_small_t == 0 || c->iteration_s < A->best_small_t))
+		A->best_small_t = c->iteration_s;
+	if (gl->t >= 16 && (A->best_big_t == 0 || c->iteration_s < A->best_big_t))
+		A->best_big_t = c->iteration_s;
+	return 0;
+}
+
+static void walk_peaks(const char *model, const char *hw, int gpus, int B, int precision, peak_acc *A)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_error err = PP_ERROR_INIT;
+	pp_stack st;
+	int i;
+	fx_open(&f, model, hw);
+	ck_assert_msg(pp_stack_load("../stacks/megatron-core.json", &st, &err) == 0, "%s", err.msg);
+	pp_costctx_set_stack(f.c, &st);
+	memset(A, 0, sizeof(*A));
+	A->gpus = gpus;
+	A->bf16_peak = f.hw->peak_tflops[PP_DTYPE_BF16];
+	A->lp_peak[1] = f.hw->peak_tflops[PP_DTYPE_FP8];
+	A->lp_peak[2] = f.hw->peak_tflops[PP_DTYPE_MXFP8];
+	o.gpus = gpus;
+	o.global_batch = B;
+	o.precision = precision;
+	o.fp8_param_gather = 1;
+	o.no_prune = 1;
+	ck_assert_msg(pp_space_walk(f.c, &o, peak_fn, A, NULL, &err) == 0, "%s", err.msg);
+	for (i = 0; i < 3; i++)
+		if (i > 0 && !(A->lp_peak[i] > 0))
+			ck_assert_int_eq(A->n_prec[i], 0); /* never a precision the device lacks */
+	fx_close(&f);
+}
+
+START_TEST(test_no_plan_beats_the_peak)
+{
+	peak_acc A;
+	/* Llama 3 8B on 32 B200s, every precision the device has (bf16, fp8, mxfp8), every plan */
+	walk_peaks("../models/llama3-8b.json", "../hwprofiles/dgx-b200.json", 32, 64,
+		   PP_SPACE_PRECISION_AUTO, &A);
+	ck_assert_int_gt(A.n_prec[PP_PREC_BF16], 100);
+	ck_assert_int_gt(A.n_prec[PP_PREC_FP8], 100);
+	ck_assert_int_gt(A.n_prec[PP_PREC_MXFP8], 100);
+	/* on an H100 (no mxfp8) and an A100 (no fp8) auto searches only what exists */
+	walk_peaks("../models/llama3-8b.json", "../hwprofiles/dgx-h100.json", 16, 32,
+		   PP_SPACE_PRECISION_AUTO, &A);
+	ck_assert_int_gt(A.n_prec[PP_PREC_FP8], 0);
+	ck_assert_int_eq(A.n_prec[PP_PREC_MXFP8], 0);
+	walk_peaks("../models/llama3-8b.json", A100, 16, 32, PP_SPACE_PRECISION_AUTO, &A);
+	ck_assert_int_gt(A.n_prec[PP_PREC_BF16], 0);
+	ck_assert_int_eq(A.n_prec[PP_PREC_FP8], 0);
+}
+END_TEST
+
+START_TEST(test_fp8_refused_where_absent)
+{
+	fx f;
+	pp_space_opts o = PP_SPACE_OPTS_INIT;
+	pp_search_opts so = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	fx_open(&f, "../models/llama3-8b.json", A100);
+	o.gpus = 16;
+	o.global_batch = 32;
+	o.precision = PP_PREC_FP8;
+	ck_assert_int_eq(pp_space_check_opts(f.c, &o, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no device.peak_tflops.fp8"));
+	so.space = o;
+	ck_assert_int_lt(pp_search_exhaustive(f.c, &so, &r, &err), 0);
+	fx_close(&f);
+}
+END_TEST
+
+/* GB200 NVL72: GPT-3 175B (96 heads) on 512 GPUs at a global batch of 64: t = 16 inside the
+ * 72-GPU NVLink domain beats every plan with t <= 8, and the search finds it; on 8-GPU DGX B200
+ * nodes t = 16 would cross InfiniBand and is not in the space */
+START_TEST(test_nvl72_tp_spans_the_domain)
+{
+	fx f;
+	peak_acc A;
+	pp_search_opts so = PP_SEARCH_OPTS_INIT;
+	pp_search_result r;
+	pp_error err = PP_ERROR_INIT;
+	pp_stack st;
+	walk_peaks(GPT3, "../hwprofiles/gb200-nvl72.json", 512, 64, PP_PREC_BF16, &A);
+	ck_assert_double_gt(A.best_big_t, 0);
+	ck_assert_double_lt(A.best_big_t, A.best_small_t);
+	fx_open(&f, GPT3, "../hwprofiles/gb200-nvl72.json");
+	ck_assert_msg(pp_stack_load("../stacks/megatron-core.json", &st, &err) == 0, "%s", err.msg);
+	pp_costctx_set_stack(f.c, &st);
+	so.space.gpus = 512;
+	so.space.global_batch = 64;
+	so.top_k = 1;
+	ck_assert_msg(pp_search_exhaustive(f.c, &so, &r, &err) == 0, "%s", err.msg);
+	ck_assert_int_ge(r.plans[0].global.t, 16);
+	ck_assert_int_le(r.plans[0].global.t, 64); /* within the domain block */
+	ck_assert_double_le(fabs(r.plans[0].cost.iteration_s - A.best_big_t), 1e-12 * A.best_big_t);
+	pp_search_result_release(&r);
+	fx_close(&f);
+	walk_peaks(GPT3, "../hwprofiles/dgx-b200.json", 512, 64, PP_PREC_BF16, &A);
+	ck_assert_double_eq(A.best_big_t, 0);
+}
+END_TEST
+
 START_TEST(test_search_chooses_overlaps)
 {
 	fx f;
@@ -1425,6 +1564,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_time_limit_every_method);
 	tcase_add_test(tc, test_stopped_before_any_plan);
 	tcase_add_test(tc, test_space_layouts_match_brute_force);
+	tcase_add_test(tc, test_no_plan_beats_the_peak);
+	tcase_add_test(tc, test_fp8_refused_where_absent);
+	tcase_add_test(tc, test_nvl72_tp_spans_the_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }

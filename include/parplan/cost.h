@@ -92,6 +92,15 @@ typedef struct pp_cost {
 	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
 	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
 	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
+	/* FLOP conventions (docs/accuracy.md): model_flops count no recomputation, hardware_flops
+	 * count it; mfu and hfu are against the dense peak of the model's dtype (bf16) always;
+	 * under fp8/mxfp8 mfu_lp is model FLOPs against the 8-bit dense peak (0 under bf16) */
+	int precision;                      /* pp_precision scored */
+	double mfu_lp;
+	double peak_tflops;                 /* the dense bf16 peak mfu is against */
+	double lp_peak_tflops;              /* the 8-bit dense peak mfu_lp is against (0: bf16) */
+	double lin_flops;                   /* of hardware_flops, the layers' linear GEMMs (the part
+					     * that runs at lp_peak_tflops under fp8) */
 } pp_cost;
 
 /**
@@ -180,6 +189,27 @@ double pp_cf_gemm_flops(double max_flops, int sms, double m, double n, double k)
 /** HBM bytes per logit of the unfused fp32 cross-entropy (Megatron-LM cross_entropy.py as
  * separate PyTorch ops); returns the backward's, *fwd_bytes gets the forward's. */
 double pp_cf_unfused_ce_bytes(double eb, double *fwd_bytes);
+
+/**
+ * PP_EINVALID naming the profile when @gl asks for a precision the device lacks (fp8 on an A100,
+ * mxfp8 on Hopper or CDNA 3); pp_cost_eval refuses such a plan the same way.
+ */
+int pp_cost_check_precision(const pp_costctx *c, const pp_global *gl, pp_error *err);
+
+/**
+ * HBM bytes of quantizing @elems elements of @eb bytes to fp8 (mx: mxfp8) for a linear GEMM:
+ * one read, a row-wise and a column-wise 8-bit copy written (Transformer Engine cast-transpose):
+ * elems * (eb + 2) for fp8, elems * (eb + 2 * (1 + 1/32)) for mxfp8.
+ */
+double pp_cf_fp8_cast_bytes(double elems, double eb, int mx);
+
+/**
+ * Extra bytes per linear-layer parameter that fp8 training keeps beside the bf16 weight: the
+ * fp8 row-wise and column-wise copies Transformer Engine caches for the iteration (2, or
+ * 2 * (1 + 1/32) for mxfp8); with @param_gather the fp8 copy is the weight itself (Megatron
+ * --fp8-param-gather: no bf16 weight, 1 byte + its column-wise copy), 0 extra over bf16's 2.
+ */
+double pp_cf_fp8_weight_extra_bytes(int mx, int param_gather);
 
 /** Exposed time of @comm_s of tensor-parallel collectives overlapped chunk by chunk (t chunks)
  * with @gemm_s of the GEMMs they feed: one chunk, what does not fit, and the GEMMs' slowdown

@@ -48,11 +48,17 @@ typedef struct pp_space_opts {
 	int no_prune;               /* 1: time every valid plan (tests of the pruning) */
 	double mem_limit_gib;       /* 0: the profile's usable memory; else per device */
 	int no_overlaps;            /* 1: leave every overlap off (pp_space_set_overlaps) */
+	int precision;              /* pp_precision of every plan, or PP_SPACE_PRECISION_AUTO: the
+				     * walk tries each the device has (pp_space_precisions) */
+	int fp8_param_gather;       /* 1: fp8 parameter gather where the precision and sharding
+				     * allow it */
 	int max_zero;               /* 0: the ZeRO stages the stack runs; 1-3: at most this one */
 	int max_cp;                 /* 0: any context-parallel degree the stack allows; else at most */
 } pp_space_opts;
 
-#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, 0, 0}
+#define PP_SPACE_PRECISION_AUTO (-1)
+
+#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, PP_PREC_BF16, 0, 0, 0}
 
 typedef struct pp_space_stats {
 	double valid;               /* valid global plans met (pruned or timed) */
@@ -136,6 +142,14 @@ int pp_space_sequence_parallel(const pp_graph *g, const pp_global *gl, const uin
  * set) and @o->no_overlaps leave all three off.
  */
 void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_global *gl);
+
+/**
+ * The precisions @o searches on the device of @c, in ascending order (bf16 first), into @out (3
+ * entries); returns their count.  A fixed precision is its own list; auto lists bf16 and every
+ * 8-bit precision the profile gives a peak for.  The mcmc search, which has no precision move,
+ * runs the last (the fastest the device has).
+ */
+int pp_space_precisions(const pp_costctx *c, const pp_space_opts *o, int *out);
 
 #define PP_SPACE_MAX_V 2048 /* divisors of one int: at most 1,536 below 2^31 */
 

@@ -23,6 +23,12 @@ typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RE
  * all-gather of K/V before attention, or DeepSpeed-Ulysses all-to-alls around it. */
 typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A } pp_cp_comm;
 
+/* The precision of the transformer layers' linear GEMMs (Transformer Engine's fp8_autocast):
+ * bf16, fp8 (e4m3 forward / e5m2 gradients, the "hybrid" format, per-tensor delayed scaling) or
+ * mxfp8 (e4m3 with one e8m0 scale per 32 elements).  Attention, norms and the LM head stay in the
+ * model's dtype. */
+typedef enum pp_precision { PP_PREC_BF16 = 0, PP_PREC_FP8, PP_PREC_MXFP8 } pp_precision;
+
 const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved" */
 int pp_schedule_parse(const char *s);          /* -1 when unknown */
 const char *pp_recompute_name(pp_recompute r); /* "none", "selective", "full" */
@@ -85,10 +91,12 @@ typedef struct pp_global {
 				      * over d / hsdp_shard; 0: shard over all d */
 	int cp;                      /* context-parallel degree: the sequence split over cp ranks */
 	pp_cp_comm cp_comm_type;
+	pp_precision precision;      /* linear-layer GEMM precision (needs the profile's peak) */
+	int fp8_param_gather;        /* all-gather parameters in fp8 (Megatron --fp8-param-gather) */
 } pp_global;
 
 #define PP_GLOBAL_INIT                                                                              \
-	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P}
+	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, PP_PREC_BF16, 0}
 
 /** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
 int pp_global_zero_stage(const pp_global *gl);

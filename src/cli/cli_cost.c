@@ -19,6 +19,15 @@ cJSON *cli_cost_json(const pp_cost *c)
 	cJSON_AddNumberToObject(o, "hardware_tflops_per_gpu", c->hardware_tflops_per_gpu);
 	cJSON_AddNumberToObject(o, "mfu", c->mfu);
 	cJSON_AddNumberToObject(o, "hfu", c->hfu);
+	/* what mfu and hfu are against; under fp8 also MFU against the 8-bit peak */
+	cJSON_AddStringToObject(o, "precision", c->precision == 2 ? "mxfp8" : c->precision == 1 ? "fp8" : "bf16");
+	cJSON_AddStringToObject(o, "flop_convention", "model_flops: no recomputation; hardware_flops: "
+				"with recomputation; mfu, hfu: against the dense bf16 peak");
+	cJSON_AddNumberToObject(o, "mfu_peak_tflops", c->peak_tflops);
+	if (c->lp_peak_tflops > 0) {
+		cJSON_AddNumberToObject(o, "mfu_lp", c->mfu_lp);
+		cJSON_AddNumberToObject(o, "lp_peak_tflops", c->lp_peak_tflops);
+	}
 	cJSON_AddNumberToObject(t, "compute_s", c->compute_s);
 	cJSON_AddNumberToObject(t, "tp_comm_s", c->tp_comm_s);
 	cJSON_AddNumberToObject(t, "pp_comm_s", c->pp_comm_s);
@@ -147,6 +156,13 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		   "%.1f hardware TFLOP/s per GPU (HFU %.1f%%)\n",
 		c->tokens_per_s, c->model_tflops_per_gpu, 100 * c->mfu, c->hardware_tflops_per_gpu,
 		100 * c->hfu);
+	/* the FLOP convention, stated (docs/accuracy.md, "FLOP conventions") */
+	fprintf(f, "  model FLOPs count no recomputation, hardware FLOPs count it; MFU and HFU are "
+		   "against the dense bf16 peak of %.6g TFLOP/s\n", c->peak_tflops);
+	if (c->lp_peak_tflops > 0)
+		fprintf(f, "  precision %s (linear GEMMs): MFU %.1f%% against the dense %s peak of %.6g "
+			   "TFLOP/s\n", c->precision == 2 ? "mxfp8" : "fp8", 100 * c->mfu_lp,
+			c->precision == 2 ? "mxfp8" : "fp8", c->lp_peak_tflops);
 	fprintf(f, "\nmemory per GPU (stage %d, the most loaded)\n", c->peak_stage);
 	fprintf(f, "  %-22s %10.2f GiB\n", "weights", c->weights_gib);
 	fprintf(f, "  %-22s %10.2f GiB\n", "gradients", c->grads_gib);

@@ -139,6 +139,10 @@ int cmd_cost(int argc, char **argv)
 		stack.mem_headroom_gib = headroom;
 	pp_costctx_set_stack(ctx, &stack);
 	pp_costctx_set_mem_limit(ctx, mem_limit);
+	if (pp_cost_check_precision(ctx, &gl, &err) < 0) {
+		rc = cli_usage("cost: %s: %s", hwp, err.msg);
+		goto done;
+	}
 	if (have_from) {
 		cfg = malloc((size_t)g->n_ops);
 		if (!cfg || pp_plan_configs(&from, g, cfg, &err) < 0) {

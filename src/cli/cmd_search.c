@@ -19,6 +19,7 @@
 #include "parplan/hw.h"
 #include "parplan/io.h"
 #include "parplan/search.h"
+#include "parplan/settings.h"
 #include "parplan/strategy.h"
 
 typedef struct progress {
@@ -86,9 +87,9 @@ static int print_json(const pp_search_result *r, const cli_training *tr, int gpu
 static void print_table(const pp_search_result *r)
 {
 	int i;
-	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %11s %12s %6s %8s %-6s %s\n", "#", "t", "p", "d",
-	       "b", "v", "schedule", "recompute", "SP", "DO", "iteration_s", "tokens/s", "MFU", "peak_GiB",
-	       "ZeRO", "cp");
+	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %-5s %11s %12s %9s %8s %-6s %s\n", "#", "t", "p",
+	       "d", "b", "v", "schedule", "recompute", "SP", "DO", "prec", "iteration_s", "tokens/s",
+	       "MFU(bf16)", "peak_GiB", "ZeRO", "cp");
 	for (i = 0; i < r->n; i++) {
 		const pp_global *gl = &r->plans[i].global;
 		const pp_cost *c = &r->plans[i].cost;
@@ -108,11 +109,23 @@ static void print_table(const pp_search_result *r)
 						       gl->cp > 1 && gl->cp_comm_type == PP_CP_ALLGATHER ? " all_gather" : "");
 		/* small models run in milliseconds: keep 4 significant digits there */
 		snprintf(it, sizeof(it), c->iteration_s >= 1.0 ? "%.4f" : "%.4g", c->iteration_s);
-		printf("%-3d %3d %9s %5d %4d %3d %-11s %-9s %-3s %-4s %11s %12.0f %5.1f%% %8.1f %-6s %s\n", i + 1,
-		       gl->t, pdesc, gl->d, gl->micro_batch, gl->virtual_stages, pp_schedule_name(gl->schedule),
-		       pp_recompute_name(gl->recompute), gl->sequence_parallel ? "yes" : "no",
-		       gl->distributed_optimizer ? "yes" : "no", it, c->tokens_per_s, c->mfu * 100.0,
-		       c->peak_gib, zero, cp);
+		printf("%-3d %3d %9s %5d %4d %3d %-11s %-9s %-3s %-4s %-5s %11s %12.0f %8.1f%% %8.1f %-6s %s\n", i + 1,
+		       gl->t, pdesc, gl->d, gl->micro_batch, gl->virtual_stages,
+		       pp_schedule_name(gl->schedule), pp_recompute_name(gl->recompute),
+		       gl->sequence_parallel ? "yes" : "no", gl->distributed_optimizer ? "yes" : "no",
+		       pp_setting_value_name(&pp_settings()[PP_SETTING_PRECISION], gl->precision), it,
+		       c->tokens_per_s, c->mfu * 100.0, c->peak_gib, zero, cp);
+	}
+	/* the FLOP convention, stated (docs/accuracy.md) */
+	if (r->n > 0) {
+		const pp_cost *c = &r->plans[0].cost;
+		printf("MFU(bf16): model FLOPs (no recomputation) per GPU over the dense bf16 peak of "
+		       "%.6g TFLOP/s", c->peak_tflops);
+		if (c->lp_peak_tflops > 0)
+			printf("; plan 1 against the dense %s peak of %.6g TFLOP/s: MFU %.1f%%",
+			       pp_setting_value_name(&pp_settings()[PP_SETTING_PRECISION], c->precision),
+			       c->lp_peak_tflops, 100 * c->mfu_lp);
+		printf("\n");
 	}
 	for (i = 0; i < r->n; i++) {
 		const pp_global *gl = &r->plans[i].global;
@@ -217,8 +230,8 @@ static int check_out_dir(const char *path)
 static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
-	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--max-zero 1-3] [--max-cp N] [--stack NAME|FILE]\n"
-	"       [--json] [-o plan.json]\n"
+	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--precision bf16|fp8|mxfp8|auto]\n"
+	"       [--fp8-param-gather] [--max-zero 1-3] [--max-cp N] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
 	"       [--objective time|cost]";
 
@@ -288,6 +301,12 @@ int cmd_search(int argc, char **argv)
 			o.space.no_overlaps = 1;
 			continue;
 		}
+		if ((r = cli_flag(argv, i, "--fp8-param-gather")) != 0) {
+			if (r < 0)
+				return CLI_BAD;
+			o.space.fp8_param_gather = 1;
+			continue;
+		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			puts(usage_text);
 			return CLI_OK;
@@ -311,6 +330,16 @@ int cmd_search(int argc, char **argv)
 			if (r < 0)
 				return CLI_BAD;
 			stackp = v;
+		} else if ((r = OPT("--precision")) != 0) {
+			/* one precision, or auto: every precision the device has is searched */
+			if (r < 0)
+				return CLI_BAD;
+			if (!strcmp(v, "auto"))
+				o.space.precision = PP_SPACE_PRECISION_AUTO;
+			else if ((o.space.precision = pp_setting_parse_name(
+					  &pp_settings()[PP_SETTING_PRECISION], v)) < 0)
+				return cli_usage("--precision: unknown precision \"%.40s\" (bf16, fp8, "
+						 "mxfp8 or auto)", v);
 		} else if ((r = OPT("-o")) != 0) {
 			if (r < 0)
 				return CLI_BAD;

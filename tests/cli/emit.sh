@@ -38,7 +38,7 @@ golden() { # golden-file, produced-file
 	cmp -s "$1" "$2" || bad "$2 differs from $1"
 }
 
-for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1 llama31-70b-hf qwen25-7b-hf; do
+for plan in gpt3-175b-1024 llama3-70b-h100 llama3-8b-p1 llama31-70b-hf qwen25-7b-hf llama3-70b-b200-fp8 llama3-8b-h100-fp8; do
 	pf=tests/data/plans/$plan.json
 	for f in $FORMATS; do
 		out="$tmp/$plan.$f"

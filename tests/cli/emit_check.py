@@ -150,6 +150,14 @@ def check_megatron_like(deepspeed):
            g["distributed_optimizer"])
         eq("--overlap-grad-reduce", "--overlap-grad-reduce" in f, g["overlap_grad_reduce"])
     eq("--sequence-parallel", "--sequence-parallel" in f, g["sequence_parallel"])
+    # precision: Megatron-LM's fp8 flags (transformer_config.py at d98e8a64); the bf16-only
+    # launchers refuse an fp8 plan before writing anything
+    prec = g.get("precision", "bf16")
+    fmt8 = {"bf16": None, "fp8": ["hybrid"], "mxfp8": ["e4m3"]}[prec]
+    rec8 = {"bf16": None, "fp8": ["delayed"], "mxfp8": ["mxfp8"]}[prec]
+    eq("--fp8-format", f.get("--fp8-format"), fmt8)
+    eq("--fp8-recipe", f.get("--fp8-recipe"), rec8)
+    eq("--fp8-param-gather", "--fp8-param-gather" in f, bool(g.get("fp8_param_gather", False)))
     cp = g.get("cp", 1)
     eq("--context-parallel-size", int(one(f, "--context-parallel-size"))
        if "--context-parallel-size" in f else 1, cp)
