@@ -12,6 +12,7 @@
  * one device.
  */
 #include "parplan/cost.h"
+#include "parplan/schedule.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -928,6 +929,9 @@ static inline void edge_cost(const pp_costctx *c, const pp_global *gl, const edg
 typedef struct settot {
 	double f_s, b_s, tp_f_s, tp_b_s, gemm_s, attn_f_s;
 	double w_s;             /* of b_s, the weight gradients */
+	double tp_async_s;      /* of tp_b_s, what runs beside column-parallel weight gradients
+				 * (pp_cf_tp_async_dgrad_hidden_s; taken off where the stack has it
+				 * and no --tp-comm-overlap supersedes it) */
 	double mm_f_s, mm_b_s;  /* matmul forward, backward (input + weight grads): what TP hides behind */
 	double at_f_s, at_b_s;  /* attention forward, backward: what the CP ring hides behind */
 	int n_attn;             /* attention ops in the set */
@@ -943,7 +947,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
-	double params = 0, params_td = 0, moved = 0;
+	double params = 0, params_td = 0, moved = 0, async = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -983,6 +987,12 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		edge_cost(c, gl, e, pc, cc, &f, &b, &moved);
 		tp_f += f;
 		tp_b += b;
+		if (c->st.tp_async_dgrad && b > 0 && cons->type == PP_OP_MATMUL &&
+		    grad_layout(cc) == PP_LAYOUT_P) {
+			opcost oc;
+			if (op_cost(c, gl, e->cons, cc, &oc) == 0)
+				async += pp_cf_tp_async_dgrad_hidden_s(b, oc.w_s);
+		}
 		/* with sequence parallelism a matmul fed by an all-gather keeps the sequence shard and
 		 * gathers it again in backward (Korthikanti et al. 2022, sec. 4.2.2) */
 		if (cons->type == PP_OP_MATMUL && e->slot == 0 &&
@@ -1000,6 +1010,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->n_attn = n_attn;
 	r->tp_f_s = tp_f;
 	r->tp_b_s = tp_b;
+	r->tp_async_s = async;
 	r->gemm_s = gemm;
 	r->attn_f_s = attn;
 	r->saved = saved;
@@ -1217,6 +1228,16 @@ static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double param
 	return grad_sync_split_s(c, gl, params_d, params_td, NULL);
 }
 
+/* pp_cf_tp_async_dgrad_hidden_s: Megatron-LM's column-parallel linear
+ * (tensor_parallel/layers.py, LinearWithGradAccumulationAndAsyncCommunication.backward, 2022 on;
+ * Korthikanti et al. 2022, sec. 6.2) launches the collective on its input gradient (all-reduce,
+ * or reduce-scatter with sequence parallelism) asynchronously, computes its weight gradient, then
+ * waits: the collective hides behind that one weight-gradient GEMM, no further. */
+double pp_cf_tp_async_dgrad_hidden_s(double comm_s, double wgrad_s)
+{
+	return comm_s < wgrad_s ? comm_s : wgrad_s;
+}
+
 /* pp_cf_tp_overlap_exposed_s: tensor-parallel collectives split into t chunks and pipelined
  * with the GEMM chunks they feed or drain (Wang et al. 2022, "Overlap communication with
  * dependent computation via decomposition"; Transformer Engine userbuffers, --tp-comm-overlap):
@@ -1260,6 +1281,8 @@ static double in_flight(const pp_global *gl, int s, int m)
 	n = gl->p - s < m ? gl->p - s : m;
 	if (gl->schedule == PP_SCHED_INTERLEAVED)
 		n *= 1.0 + (double)(gl->p - 1) / ((double)gl->p * gl->virtual_stages);
+	else if (gl->schedule != PP_SCHED_1F1B)
+		n = pp_sched_in_flight(gl->schedule, gl->p, m);
 	return n;
 }
 
@@ -1297,6 +1320,11 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
 	int k, s, first = 0, rc = 0, v = gl->virtual_stages, td, cp = gl->cp > 1 ? gl->cp : 1;
 	int zs = pp_global_zero_stage(gl), nshard = pp_global_shard_ranks(gl), max_units = 1;
+	/* model chunks a rank sends across per micro-batch (schedule.c: 2 on a V) */
+	int xv = pp_sched_chunks_per_rank(gl->schedule, v) / (gl->schedule == PP_SCHED_DUALPIPE ? 2 : 1);
+	/* the V placements (ZB-V, DualPipeV) end the model on rank 0 (Qi et al. 2024, sec. 6) */
+	int last_rank = gl->schedule == PP_SCHED_ZB_V || gl->schedule == PP_SCHED_DUALPIPEV ? 0 : p - 1;
+	double Zsum = 0, Zmax = 0, Z;
 	double gbs = zs >= 2 ? c->st.grad_reduce_bytes : GRAD_BYTES;
 	double cp_exp[MAX_CLASSES], cp_hid[MAX_CLASSES], cp_moved = 0;
 	double b = cp_batch(gl), per_param, p2p = 0, boundary_bytes;
@@ -1378,8 +1406,14 @@ have_sets:
 	for (k = 0; k < g->n_classes; k++) {
 		double hf = 0, hb = 0;
 		tp_hidden[k] = 0;
-		if (!tp_overlap)
+		if (!tp_overlap) {
+			/* asynchronous dgrad collectives; while hidden, NCCL's kernels hold
+			 * @tp_overlap_sm_fraction of the SMs, slowing the weight GEMMs */
+			double h = cls[k].tp_async_s;
+			cls[k].tp_b_s -= h * (1.0 - c->st.tp_overlap_sm_fraction);
+			tp_hidden[k] = h;
 			continue;
+		}
 		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s, t, cls[k].mm_f_s,
 							   c->st.tp_overlap_sm_fraction, &hf);
 		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s, t, cls[k].mm_b_s,
@@ -1477,10 +1511,10 @@ have_sets:
 		/* a stage sends forward and receives backward once per chunk and micro-batch;
 		 * a stack that overlaps the sends with compute (Megatron-Core: the p2p of the next
 		 * micro-batch is posted before the current one computes) leaves only the latency */
-		pp_exposed = 2.0 * v * p2p;
+		pp_exposed = 2.0 * xv * p2p;
 		if (c->st.p2p_overlap) {
 			pp_hidden = pp_exposed;
-			pp_exposed = 2.0 * v * (hw->network.latency_us * 1e-6);
+			pp_exposed = 2.0 * xv * (hw->network.latency_us * 1e-6);
 			pp_hidden -= pp_exposed;
 		}
 	}
@@ -1553,7 +1587,7 @@ have_sets:
 			params += pre.params;
 			params_td += pre.params_td;
 		}
-		if (s == p - 1) {
+		if (s == last_rank) {
 			if (post.params + post.params_td > unit)
 				unit = post.params + post.params_td;
 			F += post.f_s;
@@ -1561,16 +1595,33 @@ have_sets:
 			W += post.w_s;
 			tpF += post.tp_f_s;
 			tpB += post.tp_b_s;
-			act += post.saved * in_flight(gl, s, m);
+			/* the head's logits live from its forward to its backward, which follows at
+			 * once on the path's last chunk: one micro-batch in the zero-bubble and DualPipe
+			 * schedules, whose deferred W keep only the head's input (Qi et al. 2024,
+			 * sec. 3: W needs the layer input and the output gradient) */
+			act += post.saved * (gl->schedule >= PP_SCHED_ZB_H1 ? 1 : in_flight(gl, s, m));
 			params += post.params;
 			params_td += post.params_td;
-			if (p > 1 && g->tied_embeddings)
+			if (p > 1 && g->tied_embeddings && last_rank)
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
 		act += ws_full;
 		T = F + B + tpF + tpB + pp_exposed;
 		Tsum += T;
+		{
+			/* ZB-H1's share of the fill and drain: max(F + B - W, F, B) per stage
+			 * (pp_sched_pipeline_s) */
+			double zb = B + tpB - W + pp_exposed / 2, zf = F + tpF + pp_exposed / 2;
+			Z = MAXD(zf + zb - W, MAXD(zf, zb));
+			Zsum += Z;
+		}
+		if (gl->schedule == PP_SCHED_DUALPIPE) {
+			/* rank s holds stages s and p-1-s (DeepSeek-V3 report sec. 3.2.1: 2x parameters) */
+			params *= 2;
+			params_td *= 2;
+		}
 		if (T > Tmax) {
+			Zmax = Z;
 			Tmax = T;
 			Tmax_comp = F + B;
 			Tmax_tp = tpF + tpB;
@@ -1631,7 +1682,20 @@ have_sets:
 		/* 1F1B / GPipe: (m - 1) * slowest stage + the sum over stages, which for equal stages is
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
-		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0;
+		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0, pipe_busy = m * Tmax;
+		if (gl->schedule == PP_SCHED_ZB_H1) {
+			pipe = m * Tmax + (Zsum - Zmax);
+		} else if (gl->schedule >= PP_SCHED_ZB_V) {
+			/* the slowest stage's closed form (schedule.c), the point-to-point time split
+			 * evenly between forward and backward.  DualPipe's F&B could hide one chunk's
+			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1), but
+			 * none of parplan's stacks runs that overlap: PyTorch's ScheduleDualPipeV hands
+			 * an OVERLAP_F_B pair to a hook that only torchtitan's experimental graph_trainer
+			 * fills (torchtitan b5bcd76c experiments/graph_trainer/graph_pp/runner.py), so
+			 * F&B is scored as F + B (fx = bx = 0) */
+			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
+						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, 0, 0, &pipe_busy);
+		}
 		double gpus = (double)t * cp * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (zs > 0 ? nshard : 1), dp_total = sync_max;
 		dp = sync_max;
@@ -1702,7 +1766,7 @@ have_sets:
 			      (c->st.zero_grad_pass ? opt_params_max * ZERO_GRAD_BYTES / (c->mem_bw * c->st.optimizer_hbm_eff) : 0);
 			/* tied embeddings with p > 1: the first and last stage all-reduce the word
 			 * embedding gradient (Megatron-LM _allreduce_word_embedding_grads), fp32 */
-			if (p > 1 && g->tied_embeddings)
+			if (p > 1 && g->tied_embeddings && last_rank)
 				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, td * (p - 1),
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
@@ -1716,7 +1780,7 @@ have_sets:
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
 		out->pp_comm_s = m * Tmax_pp;
-		out->bubble_s = pipe - m * Tmax;
+		out->bubble_s = pipe - pipe_busy; /* pipe_busy = m * Tmax: F&B scored as F + B */
 		out->dp_comm_s = dp;
 		out->optimizer_s = opt;
 		out->iteration_s = pipe + dp + opt;

@@ -50,6 +50,7 @@ typedef struct entry_hdr {
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
 #define FNV_OFFSET 14695981039346656037ull
 #define FNV_PRIME 1099511628211ull
+#define GOLDEN64 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio, odd: a bijective multiply */
 
 void pp_cost_memo_free(pp_cost_memo *m)
 {
@@ -120,7 +121,6 @@ void pp_cost__memo_begin(pp_cost_memo *m, const pp_global *gl)
 {
 	uint64_t h = FNV_OFFSET;
 	int i;
-	size_t j;
 	unsigned gen = pp_cost__generation(m->c);
 	if (gen != m->gen) {
 		/* the context's stack changed: nothing stored holds */
@@ -128,10 +128,11 @@ void pp_cost__memo_begin(pp_cost_memo *m, const pp_global *gl)
 			memset(m->sets[i].ent, 0, MEMO_WAYS * m->sets[i].stride);
 		m->gen = gen;
 	}
-	for (i = 0; i < m->n_keys; i++)
+	/* one multiply per setting, not per byte: the settings part is hashed on every evaluation */
+	for (i = 0; i < m->n_keys; i++) {
 		memcpy(&m->skey[i], (const char *)gl + m->key_off[i], sizeof(int));
-	for (j = 0; j < (size_t)m->n_keys * sizeof(int); j++)
-		h = (h ^ ((const unsigned char *)m->skey)[j]) * FNV_PRIME;
+		h = (h ^ (uint32_t)m->skey[i]) * GOLDEN64;
+	}
 	m->shash = h;
 }
 

@@ -483,6 +483,24 @@ int pp_emit_check_rules(const char *fmt, const pp_plan *plan, const pp_emit_opts
 		return BROKEN("global.global_batch", "global batch divisible by micro-batch*d",
 			      "global batch %d is not divisible by micro-batch*d = %lld",
 			      gl->global_batch, gl->micro_batch * d);
+	/* zero-bubble and DualPipe schedules: PyTorch's pipelining (torchtitan) runs ZBVZeroBubble
+	 * and DualPipeV (torch/distributed/pipelining/schedules.py get_schedule_class, commit
+	 * 00722e64), both with two stages per rank in a V (torchtitan b5bcd76c
+	 * distributed/pipeline_parallel.py: "v" style for them); its InterleavedZeroBubble wants at
+	 * least two stages per rank, so one-stage ZB-H1 is not it, and DualPipe's two directions
+	 * are in deepseek-ai/DualPipe only.  Megatron-LM (d98e8a64 core/pipeline_parallel/
+	 * schedules.py get_forward_backward_func) has no pipelining, 1F1B and interleaved 1F1B. */
+	if (gl->schedule >= PP_SCHED_ZB_H1 && p > 1) {
+		if (!(rules & PP_RULE_TT_SCHEDULES))
+			return BROKEN("global.schedule", "gpipe, 1f1b or interleaved schedules",
+				      "%s cannot run the %s schedule (it runs gpipe, 1f1b and interleaved "
+				      "only)", fmt, pp_schedule_name(gl->schedule));
+		if (gl->schedule == PP_SCHED_ZB_H1 || gl->schedule == PP_SCHED_DUALPIPE)
+			return BROKEN("global.schedule", "ZBVZeroBubble or DualPipeV",
+				      "%s runs zero-bubble and DualPipe schedules as ZBVZeroBubble and "
+				      "DualPipeV (two chunks per rank), not %s", fmt,
+				      pp_schedule_name(gl->schedule));
+	}
 	/* DeepSpeed edaa722 runtime/pipe/schedule.py (TrainSchedule, one stage per rank); Nanotron
 	 * 2411b02 config/parallelism_config.py pp_engine "1f1b" or "afab" */
 	if ((rules & PP_RULE_NO_INTERLEAVE) && (gl->schedule == PP_SCHED_INTERLEAVED || v > 1))

@@ -42,7 +42,9 @@ enum {
 	PP_RULE_CP_SEQ = 1 << 22,      /* Megatron: seq a multiple of 2*cp */
 	PP_RULE_NO_FP8 = 1 << 23,      /* DeepSpeed, Megatron-DeepSpeed, Nanotron, NeMo 1: bf16 only */
 	PP_RULE_NO_MXFP8 = 1 << 24,    /* torchtitan: fp8 (rowwise) but not mxfp8 here */
-	PP_RULE_NO_FP8_GATHER = 1 << 25/* torchtitan: rowwise float8 communicates in bf16 */
+	PP_RULE_NO_FP8_GATHER = 1 << 25,/* torchtitan: rowwise float8 communicates in bf16 */
+	PP_RULE_TT_SCHEDULES = 1 << 26 /* current torchtitan: ZB-V and DualPipeV run by name; every
+					* other launcher runs GPipe / 1F1B / interleaved only */
 };
 
 #define PP_RULES_LAUNCHER                                                                      \

@@ -43,11 +43,13 @@
 #include <stdlib.h>
 
 #include "emit_int.h"
+#include "parplan/schedule.h"
 
 #define TT_RULES                                                                                   \
 	(PP_RULES_LAUNCHER | PP_RULE_LLAMA_ONLY | PP_RULE_NO_UNEVEN | PP_RULE_CP_P2P |              \
 	 PP_RULE_NO_MXFP8 | PP_RULE_NO_FP8_GATHER)
-/* torchtitan 0.2 (its parallelize_llama and build_pipeline_schedule) */
+/* torchtitan 0.2 (its parallelize_llama and build_pipeline_schedule); its schedules are not
+ * checked here for ZB-V / DualPipeV, so they are refused */
 /* the 0.2 TOML is emitted for bf16 plans only: its [float8] section is not written */
 #define TT_TOML_RULES (TT_RULES | PP_RULE_TP_NEEDS_SP | PP_RULE_MB_PER_STAGE | PP_RULE_NO_FP8)
 
@@ -121,10 +123,12 @@ static int tt_prepare(const char *fmt, const pp_plan *plan, const pp_emit_opts *
 					    "biases; the plan's model differs",
 					    fmt, j->flavor);
 	}
-	j->stages = (long long)gl->p * gl->virtual_stages;
+	/* the V schedules run two stages per rank, torchtitan's default for multi-stage ones */
+	j->stages = (long long)gl->p * pp_sched_chunks_per_rank(gl->schedule, gl->virtual_stages);
 	j->k = 0;
 	if (gl->p > 1) {
-		long long def = gl->schedule == PP_SCHED_INTERLEAVED ? 2LL * gl->p : gl->p;
+		long long def = gl->schedule == PP_SCHED_1F1B || gl->schedule == PP_SCHED_GPIPE ? gl->p
+											   : 2LL * gl->p;
 		if ((j->k = layers_per_stage((long long)sh->layers, j->stages, def)) < 0)
 			return pp_error_set(err, PP_EINVALID, NULL, "global.virtual_stages",
 					    "%s: rule \"stages from layers per stage\": no "
@@ -132,8 +136,11 @@ static int tt_prepare(const char *fmt, const pp_plan *plan, const pp_emit_opts *
 					    "2) / k) = p*v = %lld stages",
 					    fmt, (long long)sh->layers, j->stages);
 	}
+	/* torch/distributed/pipelining/schedules.py get_schedule_class (commit 00722e64) */
 	j->schedule = gl->schedule == PP_SCHED_INTERLEAVED ? "Interleaved1F1B"
 		      : gl->schedule == PP_SCHED_GPIPE     ? "GPipe"
+		      : gl->schedule == PP_SCHED_ZB_V      ? "ZBVZeroBubble"
+		      : gl->schedule == PP_SCHED_DUALPIPEV ? "DualPipeV"
 							   : "1F1B";
 	return 0;
 }
@@ -158,7 +165,7 @@ int pp_emit_torchtitan(const pp_plan *plan, const pp_emit_opts *opts, char **out
 	int rc, nnodes, per_node, zero = pp_global_zero_stage(gl), shard, replicate;
 
 	*out = NULL;
-	if ((rc = tt_prepare("torchtitan", plan, opts, TT_RULES, &j, err)) < 0)
+	if ((rc = tt_prepare("torchtitan", plan, opts, TT_RULES | PP_RULE_TT_SCHEDULES, &j, err)) < 0)
 		return rc;
 	/* ZeRO stage >= 1 shards (over hsdp_shard of the d replicas with HSDP), stage 0
 	 * replicates; FSDP2 shards parameters too, so stages 1 and 2 keep them gathered after the

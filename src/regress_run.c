@@ -244,6 +244,11 @@ static int run_case(cache *cc, pp_regress_file *f, int ci, pp_error *err)
 		rc = pp_error_set(err, rc, f->path, p, "%.400s", inner.msg);
 		goto done;
 	}
+	if ((rc = pp_cost_check_precision(ctx, &gl, &inner)) < 0) { /* fp8 on a device without it */
+		pp_jpath_key(p, q, cs->source == PP_REGRESS_PLAN_FILE ? "plan_file" : "plan");
+		rc = pp_error_set(err, rc, f->path, p, "%.400s", inner.msg);
+		goto done;
+	}
 	if ((rc = pp_cost_eval(ctx, &gl, cfg, &cost)) < 0) {
 		pp_jpath_key(p, q, cs->source == PP_REGRESS_PLAN_FILE ? "plan_file" : "plan");
 		rc = pp_error_set(err, rc, f->path, p, "the cost model rejects this plan");

@@ -26,6 +26,7 @@
  * projected onto the layouts a plan can express (even middle stages, first/last shorter).  Each
  * result is re-scored with pp_cost_eval.
  */
+#include "parplan/schedule.h"
 #include "parplan/search.h"
 #include "search_int.h"
 #include "parplan/comm.h"
@@ -134,6 +135,8 @@ static double inflight(const pp_global *gl, int k)
 	int m = pp_global_microbatches(gl), n;
 	if (gl->schedule == PP_SCHED_GPIPE)
 		return m;
+	if (gl->schedule >= PP_SCHED_ZB_H1) /* every stage holds the peak (schedule.h) */
+		return pp_sched_in_flight(gl->schedule, gl->p, m);
 	n = gl->p - k;
 	return n < m ? n : m;
 }
@@ -1069,7 +1072,9 @@ int pp_search_ilp(const pp_costctx *c, const pp_search_opts *o, pp_search_result
 			worst_gap = gap;
 		best_gl = gl;
 		/* inter-op pass: stage boundaries for these configs */
-		if (gl.p > 1 && !o->fixed && gl.schedule != PP_SCHED_INTERLEAVED) {
+		/* (the V and DualPipe placements take no uneven ends) */
+		if (gl.p > 1 && !o->fixed && gl.schedule != PP_SCHED_INTERLEAVED &&
+		    gl.schedule < PP_SCHED_ZB_V) {
 			double opt_b;
 			layer_times(c, &gl, cfg, lt, &pre_s, &post_s);
 			/* the DP's optimum bounds every layout; a plan expresses even middle stages with

@@ -542,6 +542,8 @@ int pp_search_mcmc(const pp_costctx *c, const pp_search_opts *o, pp_search_resul
 	ch.sv[0][0] = PP_SCHED_1F1B, ch.sv[0][1] = 1;
 	ch.sv[1][0] = PP_SCHED_GPIPE, ch.sv[1][1] = 1;
 	ch.n_sv = 2;
+	for (i = PP_SCHED_ZB_H1; i < PP_SCHED_COUNT; i++) /* zero-bubble and DualPipe: one chunk */
+		ch.sv[ch.n_sv][0] = i, ch.sv[ch.n_sv][1] = 1, ch.n_sv++;
 	for (i = 2; i <= g->n_layers && ch.n_sv < 128; i++)
 		if (g->n_layers % i == 0) {
 			ch.sv[ch.n_sv][0] = PP_SCHED_INTERLEAVED;

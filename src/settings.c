@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "checked_int.h"
+#include "parplan/schedule.h"
 
 #define FIELD(m) offsetof(pp_global, m)
 
@@ -40,7 +41,8 @@
 	 .check = (check_), .help = (help_)}
 
 /* Enum names, indexed by the enum's values (pp_schedule, pp_recompute). */
-static const char *const schedule_names[] = {"1f1b", "gpipe", "interleaved"};
+static const char *const schedule_names[] = {"1f1b",  "gpipe", "interleaved", "zb-h1",
+					     "zb-v", "dualpipe", "dualpipev"};
 static const char *const recompute_names[] = {"none", "selective", "full"};
 /* Transformer Engine's cp_comm_type names (transformer_engine/pytorch/attention.py; Megatron-LM
  * spells all_gather "allgather", emit_megatron.c maps it) */
@@ -146,6 +148,23 @@ static int rule_pipeline_layout(const pp_graph *g, const pp_global *gl, int gpus
 	} else {
 		if (v != 1)
 			return RULE("virtual stages > 1 need the interleaved schedule");
+	}
+	if (gl->schedule >= PP_SCHED_ZB_V) {
+		/* two chunks per rank (ZB-V, DualPipeV: PyTorch schedules.py, "ZBV requires exactly
+		 * 2 stages per rank"), DualPipe's two directions (dualpipe.py: an even number of
+		 * ranks and micro-batches, at least 2 per rank); their ends on one rank leave no
+		 * uneven first/last stage to set */
+		const char *name = pp_schedule_name(gl->schedule);
+		pp_error e2 = PP_ERROR_INIT;
+		if (p < 2)
+			return RULE("the %s schedule needs p > 1", name);
+		if (gl->first_stage_layers || gl->last_stage_layers)
+			return RULE("the %s schedule takes no uneven first/last stage", name);
+		if (gl->schedule != PP_SCHED_DUALPIPE && g->n_layers % (2 * p))
+			return RULE("%d layers are not divisible by the 2p = %d chunks of the %s schedule",
+				    g->n_layers, 2 * p, name);
+		if (pp_sched_check(gl->schedule, p, 1, m, &e2) < 0)
+			return RULE("%s", e2.msg);
 	}
 	if (p > g->n_layers)
 		return RULE("p=%d is more than the %d layers", p, g->n_layers);
@@ -255,7 +274,7 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    SEARCHED | EXPECT, PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY,
 		    rule_virtual_stages, "model chunks per pipeline rank (interleaved schedule)"),
 	ENUM_SETTING("schedule", "--schedule", schedule, PP_SCHED_1F1B, schedule_names, "schedule",
-		     "gpipe, 1f1b, interleaved", SEARCHED | EXPECT, PP_COST_PIPELINE | PP_COST_MEMORY,
+		     "gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe, dualpipev", SEARCHED | EXPECT, PP_COST_PIPELINE | PP_COST_MEMORY,
 		     NULL, "pipeline schedule"),
 	ENUM_SETTING("recompute", "--recompute", recompute, PP_RECOMPUTE_NONE, recompute_names, "mode",
 		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS | PP_COST_MEMORY, NULL,

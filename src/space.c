@@ -543,7 +543,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 				 * checked by the layout rule (pp_global_uneven_form) */
 				n_v = pp_space_interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
 							    vs);
-				for (sched = 0; sched < 3; sched++) {
+				for (sched = 0; sched < PP_SCHED_COUNT; sched++) {
 					int vi, nv = sched == PP_SCHED_INTERLEAVED ? n_v : 1;
 					for (vi = 0; vi < nv; vi++) {
 						v = sched == PP_SCHED_INTERLEAVED ? vs[vi] : 1;

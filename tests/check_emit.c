@@ -256,6 +256,34 @@ START_TEST(test_launcher_rules)
 	expect_ok(&p, "torchtitan", NULL);
 	p.global.recompute = PP_RECOMPUTE_FULL;
 	expect_ok(&p, "nanotron", NULL);
+	/* zero-bubble and DualPipe: torchtitan runs ZB-V and DualPipeV by name (two stages per
+	 * rank, its multi-stage default: no layers-per-stage key); ZB-H1 and the two-direction
+	 * DualPipe it has not; Megatron-LM, NeMo, DeepSpeed, Nanotron run none of them */
+	{
+		static const pp_schedule zs[] = {PP_SCHED_ZB_V, PP_SCHED_DUALPIPEV, PP_SCHED_ZB_H1,
+						 PP_SCHED_DUALPIPE};
+		static const char *const names[] = {"ZBVZeroBubble", "DualPipeV"};
+		static const char *const others[] = {"megatron", "megatron-deepspeed", "deepspeed",
+						     "nemo1", "nanotron", "torchtitan-toml"};
+		int k, j;
+		for (k = 0; k < 4; k++) {
+			pp_error err = PP_ERROR_INIT;
+			char *text = NULL;
+			p = base, p.global.schedule = zs[k];
+			p.global.recompute = PP_RECOMPUTE_FULL;
+			if (k < 2) {
+				ck_assert_msg(pp_emit(&p, "torchtitan", NULL, &text, &err) == 0, "%s", err.msg);
+				ck_assert_ptr_nonnull(strstr(text, names[k]));
+				ck_assert_ptr_null(strstr(text, "layers_per_stage"));
+				free(text);
+			} else {
+				expect_rule(&p, "torchtitan", NULL, "ZBVZeroBubble or DualPipeV", "global.schedule");
+			}
+			for (j = 0; j < 6; j++)
+				expect_rule(&p, others[j], NULL, "gpipe, 1f1b or interleaved schedules",
+					    "global.schedule");
+		}
+	}
 	/* torchtitan: Llama flavors only, TP always sequence parallel, m >= p*v */
 	p = base, p.shape.family_llama = 0;
 	expect_rule(&p, "torchtitan", NULL, "llama models only", "model_shape.family");

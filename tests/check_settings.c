@@ -66,15 +66,17 @@ END_TEST
 START_TEST(test_enum_names)
 {
 	const pp_setting *s = pp_setting_find("schedule");
-	char buf[64];
+	char buf[96];
 	ck_assert_str_eq(pp_schedule_name(PP_SCHED_INTERLEAVED), "interleaved");
 	ck_assert_int_eq(pp_schedule_parse("gpipe"), PP_SCHED_GPIPE);
 	ck_assert_int_eq(pp_schedule_parse("GPipe"), -1);
 	ck_assert_str_eq(pp_recompute_name(PP_RECOMPUTE_SELECTIVE), "selective");
 	ck_assert_str_eq(pp_recompute_name((pp_recompute)7), "?");
+	ck_assert_str_eq(pp_schedule_name(PP_SCHED_DUALPIPEV), "dualpipev");
+	ck_assert_int_eq(pp_schedule_parse("zb-h1"), PP_SCHED_ZB_H1);
 	ck_assert_int_eq(pp_recompute_parse(NULL), -1);
 	pp_setting_choices(s, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "1f1b, gpipe or interleaved");
+	ck_assert_str_eq(buf, "1f1b, gpipe, interleaved, zb-h1, zb-v, dualpipe or dualpipev");
 	pp_setting_choices(s, buf, 8); /* truncated, still terminated */
 	ck_assert_uint_lt(strlen(buf), 8);
 }

@@ -7,7 +7,7 @@
 
 #include "parplan/stack.h"
 
-static const char *const shipped[] = {"megatron-sc21", "megatron-core", "deepspeed", "torchtitan"};
+static const char *const shipped[] = {"megatron-sc21", "megatron-2022", "megatron-core", "deepspeed", "torchtitan"};
 
 START_TEST(test_shipped_stacks_load)
 {

@@ -211,6 +211,11 @@ double pp_cf_fp8_cast_bytes(double elems, double eb, int mx);
  */
 double pp_cf_fp8_weight_extra_bytes(int mx, int param_gather);
 
+/** Megatron-LM's asynchronous input-gradient collective of a column-parallel linear (all-reduce,
+ *  or reduce-scatter with sequence parallelism) hides behind that linear's weight-gradient GEMM
+ *  (tensor_parallel/layers.py; Korthikanti et al. 2022 sec. 6.2): min(comm, wgrad). */
+double pp_cf_tp_async_dgrad_hidden_s(double comm_s, double wgrad_s);
+
 /** Exposed time of @comm_s of tensor-parallel collectives overlapped chunk by chunk (t chunks)
  * with @gemm_s of the GEMMs they feed: one chunk, what does not fit, and the GEMMs' slowdown
  * @sm_fraction x the hidden time (*hidden_s). */

@@ -43,6 +43,10 @@ typedef struct pp_stack {
 	int grad_reduce_overlap;    /* --overlap-grad-reduce available */
 	int param_gather_overlap;   /* --overlap-param-gather available */
 	double tp_overlap_sm_fraction; /* SMs the overlapped TP collectives take from GEMMs */
+	int tp_async_dgrad;         /* a column-parallel linear's backward collective (all-reduce,
+				     * or reduce-scatter with sequence parallelism) runs while its
+				     * weight gradient is computed (Megatron-LM
+				     * LinearWithGradAccumulationAndAsyncCommunication) */
 	double gemm_efficiency;     /* fraction of the device's max achievable matmul rate */
 	double optimizer_hbm_eff;   /* fraction of HBM bandwidth the optimizer step reaches */
 	double grad_reduce_bytes;   /* bytes per gradient element in the data-parallel reduction */

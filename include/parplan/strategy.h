@@ -16,7 +16,16 @@
 #include "parplan/error.h"
 #include "parplan/graph.h"
 
-typedef enum pp_schedule { PP_SCHED_1F1B = 0, PP_SCHED_GPIPE, PP_SCHED_INTERLEAVED } pp_schedule;
+typedef enum pp_schedule {
+	PP_SCHED_1F1B = 0,
+	PP_SCHED_GPIPE,
+	PP_SCHED_INTERLEAVED,
+	PP_SCHED_ZB_H1,     /* zero bubble, 1F1B memory (Qi et al. 2024, ZB-H1) */
+	PP_SCHED_ZB_V,      /* zero bubble, two chunks per rank in a V (Qi et al. 2024, sec. 6) */
+	PP_SCHED_DUALPIPE,  /* DeepSeek-V3 DualPipe: two directions, F&B overlapped, p even */
+	PP_SCHED_DUALPIPEV, /* DualPipe cut in half: a V of two chunks per rank */
+	PP_SCHED_COUNT
+} pp_schedule;
 typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_FULL } pp_recompute;
 /* How context-parallel ranks exchange K and V (Megatron-LM --cp-comm-type, Transformer Engine
  * cp_comm_type): a ring of point-to-point sends overlapped with the attention blocks, an
@@ -29,7 +38,8 @@ typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A } pp_cp_comm
  * model's dtype. */
 typedef enum pp_precision { PP_PREC_BF16 = 0, PP_PREC_FP8, PP_PREC_MXFP8 } pp_precision;
 
-const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved" */
+const char *pp_schedule_name(pp_schedule s);   /* "1f1b", "gpipe", "interleaved", "zb-h1", "zb-v",
+						 * "dualpipe", "dualpipev" */
 int pp_schedule_parse(const char *s);          /* -1 when unknown */
 const char *pp_recompute_name(pp_recompute r); /* "none", "selective", "full" */
 int pp_recompute_parse(const char *s);

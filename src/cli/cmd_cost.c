@@ -18,7 +18,8 @@ static int usage(void)
 {
 	return cli_usage("usage: parplan cost --model M --hw H (--plan plan.json | --t T --p P --d D "
 			 "--micro-batch b --global-batch B [--gpus N] [--virtual-stages v] "
-			 "[--schedule 1f1b|gpipe|interleaved] [--recompute none|selective|full] "
+			 "[--schedule 1f1b|gpipe|interleaved|zb-h1|zb-v|dualpipe|dualpipev] "
+			 "[--recompute none|selective|full] "
 			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
 			 "[--tp-comm-overlap] [--overlap-param-gather] [--zero 0-3] [--fsdp] [--hsdp-shard N] "
 			 "[--cp N] [--cp-comm-type p2p|all_gather|a2a]) [--stack NAME|FILE] "

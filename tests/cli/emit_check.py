@@ -10,7 +10,7 @@ number taken from the plan equals the plan's.  Exits non-zero with a message on 
 mismatch.
 """
 import ast
-import json
+import json, os
 import sys
 import xml.etree.ElementTree as ET
 
@@ -464,51 +464,78 @@ def check_megatron_bridge():
 def check_svg():
     root = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
-    boxes = {}
+    tl = [e for e in root.iter(ns + "g") if e.get("id") == "timeline"][0]
+    md, S = int(tl.get("data-m")), int(tl.get("data-chunks"))
+    elided = [e for e in root.iter(ns + "g") if e.get("id") == "elided"]
+    if md < m:  # many micro-batches: a few drawn, the elided middle marked and counted
+        if not elided or int(elided[0].get("data-elided-mb")) != m - md:
+            sys.exit(f"svg: {md} of {m} micro-batches drawn but no mark of the {m - md} elided")
+        if md > 2 * p + 6:
+            sys.exit(f"svg: {md} micro-batches drawn for p = {p}")
+    elif md != m or elided:
+        sys.exit(f"svg: {md} of {m} micro-batches drawn")
+    boxes, rows = {}, {}
     for r in root.iter(ns + "rect"):
-        c = r.get("class")
-        if c in ("fwd", "bwd"):
-            key = (int(r.get("data-stage")), int(r.get("data-mb")), int(r.get("data-chunk")), c)
-            if key in boxes:
-                sys.exit(f"svg: two boxes for {key}")
-            x, w = float(r.get("x")), float(r.get("width"))
-            boxes[key] = (x, x + w)
-    eq("boxes", len(boxes), 2 * m * p * v)
-    for s in range(p):
-        for k in range(m):
-            for c in range(v):
-                for kind in ("fwd", "bwd"):
-                    if (s, k, c, kind) not in boxes:
-                        sys.exit(f"svg: no {kind} box for stage {s} mb {k} chunk {c}")
-    eps = 0.02  # coordinates are printed to 0.01 px
-    for s in range(p):  # a stage does one thing at a time
-        row = sorted(iv for key, iv in boxes.items() if key[0] == s)
-        for a, b in zip(row, row[1:]):
-            if b[0] < a[1] - eps:
-                sys.exit(f"svg: boxes overlap on stage {s}: {a} {b}")
-    S = p * v  # dependencies: forward after the previous stage's, backward after the next's
-
-    def box(gs, k, kind):
-        return boxes[(gs % p, k, gs // p, kind)]
-    for k in range(m):
-        for gs in range(S):
-            if gs > 0 and box(gs, k, "fwd")[0] < box(gs - 1, k, "fwd")[1] - eps:
-                sys.exit(f"svg: forward of mb {k} on stage {gs} starts before its input")
-            nxt = box(gs + 1, k, "bwd") if gs + 1 < S else box(gs, k, "fwd")
-            if box(gs, k, "bwd")[0] < nxt[1] - eps:
-                sys.exit(f"svg: backward of mb {k} on stage {gs} starts before its gradient")
-    # the schedule's order on stage 0
-    order = [key[3] for key, iv in sorted(boxes.items(), key=lambda kv: kv[1][0]) if key[0] == 0]
-    if g["schedule"] == "gpipe":
-        eq("gpipe order", order, ["fwd"] * (m * v) + ["bwd"] * (m * v))
-    elif g["schedule"] == "1f1b":
-        warm = min(p - 1, m)
-        want = ["fwd"] * warm + ["fwd", "bwd"] * (m - warm) + ["bwd"] * warm
-        eq("1f1b order", order, want)
+        cls = (r.get("class") or "").split()
+        if not cls or cls[0] not in ("fwd", "bwd", "wgt"):
+            continue
+        key = (int(r.get("data-mb")), int(r.get("data-pos")), cls[0])
+        if key in boxes:
+            sys.exit(f"svg: two boxes for {key}")
+        x, w = float(r.get("x")), float(r.get("width"))
+        if ("o" in cls) != (int(r.get("data-chunk")) % 2 == 1):
+            sys.exit(f"svg: {key}: odd chunks, and only they, are drawn lighter")
+        boxes[key] = (x, x + w)
+        rows.setdefault(int(r.get("data-stage")), []).append((x, x + w, r.get("data-overlap")))
+    rows_out = [e for e in root.iter(ns + "text") if e.get("class") == "rows-elided"]
+    if rows_out:  # many ranks: the first and last four drawn, the rest counted
+        eq("ranks drawn", sorted(rows), list(range(4)) + list(range(p - 4, p)))
+        eq("ranks left out", int(rows_out[0].get("data-ranks")), p - 8)
     else:
-        warm = min((p - 1) * 2 + (v - 1) * p, m * v)
-        eq("interleaved warm-up", order[:warm + 1], ["fwd"] * (warm + 1))
-        eq("interleaved steady state", order[warm + 1], "bwd")
+        for k in range(md):
+            for gs in range(S):
+                for kind in ("fwd", "bwd"):
+                    if (k, gs, kind) not in boxes:
+                        sys.exit(f"svg: no {kind} box for mb {k} at chunk {gs} of its path")
+        eq("boxes", len([k for k in boxes if k[2] != "wgt"]), 2 * md * S)
+    eps = 0.11  # coordinates are printed to 0.1 px
+    for s, row in rows.items():  # a rank does one thing at a time (F&B halves share a box)
+        row.sort()
+        for a, b in zip(row, row[1:]):
+            if b[0] < a[1] - eps and not (a[2] and b[2] and abs(a[0] - b[0]) < eps):
+                sys.exit(f"svg: boxes overlap on rank {s}: {a} {b}")
+    B = lambda k, gs, kind: boxes.get((k, gs, kind), (-1e18, -1e18))  # a left-out rank's: no bound
+    for k in range(md):  # forward after the previous chunk's, backward after the next's
+        for gs in range(S):
+            if (k, gs, "fwd") not in boxes:
+                continue
+            if gs > 0 and B(k, gs, "fwd")[0] < B(k, gs - 1, "fwd")[1] - eps:
+                sys.exit(f"svg: forward of mb {k} at chunk {gs} starts before its input")
+            nxt = B(k, gs + 1, "bwd") if gs + 1 < S else B(k, gs, "fwd")
+            if B(k, gs, "bwd")[0] < nxt[1] - eps:
+                sys.exit(f"svg: backward of mb {k} at chunk {gs} starts before its gradient")
+            if (k, gs, "wgt") in boxes and boxes[(k, gs, "wgt")][0] < boxes[(k, gs, "bwd")][1] - eps:
+                sys.exit(f"svg: weight gradient of mb {k} at chunk {gs} before its input gradient")
+    if g["schedule"].startswith("zb") and not any(k[2] == "wgt" for k in boxes):
+        sys.exit("svg: a zero-bubble schedule without weight-gradient boxes")
+    # the schedule's order on rank 0
+    order = [k[2] for k, iv in sorted(boxes.items(), key=lambda kv: kv[1][0])
+             if k[1] == 0 and k[2] != "wgt"]
+    if g["schedule"] == "gpipe":
+        eq("gpipe order", order, ["fwd"] * (md * v) + ["bwd"] * (md * v))
+    elif g["schedule"] == "1f1b":
+        warm = min(p - 1, md)
+        want = ["fwd"] * warm + ["fwd", "bwd"] * (md - warm) + ["bwd"] * warm
+        eq("1f1b order", order, want)
+    if os.path.getsize(path) > 300 * 1024:
+        sys.exit(f"svg: {os.path.getsize(path)} bytes, over 300 KB")
+    legend = " ".join(t.text or "" for e in root.iter(ns + "g") if e.get("id") == "legend"
+                      for t in e.iter(ns + "text"))
+    for want in ("forward", "backward", "idle (bubble)", "communication (dark end)"):
+        if want not in legend:
+            sys.exit(f"svg: the legend lacks {want!r}")
+    if v > 1 and "odd model chunk" not in legend:
+        sys.exit("svg: the legend lacks the odd-chunk shade")
     parts = [r for r in root.iter(ns + "rect") if r.get("class") == "part"]
     if not parts:
         sys.exit("svg: no time breakdown bar")

@@ -3,7 +3,8 @@
 # each returns a plan for Llama 3 70B (512 GPUs) and 405B (2048 GPUs) that fits, keeps t inside
 # the scale-up domain and 8 kv heads, states its FLOP convention, and with --precision auto
 # trains in fp8 where the device has it; an fp8 plan on an A100 is refused with one line naming
-# the profile; the NVL72 profiles report 4-GPU hosts in a 72-GPU domain.
+# the profile; the NVL72 profiles report 4-GPU hosts in a 72-GPU domain, and a t = 16 plan there
+# keeps its precision in the plan file and launches on 4-GPU nodes.
 set -u
 P=${PARPLAN:?PARPLAN must name the parplan binary}
 tmp=$(mktemp -d)
@@ -77,6 +78,30 @@ $P search --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --gpus 16 
 $P search --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --gpus 16 --global-batch 16 \
 	--precision fp4 >"$tmp/o" 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- "--precision: unknown precision" "$tmp/err" || die "--precision fp4: $(cat "$tmp/err")"
+
+# a GB200 NVL72 plan with t = 16 across four 4-GPU trays: the plan file keeps precision and the
+# fp8 parameter gather and re-scores to the same time; Megatron-LM's script still launches
+# 4 GPUs per node (the compute tray) and carries the fp8 flags
+$P cost --model models/gpt3-175b.json --hw hwprofiles/gb200-nvl72.json --t 16 --p 4 --d 8 \
+	--micro-batch 1 --global-batch 64 --sequence-parallel --distributed-optimizer \
+	--precision fp8 --fp8-param-gather --json -o "$tmp/nvl.json" >"$tmp/c1.json" 2>"$tmp/err" ||
+	die "gb200 t=16 fp8 cost: $(cat "$tmp/err")"
+$P cost --plan "$tmp/nvl.json" --json >"$tmp/c2.json" 2>"$tmp/err" || die "cost --plan: $(cat "$tmp/err")"
+python3 - "$tmp/nvl.json" "$tmp/c1.json" "$tmp/c2.json" <<'PY' || fail=1
+import json, sys
+plan, a, b = (json.load(open(f)) for f in sys.argv[1:4])
+g = plan["global"]
+if g.get("precision") != "fp8" or g.get("fp8_param_gather") is not True:
+    sys.exit(f"FAIL: plan file global lost the precision: {g}")
+if plan["node_devices"] != 4:
+    sys.exit(f"FAIL: node_devices {plan['node_devices']}, want the 4-GPU tray")
+if a["iteration_s"] != b["iteration_s"] or b["precision"] != "fp8":
+    sys.exit(f"FAIL: re-scored {b['iteration_s']} ({b['precision']}), was {a['iteration_s']}")
+PY
+$P emit --plan "$tmp/nvl.json" --format megatron -o "$tmp/m.sh" 2>"$tmp/err" || die "emit: $(cat "$tmp/err")"
+grep -q "^GPUS_PER_NODE=4$" "$tmp/m.sh" && grep -q "^NNODES=128$" "$tmp/m.sh" &&
+	grep -q -- "--fp8-format hybrid" "$tmp/m.sh" && grep -q -- "--fp8-param-gather" "$tmp/m.sh" &&
+	grep -q -- "--tensor-model-parallel-size 16" "$tmp/m.sh" || die "megatron script for the NVL72 plan"
 
 [ $fail -eq 0 ] && echo "profiles: 8 profiles x Llama 3 70B and 405B searched; fp8 refusals ok"
 exit $fail

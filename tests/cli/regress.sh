@@ -260,6 +260,9 @@ badcase "cases[0].expect.search.schedule" '{"format": "parplan-regress/1", "case
 badcase "cases[0].expect.search.t" '{"format": "parplan-regress/1", "cases": [{"name": "a", '"$M"', "search": {"gpus": 8, "global_batch": 8}, "expect": {"search": {"t": 0}}}]}'
 badcase "cases[0].hw" '{"format": "parplan-regress/1", "cases": [{"name": "a", "model": "../../models/gpt-1.7b.json", "hw": "nope/dgx.json", '"$PL, $EX"'}]}'
 # a malformed model file: the loader's own file and JSON path
+# fp8 on a device without fp8 tensor cores (A100): refused naming the case's plan and the peak
+badcase "cases[0].plan: precision fp8" '{"format": "parplan-regress/1", "cases": [{"name": "a", "model": "../../models/llama3-8b.json", "hw": "../../hwprofiles/dgx-a100-80g.json", "plan": {"t": 1, "p": 1, "d": 8, "global_batch": 64, "precision": "fp8"}, '"$EX"'}]}'
+badcase "cases[0].plan.precision: unknown precision \"fp4\"" '{"format": "parplan-regress/1", "cases": [{"name": "a", "model": "../../models/llama3-8b.json", "hw": "../../hwprofiles/dgx-h100.json", "plan": {"t": 1, "p": 1, "d": 8, "global_batch": 64, "precision": "fp4"}, '"$EX"'}]}'
 badcase "graph-cycle.json" '{"format": "parplan-regress/1", "cases": [{"name": "a", "model": "'"$PWD"'/tests/data/bad/graph-cycle.json", "hw": "../../hwprofiles/dgx-a100-80g.json", '"$PL, $EX"'}]}'
 badcase "" "$(printf '{"format": "parplan-regress/1", "cases": [\001]}')"
 
