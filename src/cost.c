@@ -58,6 +58,12 @@
  *   accounting); bwd softmax r y, dy w dx (6) + dropout r dy, mask w dx (5) + dS read (2)  1
  * (Apex/Transformer Engine layer-norm and Megatron-LM fused GELU/dropout kernels read and
  * write exactly these tensors.) */
+/* attention cores: softmax attention and MLA's (selective recompute re-runs them) */
+static int is_attention(pp_op_type t)
+{
+	return t == PP_OP_ATTENTION || t == PP_OP_MLA;
+}
+
 static double bwd_traffic_ratio(pp_op_type t)
 {
 	switch (t) {
@@ -142,6 +148,24 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
 	if (sp || t <= 1)
 		return (whole + split + core) / t;
 	return whole + (split + core) / t;
+}
+
+double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
+					double E, double k, double f, int t, int etp, int sp, pp_recompute r)
+{
+	double norms = s * b * (2 * h + 2 * h + 2 * h);             /* ln1, QKV input, ln2 */
+	double route = s * b * (2 * h + 4 * E + 2 * k * h);         /* router input and scores, combine */
+	double exp_in = 2 * s * b * k * h, swiglu = 2 * s * b * k * 3 * f;
+	double attn = s * b * (2 * (a + 2 * kv) * hd + 2 * a * hd);
+	double core = 5.0 * a * s * s * b;
+	if (r == PP_RECOMPUTE_FULL)
+		return 2.0 * s * b * h / (sp ? t : 1);
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		core = 0;
+	if (etp > 1) /* expert tensor parallelism: every rank keeps every routed row's input */
+		return (sp ? (norms + route) / t : norms + route) + exp_in + (attn + core + swiglu) / t;
+	/* etp = 1: the t ranks split the tokens of the router, experts and combine */
+	return (sp ? norms / t : norms) + (route + exp_in + swiglu + attn + core) / t;
 }
 
 double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
@@ -606,7 +630,7 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 		c->gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].layer >= 0)
 			c->layer_gemm_flops_sample += g->ops[i].gemm_flops;
-		if (g->ops[i].type == PP_OP_ATTENTION)
+		if (is_attention(g->ops[i].type))
 			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].type == PP_OP_MATMUL && g->ops[i].layer >= 0)
 			c->lin_flops_sample += g->ops[i].gemm_flops;
@@ -634,6 +658,8 @@ static pp_layout in_layout(pp_cfg cfg)
 
 static pp_layout out_layout(pp_op_type type, pp_cfg cfg)
 {
+	if (type == PP_OP_EXPERTS && cfg == PP_CFG_COLUMN)
+		return PP_LAYOUT_P; /* expert tensor parallelism: W2 row-parallel, partial sums */
 	switch (cfg) {
 	case PP_CFG_SAMPLE: return PP_LAYOUT_SB;
 	case PP_CFG_SEQUENCE: return PP_LAYOUT_SS;
@@ -690,6 +716,8 @@ typedef struct opcost {
 	double core_saved;   /* of which attention core */
 	double params;       /* parameter elements held on the device */
 	int grad_group_td;   /* gradients partial over t as well as d (split data, whole weights) */
+	int expert;          /* routed experts: params sharded over ep * etp, reduced over expert-dp */
+	double a2a_s;        /* of comm_f_s, expert-parallel all-to-all (dispatch, combine) */
 } opcost;
 
 static int split_factor(pp_cfg cfg, int t)
@@ -704,6 +732,93 @@ static int split_factor(pp_cfg cfg, int t)
 static inline double cp_batch(const pp_global *gl)
 {
 	return gl->cp > 1 ? (double)gl->micro_batch / gl->cp : (double)gl->micro_batch;
+}
+
+/* FLOP/s of one [m, k] x [k, n] GEMM: the shape-aware model, the profile's flat rate or table */
+static double gemm_rate_at(const pp_costctx *c, double m, double n, double k)
+{
+	if (c->mamf > 0)
+		return pp_cf_gemm_flops(c->mamf, c->sms, m, n, k);
+	if (c->gemm_rate > 0)
+		return c->gemm_rate;
+	return pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, m, n, k);
+}
+
+/* one GEMM's time: its FLOPs at the shape's rate, or its bytes at HBM bandwidth */
+static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
+{
+	double fl = 2.0 * m * n * k, by = c->eb * (m * k + m * n + n * k);
+	return MAXD(fl / gemm_rate_at(c, m, n, k), by / c->mem_bw);
+}
+
+/*
+ * Routed experts as a grouped GEMM (Megatron-Core's TEGroupedMLP / CUTLASS grouped GEMM: one
+ * launch, one GEMM per local expert at its own token count).  The device's routed rows,
+ * tokens x k, spread evenly over the E experts: each expert runs W1 [h, 2f] and W2 [f, h] on
+ * m_e = rows / E rows, so the shape model prices each small GEMM at m_e (a fine-grained MoE's
+ * experts see few tokens: DeepSeek-V3 with 4096 tokens and k/E = 8/256 gives m_e = 128).
+ * Backward: input gradients at (m_e, h, 2f) and (m_e, f, h), weight gradients at (h, 2f, m_e)
+ * and (f, h, m_e).  SwiGLU between them is memory-bound (5/3 backward traffic).  COLUMN (expert
+ * tensor parallelism over t) splits f; SAMPLE / SEQUENCE split the rows.
+ */
+static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_op *op, pp_cfg cfg,
+			     opcost *r)
+{
+	int t = gl->t;
+	double E = (double)op->experts, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
+	double rows = (double)op->gemm_m * cp_batch(gl), m, sw;
+	if (cfg == PP_CFG_SAMPLE || cfg == PP_CFG_SEQUENCE)
+		rows /= t;
+	if (cfg == PP_CFG_COLUMN) {
+		ff /= t;
+		r->params /= t;
+	}
+	/* expert parallelism: E/ep experts here, fed by the ep ranks' tokens, the same number of
+	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share */
+	E /= gl->ep;
+	r->params /= gl->ep;
+	r->expert = 1;
+	rows *= gl->moe_imbalance / 100.0;
+	m = rows / E;
+	r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
+	r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
+	r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	/* SwiGLU: 6 FLOPs per output element; reads 2f, writes f per row */
+	sw = MAXD(6.0 * rows * ff / c->vec_peak, 3.0 * c->eb * rows * ff / c->mem_bw);
+	r->f_s = r->gemm_s + sw;
+	r->b_s += sw * bwd_traffic_ratio(PP_OP_SWIGLU);
+}
+
+/*
+ * Expert-parallel all-to-all of @bytes per device (the k routed copies of its tokens, h wide),
+ * dispatch or combine, over ep ranks at stride etp (Megatron-Core's rank order tp-ep-dp: each
+ * stage's t*cp*d ranks folded into etp x ep x expert-dp).  Inside one node: a (ep-1)/ep share
+ * of the bytes over NVLink.  Across nodes it is hierarchical, as DeepSeek-V3's kernels run it
+ * (report arXiv:2412.19437 sec. 3.2.2): a token crosses the network once per destination node
+ * and NVLink forwards it to the experts there, the two links working at once, so the time is
+ * the larger of the network's and NVLink's shares.  Each routed copy leaves the node with
+ * probability (n-1)/n over n nodes; with node-limited routing (@max_nodes M, sec. 2.1.2) a token
+ * reaches at most min(M, k, n) nodes, so the network carries bytes/k * min(M, k, n) * (n-1)/n;
+ * without the limit every copy travels on its own: bytes * (n-1)/n.
+ */
+static double moe_a2a_s(const pp_hw *hw, int ep, int etp, double k, int max_nodes, double bytes)
+{
+	int nd = hw->node_devices, span = ep * etp, n;
+	double bi = hw->intra.bw_gbs * 1e9 * hw->intra.efficiency, ai = hw->intra.latency_us * 1e-6;
+	double bn = hw->network.bw_gbs * 1e9 * hw->network.efficiency, an = hw->network.latency_us * 1e-6;
+	double net, nodes;
+	if (ep <= 1)
+		return 0;
+	if (span <= nd)
+		return ai + bytes * (ep - 1) / ep / bi;
+	n = span / nd;
+	nodes = k;
+	if (max_nodes > 0 && max_nodes < nodes)
+		nodes = max_nodes;
+	if (nodes > n)
+		nodes = n;
+	net = (max_nodes > 0 ? bytes / k * nodes : bytes) * (n - 1) / n;
+	return an + MAXD(net / bn, bytes / bi);
 }
 
 /*
@@ -771,6 +886,13 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		return -1;
 	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_ATTENTION && (c->g->heads % t || c->g->kv_heads % t))
 		return -1;
+	if (cfg == PP_CFG_HIDDEN && op->type == PP_OP_MLA && c->g->heads % t)
+		return -1;
+	if (cfg == PP_CFG_COLUMN && op->type == PP_OP_EXPERTS && op->expert_ffn % t)
+		return -1;
+	/* expert tensor parallelism is the COLUMN config: etp = t exactly when the experts take it */
+	if (op->type == PP_OP_EXPERTS && t > 1 && (cfg == PP_CFG_COLUMN) != (gl->etp > 1))
+		return -1;
 	memset(r, 0, sizeof(*r));
 	r->params = (double)op->params;
 	switch (op->type) {
@@ -835,10 +957,16 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			r->params /= t;
 		break;
 	}
+	case PP_OP_EXPERTS:
+		moe_experts_cost(c, gl, op, cfg, r);
+		break;
+	case PP_OP_MLA:
 	case PP_OP_ATTENTION: {
 		/* QK^T and AV: batched GEMMs of (s x s x head_dim) per head; the score traffic of
-		 * scale/mask/softmax/dropout runs as separate memory-bound kernels */
-		double s = (double)c->g->seq, hd = (double)c->g->head_dim;
+		 * scale/mask/softmax/dropout runs as separate memory-bound kernels (MLA: the QK head
+		 * dim, dn + dr, in gemm_k) */
+		double s = (double)c->g->seq;
+		double hd = (double)(op->type == PP_OP_MLA ? op->gemm_k : c->g->head_dim);
 		double gemm = op->gemm_flops * b / f;
 		if (c->st.attention == PP_ATTN_FLASH) {
 			double bw;
@@ -883,6 +1011,24 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 				r->b_s = MAXD(r->b_s, bwdb * logits / c->mem_bw);
 			}
 		}
+		if (op->type == PP_OP_ROUTER) {
+			/* the gate GEMM [tokens, h] x [h, E] and its two backward GEMMs */
+			double m = (double)op->gemm_m * b / f, n = (double)op->gemm_n, k = (double)op->gemm_k;
+			r->gemm_s = 2.0 * m * n * k / gemm_rate_at(c, m, n, k);
+			r->f_s += r->gemm_s;
+			r->b_s += 2.0 * m * n * k / gemm_rate_at(c, m, k, n);
+			r->w_s += 2.0 * m * n * k / gemm_rate_at(c, k, n, m);
+		}
+		if ((op->type == PP_OP_DISPATCH || op->type == PP_OP_COMBINE) && gl->ep > 1) {
+			/* the routed copies of this rank's tokens: 1/t of them per rank when t > 1
+			 * (split by sequence, or, under expert tensor parallelism, gathered over etp
+			 * after the exchange: the edges' resharding) */
+			double rows = (double)(op->type == PP_OP_DISPATCH ? c->g->tensors[op->outputs[0]].elems
+									   : c->g->tensors[op->inputs[0]].elems);
+			double by = rows * b * c->eb / t;
+			r->a2a_s = moe_a2a_s(hw, gl->ep, gl->etp, (double)op->topk, gl->moe_max_nodes, by);
+			r->comm_f_s += r->a2a_s;
+		}
 		if (op->type == PP_OP_EMBEDDING && cfg == PP_CFG_ROW)
 			r->params /= t;
 		if (op->type == PP_OP_LOSS && cfg == PP_CFG_HIDDEN && t > 1) {
@@ -902,14 +1048,20 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 	if (lp_op(c, gl, op))
 		r->saved *= lp_bytes(gl) / c->eb; /* TE keeps the fp8 (transposed) input for dW */
 	r->core_saved = op->core_saved_bytes * b / f;
-	if (op->type == PP_OP_ATTENTION && c->st.attention == PP_ATTN_FLASH) {
+	if (op->type == PP_OP_EXPERTS && cfg == PP_CFG_COLUMN && t > 1) {
+		/* expert tensor parallelism keeps the whole routed input but 1/t of the SwiGLU
+		 * intermediates (3f of the h + 3f per routed row, graph_json.c moe_rules) */
+		double rows = (double)op->gemm_m * b, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
+		r->saved = c->eb * rows * (h + 3.0 * ff / t);
+	}
+	if (is_attention(op->type) && c->st.attention == PP_ATTN_FLASH) {
 		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
 		r->saved -= r->core_saved;
 		r->core_saved = 0;
 	}
 	/* data split over t with whole weights: the t copies' gradients differ and must be summed */
 	r->grad_group_td = t > 1 && op->params > 0 && cfg != PP_CFG_REPLICATE && cfg != PP_CFG_COLUMN &&
-			   cfg != PP_CFG_ROW;
+			   cfg != PP_CFG_ROW && !r->expert;
 	return 0;
 }
 
@@ -936,6 +1088,9 @@ typedef struct settot {
 	double at_f_s, at_b_s;  /* attention forward, backward: what the CP ring hides behind */
 	int n_attn;             /* attention ops in the set */
 	double saved, core_saved, params, params_td, tp_moved;
+	double params_e;        /* routed experts' parameters (expert-dp reduced) */
+	double a2a_s;           /* expert-parallel all-to-all, forward + backward */
+	double a2a_f_s;         /* of which one forward pass (the backward moves as much) */
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
 } settot;
@@ -947,7 +1102,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	double f_s = 0, b_s = 0, w_s = 0, mm_f = 0, mm_b = 0, at_f = 0, at_b = 0;
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
-	double params = 0, params_td = 0, moved = 0, async = 0;
+	double params = 0, params_td = 0, moved = 0, async = 0, params_e = 0, a2a = 0, a2a_f = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -965,19 +1120,24 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		tp_f += oc.comm_f_s;
 		tp_b += oc.comm_f_s;
 		gemm += 3.0 * oc.gemm_s;
-		if (c->g->ops[o].type == PP_OP_ATTENTION) {
+		if (is_attention(c->g->ops[o].type)) {
 			at_f += oc.f_s;
 			at_b += oc.b_s + oc.w_s;
 			n_attn++;
 		}
-		if (c->g->ops[o].type == PP_OP_ATTENTION && c->st.attention != PP_ATTN_FLASH)
+		if (is_attention(c->g->ops[o].type) && c->st.attention != PP_ATTN_FLASH)
 			attn += oc.f_s; /* flash recomputes the scores in its backward already */
 		saved += oc.saved;
 		core += oc.core_saved;
 		if (oc.grad_group_td)
 			params_td += oc.params;
+		else if (oc.expert)
+			params_e += oc.params;
 		else
 			params += oc.params;
+		/* forward and backward, and the forward again under full recomputation */
+		a2a += (gl->recompute == PP_RECOMPUTE_FULL && c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
+		a2a_f += oc.a2a_s;
 	}
 	for (i = 0; i < s->n_edges && t > 1; i++) {
 		const edge *e = &s->edges[i];
@@ -1017,6 +1177,9 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->core_saved = core;
 	r->params = params;
 	r->params_td = params_td;
+	r->params_e = params_e;
+	r->a2a_s = a2a;
+	r->a2a_f_s = a2a_f;
 	r->tp_moved = moved;
 	r->out = PP_LAYOUT_R;
 	if (s->n_ops) {
@@ -1121,7 +1284,7 @@ double pp_cost_op_s(const pp_costctx *c, const pp_global *gl, int op, pp_cfg cfg
 	t = oc.f_s + oc.b_s + oc.w_s + 2 * oc.comm_f_s;
 	if (c->g->ops[op].layer >= 0 && (gl->recompute == PP_RECOMPUTE_FULL ||
 					 (gl->recompute == PP_RECOMPUTE_SELECTIVE &&
-					  c->g->ops[op].type == PP_OP_ATTENTION &&
+					  is_attention(c->g->ops[op].type) &&
 					  c->st.attention != PP_ATTN_FLASH)))
 		t += oc.f_s + oc.comm_f_s;
 	return t;
@@ -1221,6 +1384,29 @@ static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double
 	if (ag_s)
 		*ag_s = ag;
 	return s;
+}
+
+/* expert-data-parallel ranks: each stage's t*cp*d ranks folded into etp x ep x expert-dp */
+static int moe_expert_dp(const pp_global *gl)
+{
+	long long n = (long long)gl->t * gl->cp * gl->d / ((long long)gl->ep * gl->etp);
+	return n > 0 ? (int)n : 1;
+}
+
+/* Routed experts' gradient reduction over expert-dp (ranks ep*etp apart): reduce-scatter and
+ * all-gather with a sharded optimizer, else all-reduce.  *ag_s: the all-gather part. */
+static double moe_expert_sync_s(const pp_costctx *c, const pp_global *gl, double params_e, double *ag_s)
+{
+	int n = moe_expert_dp(gl), stride = gl->ep * gl->etp;
+	double gb = c->st.grad_reduce_bytes;
+	*ag_s = 0;
+	if (params_e <= 0 || n <= 1)
+		return 0;
+	if (pp_global_zero_stage(gl) > 0) {
+		*ag_s = pp_coll_s(c->hw, PP_COLL_ALLGATHER, n, stride, params_e * WEIGHT_BYTES);
+		return pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, n, stride, params_e * gb) + *ag_s;
+	}
+	return pp_coll_s(c->hw, PP_COLL_ALLREDUCE, n, stride, params_e * gb);
 }
 
 static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
@@ -1337,9 +1523,10 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 	int cnt[MAX_CLASSES + MAX_EXT];
 	double Tmax_cp = 0, Tmax_cph = 0;
 	struct {
-		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit;
+		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit, params_e, a2a;
 		double lin;             /* linear-GEMM parameters (their fp8 copies) */
-	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	} mid = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	double per_param_e = 0, Tmax_a2a = 0;
 	int lp = gl->precision != PP_PREC_BF16 && (unsigned)gl->precision <= PP_PREC_MXFP8;
 	double fp8_extra = lp ? pp_cf_fp8_weight_extra_bytes(gl->precision == PP_PREC_MXFP8,
 							       gl->fp8_param_gather) : 0;
@@ -1414,10 +1601,11 @@ have_sets:
 			tp_hidden[k] = h;
 			continue;
 		}
-		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s, t, cls[k].mm_f_s,
-							   c->st.tp_overlap_sm_fraction, &hf);
-		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s, t, cls[k].mm_b_s,
-							   c->st.tp_overlap_sm_fraction, &hb);
+		/* the expert all-to-all is no tensor-parallel collective: it stays exposed */
+		cls[k].tp_f_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_f_s - cls[k].a2a_f_s, t, cls[k].mm_f_s,
+							   c->st.tp_overlap_sm_fraction, &hf) + cls[k].a2a_f_s;
+		cls[k].tp_b_s = pp_cf_tp_overlap_exposed_s(cls[k].tp_b_s - cls[k].a2a_f_s, t, cls[k].mm_b_s,
+							   c->st.tp_overlap_sm_fraction, &hb) + cls[k].a2a_f_s;
 		tp_hidden[k] = hf + hb;
 		if (gl->recompute == PP_RECOMPUTE_FULL)
 			tp_hidden[k] += hf;
@@ -1520,12 +1708,18 @@ have_sets:
 	}
 
 	per_param = pp_cf_zero_bytes_per_param(zs, nshard, gbs);
+	/* routed experts' states: weights and gradients whole on each expert-dp replica, Adam's
+	 * sharded over expert-dp by the distributed optimizer (ZeRO-1); deeper ZeRO stages are
+	 * applied to them as to the rest (Megatron-Core shards expert states over the
+	 * expert-data-parallel group: megatron/core/distributed, expert_data_parallel_group) */
+	per_param_e = pp_cf_zero_bytes_per_param(zs, moe_expert_dp(gl), gbs);
 	capacity = c->mem_override > 0 ? c->mem_override : c->capacity;
 	capacity -= headroom;
 	pp_global_stage_layers(g, gl, stage_layers);
 	for (s = 0; s < p; s++) {
 		int last = first + stage_layers[s], same = s >= 2 && s < p - 1;
 		double F, B, W, tpF, tpB, act, params, params_td, T, mem, unit, ws_w = 0, ws_g = 0;
+		double params_e, a2a, sync_e, ag_e;
 		double flight = in_flight(gl, s, m);
 		for (k = 0; k < g->n_classes; k++) {
 			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
@@ -1540,7 +1734,7 @@ have_sets:
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
 			mid.F = mid.B = mid.tpF = mid.tpB = mid.act = mid.params = mid.params_td = 0;
-			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = mid.lin = 0;
+			mid.W = mid.tpH = mid.cpX = mid.cpH = mid.unit = mid.params_e = mid.a2a = mid.lin = 0;
 			for (k = 0; k < g->n_classes; k++) {
 				int n = cnt[k];
 				if (n > 0 && cls[k].params + cls[k].params_td > mid.unit)
@@ -1556,6 +1750,8 @@ have_sets:
 				mid.act += n * cls[k].saved;
 				mid.params += n * cls[k].params;
 				mid.params_td += n * cls[k].params_td;
+				mid.params_e += n * cls[k].params_e;
+				mid.a2a += n * cls[k].a2a_s;
 				mid.lin += n * (cls[k].params + cls[k].params_td) * c->cls_lin_frac[k];
 			}
 			for (k = 0; k < c->n_ext; k++) {
@@ -1570,6 +1766,8 @@ have_sets:
 		act = mid.act;
 		params = mid.params;
 		params_td = mid.params_td;
+		params_e = mid.params_e;
+		a2a = mid.a2a;
 		act *= flight;
 		W = mid.W;
 		unit = mid.unit;
@@ -1586,6 +1784,8 @@ have_sets:
 			act += pre.saved * flight;
 			params += pre.params;
 			params_td += pre.params_td;
+			params_e += pre.params_e;
+			a2a += pre.a2a_s;
 		}
 		if (s == last_rank) {
 			if (post.params + post.params_td > unit)
@@ -1602,6 +1802,8 @@ have_sets:
 			act += post.saved * (gl->schedule >= PP_SCHED_ZB_H1 ? 1 : in_flight(gl, s, m));
 			params += post.params;
 			params_td += post.params_td;
+			params_e += post.params_e; /* multi-token prediction's MoE block */
+			a2a += post.a2a_s;
 			if (p > 1 && g->tied_embeddings && last_rank)
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
@@ -1629,18 +1831,20 @@ have_sets:
 			Tmax_f = F + tpF;
 			Tmax_b = B + tpB;
 			Tmax_w = W;
+			Tmax_a2a = a2a;
 			Tmax_tph = mid.tpH;
 			Tmax_cp = mid.cpX;
 			Tmax_cph = mid.cpH;
 		}
 		if (params != last_params || params_td != last_params_td) /* middle stages repeat */
 			sync = grad_sync_split_s(c, gl, params, params_td, &sync_ag);
-		if (sync_ag > sync_ag_max)
-			sync_ag_max = sync_ag;
+		sync_e = moe_expert_sync_s(c, gl, params_e, &ag_e);
+		if (sync_ag + ag_e > sync_ag_max)
+			sync_ag_max = sync_ag + ag_e;
 		last_params = params;
 		last_params_td = params_td;
-		if (sync > sync_max)
-			sync_max = sync;
+		if (sync + sync_e > sync_max)
+			sync_max = sync + sync_e;
 		if (params + params_td > opt_params_max)
 			opt_params_max = params + params_td;
 		if (zs >= 2) {
@@ -1654,7 +1858,7 @@ have_sets:
 			if (zs == 3)
 				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
 		}
-		mem = (params + params_td) * per_param + ws_w + ws_g + act;
+		mem = (params + params_td) * per_param + ws_w + ws_g + act + params_e * per_param_e;
 		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes) */
 		mem += mid.lin * fp8_extra / (zs == 3 ? nshard : 1);
 		if (mid.lin > lin_max)
@@ -1672,9 +1876,13 @@ have_sets:
 				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
 				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
 			}
+			/* routed experts: optimizer states sharded over expert-dp (moe_expert_dp) */
+			out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
+			out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
+			out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) / 1073741824.0;
 			out->weights_gib += mid.lin * fp8_extra / (zs == 3 ? nshard : 1) / 1073741824.0;
 			out->activations_gib = act / 1073741824.0;
-			out->stage_params = params + params_td;
+			out->stage_params = params + params_td + params_e;
 		}
 		first = last;
 	}
@@ -1779,6 +1987,7 @@ have_sets:
 			       (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
 		out->compute_s = m * Tmax_comp;
 		out->tp_comm_s = m * Tmax_tp;
+		out->ep_a2a_s = m * Tmax_a2a;
 		out->pp_comm_s = m * Tmax_pp;
 		out->bubble_s = pipe - pipe_busy; /* pipe_busy = m * Tmax: F&B scored as F + B */
 		out->dp_comm_s = dp;

@@ -121,12 +121,21 @@ int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, c
 {
 	static const pp_emit_opts defaults = PP_EMIT_OPTS_INIT;
 	const pp_emit_format *f = pp_emit_find(format);
+	const pp_moe_shape *m = &plan->shape.moe;
 	int rc;
 	*out = NULL;
 	if (!f)
 		return unknown_format(format ? format : "", err);
 	if ((rc = unused_options(f, opts, err)) < 0)
 		return rc;
+	/* mixtures of experts, MLA, MTP and QK-norm / head_dim layers: only the Megatron-LM
+	 * emitter writes their flags; the other launchers' files would describe another model */
+	if ((m->experts || m->kv_lora || m->mtp || plan->global.ep > 1 || plan->global.etp > 1) &&
+	    strcmp(f->name, "megatron") && strcmp(f->name, "report") && strcmp(f->name, "svg") &&
+	    strcmp(f->name, "plan"))
+		return pp_error_set(err, PP_EINVALID, NULL, "model_shape.moe",
+				    "%s: parplan writes mixture-of-experts, MLA and MTP models for "
+				    "Megatron-LM only (--format megatron)", f->name);
 	return f->fn(plan, opts ? opts : &defaults, out, err);
 }
 

@@ -139,6 +139,67 @@ void pp_emit_megatron_recompute_args(pp_sbuf *b, const pp_plan *plan, const pp_e
 		pp_sb_printf(b, "\t--recompute-granularity selective\n");
 }
 
+/*
+ * Mixture of experts, MLA and MTP: Megatron-LM's flags (NVIDIA/Megatron-LM d98e8a64dd:
+ * megatron/training/arguments.py _add_moe_args and _add_mla_args; the rest are
+ * TransformerConfig / ModelParallelConfig fields made flags by ArgumentGroupFactory,
+ * megatron/core/transformer/transformer_config.py: num_moe_experts is --num-experts,
+ * moe_router_topk, moe_ffn_hidden_size, moe_shared_expert_intermediate_size, moe_grouped_gemm,
+ * moe_token_dispatcher_type, moe_router_score_function, moe_router_enable_expert_bias,
+ * moe_router_num_groups / moe_router_group_topk (group-limited routing, groups = nodes),
+ * multi_latent_attention, mtp_num_layers, qk_layernorm, kv_channels; expert_model_parallel_size
+ * and expert_tensor_parallel_size, megatron/core/model_parallel_config.py).  --moe-layer-freq
+ * takes a Python list expression for leading dense layers ("([0]*3+[1]*58)").
+ */
+static void moe_args(pp_sbuf *b, const pp_plan *plan)
+{
+	const pp_moe_shape *m = &plan->shape.moe;
+	const pp_global *gl = &plan->global;
+	pp_sb_printf(b, "MOE=(\n");
+	if (m->head_dim && m->head_dim * plan->shape.heads != plan->shape.hidden)
+		pp_sb_printf(b, "\t--kv-channels %lld\n", (long long)m->head_dim);
+	if (m->qk_norm)
+		pp_sb_printf(b, "\t--qk-layernorm\n");
+	if (m->kv_lora) {
+		pp_sb_printf(b, "\t--multi-latent-attention\n");
+		if (m->q_lora)
+			pp_sb_printf(b, "\t--q-lora-rank %lld\n", (long long)m->q_lora);
+		pp_sb_printf(b, "\t--kv-lora-rank %lld\n\t--qk-head-dim %lld\n\t--qk-pos-emb-head-dim %lld\n"
+				"\t--v-head-dim %lld\n",
+			     (long long)m->kv_lora, (long long)m->qk_nope, (long long)m->qk_rope,
+			     (long long)m->v_head);
+	}
+	if (m->experts) {
+		pp_sb_printf(b, "\t--num-experts %lld\n\t--moe-router-topk %lld\n\t--moe-ffn-hidden-size %lld\n",
+			     (long long)m->experts, (long long)m->topk, (long long)m->moe_ffn);
+		if (m->shared_ffn)
+			pp_sb_printf(b, "\t--moe-shared-expert-intermediate-size %lld\n", (long long)m->shared_ffn);
+		if (m->dense_layers)
+			pp_sb_printf(b, "\t--moe-layer-freq '([0]*%lld+[1]*%lld)'\n", (long long)m->dense_layers,
+				     (long long)(plan->shape.layers - m->dense_layers));
+		pp_sb_printf(b, "\t--moe-grouped-gemm\n\t--moe-token-dispatcher-type alltoall\n");
+		if (m->sigmoid)
+			pp_sb_printf(b, "\t--moe-router-score-function sigmoid\n");
+		if (m->expert_bias)
+			pp_sb_printf(b, "\t--moe-router-enable-expert-bias\n");
+		if (gl->moe_max_nodes > 0 && (long long)gl->ep * gl->etp > plan->node_devices) {
+			long long nodes = (long long)gl->ep * gl->etp / plan->node_devices;
+			pp_sb_printf(b, "\t--moe-router-num-groups %lld\n\t--moe-router-group-topk %d\n", nodes,
+				     gl->moe_max_nodes);
+		}
+	}
+	if (m->mtp)
+		pp_sb_printf(b, "\t--mtp-num-layers %lld\n", (long long)m->mtp);
+	pp_sb_printf(b, ")\n");
+}
+
+static int is_moe_plan(const pp_plan *plan)
+{
+	const pp_moe_shape *m = &plan->shape.moe;
+	return m->experts || m->kv_lora || m->mtp || m->qk_norm ||
+	       (m->head_dim && m->head_dim * plan->shape.heads != plan->shape.hidden);
+}
+
 int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, pp_error *err)
 {
 	const pp_global *gl = &plan->global;
@@ -166,9 +227,14 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 			 "\t--node_rank \"$NODE_RANK\"\n\t--master_addr \"$MASTER_ADDR\"\n"
 			 "\t--master_port \"$MASTER_PORT\"\n)\n");
 	pp_emit_megatron_model_args(&b, plan, 0);
+	if (is_moe_plan(plan))
+		moe_args(&b, plan);
 	pp_sb_printf(&b, "PARALLEL=(\n\t--tensor-model-parallel-size %d\n"
 			 "\t--pipeline-model-parallel-size %d\n",
 		     gl->t, gl->p);
+	if (plan->shape.moe.experts)
+		pp_sb_printf(&b, "\t--expert-model-parallel-size %d\n\t--expert-tensor-parallel-size %d\n",
+			     gl->ep, gl->etp);
 	if (gl->virtual_stages > 1)
 		pp_sb_printf(&b, "\t--num-virtual-stages-per-pipeline-rank %d\n", gl->virtual_stages);
 	if (pp_global_uneven_form((int)plan->shape.layers, gl, NULL) == PP_UNEVEN_ACCOUNT) {
@@ -216,7 +282,7 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	pp_sb_printf(&b, "\t--train-iters \"$TRAIN_ITERS\"\n\t--lr \"$LR\"\n"
 			 "\t--log-interval 1\n)\n\n");
 	pp_sb_printf(&b, "exec torchrun \"${DISTRIBUTED[@]}\" \"$MEGATRON_LM/pretrain_gpt.py\" \\\n"
-			 "\t\"${MODEL[@]}\" \"${BATCH[@]}\" \"${PARALLEL[@]}\" \"${TRAINING[@]}\" "
-			 "\"${DATA[@]}\"\n");
+			 "\t\"${MODEL[@]}\" %s\"${BATCH[@]}\" \"${PARALLEL[@]}\" \"${TRAINING[@]}\" "
+			 "\"${DATA[@]}\"\n", is_moe_plan(plan) ? "\"${MOE[@]}\" " : "");
 	return pp_sb_finish(&b, out, err);
 }

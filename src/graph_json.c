@@ -21,7 +21,8 @@
 
 static const char *const op_type_names[PP_OP_TYPE_COUNT] = {
 	"embedding", "layernorm", "rmsnorm", "matmul", "attention",
-	"gelu",      "swiglu",    "dropout", "add",    "loss"};
+	"gelu",      "swiglu",    "dropout", "add",    "loss",
+	"router",    "dispatch",  "experts", "combine", "mla"};
 
 const char *pp_op_type_name(pp_op_type t)
 {
@@ -345,12 +346,13 @@ static int read_names(const pp_jctx *c, const cJSON *arr, const char *path, name
 static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name_map *tnames,
 		   name_map *onames)
 {
-	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", "window", NULL};
+	static const char *const fields[] = {"name", "type", "inputs", "outputs", "layer", "window",
+					     "mtp", "scoring", NULL};
 	char path[PP_JPATH_MAX], p[PP_JPATH_MAX];
 	pp_op *op = &g->ops[idx];
-	const char *name = NULL, *type = NULL;
+	const char *name = NULL, *type = NULL, *scoring = NULL;
 	const cJSON *ins, *outs;
-	int64_t layer = -1;
+	int64_t layer = -1, mtp = 0;
 	int rc, ty, i;
 
 	pp_jpath_idx(path, "ops", idx);
@@ -360,7 +362,9 @@ static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name
 	    (rc = pp_json_get_array(c, jo, path, "inputs", 1, &ins)) < 0 ||
 	    (rc = pp_json_get_array(c, jo, path, "outputs", 1, &outs)) < 0 ||
 	    (rc = pp_json_get_int(c, jo, path, "layer", 0, 0, g->layers - 1, &layer)) < 0 ||
-	    (rc = pp_json_get_int(c, jo, path, "window", 0, 1, PP_MAX_ELEMS, &op->window)) < 0)
+	    (rc = pp_json_get_int(c, jo, path, "window", 0, 1, PP_MAX_ELEMS, &op->window)) < 0 ||
+	    (rc = pp_json_get_int(c, jo, path, "mtp", 0, 1, 64, &mtp)) < 0 ||
+	    (rc = pp_json_get_string(c, jo, path, "scoring", 0, &scoring)) < 0)
 		return rc;
 	if (!(op->name = dup_str(name)))
 		return nomem(c);
@@ -370,6 +374,14 @@ static int read_op(const pp_jctx *c, pp_graph *g, const cJSON *jo, int idx, name
 		return pp_json_fail(c, path, "type", "unknown op type \"%.32s\"", type);
 	op->type = (pp_op_type)ty;
 	op->layer = (int)layer;
+	op->mtp = (int)mtp;
+	if (mtp && layer >= 0)
+		return pp_json_fail(c, path, "mtp", "multi-token prediction ops sit outside the layers (no \"layer\")");
+	if (scoring && op->type != PP_OP_ROUTER)
+		return pp_json_fail(c, path, "scoring", "only router ops have a scoring function");
+	if (scoring && strcmp(scoring, "sigmoid") != 0 && strcmp(scoring, "softmax") != 0)
+		return pp_json_fail(c, path, "scoring", "unknown scoring \"%.32s\" (softmax or sigmoid)", scoring);
+	op->sigmoid = scoring && strcmp(scoring, "sigmoid") == 0;
 	if (op->window && op->type != PP_OP_ATTENTION)
 		return pp_json_fail(c, path, "window", "only attention ops have a window");
 	pp_jpath_key(p, path, "inputs");
@@ -517,6 +529,171 @@ static int bad_shape(const pp_jctx *c, const pp_graph *g, int idx, const char *w
 	pp_jpath_idx(path, "ops", idx);
 	return pp_json_fail(c, path, NULL, "shapes do not agree for %s: %s",
 			    pp_op_type_name(g->ops[idx].type), why);
+}
+
+/* ---- mixture of experts and multi-head latent attention ---------------------------------- */
+
+static int param_at(const pp_jctx *c, const pp_graph *g, int idx, int in, int rank, const pp_tensor **t)
+{
+	int rc;
+	if ((rc = need_kind(c, g, idx, in, PP_TENSOR_PARAMETER)) < 0)
+		return rc;
+	*t = &g->tensors[g->ops[idx].inputs[in]];
+	if ((*t)->rank != rank) {
+		char why[96];
+		snprintf(why, sizeof(why), "input %d must be a %d-D parameter", in, rank);
+		return bad_shape(c, g, idx, why);
+	}
+	return 0;
+}
+
+/*
+ * Shape rules and per-sample forward costs of the MoE ops and of MLA's attention core.
+ *
+ * router   x [b, s, h], gate [h, E], optional score-correction bias [E] -> top-k weights
+ *          [b, s, k].  Gate GEMM 2*s*h*E; scoring (softmax or sigmoid, 5 FLOPs a score as the
+ *          attention softmax), top-k selection and the renormalisation of the k weights
+ *          (DeepSeek-V3 report, arXiv:2412.19437, sec. 2.1.2, eqs. 12-16), and the auxiliary
+ *          load-balancing loss, sum_i f_i * P_i over the E experts (Fedus et al. 2022, "Switch
+ *          Transformers", eq. 4): 2 FLOPs a score.  Keeps x (for the gate's dW) and the fp32
+ *          scores.
+ * dispatch x [b, s, h], weights [b, s, k] -> [b, s, k, h]: each token copied to its k experts
+ *          (a permutation; the all-to-all under expert parallelism is the cost model's).
+ * experts  x [b, s, k, h], W1 [E, h, 2f], W2 [E, f, h] -> [b, s, k, h]: E SwiGLU experts of
+ *          width f run as a grouped GEMM over the s*k routed rows; per routed row the dense
+ *          SwiGLU MLP's work, 6*h*f GEMM FLOPs + 6f for SwiGLU, and what it keeps for backward:
+ *          the expert input (h), the SwiGLU input (2f) and the down projection's input (f)
+ *          (Korthikanti et al. 2022, sec. 4.1, applied to k copies of each token).
+ * combine  y [b, s, k, h], weights [b, s, k] -> [b, s, h]: the weighted sum of a token's k
+ *          expert outputs (2*k*h FLOPs); keeps y for the gradient of the routing weights.
+ * mla      q [b, s, H*(dn+dr)], kv [b, s, H*(dn+dv)], k_rope [b, s, dr] -> [b, s, H*dv]: the
+ *          attention core of multi-head latent attention (DeepSeek-V2, arXiv:2405.04434, sec.
+ *          2.1.2-2.1.3): the decoupled rotary key k_rope is shared by the H heads, QK^T is over
+ *          dn + dr per head and AV over dv, 2*s*s*H*(dn+dr) + 2*s*s*H*dv FLOPs (the low-rank Q and
+ *          KV projections are matmuls and RMSNorms of the graph).
+ */
+static int moe_rules(const pp_jctx *c, pp_graph *g, int idx)
+{
+	pp_op *op = &g->ops[idx];
+	const pp_tensor *in = &g->tensors[op->inputs[0]];
+	const pp_tensor *out = &g->tensors[op->outputs[0]];
+	double eb = pp_dtype_bytes(g->dtype), s = (double)seq_of(in);
+	int rc, i;
+
+	if ((rc = need_kind(c, g, idx, 0, PP_TENSOR_ACTIVATION)) < 0)
+		return rc;
+	switch (op->type) {
+	case PP_OP_ROUTER: {
+		const pp_tensor *w, *bias;
+		int64_t h = last_dim(in), E, k;
+		if ((rc = check_arity(c, g, idx, 2, 3)) < 0 || (rc = param_at(c, g, idx, 1, 2, &w)) < 0)
+			return rc;
+		E = w->shape[1];
+		k = last_dim(out);
+		if (in->rank != 3 || w->shape[0] != h || out->rank != 3 || out->shape[1] != in->shape[1] ||
+		    k > E)
+			return bad_shape(c, g, idx, "x [b, s, h] and gate [h, E] give the top-k weights [b, s, k], k <= E");
+		if (op->n_inputs == 3) {
+			if ((rc = param_at(c, g, idx, 2, 1, &bias)) < 0)
+				return rc;
+			if (bias->shape[0] != E)
+				return bad_shape(c, g, idx, "the score-correction bias must be [E]");
+		}
+		op->experts = E;
+		op->topk = k;
+		op->gemm_m = in->elems / h;
+		op->gemm_n = E;
+		op->gemm_k = h;
+		op->gemm_flops = 2.0 * s * (double)h * (double)E;
+		op->flops = op->gemm_flops + s * (7.0 * (double)E + 3.0 * (double)k);
+		op->act_bytes = eb * (double)(in->elems + out->elems) + 4.0 * s * (double)E;
+		op->param_bytes = eb * (double)w->elems;
+		op->saved_bytes = eb * (double)in->elems + 4.0 * s * (double)E;
+		break;
+	}
+	case PP_OP_DISPATCH:
+	case PP_OP_COMBINE: {
+		int disp = op->type == PP_OP_DISPATCH;
+		const pp_tensor *tok = disp ? in : out, *rows = disp ? out : in, *wts;
+		if ((rc = check_arity(c, g, idx, 2, 2)) < 0 || (rc = need_kind(c, g, idx, 1, PP_TENSOR_ACTIVATION)) < 0)
+			return rc;
+		wts = &g->tensors[op->inputs[1]];
+		if (tok->rank != 3 || rows->rank != 4 || wts->rank != 3 || rows->shape[1] != tok->shape[1] ||
+		    wts->shape[1] != tok->shape[1] || rows->shape[2] != last_dim(wts) ||
+		    last_dim(rows) != last_dim(tok))
+			return bad_shape(c, g, idx, disp ? "x [b, s, h] and weights [b, s, k] give [b, s, k, h]"
+							 : "y [b, s, k, h] and weights [b, s, k] give [b, s, h]");
+		op->topk = last_dim(wts);
+		op->act_bytes = eb * (double)(in->elems + out->elems);
+		if (!disp) {
+			op->flops = 2.0 * (double)in->elems;
+			op->saved_bytes = eb * (double)in->elems;
+		}
+		break;
+	}
+	case PP_OP_EXPERTS: {
+		const pp_tensor *w1, *w2;
+		int64_t h = last_dim(in), E, f, k;
+		if ((rc = check_arity(c, g, idx, 3, 3)) < 0 || (rc = param_at(c, g, idx, 1, 3, &w1)) < 0 ||
+		    (rc = param_at(c, g, idx, 2, 3, &w2)) < 0)
+			return rc;
+		E = w1->shape[0];
+		f = w2->shape[1];
+		if (in->rank != 4 || !same_shape(in, out) || w1->shape[1] != h || w1->shape[2] != 2 * f ||
+		    w2->shape[0] != E || w2->shape[2] != h)
+			return bad_shape(c, g, idx, "x [b, s, k, h], W1 [E, h, 2f] and W2 [E, f, h] give [b, s, k, h]");
+		k = in->shape[2];
+		op->experts = E;
+		op->topk = k;
+		op->expert_ffn = f;
+		op->gemm_m = in->elems / h;
+		op->gemm_n = f;
+		op->gemm_k = h;
+		op->gemm_flops = 6.0 * (double)op->gemm_m * (double)h * (double)f;
+		op->flops = op->gemm_flops + 6.0 * (double)op->gemm_m * (double)f;
+		op->act_bytes = eb * (double)op->gemm_m * (2.0 * (double)h + 6.0 * (double)f);
+		op->param_bytes = eb * (double)(w1->elems + w2->elems);
+		op->saved_bytes = eb * (double)op->gemm_m * ((double)h + 3.0 * (double)f);
+		break;
+	}
+	case PP_OP_MLA: {
+		const pp_tensor *kv, *kr;
+		int64_t H = g->heads, dqk, dv, dr, dn;
+		double scores;
+		if ((rc = check_arity(c, g, idx, 3, 3)) < 0)
+			return rc;
+		for (i = 1; i < 3; i++)
+			if ((rc = need_kind(c, g, idx, i, PP_TENSOR_ACTIVATION)) < 0)
+				return rc;
+		kv = &g->tensors[op->inputs[1]];
+		kr = &g->tensors[op->inputs[2]];
+		if (in->rank != 3 || kv->rank != 3 || kr->rank != 3 || out->rank != 3 ||
+		    kv->shape[1] != in->shape[1] || kr->shape[1] != in->shape[1] || out->shape[1] != in->shape[1] ||
+		    last_dim(in) % H || last_dim(out) % H)
+			return bad_shape(c, g, idx, "q [b, s, heads*(dn+dr)], kv [b, s, heads*(dn+dv)] and "
+					 "k_rope [b, s, dr] give [b, s, heads*dv]");
+		dqk = last_dim(in) / H;
+		dv = last_dim(out) / H;
+		dr = last_dim(kr);
+		dn = dqk - dr;
+		if (dn < 0 || last_dim(kv) != H * (dn + dv))
+			return bad_shape(c, g, idx, "kv must be [b, s, heads*(dn+dv)] with dn = q's head dim - dr");
+		op->gemm_k = dqk;
+		op->gemm_n = dv;
+		op->gemm_flops = 2.0 * s * s * (double)H * (double)(dqk + dv);
+		scores = (double)H * s * s;
+		op->flops = op->gemm_flops + 5.0 * scores;
+		op->core_flops = op->flops;
+		op->act_bytes = eb * (double)(in->elems + kv->elems + kr->elems + out->elems);
+		op->score_bytes = (6.0 * eb + 1.0) * scores;
+		op->core_saved_bytes = (2.0 * eb + 1.0) * scores;
+		op->saved_bytes = eb * (double)(in->elems + kv->elems + kr->elems) + op->core_saved_bytes;
+		break;
+	}
+	default:
+		return bad_shape(c, g, idx, "unsupported op type");
+	}
+	return 0;
 }
 
 /*
@@ -725,6 +902,14 @@ static int op_rules(const pp_jctx *c, pp_graph *g, int idx)
 		op->saved_bytes = 4.0 * (double)in->elems;
 		break;
 	}
+	case PP_OP_ROUTER:
+	case PP_OP_DISPATCH:
+	case PP_OP_EXPERTS:
+	case PP_OP_COMBINE:
+	case PP_OP_MLA:
+		if ((rc = moe_rules(c, g, idx)) < 0)
+			return rc;
+		break;
 	default:
 		return bad_shape(c, g, idx, "unsupported op type");
 	}
@@ -933,6 +1118,63 @@ static int build_layers(const pp_jctx *c, pp_graph *g, uint64_t *steps)
 		if (op->layer >= 0 && op->layer == g->classes[g->layer_class[op->layer]].first_layer)
 			g->classes[g->layer_class[op->layer]].params += (double)op->params;
 	}
+	return 0;
+}
+
+/*
+ * Parameters a token uses (active) and those of the multi-token prediction modules.  A tensor
+ * read by an op of the main model is the main model's (MTP modules share the embedding and the
+ * head: DeepSeek-V3 report, sec. 2.2); a routed-experts op's weights count k/E active, the rest
+ * whole: the convention of the published counts (Mixtral 8x7B: 46.7B total, 12.9B active).
+ */
+static int count_active(const pp_jctx *c, pp_graph *g)
+{
+	unsigned char *seen = calloc((size_t)g->n_tensors, 1);
+	double active = 0;
+	int pass, i, j, *moe_layer_seen = NULL;
+
+	if (!seen)
+		return nomem(c);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < g->n_ops; i++) {
+			const pp_op *op = &g->ops[i];
+			if ((op->mtp > 0) != pass)
+				continue;
+			if (pass && op->mtp > g->mtp_depth)
+				g->mtp_depth = op->mtp;
+			for (j = 0; j < op->n_inputs; j++) {
+				const pp_tensor *t = &g->tensors[op->inputs[j]];
+				if (t->kind != PP_TENSOR_PARAMETER || seen[op->inputs[j]])
+					continue;
+				seen[op->inputs[j]] = 1;
+				if (pass)
+					g->mtp_params += t->elems;
+				else if (op->type == PP_OP_EXPERTS)
+					active += (double)t->elems * (double)op->topk / (double)op->experts;
+				else
+					active += (double)t->elems;
+			}
+		}
+	g->active_params = (int64_t)(active + 0.5);
+	free(seen);
+	for (i = 0; i < g->n_ops; i++) {
+		const pp_op *op = &g->ops[i];
+		if (op->type != PP_OP_EXPERTS)
+			continue;
+		g->expert_params += op->params;
+		if (!g->experts) {
+			g->experts = op->experts;
+			g->topk = op->topk;
+			g->expert_ffn = op->expert_ffn;
+		}
+		if (op->layer >= 0) {
+			if (!moe_layer_seen && !(moe_layer_seen = calloc((size_t)g->layers, sizeof(int))))
+				return nomem(c);
+			if (!moe_layer_seen[op->layer]++)
+				g->moe_layers++;
+		}
+	}
+	free(moe_layer_seen);
 	return 0;
 }
 
@@ -1156,6 +1398,8 @@ static int parse_root(const pp_jctx *c, const cJSON *root, pp_graph *g, uint64_t
 		}
 	}
 	if ((rc = build_layers(c, g, steps)) < 0)
+		goto done;
+	if ((rc = count_active(c, g)) < 0)
 		goto done;
 	tokens = (double)g->seq;
 	for (i = 0; i < g->n_ops; i++) {

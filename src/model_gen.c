@@ -7,6 +7,8 @@
  * (V+s)/(12*l*h)) (Narayanan et al. 2021, section 5.1).
  * Llama (Touvron et al. 2023; Llama 3 Herd of Models 2024): RMSNorm, no biases, SwiGLU MLP,
  * grouped-query attention with kv_heads, rotary positions (no parameters), untied LM head.
+ * Llama-family models may carry routed experts, multi-head latent attention and multi-token
+ * prediction modules (pp_moe_spec: Mixtral, Qwen3-MoE, DeepSeek-V3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 typedef struct gen {
 	cJSON *tensors, *ops;
 	int oom;
+	int mtp;        /* > 0: ops are of this multi-token prediction module ("mtp", no "layer") */
 } gen;
 
 /* shape items: a dim name ("b", "seq", ...) or, when NULL, the number in vals[] */
@@ -74,7 +77,9 @@ static void add_op(gen *G, const char *name, const char *type, int layer, const 
 	}
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddStringToObject(o, "type", type);
-	if (layer >= 0)
+	if (G->mtp > 0)
+		cJSON_AddNumberToObject(o, "mtp", G->mtp);
+	else if (layer >= 0)
 		cJSON_AddNumberToObject(o, "layer", layer);
 	for (i = 0; i < n_in; i++)
 		cJSON_AddItemToArray(in, cJSON_CreateString(ins[i]));
@@ -168,8 +173,137 @@ static void attention(gen *G, const pp_model_spec *s, int l, const char *qkvo, l
 	}
 	add_op(G, opn, "attention", l, ins, s->qk_norm ? 3 : 1, ctx);
 	op = cJSON_GetArrayItem(G->ops, cJSON_GetArraySize(G->ops) - 1);
-	if (op && s->windows && s->windows[l] > 0 && s->windows[l] < s->seq)
+	if (op && s->windows && l < s->layers && s->windows[l] > 0 && s->windows[l] < s->seq)
 		cJSON_AddNumberToObject(op, "window", (double)s->windows[l]);
+}
+
+/* ---- mixture of experts, MLA, MTP (pp_moe_spec) ------------------------------------------- */
+
+/* RMSNorm over the last dim @width of activation @x: scale [width], output [b, seq, width] */
+static void rmsnorm_w(gen *G, int l, const char *base, const char *x, long long width, char *out, size_t n)
+{
+	char g[96], opn[96];
+	const char *ins[2];
+	snprintf(g, sizeof(g), "l%d.%s.g", l, base);
+	snprintf(out, n, "l%d.%s.out", l, base);
+	snprintf(opn, sizeof(opn), "l%d.%s", l, base);
+	param(G, g, NULL, width, NULL, 0, 1);
+	act3(G, out, NULL, width);
+	ins[0] = x;
+	ins[1] = g;
+	add_op(G, opn, "rmsnorm", l, ins, 2, out);
+}
+
+static int moe_layer(const pp_model_spec *s, int l)
+{
+	const pp_moe_spec *m = &s->moe;
+	return m->experts > 0 && (l >= s->layers || (l >= m->first_k_dense && l % (m->layer_freq > 1 ? m->layer_freq : 1) == 0));
+}
+
+/*
+ * Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434, sec. 2.1; DeepSeek-V3 report,
+ * arXiv:2412.19437, sec. 2.1.1, eqs. 1-11): Q through a rank-q_lora bottleneck with its RMSNorm
+ * (or one projection when q_lora is 0), K and V through the rank-kv_lora latent c_KV with its
+ * RMSNorm, one decoupled rotary key of qk_rope dims shared by the heads (Hugging Face's
+ * kv_a_proj_with_mqa, here split into kv_a and k_rope: the same weights), the core, and the
+ * output projection from heads * v_head.  Writes the output projection's tensor to @proj.
+ */
+static void mla(gen *G, const pp_model_spec *s, int l, const char *x, char *proj, size_t n)
+{
+	const pp_moe_spec *m = &s->moe;
+	long long H = s->heads, dq = m->qk_nope + m->qk_rope;
+	char q[96], qa[96], qn[96], kva[96], kvn[96], kvb[96], kr[96], ctx[96], opn[96];
+	const char *ins[3];
+
+	if (m->q_lora) {
+		linear(G, l, "attn.q_a", x, "hidden", 0, NULL, m->q_lora, 0);
+		snprintf(qa, sizeof(qa), "l%d.attn.q_a.out", l);
+		rmsnorm_w(G, l, "attn.q_a_norm", qa, m->q_lora, qn, sizeof(qn));
+		linear(G, l, "attn.q_b", qn, NULL, m->q_lora, NULL, H * dq, 0);
+		snprintf(q, sizeof(q), "l%d.attn.q_b.out", l);
+	} else {
+		linear(G, l, "attn.q", x, "hidden", 0, NULL, H * dq, 0);
+		snprintf(q, sizeof(q), "l%d.attn.q.out", l);
+	}
+	linear(G, l, "attn.kv_a", x, "hidden", 0, NULL, m->kv_lora, 0);
+	snprintf(kva, sizeof(kva), "l%d.attn.kv_a.out", l);
+	rmsnorm_w(G, l, "attn.kv_a_norm", kva, m->kv_lora, kvn, sizeof(kvn));
+	linear(G, l, "attn.kv_b", kvn, NULL, m->kv_lora, NULL, H * (m->qk_nope + m->v_head), 0);
+	snprintf(kvb, sizeof(kvb), "l%d.attn.kv_b.out", l);
+	linear(G, l, "attn.k_rope", x, "hidden", 0, NULL, m->qk_rope, 0);
+	snprintf(kr, sizeof(kr), "l%d.attn.k_rope.out", l);
+	snprintf(ctx, sizeof(ctx), "l%d.attn.core.out", l);
+	act3(G, ctx, NULL, H * m->v_head);
+	ins[0] = q;
+	ins[1] = kvb;
+	ins[2] = kr;
+	add_op(G, N(opn, "l%d.attn.core", l), "mla", l, ins, 3, ctx);
+	linear(G, l, "attn.proj", ctx, NULL, H * m->v_head, "hidden", 0, 0);
+	snprintf(proj, n, "l%d.attn.proj.out", l);
+}
+
+/*
+ * A mixture-of-experts MLP: router (gate GEMM, scores, top-k), dispatch of each token to its k
+ * experts, the E routed SwiGLU experts as one grouped GEMM, the weighted combine, and the shared
+ * experts as a dense SwiGLU MLP of width shared_ffn added to it (Mixtral, arXiv:2401.04088,
+ * sec. 2.1; DeepSeekMoE, arXiv:2401.06066, sec. 3; DeepSeek-V3 report sec. 2.1.2, eq. 12).
+ */
+static void moe_mlp(gen *G, const pp_model_spec *s, int l, const char *x, char *out, size_t n)
+{
+	const pp_moe_spec *m = &s->moe;
+	char gw[96], gb[96], route[96], disp[96], w1[96], w2[96], exo[96], comb[96], opn[96];
+	char t[96], act[96], sh[96];
+	const char *ins[4];
+	cJSON *op;
+
+	param(G, N(gw, "l%d.moe.router.w", l), "hidden", 0, "experts", 0, 2);
+	if (m->score_bias)
+		param(G, N(gb, "l%d.moe.router.bias", l), "experts", 0, NULL, 0, 1);
+	{
+		const char *d[3] = {"b", "seq", "topk"};
+		long long v[3] = {0, 0, 0};
+		add_tensor(G, N(route, "l%d.moe.router.out", l), "activation", 3, d, v);
+	}
+	ins[0] = x;
+	ins[1] = gw;
+	ins[2] = gb;
+	add_op(G, N(opn, "l%d.moe.router", l), "router", l, ins, m->score_bias ? 3 : 2, route);
+	op = cJSON_GetArrayItem(G->ops, cJSON_GetArraySize(G->ops) - 1);
+	if (op)
+		cJSON_AddStringToObject(op, "scoring", m->sigmoid ? "sigmoid" : "softmax");
+	{
+		const char *d[4] = {"b", "seq", "topk", "hidden"};
+		long long v[4] = {0, 0, 0, 0};
+		add_tensor(G, N(disp, "l%d.moe.dispatch.out", l), "activation", 4, d, v);
+		add_tensor(G, N(exo, "l%d.moe.experts.out", l), "activation", 4, d, v);
+	}
+	ins[0] = x;
+	ins[1] = route;
+	add_op(G, N(opn, "l%d.moe.dispatch", l), "dispatch", l, ins, 2, disp);
+	{
+		const char *d1[3] = {"experts", "hidden", NULL}, *d2[3] = {"experts", "moe_ffn", "hidden"};
+		long long v1[3] = {0, 0, 2 * m->moe_ffn}, v2[3] = {0, 0, 0};
+		add_tensor(G, N(w1, "l%d.moe.experts.w1", l), "parameter", 3, d1, v1);
+		add_tensor(G, N(w2, "l%d.moe.experts.w2", l), "parameter", 3, d2, v2);
+	}
+	ins[0] = disp;
+	ins[1] = w1;
+	ins[2] = w2;
+	add_op(G, N(opn, "l%d.moe.experts", l), "experts", l, ins, 3, exo);
+	act3(G, N(comb, "l%d.moe.combine.out", l), "hidden", 0);
+	ins[0] = exo;
+	ins[1] = route;
+	add_op(G, N(opn, "l%d.moe.combine", l), "combine", l, ins, 2, comb);
+	if (!m->shared_ffn) {
+		snprintf(out, n, "%s", comb);
+		return;
+	}
+	linear(G, l, "moe.shared.gate_up", x, "hidden", 0, NULL, 2 * m->shared_ffn, 0);
+	snprintf(t, sizeof(t), "l%d.moe.shared.gate_up.out", l);
+	unary(G, l, "moe.shared.swiglu", "swiglu", t, "shared_ffn", 0, act, sizeof(act));
+	linear(G, l, "moe.shared.down", act, "shared_ffn", 0, "hidden", 0, 0);
+	snprintf(sh, sizeof(sh), "l%d.moe.shared.down.out", l);
+	add2(G, l, "moe.sum", comb, sh, out, n);
 }
 
 static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *out, size_t outn)
@@ -182,11 +316,15 @@ static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *ou
 	char pn[96];
 
 	norm(G, l, "ln1", x, gpt, ln1, sizeof(ln1));
-	linear(G, l, "attn.qkv", ln1, "hidden", 0, NULL, qkv, bqkv);
-	snprintf(qkvo, sizeof(qkvo), "l%d.attn.qkv.out", l);
-	attention(G, s, l, qkvo, hd, ctx, sizeof(ctx));
-	linear(G, l, "attn.proj", ctx, q == s->hidden ? "hidden" : NULL, q, "hidden", 0, bout);
-	snprintf(proj, sizeof(proj), "l%d.attn.proj.out", l);
+	if (s->moe.kv_lora > 0) {
+		mla(G, s, l, ln1, proj, sizeof(proj));
+	} else {
+		linear(G, l, "attn.qkv", ln1, "hidden", 0, NULL, qkv, bqkv);
+		snprintf(qkvo, sizeof(qkvo), "l%d.attn.qkv.out", l);
+		attention(G, s, l, qkvo, hd, ctx, sizeof(ctx));
+		linear(G, l, "attn.proj", ctx, q == s->hidden ? "hidden" : NULL, q, "hidden", 0, bout);
+		snprintf(proj, sizeof(proj), "l%d.attn.proj.out", l);
+	}
 	if (gpt)
 		unary(G, l, "attn.drop", "dropout", proj, "hidden", 0, d1, sizeof(d1));
 	else if (s->sandwich_norm)
@@ -202,6 +340,8 @@ static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *ou
 		linear(G, l, "mlp.fc2", act, "ffn", 0, "hidden", 0, 1);
 		snprintf(f2, sizeof(f2), "l%d.mlp.fc2.out", l);
 		unary(G, l, "mlp.drop", "dropout", f2, "hidden", 0, d2, sizeof(d2));
+	} else if (moe_layer(s, l)) {
+		moe_mlp(G, s, l, ln2, d2, sizeof(d2));
 	} else {
 		linear(G, l, "mlp.gate_up", ln2, "hidden", 0, NULL, 2 * s->ffn, bmlp);
 		snprintf(t, sizeof(t), "l%d.mlp.gate_up.out", l);
@@ -215,6 +355,46 @@ static void layer(gen *G, const pp_model_spec *s, int l, const char *x, char *ou
 		}
 	}
 	add2(G, l, "res2", r1, d2, out, outn);
+}
+
+/*
+ * Multi-token prediction module @k (DeepSeek-V3 report, sec. 2.2, eqs. 21-23): the shared
+ * embedding of the tokens k ahead and the previous depth's hidden state @h, each RMSNorm'ed,
+ * concatenated and projected from 2h to h (here two [h, h] halves added: the same weights and
+ * FLOPs), one more transformer block (layer number @l, after the main layers), its own final
+ * RMSNorm, the shared output head and its own cross-entropy loss.  *hout: the block's output.
+ */
+static void mtp_module(gen *G, const pp_model_spec *s, int k, int l, const char *h, char *hout, size_t n)
+{
+	char emb[96], en[96], hn[96], pe[96], ph[96], x[96], fn[96], lg[96], ls[96], opn[96];
+	const char *ins[2];
+
+	G->mtp = k;
+	act3(G, N(emb, "l%d.mtp.embed.out", l), "hidden", 0);
+	ins[0] = "tokens";
+	ins[1] = "embed.wte";
+	add_op(G, N(opn, "l%d.mtp.embed", l), "embedding", -1, ins, 2, emb);
+	norm(G, l, "mtp.enorm", emb, 0, en, sizeof(en));
+	norm(G, l, "mtp.hnorm", h, 0, hn, sizeof(hn));
+	linear(G, l, "mtp.eh_proj_e", en, "hidden", 0, "hidden", 0, 0);
+	linear(G, l, "mtp.eh_proj_h", hn, "hidden", 0, "hidden", 0, 0);
+	add2(G, l, "mtp.eh_proj", N(pe, "l%d.mtp.eh_proj_e.out", l), N(ph, "l%d.mtp.eh_proj_h.out", l), x,
+	     sizeof(x));
+	layer(G, s, l, x, hout, n);
+	norm(G, l, "mtp.final_norm", hout, 0, fn, sizeof(fn));
+	act3(G, N(lg, "l%d.mtp.logits", l), "vocab", 0);
+	ins[0] = fn;
+	ins[1] = s->tied_embeddings ? "embed.wte" : "head.w";
+	add_op(G, N(opn, "l%d.mtp.head", l), "matmul", -1, ins, 2, lg);
+	{
+		const char *d[1] = {"b"};
+		long long v[1] = {0};
+		add_tensor(G, N(ls, "l%d.mtp.loss.out", l), "activation", 1, d, v);
+	}
+	ins[0] = lg;
+	ins[1] = "labels";
+	add_op(G, N(opn, "l%d.mtp.loss", l), "loss", -1, ins, 2, ls);
+	G->mtp = 0;
 }
 
 /* the graph's "model" object (pp_model_settings; docs/formats.md): the settings, with the
@@ -231,6 +411,45 @@ static int add_settings(cJSON *root, const pp_model_settings *m, const pp_model_
 	if (!(o = pp_model_settings_to_json(&k, s->tied_embeddings)))
 		return -1;
 	cJSON_AddItemToObject(root, "model", o);
+	return 0;
+}
+
+/* pp_moe_spec's rules; its fields are 0 in a dense model */
+static int moe_check(pp_model_spec *s, pp_error *err)
+{
+	pp_moe_spec *m = &s->moe;
+	int gpt = s->family == PP_MODEL_GPT;
+	if (m->experts < 0 || m->topk < 0 || m->moe_ffn < 0 || m->shared_ffn < 0 || m->first_k_dense < 0 ||
+	    m->layer_freq < 0 || m->q_lora < 0 || m->kv_lora < 0 || m->qk_nope < 0 || m->qk_rope < 0 ||
+	    m->v_head < 0 || m->mtp < 0 || m->experts > 65536 || m->moe_ffn > (1 << 24) ||
+	    m->shared_ffn > (1 << 26) || m->q_lora > (1 << 20) || m->kv_lora > (1 << 20) ||
+	    m->qk_nope > (1 << 16) || m->qk_rope > (1 << 16) || m->v_head > (1 << 16) || m->mtp > 16 ||
+	    m->first_k_dense > s->layers || m->layer_freq > s->layers)
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "mixture-of-experts settings out of range");
+	if (gpt && (m->experts || m->kv_lora || m->mtp))
+		return pp_error_set(err, PP_EINVALID, NULL, NULL, "gpt models have Megatron's fixed layer");
+	if (m->experts) {
+		if (m->topk < 1 || m->topk > m->experts)
+			return pp_error_set(err, PP_EINVALID, NULL, "--topk", "top-k must be 1 to %lld experts",
+					    (long long)m->experts);
+		if (m->moe_ffn < 1)
+			return pp_error_set(err, PP_EINVALID, NULL, "--moe-ffn", "routed experts need --moe-ffn");
+	} else if (m->topk || m->moe_ffn || m->shared_ffn || m->first_k_dense || m->sigmoid || m->score_bias) {
+		return pp_error_set(err, PP_EINVALID, NULL, "--experts", "expert settings need --experts");
+	}
+	if (m->kv_lora) {
+		if (m->qk_rope < 1 || m->v_head < 1)
+			return pp_error_set(err, PP_EINVALID, NULL, "--qk-rope-dim",
+					    "MLA needs --qk-rope-dim and --v-head-dim");
+		int64_t l, win = 0;
+		for (l = 0; s->windows && l < s->layers; l++)
+			win |= s->windows[l];
+		if (win || s->qk_norm)
+			return pp_error_set(err, PP_EINVALID, NULL, "--kv-lora-rank",
+					    "MLA layers have no sliding window or QK-norm");
+	} else if (m->q_lora || m->qk_nope || m->qk_rope || m->v_head) {
+		return pp_error_set(err, PP_EINVALID, NULL, "--kv-lora-rank", "MLA settings need --kv-lora-rank");
+	}
 	return 0;
 }
 
@@ -280,6 +499,8 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 		s.tied_embeddings = 1;
 	if (s.qk_norm && !s.head_dim)
 		s.head_dim = s.hidden / s.heads; /* the norm scales are [head_dim] */
+	if ((rc = moe_check(&s, err)) < 0)
+		return rc;
 
 	root = cJSON_CreateObject();
 	dims = cJSON_CreateObject();
@@ -305,6 +526,13 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 	cJSON_AddNumberToObject(dims, "ffn", (double)s.ffn);
 	cJSON_AddNumberToObject(dims, "seq", (double)s.seq);
 	cJSON_AddNumberToObject(dims, "vocab", (double)s.vocab);
+	if (s.moe.experts) {
+		cJSON_AddNumberToObject(dims, "experts", (double)s.moe.experts);
+		cJSON_AddNumberToObject(dims, "topk", (double)s.moe.topk);
+		cJSON_AddNumberToObject(dims, "moe_ffn", (double)s.moe.moe_ffn);
+		if (s.moe.shared_ffn)
+			cJSON_AddNumberToObject(dims, "shared_ffn", (double)s.moe.shared_ffn);
+	}
 	cJSON_AddItemToObject(root, "dims", dims);
 	if (s.settings && add_settings(root, s.settings, &s) < 0) {
 		cJSON_Delete(root);
@@ -359,6 +587,10 @@ int pp_model_generate(const pp_model_spec *spec, char **out, pp_error *err)
 	ins[0] = "logits";
 	ins[1] = "labels";
 	add_op(&G, "loss", "loss", -1, ins, 2, "loss.out");
+	for (l = 0; l < s.moe.mtp; l++) {
+		mtp_module(&G, &s, l + 1, (int)s.layers + l, x, nx, sizeof(nx));
+		memcpy(x, nx, sizeof(x));
+	}
 
 	if (G.oom || !(*out = pp_json_print(root)))
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");

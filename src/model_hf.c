@@ -34,8 +34,13 @@ typedef enum hf_windows {
 	HF_WIN_PATTERN    /* layer i global when (i + 1) % sliding_window_pattern == 0 (Gemma 3) */
 } hf_windows;
 
-typedef enum hf_attn { HF_ATTN_GQA = 0 } hf_attn; /* issue 18 adds multi-head latent attention */
-typedef enum hf_ffn { HF_FFN_DENSE = 0 } hf_ffn;  /* issue 18 adds mixture-of-experts */
+typedef enum hf_attn { HF_ATTN_GQA = 0, HF_ATTN_MLA } hf_attn; /* MLA: DeepSeek-V3 */
+typedef enum hf_ffn {
+	HF_FFN_DENSE = 0,
+	HF_FFN_MOE_MIXTRAL, /* num_local_experts of width intermediate_size, softmax top-k */
+	HF_FFN_MOE_QWEN3,   /* num_experts of moe_intermediate_size, decoder_sparse_step */
+	HF_FFN_MOE_DEEPSEEK /* shared + routed experts, first_k_dense_replace, sigmoid, MTP */
+} hf_ffn;
 
 typedef struct hf_arch {
 	const char *arch;        /* config "architectures"[0] */
@@ -80,6 +85,30 @@ static const char *const keys_gemma3[] = {"hidden_activation", "attention_bias",
 					  "query_pre_attn_scalar", "attn_logit_softcapping",
 					  "final_logit_softcapping", "rope_local_base_freq", NULL};
 
+/* mixtures of experts (issue 18; transformers models/{mixtral,qwen3_moe,deepseek_v3}/
+ * configuration_*.py and modeling_*.py at the commit above): the router's training-time
+ * knobs (aux-loss coefficients, jitter, top-k normalisation, the scaling factor, router logits
+ * output, DeepSeek's inference ep_size) change no shape or cost and are read and ignored */
+static const char *const keys_mixtral[] = {"hidden_act", "sliding_window", "num_local_experts",
+					   "num_experts_per_tok", "output_router_logits",
+					   "router_aux_loss_coef", "router_jitter_noise", NULL};
+static const char *const keys_qwen3_moe[] = {"hidden_act", "attention_bias", "sliding_window",
+					     "use_sliding_window", "max_window_layers", "layer_types",
+					     "num_experts", "num_experts_per_tok", "moe_intermediate_size",
+					     "decoder_sparse_step", "norm_topk_prob", "output_router_logits",
+					     "router_aux_loss_coef", "mlp_only_layers", NULL};
+static const char *const keys_deepseek_v3[] = {"hidden_act", "attention_bias", "n_routed_experts",
+					       "n_shared_experts", "num_experts_per_tok",
+					       "moe_intermediate_size", "first_k_dense_replace",
+					       "moe_layer_freq", "n_group", "topk_group", "topk_method",
+					       "norm_topk_prob", "routed_scaling_factor", "scoring_func",
+					       "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+					       "qk_rope_head_dim", "v_head_dim", "num_nextn_predict_layers",
+					       "ep_size", "aux_loss_alpha", "seq_aux", "rope_interleave",
+					       /* the published checkpoint's FP8 storage and its remote
+						* code pointers: neither changes the trained graph */
+					       "quantization_config", "auto_map", NULL};
+
 static const hf_arch hf_archs[] = {
 	/* arch, model_type, act key, act default, tied, qkv bias, qk norm, sandwich, embed scale */
 	{"LlamaForCausalLM", "llama", "hidden_act", "silu", 0, 0, 0, 0, 0, HF_WIN_NONE, HF_ATTN_GQA,
@@ -94,6 +123,12 @@ static const hf_arch hf_archs[] = {
 	 HF_WIN_ALTERNATE, HF_ATTN_GQA, HF_FFN_DENSE, 10000.0, keys_gemma2},
 	{"Gemma3ForCausalLM", "gemma3_text", "hidden_activation", "gelu_pytorch_tanh", 1, 0, 1, 1, 1,
 	 HF_WIN_PATTERN, HF_ATTN_GQA, HF_FFN_DENSE, 1000000.0, keys_gemma3},
+	{"MixtralForCausalLM", "mixtral", "hidden_act", "silu", 0, 0, 0, 0, 0, HF_WIN_ALL, HF_ATTN_GQA,
+	 HF_FFN_MOE_MIXTRAL, 1000000.0, keys_mixtral},
+	{"Qwen3MoeForCausalLM", "qwen3_moe", "hidden_act", "silu", 0, 0, 1, 0, 0, HF_WIN_QWEN2,
+	 HF_ATTN_GQA, HF_FFN_MOE_QWEN3, 10000.0, keys_qwen3_moe},
+	{"DeepseekV3ForCausalLM", "deepseek_v3", "hidden_act", "silu", 0, 0, 0, 0, 0, HF_WIN_NONE,
+	 HF_ATTN_MLA, HF_FFN_MOE_DEEPSEEK, 10000.0, keys_deepseek_v3},
 };
 
 static int in_list(const char *const *l, const char *k)
@@ -175,7 +210,7 @@ static int read_rope(const hf_ctx *c, pp_model_settings *m)
 	static const char *const known[] = {"rope_type", "type", "factor", "low_freq_factor",
 					    "high_freq_factor", "original_max_position_embeddings",
 					    "beta_fast", "beta_slow", "attention_factor", "mrope_section",
-					    NULL};
+					    "mscale", "mscale_all_dim", NULL};
 	static const char *const types[] = {"llama3", "linear", "yarn", "dynamic", "default", NULL};
 	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(c->root, "rope_scaling"), *e;
 	char ty[16] = "";
@@ -281,6 +316,69 @@ static int read_windows(const hf_ctx *c, const hf_arch *a, int64_t L, pp_model_s
 	return 0;
 }
 
+/* The MoE, MLA and MTP settings of @a's config into @s->moe (pp_moe_spec). */
+static int read_moe(const hf_ctx *c, const hf_arch *a, pp_model_spec *s)
+{
+	pp_moe_spec *m = &s->moe;
+	const cJSON *r = c->root, *mlp_only = cJSON_GetObjectItemCaseSensitive(r, "mlp_only_layers");
+	int64_t step = 1, shared = 0;
+	char scoring[16] = "softmax", method[16] = "";
+	int rc;
+	switch (a->ffn) {
+	case HF_FFN_DENSE:
+		return 0;
+	case HF_FFN_MOE_MIXTRAL:
+		m->moe_ffn = s->ffn;
+		if ((rc = get_int(c, r, "num_local_experts", 1, 65536, &m->experts)) < 0 ||
+		    (rc = get_int(c, r, "num_experts_per_tok", 1, 65536, &m->topk)) < 0)
+			return rc;
+		break;
+	case HF_FFN_MOE_QWEN3:
+		if ((rc = get_int(c, r, "num_experts", 1, 65536, &m->experts)) < 0 ||
+		    (rc = get_int(c, r, "num_experts_per_tok", 1, 65536, &m->topk)) < 0 ||
+		    (rc = get_int(c, r, "moe_intermediate_size", 1, 1 << 24, &m->moe_ffn)) < 0 ||
+		    (rc = get_int(c, r, "decoder_sparse_step", 0, 1 << 20, &step)) < 0)
+			return rc;
+		/* Qwen3MoeDecoderLayer: sparse when (layer + 1) % step == 0 and not in mlp_only_layers */
+		if (step != 1)
+			return bad(c, "decoder_sparse_step", "must be 1: every layer a mixture of experts");
+		if (mlp_only && !cJSON_IsNull(mlp_only) && (!cJSON_IsArray(mlp_only) || cJSON_GetArraySize(mlp_only)))
+			return bad(c, "mlp_only_layers", "must be empty: dense layers among MoE ones are not modelled");
+		break;
+	case HF_FFN_MOE_DEEPSEEK:
+		if ((rc = get_int(c, r, "n_routed_experts", 1, 65536, &m->experts)) < 0 ||
+		    (rc = get_int(c, r, "num_experts_per_tok", 1, 65536, &m->topk)) < 0 ||
+		    (rc = get_int(c, r, "moe_intermediate_size", 1, 1 << 24, &m->moe_ffn)) < 0 ||
+		    (rc = get_int(c, r, "n_shared_experts", 0, 1024, &shared)) < 0 ||
+		    (rc = get_int(c, r, "first_k_dense_replace", 0, 100000, &m->first_k_dense)) < 0 ||
+		    (rc = get_int(c, r, "moe_layer_freq", 0, 100000, &m->layer_freq)) < 0 ||
+		    (rc = get_str(c, r, "scoring_func", scoring, sizeof(scoring))) < 0 ||
+		    (rc = get_str(c, r, "topk_method", method, sizeof(method))) < 0)
+			return rc;
+		if (strcmp(scoring, "sigmoid") && strcmp(scoring, "softmax"))
+			return bad(c, "scoring_func", "must be sigmoid or softmax");
+		/* DeepseekV3TopkRouter: the score-correction bias of aux-loss-free balancing */
+		m->sigmoid = !strcmp(scoring, "sigmoid");
+		m->score_bias = !strcmp(method, "noaux_tc");
+		m->shared_ffn = shared * m->moe_ffn;
+		{
+			int64_t mtp = 0;
+			if ((rc = get_int(c, r, "num_nextn_predict_layers", 0, 16, &mtp)) < 0)
+				return rc;
+			m->mtp = (int)mtp;
+		}
+		break;
+	}
+	if (a->attn == HF_ATTN_MLA &&
+	    ((rc = get_int(c, r, "q_lora_rank", 0, 1 << 20, &m->q_lora)) < 0 ||
+	     (rc = get_int(c, r, "kv_lora_rank", 1, 1 << 20, &m->kv_lora)) < 0 ||
+	     (rc = get_int(c, r, "qk_nope_head_dim", 1, 1 << 16, &m->qk_nope)) < 0 ||
+	     (rc = get_int(c, r, "qk_rope_head_dim", 1, 1 << 16, &m->qk_rope)) < 0 ||
+	     (rc = get_int(c, r, "v_head_dim", 1, 1 << 16, &m->v_head)) < 0))
+		return rc;
+	return 0;
+}
+
 int pp_model_hf(const char *path, const char *name, int64_t seq, char **out, pp_error *err)
 {
 	pp_model_spec s = PP_MODEL_SPEC_INIT;
@@ -317,7 +415,8 @@ int pp_model_hf(const char *path, const char *name, int64_t seq, char **out, pp_
 	if (!a) {
 		rc = pp_error_set(err, PP_EINVALID, path, "architectures[0]",
 				  "unsupported architecture \"%.64s\" (LlamaForCausalLM, MistralForCausalLM, "
-				  "Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM)",
+				  "Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, "
+				  "MixtralForCausalLM, Qwen3MoeForCausalLM, DeepseekV3ForCausalLM)",
 				  archs->child->valuestring);
 		goto done;
 	}
@@ -413,6 +512,8 @@ int pp_model_hf(const char *path, const char *name, int64_t seq, char **out, pp_
 		goto done;
 	s.windows = win;
 	s.settings = &m;
+	if ((rc = read_moe(&c, a, &s)) < 0)
+		goto done;
 	if (!name) {
 		/* the file's name without folder and extension; a Hub checkout's "config.json" is
 		 * named by its folder */

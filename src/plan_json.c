@@ -107,6 +107,45 @@ static int add_op(pp_plan *plan, const char *name, int cfg, int stage, int class
 	return 0;
 }
 
+/* The MoE / MLA / MTP shape of @g a launcher needs, read off its ops (graph_json.c moe_rules) */
+static void moe_shape(const pp_graph *g, pp_moe_shape *m)
+{
+	int i;
+	memset(m, 0, sizeof(*m));
+	m->experts = g->experts;
+	m->topk = g->topk;
+	m->moe_ffn = g->expert_ffn;
+	m->mtp = g->mtp_depth;
+	if (g->head_dim * g->heads != g->hidden)
+		m->head_dim = g->head_dim; /* 0: hidden / heads */
+	m->dense_layers = -1;
+	for (i = 0; i < g->n_ops; i++) {
+		const pp_op *op = &g->ops[i];
+		if (op->type == PP_OP_EXPERTS && op->layer >= 0 && (m->dense_layers < 0 || op->layer < m->dense_layers))
+			m->dense_layers = op->layer;
+		if (op->type == PP_OP_ATTENTION && op->n_inputs > 1)
+			m->qk_norm = 1;
+		if (op->type == PP_OP_ROUTER && op->layer >= 0) {
+			m->sigmoid = op->sigmoid;
+			m->expert_bias = op->n_inputs == 3;
+		}
+		if (op->type == PP_OP_MLA && !m->kv_lora) {
+			int pq = g->tensors[op->inputs[0]].producer, pkv = g->tensors[op->inputs[1]].producer;
+			const pp_tensor *kr = &g->tensors[op->inputs[2]];
+			m->qk_rope = kr->shape[kr->rank - 1];
+			m->qk_nope = op->gemm_k - m->qk_rope;
+			m->v_head = op->gemm_n;
+			m->kv_lora = pkv >= 0 ? g->ops[pkv].gemm_k : 0;
+			m->q_lora = pq >= 0 && g->ops[pq].gemm_k != g->hidden ? g->ops[pq].gemm_k : 0;
+		}
+	}
+	if (m->dense_layers < 0)
+		m->dense_layers = 0;
+	for (i = 0; i < g->n_dims; i++)
+		if (!strcmp(g->dim_names[i], "shared_ffn"))
+			m->shared_ffn = g->dim_values[i];
+}
+
 int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const char *hw_name,
 		 const char *hw_path, int node_devices, const pp_global *gl, const uint8_t *cfg,
 		 pp_error *err)
@@ -145,6 +184,7 @@ int pp_plan_init(pp_plan *plan, const pp_graph *g, const char *model_path, const
 	plan->shape.family_llama = is_llama;
 	plan->shape.tied_embeddings = g->tied_embeddings;
 	plan->shape.params = g->params;
+	moe_shape(g, &plan->shape.moe);
 	plan->shape.has_model = g->has_model;
 	plan->shape.model = g->model;
 	plan->node_devices = node_devices > 0 ? node_devices : 1;
@@ -269,6 +309,28 @@ char *pp_plan_to_json(const pp_plan *plan)
 		STR(o, "family", sh->family_llama ? "llama" : "gpt");
 		BOOL(o, "tied_embeddings", sh->tied_embeddings);
 		NUM(o, "params", sh->params);
+		if (sh->moe.experts || sh->moe.kv_lora || sh->moe.mtp || sh->moe.head_dim || sh->moe.qk_norm) {
+			const pp_moe_shape *m = &sh->moe;
+			cJSON *mo = cJSON_AddObjectToObject(o, "moe");
+			ok = mo != NULL;
+			if (ok) {
+				NUM(mo, "experts", m->experts);
+				NUM(mo, "topk", m->topk);
+				NUM(mo, "moe_ffn", m->moe_ffn);
+				NUM(mo, "shared_ffn", m->shared_ffn);
+				NUM(mo, "dense_layers", m->dense_layers);
+				BOOL(mo, "sigmoid", m->sigmoid);
+				BOOL(mo, "expert_bias", m->expert_bias);
+				NUM(mo, "q_lora", m->q_lora);
+				NUM(mo, "kv_lora", m->kv_lora);
+				NUM(mo, "qk_nope", m->qk_nope);
+				NUM(mo, "qk_rope", m->qk_rope);
+				NUM(mo, "v_head", m->v_head);
+				NUM(mo, "mtp", m->mtp);
+				NUM(mo, "head_dim", m->head_dim);
+				BOOL(mo, "qk_norm", m->qk_norm);
+			}
+		}
 		if (sh->has_model) { /* the graph's launcher settings (graph_int.h) */
 			cJSON *m = pp_model_settings_to_json(&sh->model, sh->tied_embeddings);
 			ok = m && cJSON_AddItemToObject(o, "model", m);
@@ -390,11 +452,53 @@ static int parse_split(const char *s)
 	return !strcmp(s, "none") ? 0 : !strcmp(s, "column") ? 1 : !strcmp(s, "row") ? 2 : -1;
 }
 
+/* "model_shape"."moe": every key required, numbers in range, the router's k at most E */
+static int read_moe_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
+{
+	static const char *const keys[] = {"experts", "topk", "moe_ffn", "shared_ffn", "dense_layers",
+					   "sigmoid", "expert_bias", "q_lora", "kv_lora", "qk_nope",
+					   "qk_rope", "v_head", "mtp", "head_dim", "qk_norm", NULL};
+	const char *P = "model_shape.moe";
+	pp_moe_shape *m = &sh->moe;
+	int64_t v;
+	int rc;
+	if ((rc = pp_json_check_object(c, o, P, keys)) < 0)
+		return rc;
+#define DIM(k, field, max)                                                                      \
+	do {                                                                                    \
+		if ((rc = get_i(c, o, P, k, 1, 0, max, &v)) < 0)                                \
+			return rc;                                                              \
+		m->field = v;                                                                   \
+	} while (0)
+	DIM("experts", experts, 1 << 16);
+	DIM("topk", topk, 1 << 16);
+	DIM("moe_ffn", moe_ffn, MAX_DIM);
+	DIM("shared_ffn", shared_ffn, MAX_DIM);
+	DIM("dense_layers", dense_layers, sh->layers);
+	DIM("q_lora", q_lora, MAX_DIM);
+	DIM("kv_lora", kv_lora, MAX_DIM);
+	DIM("qk_nope", qk_nope, MAX_DIM);
+	DIM("qk_rope", qk_rope, MAX_DIM);
+	DIM("v_head", v_head, MAX_DIM);
+	DIM("mtp", mtp, 64);
+	DIM("head_dim", head_dim, MAX_DIM);
+#undef DIM
+	if ((rc = pp_json_get_bool(c, o, P, "qk_norm", 1, &m->qk_norm)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "sigmoid", 1, &m->sigmoid)) < 0 ||
+	    (rc = pp_json_get_bool(c, o, P, "expert_bias", 1, &m->expert_bias)) < 0)
+		return rc;
+	if (m->topk > m->experts)
+		return pp_json_fail(c, P, "topk", "top-%lld of %lld experts", (long long)m->topk,
+				    (long long)m->experts);
+	return 0;
+}
+
 static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 {
 	static const char *const keys[] = {"layers", "hidden", "heads", "kv_heads", "ffn", "seq",
-					   "vocab", "family", "tied_embeddings", "params", "model",
+					   "vocab", "family", "tied_embeddings", "params", "model", "moe",
 					   NULL};
+	const cJSON *moe = NULL;
 	const char *P = "model_shape";
 	const cJSON *m = NULL;
 	int64_t v;
@@ -433,6 +537,10 @@ static int read_shape(const pp_jctx *c, const cJSON *o, pp_model_shape *sh)
 	if (sh->kv_heads > sh->heads || sh->heads % sh->kv_heads)
 		return pp_json_fail(c, P, "kv_heads", "%lld kv heads do not divide %lld heads",
 				    (long long)sh->kv_heads, (long long)sh->heads);
+	if ((rc = pp_json_get_object(c, o, P, "moe", 0, &moe)) < 0)
+		return rc;
+	if (moe)
+		return read_moe_shape(c, moe, sh);
 	return 0;
 }
 

@@ -189,6 +189,42 @@ static void repair(chain *ch, const pp_global *old, const pp_global *gl, uint8_t
 	}
 }
 
+/*
+ * Expert parallelism of an MoE (issue 18.5): a valid (ep, etp) for @gl's t and d, drawn from
+ * @r, or with @r NULL the leanest (largest ep, etp = 1).  The routed experts' configs follow etp
+ * (COLUMN is expert tensor parallelism).  Dense graphs are left alone (and draw nothing).
+ */
+static void pick_ep(const pp_graph *g, pp_global *gl, uint8_t *cfg, pp_pcg32 *r)
+{
+	long long fold = (long long)gl->t * gl->cp * gl->d;
+	int ep[64], etp[64], n = 0, e, k, i;
+	if (!g->experts)
+		return;
+	for (k = 0; k < (gl->t > 1 ? 2 : 1); k++)
+		for (e = (int)g->experts; e >= 1 && n < 64; e--) {
+			int et = k ? gl->t : 1;
+			if (g->experts % e || fold % ((long long)e * et) || g->expert_ffn % et)
+				continue;
+			ep[n] = e;
+			etp[n++] = et;
+		}
+	if (!n)
+		return;
+	i = r ? (int)pp_pcg32_bounded(r, (uint32_t)n) : 0;
+	gl->ep = ep[i];
+	gl->etp = etp[i];
+	for (i = 0; cfg && i < g->n_ops; i++)
+		if (g->ops[i].type == PP_OP_EXPERTS && gl->t > 1)
+			cfg[i] = (uint8_t)(gl->etp > 1 ? PP_CFG_COLUMN : PP_CFG_SEQUENCE);
+}
+
+static int ep_valid(const pp_graph *g, const pp_global *gl)
+{
+	long long fold = (long long)gl->t * gl->cp * gl->d;
+	return !g->experts || (g->experts % gl->ep == 0 && fold % ((long long)gl->ep * gl->etp) == 0 &&
+			       (gl->etp == 1 || gl->etp == gl->t));
+}
+
 /* propose a neighbour of (gl, cfg) into (ng, ncfg); 0 when nothing changed */
 static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, uint8_t *ncfg)
 {
@@ -258,9 +294,15 @@ static int propose(chain *ch, pp_pcg32 *r, const pp_global *gl, pp_global *ng, u
 	if ((long long)ng->t * ng->p > ch->o->space.gpus || ch->o->space.gpus % (ng->t * ng->p))
 		return 0;
 	ng->d = ch->o->space.gpus / (ng->t * ng->p);
+	if (ch->g->experts && (!ep_valid(ch->g, ng) || pp_pcg32_bounded(r, 2) == 0))
+		pick_ep(ch->g, ng, NULL, r); /* the experts' configs follow below (repair) */
 	if (pp_space_cmp(gl, 0, ng, 0) == 0)
 		return 0;
 	repair(ch, gl, ng, ncfg);
+	if (ch->g->experts && ng->t > 1)
+		for (j = 0; j < ch->g->n_ops; j++)
+			if (ch->g->ops[j].type == PP_OP_EXPERTS)
+				ncfg[j] = (uint8_t)(ng->etp > 1 ? PP_CFG_COLUMN : PP_CFG_SEQUENCE);
 	/* the flag follows the configs (the cost model reads those) */
 	ng->sequence_parallel = sp_flag(ch, ng, ncfg);
 	return 1;
@@ -403,6 +445,7 @@ static int start_states(chain *ch, start *st)
 				gl.micro_batch = ch->b_vals[i];
 				gl.recompute = (pp_recompute)rc;
 				gl.distributed_optimizer = li;
+				pick_ep(g, &gl, NULL, NULL);
 				pp_strategy_megatron(g, &gl, cfg);
 				if (score(ch, &gl, cfg, &cost) == 0)
 					consider(ch, &st[0], &gl, cfg, &cost);
@@ -432,6 +475,7 @@ static int start_states(chain *ch, start *st)
 			if (ch->o->space.gpus % (gl.t * gl.p))
 				continue;
 			gl.d = ch->o->space.gpus / (gl.t * gl.p);
+			pick_ep(g, &gl, NULL, NULL);
 			pp_strategy_megatron(g, &gl, cfg);
 			if (score(ch, &gl, cfg, &cost) < 0)
 				continue;

@@ -247,6 +247,36 @@ static int rule_fp8_param_gather(const pp_graph *g, const pp_global *gl, int gpu
 	return 0;
 }
 
+/*
+ * Expert parallelism, the rules Megatron-Core checks (megatron/training/arguments.py and
+ * megatron/core/parallel_state.py, NVIDIA/Megatron-LM): the experts divide evenly over the
+ * expert-parallel ranks (num_experts % expert_model_parallel_size == 0), and MoE parallel
+ * folding decomposes each stage's t * cp * d ranks into etp * ep * expert-dp.  parplan's expert
+ * tensor parallelism is 1 or the attention's t (the routed experts op's COLUMN config), and
+ * splits the experts' width.
+ */
+static int rule_expert_parallel(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	long long fold = (long long)gl->t * gl->cp * gl->d;
+	(void)gpus;
+	if (gl->ep < 1 || gl->etp < 1)
+		return RULE("ep and etp must be at least 1 (ep=%d etp=%d)", gl->ep, gl->etp);
+	if (!g->experts && (gl->ep > 1 || gl->etp > 1))
+		return RULE("ep=%d etp=%d: the model has no routed experts", gl->ep, gl->etp);
+	if (gl->etp != 1 && gl->etp != gl->t)
+		return RULE("etp=%d: expert tensor parallelism is 1 or t=%d", gl->etp, gl->t);
+	if (g->experts && g->experts % gl->ep)
+		return RULE("ep=%d does not divide the %lld experts", gl->ep, (long long)g->experts);
+	if (fold % ((long long)gl->ep * gl->etp))
+		return RULE("ep*etp = %d*%d does not divide t*cp*d = %lld (MoE parallel folding)", gl->ep,
+			    gl->etp, fold);
+	if (g->expert_ffn && g->expert_ffn % gl->etp)
+		return RULE("etp=%d does not divide the experts' width %lld", gl->etp, (long long)g->expert_ffn);
+	if (gl->moe_max_nodes && !g->experts)
+		return RULE("moe_max_nodes needs routed experts");
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define SEARCHED PP_SETTING_SEARCHED
@@ -273,9 +303,12 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 	INT_SETTING("virtual_stages", "--virtual-stages", virtual_stages, 1, 1, 1 << 20, 1024,
 		    SEARCHED | EXPECT, PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY,
 		    rule_virtual_stages, "model chunks per pipeline rank (interleaved schedule)"),
+	/* the V placements put the head on rank 0 (stages), DualPipe doubles the parameters a rank
+	 * reduces and steps (DP) */
 	ENUM_SETTING("schedule", "--schedule", schedule, PP_SCHED_1F1B, schedule_names, "schedule",
-		     "gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe, dualpipev", SEARCHED | EXPECT, PP_COST_PIPELINE | PP_COST_MEMORY,
-		     NULL, "pipeline schedule"),
+		     "gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipe, dualpipev", SEARCHED | EXPECT,
+		     PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, NULL,
+		     "pipeline schedule"),
 	ENUM_SETTING("recompute", "--recompute", recompute, PP_RECOMPUTE_NONE, recompute_names, "mode",
 		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS | PP_COST_MEMORY, NULL,
 		     "activation recomputation"),
@@ -326,6 +359,18 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		     PP_COST_DP | PP_COST_MEMORY, rule_fp8_param_gather,
 		     "keep the linear weights in fp8 and all-gather them in fp8 (needs fp8/mxfp8 and "
 		     "sharded parameters)"),
+	INT_SETTING("ep", "--ep", ep, 1, 1, 1 << 20, DEG_MAX, SEARCHED | OPTIONAL | EXPECT,
+		    PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, rule_expert_parallel,
+		    "expert-parallel degree: the routed experts spread over ep ranks"),
+	INT_SETTING("etp", "--etp", etp, 1, 1, 1 << 20, DEG_MAX, SEARCHED | OPTIONAL | EXPECT,
+		    PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, NULL,
+		    "expert tensor-parallel degree (1 or t): each expert's width split over etp ranks"),
+	INT_SETTING("moe_max_nodes", "--moe-max-nodes", moe_max_nodes, 0, 1, 1 << 20, 1 << 20, OPTIONAL,
+		    PP_COST_OPS, NULL,
+		    "node-limited routing: a token's experts on at most this many nodes (0: no limit)"),
+	INT_SETTING("moe_imbalance", "--moe-imbalance", moe_imbalance, 100, 100, 10000, 10000, OPTIONAL,
+		    PP_COST_OPS, NULL,
+		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share"),
 };
 
 const pp_setting *pp_settings(void)

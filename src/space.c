@@ -162,6 +162,10 @@ int pp_space_op_configs(const pp_graph *g, const pp_global *gl, int op, pp_cfg *
 			continue;
 		if (c == PP_CFG_SAMPLE && gl->micro_batch % gl->t)
 			continue;
+		/* routed experts: COLUMN is expert tensor parallelism, exactly when etp = t */
+		if (g->ops[op].type == PP_OP_EXPERTS &&
+		    ((c == PP_CFG_COLUMN) != (gl->etp > 1) || (c == PP_CFG_COLUMN && g->ops[op].expert_ffn % gl->t)))
+			continue;
 		out[n++] = (pp_cfg)c;
 	}
 	return n;
@@ -294,6 +298,7 @@ typedef struct walk {
 	void *arg;
 	pp_space_stats st;
 	pp_cost_memo *memo;     /* per-set totals shared by the plans of the walk (cost_memo.c) */
+	int n_ep, ep[64], etp[64]; /* expert-parallel (ep, etp) pairs of the current (t, d) */
 } walk;
 
 static void note(walk *w, const pp_cost *cost)
@@ -420,7 +425,7 @@ static int variants_at(walk *w, pp_global gl, int *fits_any)
 }
 
 /* ... at each precision searched (pp_space_precisions) */
-static int variants(walk *w, pp_global gl, int *fits_any)
+static int variants_prec(walk *w, pp_global gl, int *fits_any)
 {
 	int prec[3], n = pp_space_precisions(w->c, w->o, prec), i, rc, f;
 	*fits_any = 0;
@@ -433,10 +438,70 @@ static int variants(walk *w, pp_global gl, int *fits_any)
 	return 0;
 }
 
+/*
+ * Expert parallelism, searched with the rest (issue 18.5): every ep dividing the experts with
+ * ep * etp dividing t * cp * d, etp 1 or t (pp_global_validate's rule_expert_parallel), the
+ * largest ep (leanest) first.  A dense model has the one pair (1, 1).
+ */
+static void ep_pairs(walk *w, const pp_graph *g, int t, int cp, int d)
+{
+	long long fold = (long long)t * cp * d;
+	int e, k;
+	w->n_ep = 0;
+	for (k = 0; k < (t > 1 && g->experts ? 2 : 1); k++) {
+		int etp = k ? t : 1;
+		for (e = (int)(g->experts ? g->experts : 1); e >= 1; e--) {
+			if ((g->experts && g->experts % e) || fold % ((long long)e * etp) || w->n_ep >= 64 ||
+			    (g->expert_ffn && g->expert_ffn % etp))
+				continue;
+			w->ep[w->n_ep] = e;
+			w->etp[w->n_ep++] = etp;
+		}
+	}
+}
+
+static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, double cap_bytes)
+{
+	const pp_graph *g = pp_costctx_graph(w->c);
+	int i, rc, fits, prec[3];
+	int n = count_variants_at(w->c, w->o, &gl) * pp_space_precisions(w->c, w->o, prec);
+	*fits_any = 0;
+	for (i = 0; i < w->n_ep; i++) {
+		/* static bound as pp_space_walk's, the routed experts' weights and gradients split
+		 * over ep * etp and Adam's states over t * d */
+		double lb = lb_dense + (double)g->expert_params / gl.p *
+					       (6.0 / ((double)w->ep[i] * w->etp[i]) + 12.0 / ((double)gl.t * gl.d * gl.cp));
+		/* ZeRO-2/3 shard the experts' gradients (and weights) too: at least 16 bytes over all */
+		if (pp_costctx_stack(w->c)->max_zero >= 2 && (long long)gl.d * gl.cp > 1)
+			lb = lb_dense + (double)g->expert_params / gl.p * 16.0 / ((double)gl.t * gl.d * gl.cp);
+		if (g->expert_params && lb > cap_bytes && !w->o->no_prune) {
+			w->st.valid += n;
+			w->st.pruned += n;
+			continue;
+		}
+		gl.ep = w->ep[i];
+		gl.etp = w->etp[i];
+		if ((rc = variants_prec(w, gl, &fits)) != 0)
+			return rc;
+		*fits_any |= fits;
+		if (!fits && !w->o->no_prune) {
+			/* memory never shrinks with a smaller ep at the same etp (the experts' weights
+			 * and gradients grow as 1/ep, their Adam states over t*cp*d/etp do not move, the
+			 * rest is the same): none of the smaller ones fits either */
+			while (i + 1 < w->n_ep && w->etp[i + 1] == gl.etp) {
+				i++;
+				w->st.valid += n;
+				w->st.pruned += n;
+			}
+		}
+	}
+	return 0;
+}
+
 static int count_variants(const walk *w, const pp_global *gl)
 {
 	int prec[3];
-	return count_variants_at(w->c, w->o, gl) * pp_space_precisions(w->c, w->o, prec);
+	return count_variants_at(w->c, w->o, gl) * pp_space_precisions(w->c, w->o, prec) * w->n_ep;
 }
 
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
@@ -498,7 +563,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			int p = layouts[li][0], d, B = o->global_batch, per, sched, v, n_v;
 			int vs[PP_SPACE_MAX_V];
 			pp_global gl = PP_GLOBAL_INIT;
-			double lb;
+			double lb, lb_dense;
 			int R, cp, fit_cp1 = 0;
 			if ((long long)t * p > o->gpus || o->gpus % (t * p))
 				continue;
@@ -517,6 +582,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 				d = R / cp;
 				if (B % d)
 					continue;
+				ep_pairs(&w, g, t, cp, d);
 				per = B / d;
 				n_b = 0;
 				for (bi = 0; bi < n_div; bi++)
@@ -534,10 +600,12 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 				 * t*d*cp for Adam's 12 bytes; with ZeRO-2 (tried when d*cp > 1) only the
 				 * weights' 2 bytes stay whole and gradients may be as few as 2 bytes; ZeRO-3
 				 * (p = 1) shards the weights too */
-				lb = (double)g->params / p * (6.0 / t + 12.0 / ((double)t * d * cp));
+				lb_dense = (double)(g->params - g->expert_params) / p *
+					   (6.0 / t + 12.0 / ((double)t * d * cp));
 				if ((long long)d * cp > 1)
-					lb = (double)g->params / p *
-					     (p == 1 ? 16.0 / ((double)t * d * cp) : 2.0 / t + 14.0 / ((double)t * d * cp));
+					lb_dense = (double)(g->params - g->expert_params) / p *
+						   (p == 1 ? 16.0 / ((double)t * d * cp) : 2.0 / t + 14.0 / ((double)t * d * cp));
+				lb = lb_dense + (double)g->expert_params / p * 16.0 / ((double)t * d * cp); /* ep*etp <= t*cp*d */
 				/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
 				 * when p = 2 with both set: their gcd), so only those divisors are tried, each
 				 * checked by the layout rule (pp_global_uneven_form) */
@@ -569,7 +637,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 								w.st.pruned += count_variants(&w, &gl);
 								continue;
 							}
-							if ((rc = variants(&w, gl, &fits)) != 0)
+							if ((rc = variants(&w, gl, &fits, lb_dense, cap_bytes)) != 0)
 								goto done;
 							fit_cp1 |= cp == 1 && fits;
 							if (!fits && !o->no_prune) {

@@ -53,6 +53,17 @@ int pp_cfg_allowed(pp_op_type t, pp_cfg c)
 		return c <= PP_CFG_HIDDEN;
 	case PP_OP_EMBEDDING:
 		return c == PP_CFG_REPLICATE || c == PP_CFG_SAMPLE || c == PP_CFG_ROW;
+	case PP_OP_MLA:
+		return c == PP_CFG_REPLICATE || c == PP_CFG_SAMPLE || c == PP_CFG_HIDDEN;
+	case PP_OP_ROUTER:
+	case PP_OP_DISPATCH:
+	case PP_OP_COMBINE:
+		return c == PP_CFG_REPLICATE || c == PP_CFG_SAMPLE || c == PP_CFG_SEQUENCE;
+	case PP_OP_EXPERTS:
+		/* COLUMN: expert tensor parallelism over t (each expert's W1 split by columns and W2
+		 * by rows, Megatron-Core's ETP), replicated tokens in, partial sums out */
+		return c == PP_CFG_REPLICATE || c == PP_CFG_SAMPLE || c == PP_CFG_SEQUENCE ||
+		       c == PP_CFG_COLUMN;
 	default:
 		return 0;
 	}
@@ -198,16 +209,25 @@ pp_cfg pp_strategy_megatron_op(const pp_graph *g, const pp_global *gl, int i)
 	case PP_OP_EMBEDDING:
 		return PP_CFG_ROW;
 	case PP_OP_ATTENTION:
+	case PP_OP_MLA:
 	case PP_OP_GELU:
 	case PP_OP_SWIGLU:
 	case PP_OP_LOSS:
 		return PP_CFG_HIDDEN;
+	case PP_OP_EXPERTS:
+		/* expert tensor parallelism over t, or (etp = 1) each of the t ranks its own share of
+		 * the tokens: MoE parallel folding (Megatron-Core moe README) */
+		return gl->etp > 1 ? PP_CFG_COLUMN : PP_CFG_SEQUENCE;
+	case PP_OP_ROUTER:
+	case PP_OP_DISPATCH:
+	case PP_OP_COMBINE:
+		return gl->sequence_parallel || gl->etp <= 1 ? PP_CFG_SEQUENCE : PP_CFG_REPLICATE;
 	case PP_OP_MATMUL: {
 		/* the input's producer decides: a HIDDEN-split input makes a row-parallel matmul
 		 * (attention-out, MLP-out), anything else column-parallel */
 		int p = g->tensors[op->inputs[0]].producer;
 		pp_op_type pt = p >= 0 ? g->ops[p].type : PP_OP_LAYERNORM;
-		return pt == PP_OP_ATTENTION || pt == PP_OP_GELU || pt == PP_OP_SWIGLU ? PP_CFG_ROW
+		return pt == PP_OP_ATTENTION || pt == PP_OP_MLA || pt == PP_OP_GELU || pt == PP_OP_SWIGLU ? PP_CFG_ROW
 											 : PP_CFG_COLUMN;
 	}
 	default:

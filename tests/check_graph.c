@@ -391,6 +391,109 @@ START_TEST(test_rejections_name_file_and_path)
 }
 END_TEST
 
+static int op_index(const pp_graph *g, const char *name)
+{
+	int i = pp_graph_find_op(g, name);
+	ck_assert_msg(i >= 0, "no op %s", name);
+	return i;
+}
+
+/* DeepSeek-V3's MoE, MLA and MTP ops against their closed forms (graph_json.c moe_rules) */
+START_TEST(test_moe_ops)
+{
+	pp_graph *g = load("../models/deepseek-v3.json");
+	const pp_op *r = &g->ops[op_index(g, "l3.moe.router")];
+	const pp_op *e = &g->ops[op_index(g, "l3.moe.experts")];
+	const pp_op *m = &g->ops[op_index(g, "l3.attn.core")];
+	const pp_op *c = &g->ops[op_index(g, "l3.moe.combine")];
+	double s = 4096, h = 7168, E = 256, k = 8, f = 2048, H = 128;
+	ck_assert_int_eq(r->type, PP_OP_ROUTER);
+	ck_assert(r->sigmoid && r->experts == 256 && r->topk == 8);
+	ck_assert_double_eq(r->gemm_flops, 2 * s * h * E);
+	ck_assert_int_eq(r->params, (int64_t)(h * E + E)); /* gate and score-correction bias */
+	ck_assert_int_eq(e->type, PP_OP_EXPERTS);
+	ck_assert(e->experts == 256 && e->topk == 8 && e->expert_ffn == 2048);
+	/* FLOPs from top-k: 6hf per routed row, s*k rows */
+	ck_assert_double_eq(e->gemm_flops, 6 * s * k * h * f);
+	ck_assert_double_eq(e->saved_bytes, 2 * s * k * (h + 3 * f));
+	ck_assert_int_eq(e->params, (int64_t)(E * 3 * h * f));
+	ck_assert_double_eq(c->saved_bytes, 2 * s * k * h);
+	/* MLA core: QK^T over 128 + 64, AV over 128 */
+	ck_assert_int_eq(m->type, PP_OP_MLA);
+	ck_assert_double_eq(m->gemm_flops, 2 * s * s * H * (192 + 128));
+	/* 3 dense layers then 58 MoE layers: two classes; one MTP module outside the layers */
+	ck_assert_int_eq(g->n_classes, 2);
+	ck_assert_int_eq(g->classes[g->layer_class[0]].n_layers, 3);
+	ck_assert_int_eq(g->classes[g->layer_class[3]].n_layers, 58);
+	ck_assert_int_eq(g->moe_layers, 58);
+	ck_assert_int_eq(g->mtp_depth, 1);
+	ck_assert_int_eq(g->ops[op_index(g, "l61.moe.experts")].layer, -1);
+	ck_assert_int_eq(g->ops[op_index(g, "l61.moe.experts")].mtp, 1);
+	/* active: the main model less (E - k)/E of the routed experts' weights */
+	ck_assert_int_eq(g->active_params, g->params - g->mtp_params - (int64_t)(58 * (E - k) * 3 * h * f));
+	pp_graph_free(g);
+}
+END_TEST
+
+/* A small MoE graph from the generator, edited, must be refused naming the op. */
+static void expect_moe_reject(const char *op, const char *key, cJSON *value, const char *msg_part)
+{
+	pp_model_spec sp = PP_MODEL_SPEC_INIT;
+	pp_error err = PP_ERROR_INIT;
+	pp_graph *g = NULL;
+	char *text = NULL, *out, want[64];
+	cJSON *root, *o;
+	int i = 0;
+	sp.family = PP_MODEL_LLAMA;
+	sp.name = "m";
+	sp.layers = 2;
+	sp.hidden = 64;
+	sp.heads = 4;
+	sp.ffn = 128;
+	sp.seq = 16;
+	sp.vocab = 100;
+	sp.moe.experts = 8;
+	sp.moe.topk = 2;
+	sp.moe.moe_ffn = 32;
+	ck_assert_int_eq(pp_model_generate(&sp, &text, &err), 0);
+	root = cJSON_Parse(text);
+	free(text);
+	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "ops")) {
+		if (!strcmp(cJSON_GetObjectItem(o, "name")->valuestring, op))
+			break;
+		i++;
+	}
+	ck_assert_ptr_nonnull(o);
+	if (cJSON_GetObjectItem(o, key))
+		cJSON_ReplaceItemInObject(o, key, value);
+	else
+		cJSON_AddItemToObject(o, key, value);
+	out = cJSON_Print(root);
+	cJSON_Delete(root);
+	ck_assert_int_eq(pp_graph_parse("x.json", out, &g, &err), PP_EINVALID);
+	ck_assert_ptr_null(g);
+	snprintf(want, sizeof(want), "ops[%d]", i);
+	ck_assert_msg(!strncmp(err.path, want, strlen(want)), "path %s, want %s (%s)", err.path, want, err.msg);
+	ck_assert_msg(strstr(err.msg, msg_part) != NULL, "message \"%s\" lacks \"%s\"", err.msg, msg_part);
+	free(out);
+}
+
+START_TEST(test_moe_rejections)
+{
+	const char *swap[] = {"l0.moe.dispatch.out", "l0.moe.experts.w2", "l0.moe.experts.w1"};
+	expect_moe_reject("l0.moe.experts", "inputs", cJSON_CreateStringArray(swap, 3),
+			  "shapes do not agree for experts");
+	expect_moe_reject("l0.moe.experts", "scoring", cJSON_CreateString("sigmoid"), "only router ops");
+	expect_moe_reject("l0.moe.router", "scoring", cJSON_CreateString("relu"), "unknown scoring");
+	expect_moe_reject("l0.moe.router", "mtp", cJSON_CreateNumber(1), "outside the layers");
+	{
+		const char *two[] = {"l0.ln2.out", "l0.moe.router.out"};
+		expect_moe_reject("l0.moe.combine", "inputs", cJSON_CreateStringArray(two, 2),
+				  "shapes do not agree for combine");
+	}
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	pp_error err = PP_ERROR_INIT;
@@ -446,6 +549,8 @@ int main(void)
 	tcase_add_test(tc, test_generator_round_trip);
 	tcase_add_test(tc, test_rejections_name_file_and_path);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_moe_ops);
+	tcase_add_test(tc, test_moe_rejections);
 	tcase_add_test(tc, test_find_by_name);
 	tcase_add_test(tc, test_sliding_window_and_head_dim);
 	tcase_add_test(tc, test_load_linear_in_layers);

@@ -89,6 +89,8 @@ typedef struct pp_cost {
 	double model_flops, hardware_flops; /* per iteration, all devices */
 	double stage_params;                /* parameters per device on the peak stage */
 	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
+	double ep_a2a_s;                    /* of tp_comm_s, the expert-parallel all-to-all (MoE
+					     * dispatch and combine, forward and backward) */
 	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
 	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
 	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
@@ -165,6 +167,22 @@ double pp_cf_gpt_layer_activation_bytes(double s, double b, double h, double a, 
  */
 double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a, double kv,
 					  double f, int t, int sp, pp_recompute r);
+
+/**
+ * Activation bytes one mixture-of-experts layer keeps per micro-batch (parplan's accounting, by
+ * the method of Korthikanti et al. 2022 sec. 4.1 applied to the MoE ops; bf16, no dropout), in
+ * Megatron's layout: grouped-query attention (a heads, kv heads of head dim hd), E routed SwiGLU
+ * experts of width f, top-k.  Kept: both norm inputs and the QKV input (2sbh each), Q, K, V
+ * (2sb(a + 2kv)hd), the attention-out input (2sb*a*hd), the core 5as^2b, the router's input
+ * (2sbh) and fp32 scores (4sbE), k copies of each token into the experts (2sbkh) and out of
+ * them into the combine (2sbkh), the experts' SwiGLU and down-projection inputs (2sbk*3f).
+ * etp = t (expert tensor parallelism): the attention and SwiGLU terms divide by t, the experts'
+ * input stays whole, the norm, router and combine terms divide by t with SP only.  etp = 1:
+ * the t ranks split the tokens of the router, experts and combine (MoE parallel folding), the
+ * norms divide by t with SP only.  Full recompute keeps the layer input.
+ */
+double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
+					double E, double k, double f, int t, int etp, int sp, pp_recompute r);
 
 /** The GPT form above for flash attention: Korthikanti et al. 2022, Table 2 without the
  * 5*a*s/h term (no scores, softmax output or dropout mask stored; Dao et al. 2022). */

@@ -33,6 +33,12 @@ typedef enum pp_op_type {
 	PP_OP_DROPOUT,
 	PP_OP_ADD,
 	PP_OP_LOSS,
+	/* mixture of experts (docs/formats.md, "Mixture of experts") */
+	PP_OP_ROUTER,               /* gate GEMM, softmax or sigmoid scores, top-k */
+	PP_OP_DISPATCH,             /* token permutation to the experts (all-to-all under EP) */
+	PP_OP_EXPERTS,              /* routed SwiGLU experts as a grouped GEMM */
+	PP_OP_COMBINE,              /* un-permutation and weighted sum of the k expert outputs */
+	PP_OP_MLA,                  /* multi-head latent attention core (DeepSeek-V2/V3) */
 	PP_OP_TYPE_COUNT
 } pp_op_type;
 
@@ -76,6 +82,11 @@ typedef struct pp_op {
 	int64_t gemm_m, gemm_n, gemm_k; /* matmul: rows per sample (m), out features, in features */
 	int weight_transposed;      /* matmul weight given as [n, k] (tied LM head) */
 	int act_input;              /* index in inputs[] of the main activation input, -1 if none */
+	/* mixture of experts: router, dispatch, experts, combine (0 elsewhere) */
+	int64_t experts, topk;      /* routed experts E and experts per token k */
+	int64_t expert_ffn;         /* experts: each expert's SwiGLU width */
+	int sigmoid;                /* router: sigmoid scores (DeepSeek-V3) rather than softmax */
+	int mtp;                    /* multi-token prediction depth the op belongs to, 0: main model */
 } pp_op;
 
 typedef struct pp_layer_class {
@@ -133,6 +144,13 @@ typedef struct pp_graph {
 	int *pre_ops, *post_ops;
 
 	int64_t params;             /* every parameter element, each tensor once */
+	int64_t active_params;      /* of the main model, those one token uses: routed experts count
+				     * k/E of their weights (MTP modules excluded) */
+	int64_t mtp_params;         /* parameters first used by multi-token prediction ops */
+	int mtp_depth;              /* MTP modules (DeepSeek-V3: 1) */
+	int64_t experts, topk, expert_ffn; /* of the first routed-experts op; 0: a dense model */
+	int moe_layers;             /* layers holding a routed-experts op */
+	int64_t expert_params;      /* routed experts' parameters (MTP modules' included) */
 	double pre_params, post_params; /* parameters first used outside layers, before / after */
 	double flops_per_token;     /* forward FLOPs per token, all ops */
 	double gemm_flops_per_token;/* forward matrix-product FLOPs per token */
@@ -161,6 +179,25 @@ int pp_graph_find_op(const pp_graph *g, const char *name);
 
 typedef enum pp_model_family { PP_MODEL_GPT = 0, PP_MODEL_LLAMA } pp_model_family;
 
+/*
+ * Mixture of experts, multi-head latent attention and multi-token prediction of a llama-family
+ * model (all 0: a dense Llama).  Layer l has routed experts when experts > 0, l >= first_k_dense
+ * and l % layer_freq == 0 (Hugging Face DeepseekV3 "first_k_dense_replace", "moe_layer_freq";
+ * Qwen3-MoE "decoder_sparse_step" 1).
+ */
+typedef struct pp_moe_spec {
+	int64_t experts, topk;      /* routed experts E, experts per token k */
+	int64_t moe_ffn;            /* each routed expert's SwiGLU width */
+	int64_t shared_ffn;         /* width of the shared experts together (0: none) */
+	int64_t first_k_dense;      /* leading dense layers */
+	int64_t layer_freq;         /* 0 or 1: every layer from first_k_dense on */
+	int sigmoid;                /* sigmoid router scores (DeepSeek-V3), else softmax */
+	int score_bias;             /* a score-correction bias [E] (DeepSeek-V3's aux-loss-free balancing) */
+	int64_t q_lora, kv_lora;    /* MLA when kv_lora > 0; q_lora 0: a full-rank Q projection */
+	int64_t qk_nope, qk_rope, v_head; /* MLA per-head dims */
+	int mtp;                    /* multi-token prediction modules (DeepSeek-V3: 1) */
+} pp_moe_spec;
+
 typedef struct pp_model_spec {
 	pp_model_family family;
 	const char *name;
@@ -173,9 +210,10 @@ typedef struct pp_model_spec {
 	int sandwich_norm;          /* norms after attention and MLP too (Gemma 2/3) */
 	const int64_t *windows;     /* per layer: sliding-window size, 0 = full; NULL: all full */
 	const pp_model_settings *settings; /* written as the graph's "model" object when set */
+	pp_moe_spec moe;            /* llama family only */
 } pp_model_spec;
 
-#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL}
+#define PP_MODEL_SPEC_INIT {PP_MODEL_GPT, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, {0}}
 
 /**
  * Write the parplan-graph/1 JSON text of a GPT (LayerNorm, GELU MLP, learned positions, biases,

@@ -103,10 +103,18 @@ typedef struct pp_global {
 	pp_cp_comm cp_comm_type;
 	pp_precision precision;      /* linear-layer GEMM precision (needs the profile's peak) */
 	int fp8_param_gather;        /* all-gather parameters in fp8 (Megatron --fp8-param-gather) */
+	/* mixture of experts (MoE parallel folding: ep * etp * expert-dp = t * cp * d per stage) */
+	int ep;                      /* expert-parallel degree: routed experts spread over ep ranks */
+	int etp;                     /* expert tensor-parallel degree: 1 or t */
+	int moe_max_nodes;           /* node-limited routing: a token reaches at most this many nodes
+				      * (DeepSeek-V3's M = 4); 0: no limit */
+	int moe_imbalance;           /* busiest expert-parallel rank's routed tokens, percent of the
+				      * balanced share (100: balanced) */
 } pp_global;
 
 #define PP_GLOBAL_INIT                                                                              \
-	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, PP_PREC_BF16, 0}
+	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, \
+	 PP_PREC_BF16, 0, 1, 1, 0, 100}
 
 /** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
 int pp_global_zero_stage(const pp_global *gl);
@@ -193,11 +201,23 @@ typedef struct pp_search_info {
 	double gap;                 /* relative MIP gap (ilp), 0 when proven optimal */
 } pp_search_info;
 
+/* A mixture of experts' shape, for launchers (plan file "model_shape"."moe"; all 0: dense) */
+typedef struct pp_moe_shape {
+	int64_t experts, topk, moe_ffn, shared_ffn;
+	int64_t dense_layers;       /* leading dense layers (DeepSeek-V3: 3) */
+	int sigmoid, expert_bias;   /* router scores; score-correction bias */
+	int64_t q_lora, kv_lora, qk_nope, qk_rope, v_head; /* MLA when kv_lora > 0 */
+	int64_t mtp;                /* multi-token prediction modules */
+	int64_t head_dim;           /* attention head dim (Qwen3: not hidden / heads) */
+	int qk_norm;                /* per-head RMSNorm of q and k (Qwen3) */
+} pp_moe_shape;
+
 typedef struct pp_model_shape {
 	int64_t layers, hidden, heads, kv_heads, ffn, seq, vocab;
 	int family_llama;           /* 1: RMSNorm/SwiGLU/GQA graph, 0: GPT */
 	int tied_embeddings;
 	int64_t params;
+	pp_moe_shape moe;
 	int has_model;              /* the graph's "model" settings, carried for the launchers */
 	pp_model_settings model;    /* (plan file: "model_shape.model"; graph.h) */
 } pp_model_shape;

@@ -66,6 +66,8 @@ cJSON *cli_cost_json(const pp_cost *c)
 		cJSON_AddNumberToObject(o, "cp_comm_s", c->cp_comm_s);
 		cJSON_AddNumberToObject(o, "cp_hidden_s", c->cp_hidden_s);
 	}
+	if (c->ep_a2a_s > 0) /* of time.tp_comm_s: the expert-parallel all-to-all */
+		cJSON_AddNumberToObject(o, "ep_a2a_s", c->ep_a2a_s);
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
@@ -139,6 +141,8 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 	if (c->cp_comm_s + c->cp_hidden_s > 0)
 		fprintf(f, "    of which context-parallel K/V %10.4f s (%.4f s hidden behind attention)\n",
 			c->cp_comm_s, c->cp_hidden_s);
+	if (c->ep_a2a_s > 0)
+		fprintf(f, "    of which expert all-to-all %10.4f s (MoE dispatch and combine)\n", c->ep_a2a_s);
 	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
 	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);

@@ -1,4 +1,5 @@
-/* cmd_info.c - `parplan info --model M [--json]`: name, parameters, layers, classes, FLOPs. */
+/* cmd_info.c - `parplan info --model M [--json]`: name, parameters (total and active), layers,
+ * classes, FLOPs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,13 @@ int cmd_info(int argc, char **argv)
 		cJSON *o = cJSON_CreateObject();
 		char *s;
 		cJSON_AddStringToObject(o, "name", g->name);
-		cJSON_AddNumberToObject(o, "params", (double)g->params);
+		/* params: the main model as published counts it (MTP modules apart, in mtp_params) */
+		cJSON_AddNumberToObject(o, "params", (double)(g->params - g->mtp_params));
+		cJSON_AddNumberToObject(o, "active_params", (double)g->active_params);
+		cJSON_AddNumberToObject(o, "mtp_params", (double)g->mtp_params);
+		cJSON_AddNumberToObject(o, "experts", (double)g->experts);
+		cJSON_AddNumberToObject(o, "topk", (double)g->topk);
+		cJSON_AddNumberToObject(o, "moe_layers", g->moe_layers);
 		cJSON_AddNumberToObject(o, "layers", g->n_layers);
 		cJSON_AddNumberToObject(o, "layer_classes", g->n_classes);
 		cJSON_AddNumberToObject(o, "flops_per_token", g->flops_per_token);
@@ -56,7 +63,16 @@ int cmd_info(int argc, char **argv)
 	} else {
 		int c;
 		printf("model            %s\n", g->name);
-		printf("parameters       %.4g B (%lld)\n", (double)g->params / 1e9, (long long)g->params);
+		printf("parameters       %.4g B (%lld)\n", (double)(g->params - g->mtp_params) / 1e9,
+		       (long long)(g->params - g->mtp_params));
+		if (g->experts || g->mtp_params)
+			printf("active           %.4g B per token (%lld)\n", (double)g->active_params / 1e9,
+			       (long long)g->active_params);
+		if (g->experts)
+			printf("experts          %lld routed, top-%lld, in %d of %d layers\n", (long long)g->experts,
+			       (long long)g->topk, g->moe_layers, g->n_layers);
+		if (g->mtp_params)
+			printf("MTP modules      %d, %.4g B more parameters\n", g->mtp_depth, (double)g->mtp_params / 1e9);
 		printf("layers           %d\n", g->n_layers);
 		printf("layer classes    %d", g->n_classes);
 		for (c = 0; c < g->n_classes; c++)

@@ -135,6 +135,20 @@ static void print_table(const pp_search_result *r)
 			break;
 		}
 	}
+	for (i = 0; i < r->n; i++) {
+		const pp_global *gl = &r->plans[i].global;
+		if (gl->ep > 1 || gl->etp > 1) {
+			/* a mixture of experts: its expert-parallel folding, plan by plan */
+			int j;
+			printf("expert parallelism:");
+			for (j = 0; j < r->n; j++) {
+				const pp_global *q = &r->plans[j].global;
+				printf("%s #%d ep=%d etp=%d", j ? "," : "", j + 1, q->ep, q->etp);
+			}
+			printf("\n");
+			break;
+		}
+	}
 	printf("%s: %.0f states in %.3f s", pp_search_method_name(r->method), r->states, r->seconds);
 	if (r->method == PP_SEARCH_MCMC)
 		printf(", seed %llu", (unsigned long long)r->seed);
