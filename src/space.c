@@ -196,7 +196,7 @@ void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_globa
 	const pp_stack *st = pp_costctx_stack(c);
 	int on = !o->no_overlaps && !st->legacy;
 	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
-	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && gl->d > 1;
+	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && (long long)gl->d * gl->cp > 1;
 	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
 	/* the precision: fixed by the options, else left as the walk set it */
 	if (o->precision >= 0)
@@ -310,38 +310,114 @@ static void note(walk *w, const pp_cost *cost)
 		w->st.capacity_gib = cost->capacity_gib;
 }
 
-/* the 12 (or 6 with t = 1) variants of one (t, p, layout, schedule, v, b) at one precision,
- * leanest first */
+/*
+ * The data-parallel sharding variants of a mesh: the distributed optimizer (ZeRO-1) first, then
+ * ZeRO-3 (and HSDP with a node per shard group, @hsdp > 0) and ZeRO-2, then plain data
+ * parallelism.  With one data-parallel rank (d*cp = 1) ZeRO-2/3 only add their working set to
+ * stage 0, so only the two of before are tried.  With p > 1 ZeRO-3 gathers a stage's weights
+ * once and keeps them (torchtitan), which is ZeRO-2's communication with the sharded weights'
+ * 2/N bytes on top: dominated, not tried.  Returns how many, written to @zs and @hs.
+ */
+static int shardings(const pp_stack *st, int cap, const pp_global *gl, int hsdp, int *zs, int *hs)
+{
+	int n = 0, top = cap > 0 && cap < st->max_zero ? cap : st->max_zero;
+	zs[n] = 1, hs[n++] = 0;
+	if ((long long)gl->d * gl->cp > 1 && top >= 2) {
+		if (gl->p == 1 && top >= 3) {
+			zs[n] = 3, hs[n++] = 0;
+			if (hsdp > 1 && hsdp < gl->d && gl->d % hsdp == 0)
+				zs[n] = 3, hs[n++] = hsdp;
+		}
+		zs[n] = 2, hs[n++] = 0;
+	}
+	zs[n] = 0, hs[n++] = 0;
+	return n;
+}
+
+/* HSDP's shard group in the walk: the data-parallel ranks of one node (t*cp*shard = a node). */
+static int node_shard(const pp_hw *hw, const pp_global *gl)
+{
+	long long tc = (long long)gl->t * gl->cp;
+	return tc < hw->node_devices && hw->node_devices % tc == 0 ? (int)(hw->node_devices / tc) : 0;
+}
+
+/* How context-parallel ranks may exchange K/V: the p2p ring and, where the heads of a TP rank
+ * divide over cp, Ulysses all-to-all.  all_gather moves what the ring moves without hiding any
+ * of it behind the attention, so the ring dominates it. */
+static int cp_comms(const pp_graph *g, const pp_global *gl)
+{
+	long long h = g->heads / gl->t, kv = (g->kv_heads ? g->kv_heads : g->heads) / gl->t;
+	return gl->cp > 1 && h % gl->cp == 0 && kv % gl->cp == 0 ? 2 : 1;
+}
+
+/* the variants of one precision */
+static int count_variants_at(const pp_costctx *c, const pp_space_opts *o, const pp_global *gl)
+{
+	int zs[8], hs[8];
+	return cp_comms(pp_costctx_graph(c), gl) * 3 * (gl->t > 1 ? 2 : 1) *
+	       shardings(pp_costctx_stack(c), o->max_zero, gl, node_shard(pp_costctx_hw(c), gl), zs, hs);
+}
+
+/*
+ * The variants of one (t, cp, p, layout, schedule, v, b): K/V exchange x recompute x sequence
+ * parallelism x sharding, leanest first.  ZeRO-2/3 trade communication for memory (Rajbhandari
+ * et al. 2020, sec. 7: the stage that fits with the least communication), so they are scored only
+ * where the distributed optimizer does not fit with the same recompute and sequence parallelism;
+ * the ones skipped count as pruned.
+ */
 static int variants_at(walk *w, pp_global gl, int *fits_any)
 {
 	static const int rc_order[3] = {PP_RECOMPUTE_FULL, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_NONE};
-	int ri, sp, dopt, rc;
-	int n_sp = gl.t > 1 ? 2 : 1;
+	int ri, sp, zi, rc, zs[8], hs[8], ct, k = 0, one_fits = 0, lean_fits = 0, z3_fits = 0;
+	int n_sp = gl.t > 1 ? 2 : 1, n_z = shardings(pp_costctx_stack(w->c), w->o->max_zero, &gl, node_shard(pp_costctx_hw(w->c), &gl), zs, hs);
+	int n_ct = cp_comms(pp_costctx_graph(w->c), &gl);
 	pp_cost cost;
 	*fits_any = 0;
-	for (ri = 0; ri < 3; ri++) {
-		for (sp = n_sp - 1; sp >= 0; sp--) {
-			for (dopt = 1; dopt >= 0; dopt--) {
-				gl.recompute = (pp_recompute)rc_order[ri];
-				gl.sequence_parallel = gl.t > 1 ? sp : 0;
-				gl.distributed_optimizer = dopt;
-				pp_space_set_overlaps(w->c, w->o, &gl);
-				w->st.valid += 1;
-				if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0)
-					continue;
-				note(w, &cost);
-				if (ri == 0 && sp == n_sp - 1 && dopt == 1 && !cost.feasible && !w->o->no_prune) {
-					/* the leanest variant does not fit: neither does any other */
-					w->st.valid += 3.0 * n_sp * 2 - 1;
-					w->st.pruned += 3.0 * n_sp * 2 - 1;
-					return 0;
+	for (ct = 0; ct < n_ct; ct++) {
+		for (ri = 0; ri < 3; ri++) {
+			for (sp = n_sp - 1; sp >= 0; sp--) {
+				int lean = ct == 0 && ri == 0 && sp == n_sp - 1;
+				for (zi = 0; zi < n_z; zi++) {
+					k++;
+					w->st.valid += 1;
+					/* HSDP holds more than ZeRO-3 over all d: tried where that fits */
+					if ((zs[zi] >= 2 && one_fits) || (hs[zi] > 0 && !z3_fits)) {
+						w->st.pruned += 1;
+						continue;
+					}
+					gl.cp_comm_type = ct ? PP_CP_A2A : PP_CP_P2P;
+					gl.recompute = (pp_recompute)rc_order[ri];
+					gl.sequence_parallel = gl.t > 1 ? sp : 0;
+					/* stage 1 as the distributed optimizer, as plans of before spell it */
+					gl.distributed_optimizer = zs[zi] == 1;
+					gl.zero = zs[zi] >= 2 ? zs[zi] : 0;
+					gl.hsdp_shard = hs[zi];
+					pp_space_set_overlaps(w->c, w->o, &gl);
+					if (pp_cost_eval_memo(w->c, w->memo, &gl, NULL, &cost) < 0) {
+						one_fits = zs[zi] == 1 ? 0 : one_fits;
+						continue;
+					}
+					note(w, &cost);
+					if (zs[zi] == 1)
+						one_fits = cost.feasible;
+					if (zs[zi] == 3 && !hs[zi])
+						z3_fits = cost.feasible;
+					lean_fits |= lean && zs[zi] >= 1 && cost.feasible;
+					if (lean && zi == n_z - 2 && !lean_fits && !w->o->no_prune) {
+						/* the leanest variants do not fit: neither does any other
+						 * (the K/V exchange does not change the memory) */
+						double rest = (double)n_ct * 3 * n_sp * n_z - k;
+						w->st.valid += rest;
+						w->st.pruned += rest;
+						return 0;
+					}
+					if (!cost.feasible)
+						continue;
+					*fits_any = 1;
+					w->st.feasible += 1;
+					if (w->fn && (rc = w->fn(w->arg, &gl, &cost)) != 0)
+						return rc;
 				}
-				if (!cost.feasible)
-					continue;
-				*fits_any = 1;
-				w->st.feasible += 1;
-				if (w->fn && (rc = w->fn(w->arg, &gl, &cost)) != 0)
-					return rc;
 			}
 		}
 	}
@@ -387,13 +463,17 @@ static void ep_pairs(walk *w, const pp_graph *g, int t, int cp, int d)
 static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, double cap_bytes)
 {
 	const pp_graph *g = pp_costctx_graph(w->c);
-	int i, rc, fits, n = gl.t > 1 ? 12 : 6;
+	int i, rc, fits, prec[3];
+	int n = count_variants_at(w->c, w->o, &gl) * pp_space_precisions(w->c, w->o, prec);
 	*fits_any = 0;
 	for (i = 0; i < w->n_ep; i++) {
 		/* static bound as pp_space_walk's, the routed experts' weights and gradients split
 		 * over ep * etp and Adam's states over t * d */
 		double lb = lb_dense + (double)g->expert_params / gl.p *
-					       (6.0 / ((double)w->ep[i] * w->etp[i]) + 12.0 / ((double)gl.t * gl.d));
+					       (6.0 / ((double)w->ep[i] * w->etp[i]) + 12.0 / ((double)gl.t * gl.d * gl.cp));
+		/* ZeRO-2/3 shard the experts' gradients (and weights) too: at least 16 bytes over all */
+		if (pp_costctx_stack(w->c)->max_zero >= 2 && (long long)gl.d * gl.cp > 1)
+			lb = lb_dense + (double)g->expert_params / gl.p * 16.0 / ((double)gl.t * gl.d * gl.cp);
 		if (g->expert_params && lb > cap_bytes && !w->o->no_prune) {
 			w->st.valid += n;
 			w->st.pruned += n;
@@ -418,10 +498,10 @@ static int variants(walk *w, pp_global gl, int *fits_any, double lb_dense, doubl
 	return 0;
 }
 
-static int count_variants(const walk *w, int t)
+static int count_variants(const walk *w, const pp_global *gl)
 {
 	int prec[3];
-	return (t > 1 ? 12 : 6) * pp_space_precisions(w->c, w->o, prec) * w->n_ep;
+	return count_variants_at(w->c, w->o, gl) * pp_space_precisions(w->c, w->o, prec) * w->n_ep;
 }
 
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
@@ -484,65 +564,95 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 			int vs[PP_SPACE_MAX_V];
 			pp_global gl = PP_GLOBAL_INIT;
 			double lb, lb_dense;
+			int R, cp, fit_cp1 = 0;
 			if ((long long)t * p > o->gpus || o->gpus % (t * p))
 				continue;
-			d = o->gpus / (t * p);
-			if (B % d)
-				continue;
-			ep_pairs(&w, g, t, 1, d);
-			per = B / d;
-			n_b = 0;
-			for (bi = 0; bi < n_div; bi++)
-				if (per % divs[bi] == 0)
-					bs[n_b++] = divs[bi];
-			gl.t = t;
-			gl.p = p;
-			gl.d = d;
-			gl.global_batch = B;
-			gl.first_stage_layers = layouts[li][1];
-			gl.last_stage_layers = layouts[li][2];
-			/* static bound: the most loaded stage holds at least params/p, each parameter
-			 * split over at most t devices for weights and gradients (6 bytes) and over t*d
-			 * for Adam's 12 bytes */
-			lb_dense = (double)(g->params - g->expert_params) / p * (6.0 / t + 12.0 / ((double)t * d));
-			lb = lb_dense + (double)g->expert_params / p * 18.0 / ((double)t * d); /* ep*etp <= t*d */
-			/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
-			 * when p = 2 with both set: their gcd), so only those divisors are tried, each
-			 * checked by the layout rule (pp_global_uneven_form) */
-			n_v = pp_space_interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
-						    vs);
-			for (sched = 0; sched < PP_SCHED_COUNT; sched++) {
-				int vi, nv = sched == PP_SCHED_INTERLEAVED ? n_v : 1;
-				for (vi = 0; vi < nv; vi++) {
-					v = sched == PP_SCHED_INTERLEAVED ? vs[vi] : 1;
-					gl.schedule = (pp_schedule)sched;
-					gl.virtual_stages = v;
-					for (bi = 0; bi < n_b; bi++) {
-						int fits;
-						gl.micro_batch = bs[bi];
-						if (pp_space_valid(c, o, &gl, NULL) < 0)
-							continue;
-						if (lb > cap_bytes && !o->no_prune) {
-							if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
-								w.st.min_bound_gib = lb / GIB;
-							w.st.valid += count_variants(&w, t);
-							w.st.pruned += count_variants(&w, t);
-							continue;
-						}
-						if ((rc = variants(&w, gl, &fits, lb_dense, cap_bytes)) != 0)
-							goto done;
-						if (!fits && !o->no_prune) {
-							/* peak memory grows with the micro-batch: skip the larger ones,
-							 * counting the valid plans skipped */
-							int bj;
-							for (bj = bi + 1; bj < n_b; bj++) {
-								gl.micro_batch = bs[bj];
-								if (pp_space_valid(c, o, &gl, NULL) == 0) {
-									w.st.valid += count_variants(&w, t);
-									w.st.pruned += count_variants(&w, t);
-								}
+			R = o->gpus / (t * p);
+			/* context parallelism: cp divides the ranks left after t and p, and 2*cp the
+			 * sequence (two chunks per rank for causal load balancing).  It splits a
+			 * sequence's work and activations at the price of the K/V exchange, so the walk
+			 * tries cp > 1 on a mesh only where cp = 1 cannot serve: no plan fits, or the
+			 * batch leaves fewer micro-batches than pipeline stages (B/d < p at b = 1) */
+			for (cp = 1; cp <= R; cp++) {
+				if (R % cp || (cp > 1 && g->seq % (2LL * cp)))
+					continue;
+				if (cp > 1 && (!pp_costctx_stack(c)->context_parallel || (o->max_cp > 0 && cp > o->max_cp) ||
+					       (fit_cp1 && o->global_batch % R == 0 && o->global_batch / R >= p)))
+					break;
+				d = R / cp;
+				if (B % d)
+					continue;
+				ep_pairs(&w, g, t, cp, d);
+				per = B / d;
+				n_b = 0;
+				for (bi = 0; bi < n_div; bi++)
+					if (per % divs[bi] == 0)
+						bs[n_b++] = divs[bi];
+				gl.t = t;
+				gl.p = p;
+				gl.d = d;
+				gl.cp = cp;
+				gl.global_batch = B;
+				gl.first_stage_layers = layouts[li][1];
+				gl.last_stage_layers = layouts[li][2];
+				/* static bound: the most loaded stage holds at least params/p, each parameter
+				 * split over at most t devices for weights and gradients (6 bytes) and over
+				 * t*d*cp for Adam's 12 bytes; with ZeRO-2 (tried when d*cp > 1) only the
+				 * weights' 2 bytes stay whole and gradients may be as few as 2 bytes; ZeRO-3
+				 * (p = 1) shards the weights too */
+				lb_dense = (double)(g->params - g->expert_params) / p *
+					   (6.0 / t + 12.0 / ((double)t * d * cp));
+				if ((long long)d * cp > 1)
+					lb_dense = (double)(g->params - g->expert_params) / p *
+						   (p == 1 ? 16.0 / ((double)t * d * cp) : 2.0 / t + 14.0 / ((double)t * d * cp));
+				lb = lb_dense + (double)g->expert_params / p * 16.0 / ((double)t * d * cp); /* ep*etp <= t*cp*d */
+				/* interleaving: v > 1 divides the layers of a middle stage (of each of the ends
+				 * when p = 2 with both set: their gcd), so only those divisors are tried, each
+				 * checked by the layout rule (pp_global_uneven_form) */
+				n_v = pp_space_interleave_candidates(g->n_layers, p, gl.first_stage_layers, gl.last_stage_layers,
+							    vs);
+				for (sched = 0; sched < PP_SCHED_COUNT; sched++) {
+					int vi, nv = sched == PP_SCHED_INTERLEAVED ? n_v : 1;
+					for (vi = 0; vi < nv; vi++) {
+						v = sched == PP_SCHED_INTERLEAVED ? vs[vi] : 1;
+						gl.schedule = (pp_schedule)sched;
+						gl.virtual_stages = v;
+						for (bi = 0; bi < n_b; bi++) {
+							int fits;
+							gl.micro_batch = bs[bi];
+							if (pp_space_valid(c, o, &gl, NULL) < 0)
+								continue;
+							if (cp > 1 && gl.micro_batch % cp == 0) {
+								/* dominated: the same mesh with d*cp replicas and
+								 * micro-batch b/cp does the same work on the same
+								 * activations without the K/V exchange */
+								w.st.valid += count_variants(&w, &gl);
+								w.st.pruned += count_variants(&w, &gl);
+								continue;
 							}
-							break;
+							if (lb > cap_bytes && !o->no_prune) {
+								if (w.st.min_bound_gib == 0 || lb / GIB < w.st.min_bound_gib)
+									w.st.min_bound_gib = lb / GIB;
+								w.st.valid += count_variants(&w, &gl);
+								w.st.pruned += count_variants(&w, &gl);
+								continue;
+							}
+							if ((rc = variants(&w, gl, &fits, lb_dense, cap_bytes)) != 0)
+								goto done;
+							fit_cp1 |= cp == 1 && fits;
+							if (!fits && !o->no_prune) {
+								/* peak memory grows with the micro-batch: skip the larger ones,
+								 * counting the valid plans skipped */
+								int bj;
+								for (bj = bi + 1; bj < n_b; bj++) {
+									gl.micro_batch = bs[bj];
+									if (pp_space_valid(c, o, &gl, NULL) == 0) {
+										w.st.valid += count_variants(&w, &gl);
+										w.st.pruned += count_variants(&w, &gl);
+									}
+								}
+								break;
+							}
 						}
 					}
 				}

@@ -27,6 +27,7 @@ void pp_stack_legacy(pp_stack *s)
 	s->optimizer_hbm_eff = 1;
 	s->grad_reduce_bytes = 4;
 	s->tp_overlap_sm_fraction = 0;
+	s->max_zero = 1;
 	s->legacy = 1;
 }
 
@@ -112,7 +113,8 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 {
 	static const char *const keys[] = {"format", "name", "description", "source", "attention",
 					   "fusion", "pipeline", "overlap", "gemm_efficiency",
-					   "optimizer", "memory_headroom_gib", NULL};
+					   "optimizer", "memory_headroom_gib", "sharding", NULL};
+	static const char *const skeys[] = {"max_zero", "context_parallel", "source", NULL};
 	static const char *const fkeys[] = {"bias_dropout_add", "bias_activation", "cross_entropy",
 					    "source", NULL};
 	static const char *const fflags[] = {"bias_dropout_add", "bias_activation", "cross_entropy",
@@ -175,6 +177,22 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 	s->mem_headroom_gib = PP_MEM_HEADROOM_DEFAULT_GIB;
 	if ((rc = get_sourced(c, root, "", "memory_headroom_gib", 0, 0, 0, 1e6, &s->mem_headroom_gib)) < 0)
 		return rc;
+	/* sharded data parallelism and context parallelism the stack runs (issue 16); without the
+	 * object, what the model had before: the distributed optimizer, no CP */
+	s->max_zero = 1;
+	if ((rc = pp_json_get_object(c, root, "", "sharding", 0, &o)) < 0)
+		return rc;
+	if (o) {
+		double z = 1;
+		if ((rc = pp_json_check_object(c, o, "sharding", skeys)) < 0 ||
+		    (rc = get_src(c, o, "sharding")) < 0 ||
+		    (rc = get_sourced(c, o, "sharding", "max_zero", 1, 0, 0, 3, &z)) < 0 ||
+		    (rc = pp_json_get_bool(c, o, "sharding", "context_parallel", 1, &s->context_parallel)) < 0)
+			return rc;
+		if (z != (int)z)
+			return pp_json_fail(c, "sharding.max_zero", "value", "%g is not a ZeRO stage", z);
+		s->max_zero = (int)z;
+	}
 	return 0;
 }
 

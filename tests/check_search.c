@@ -1009,7 +1009,7 @@ static int ovl_fn(void *arg, const pp_global *gl, const pp_cost *cost)
 	/* Megatron-LM's rules: TP overlap needs SP, param gather needs the other two */
 	ck_assert(!gl->tp_comm_overlap || (gl->sequence_parallel && gl->t > 1));
 	ck_assert(!gl->overlap_param_gather || (gl->distributed_optimizer && gl->overlap_grad_reduce));
-	ck_assert_int_eq(gl->overlap_grad_reduce, gl->d > 1);
+	ck_assert_int_eq(gl->overlap_grad_reduce, gl->d * gl->cp > 1); /* gradients reduce over d*cp */
 	ck_assert_int_eq(gl->tp_comm_overlap, gl->t > 1 && gl->sequence_parallel);
 	/* each one on is never slower than off (the choice is the best for this plan) */
 	for (k = 0; k < 3; k++) {

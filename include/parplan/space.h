@@ -52,11 +52,13 @@ typedef struct pp_space_opts {
 				     * walk tries each the device has (pp_space_precisions) */
 	int fp8_param_gather;       /* 1: fp8 parameter gather where the precision and sharding
 				     * allow it */
+	int max_zero;               /* 0: the ZeRO stages the stack runs; 1-3: at most this one */
+	int max_cp;                 /* 0: any context-parallel degree the stack allows; else at most */
 } pp_space_opts;
 
 #define PP_SPACE_PRECISION_AUTO (-1)
 
-#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, PP_PREC_BF16, 0}
+#define PP_SPACE_OPTS_INIT {0, 0, 0, 1, 0, 0.0, 0, PP_PREC_BF16, 0, 0, 0}
 
 typedef struct pp_space_stats {
 	double valid;               /* valid global plans met (pruned or timed) */

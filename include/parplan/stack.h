@@ -55,6 +55,9 @@ typedef struct pp_stack {
 	double mem_headroom_gib;    /* memory the model does not count (NCCL buffers, workspaces),
 				     * taken off the usable memory; PP_MEM_HEADROOM_DEFAULT_GIB when
 				     * a stack file gives none, 0 in the legacy model */
+	int max_zero;               /* highest ZeRO stage it runs (FSDP = 3); 1: the distributed
+				     * optimizer only (the default and the legacy stack) */
+	int context_parallel;       /* runs context parallelism (--cp > 1) */
 	int legacy;                 /* the built-in pre-stack model (pp_stack_legacy); 0 from files */
 } pp_stack;
 

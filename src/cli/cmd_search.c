@@ -107,9 +107,9 @@ static int print_json(const pp_search_result *r, const folded *fo, const cli_tra
 static void print_table(const pp_search_result *r, const folded *fo)
 {
 	int i;
-	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %-5s %11s %12s %9s %8s\n", "#", "t", "p", "d",
-	       "b", "v", "schedule", "recompute", "SP", "DO", "prec", "iteration_s", "tokens/s",
-	       "MFU(bf16)", "peak_GiB");
+	printf("%-3s %3s %9s %5s %4s %3s %-11s %-9s %-3s %-4s %-5s %11s %12s %9s %8s %-6s %s\n", "#", "t", "p",
+	       "d", "b", "v", "schedule", "recompute", "SP", "DO", "prec", "iteration_s", "tokens/s",
+	       "MFU(bf16)", "peak_GiB", "ZeRO", "cp");
 	for (i = 0; i < r->n; i++) {
 		const pp_global *gl = &r->plans[i].global;
 		const pp_cost *c = &r->plans[i].cost;
@@ -119,15 +119,22 @@ static void print_table(const pp_search_result *r, const folded *fo)
 				 gl->last_stage_layers);
 		else
 			snprintf(pdesc, sizeof(pdesc), "%d", gl->p);
-		char it[32];
+		char it[32], zero[32], cp[32];
+		/* ZeRO stage (HSDP: /h and the shard group) and the context-parallel degree */
+		if (gl->hsdp_shard > 0)
+			snprintf(zero, sizeof(zero), "%d/h%d", pp_global_zero_stage(gl), gl->hsdp_shard);
+		else
+			snprintf(zero, sizeof(zero), "%d", pp_global_zero_stage(gl));
+		snprintf(cp, sizeof(cp), "%d%s", gl->cp, gl->cp > 1 && gl->cp_comm_type == PP_CP_A2A ? " a2a" :
+						       gl->cp > 1 && gl->cp_comm_type == PP_CP_ALLGATHER ? " all_gather" : "");
 		/* small models run in milliseconds: keep 4 significant digits there */
 		snprintf(it, sizeof(it), c->iteration_s >= 1.0 ? "%.4f" : "%.4g", c->iteration_s);
-		printf("%-3d %3d %9s %5d %4d %3d %-11s %-9s %-3s %-4s %-5s %11s %12.0f %8.1f%% %8.1f\n", i + 1,
+		printf("%-3d %3d %9s %5d %4d %3d %-11s %-9s %-3s %-4s %-5s %11s %12.0f %8.1f%% %8.1f %-6s %s\n", i + 1,
 		       gl->t, pdesc, gl->d, gl->micro_batch, gl->virtual_stages,
 		       pp_schedule_name(gl->schedule), pp_recompute_name(gl->recompute),
 		       gl->sequence_parallel ? "yes" : "no", gl->distributed_optimizer ? "yes" : "no",
 		       pp_setting_value_name(&pp_settings()[PP_SETTING_PRECISION], gl->precision), it,
-		       c->tokens_per_s, c->mfu * 100.0, c->peak_gib);
+		       c->tokens_per_s, c->mfu * 100.0, c->peak_gib, zero, cp);
 	}
 	/* the FLOP convention, stated (docs/accuracy.md) */
 	if (r->n > 0) {
@@ -309,7 +316,7 @@ static const char usage_text[] =
 	"usage: parplan search --model M --hw H --gpus N --global-batch B [--method exhaustive|mcmc|ilp]\n"
 	"       [--seed S] [--time-limit S] [--max-steps N] [--top K] [--mem-limit GIB] [--mem-headroom GIB] [--beta X] [--target S]\n"
 	"       [--allow-cross-node-tp] [--even-stages] [--no-overlap] [--precision bf16|fp8|mxfp8|auto]\n"
-	"       [--fp8-param-gather] [--stack NAME|FILE] [--json] [-o plan.json]\n"
+	"       [--fp8-param-gather] [--max-zero 1-3] [--max-cp N] [--stack NAME|FILE] [--json] [-o plan.json]\n"
 	"       [--emit FORMAT,FORMAT... --out-dir DIR] [--tokens N] [--price-per-gpu-hour P]\n"
 	"       [--objective time|cost] [--launcher FORMAT,FORMAT...]\n"
 	"  --launcher F,...  only plans every named launcher format runs (its emit rules; --emit's\n"
@@ -512,6 +519,14 @@ int cmd_search(int argc, char **argv)
 			if (r < 0 || cli_int("--top", v, 1, 1000000, &n) < 0)
 				return CLI_BAD;
 			o.top_k = (int)n;
+		} else if ((r = OPT("--max-zero")) != 0) {
+			if (r < 0 || cli_int("--max-zero", v, 1, 3, &n) < 0)
+				return CLI_BAD;
+			o.space.max_zero = (int)n;
+		} else if ((r = OPT("--max-cp")) != 0) {
+			if (r < 0 || cli_int("--max-cp", v, 1, 1 << 20, &n) < 0)
+				return CLI_BAD;
+			o.space.max_cp = (int)n;
 		} else if ((r = OPT("--mem-limit")) != 0) {
 			if (r < 0 || cli_num("--mem-limit", v, 0.001, 1e6, &x) < 0)
 				return CLI_BAD;

@@ -37,7 +37,7 @@ for p in plans:
     for k in ("t", "p", "d", "micro_batch", "global_batch", "virtual_stages", "schedule",
               "recompute", "sequence_parallel", "distributed_optimizer"):
         assert k in g, k
-    assert g["t"] * g["p"] * g["d"] == 1024 and g["global_batch"] == 1536, g
+    assert g["t"] * g.get("cp", 1) * g["p"] * g["d"] == 1024 and g["global_batch"] == 1536, g
 want = dict(t=8, p=16, d=8, micro_batch=1, virtual_stages=1, schedule="1f1b", recompute="selective",
             sequence_parallel=True, distributed_optimizer=True)
 # (a row stands for the plans equal to it in every effect too: "same_effect")
@@ -86,7 +86,8 @@ key = lambda r: [(p["global"], p["iteration_s"]) for p in r["plans"]]
 assert key(a) != key(c)
 PY
 
-U="$P search --model models/llama3-405b.json --hw hwprofiles/dgx-h100.json --gpus 1024 --global-batch 1024"
+# (--max-zero 1: the distributed optimizer at most, where no even-stage plan fits; ZeRO-2 would)
+U="$P search --model models/llama3-405b.json --hw hwprofiles/dgx-h100.json --gpus 1024 --global-batch 1024 --max-zero 1"
 # --top far above the plans met allocates for the plans kept, not for K (sanitizer builds need
 # their shadow memory, so only the plain binary runs under the address-space limit)
 case $P in
@@ -245,6 +246,26 @@ bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --frobnicate
 bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron,bogus --out-dir "$tmp/e2"
 [ -e "$tmp/e2" ] && die "--emit with an unknown format wrote something"
 bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --emit megatron
+
+# long sequences: Llama 3 8B at 128K tokens on 64 H100s fits only with the sequence split (cp > 1)
+# or sharded states; with neither (cp 1, ZeRO-1 at most) the best plan is slower; the table shows
+# the ZeRO stage and cp, the JSON carries them
+L="$P search --model models/llama3-8b-128k.json --hw hwprofiles/dgx-h100.json --gpus 64 --global-batch 64 --top 1"
+$L --json >"$tmp/l.json" || die "128K search"
+$L --max-cp 1 --max-zero 1 --json >"$tmp/l1.json" || die "128K search, cp 1"
+$L >"$tmp/l.txt" || die "128K table"
+head -1 "$tmp/l.txt" | grep -Eq 'peak_GiB ZeRO +cp$' || die "table lacks ZeRO and cp: $(head -1 "$tmp/l.txt")"
+python3 - "$tmp/l.json" "$tmp/l1.json" <<'PY' || die "128K search results"
+import json, sys
+a, b = (json.load(open(f))["plans"][0] for f in sys.argv[1:])
+g = a["global"]
+assert g.get("cp", 1) > 1 and a["feasible"], g
+assert g["t"] * g.get("cp", 1) * g["p"] * g["d"] == 64, g
+assert b["global"].get("cp", 1) == 1 and b["global"].get("zero", 0) <= 1, b["global"]
+assert a["iteration_s"] < b["iteration_s"], (a["iteration_s"], b["iteration_s"])
+PY
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --max-zero 4
+bad $P search --model $M --hw $H --gpus 1024 --global-batch 1536 --max-cp 0
 
 [ $fail -eq 0 ] && echo "search: ok"
 exit $fail
