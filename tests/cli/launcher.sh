@@ -52,10 +52,14 @@ $P search --model $L --hw hwprofiles/dgx-h100.json --gpus 256 --global-batch 512
 for f in megatron-deepspeed nanotron; do
 	$P emit --plan "$tmp/two.json" --format $f >/dev/null 2>&1 || die "$f refuses the plan searched for it"
 done
-# with no plan both run: exit 1 and the first reason (nanotron has no GPT model)
-$S --launcher deepspeed,nanotron >"$tmp/out" 2>"$tmp/err"
-[ $? -eq 1 ] && grep -q 'no plan that fits runs on deepspeed,nanotron.*llama models only' "$tmp/err" ||
-	die "no runnable plan: $(head -c 300 "$tmp/err")"
+# with no plan they run: exit 1, one line naming the first rule broken (nanotron has no GPT model)
+for l in nanotron deepspeed,nanotron; do
+	$S --launcher $l >"$tmp/out" 2>"$tmp/err"
+	[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+		grep -q "no plan that fits runs on $l (.* refused; first: .*: rule \"" "$tmp/err" ||
+		die "no runnable plan ($l): $(head -c 300 "$tmp/err")"
+done
+$S --launcher nanotron 2>&1 | grep -q 'nanotron: rule "llama models only"' || die "nanotron's reason not named"
 # a bad name: exit 2, one line
 $S --launcher fortran >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q 'search: --launcher: unknown format "fortran"' "$tmp/err" || die "bad --launcher"
