@@ -36,7 +36,19 @@ int pp_emit_deepspeed(const pp_plan *plan, const pp_emit_opts *opts, char **out,
 	ok = ok && cJSON_AddNumberToObject(root, "steps_per_print", 10);
 	ok = ok && (o = cJSON_AddObjectToObject(root, "zero_optimization")) != NULL;
 	ok = ok && cJSON_AddNumberToObject(o, "stage", pp_emit_zero_stage(plan, opts));
-	ok = ok && cJSON_AddBoolToObject(o, "overlap_comm", gl->overlap_grad_reduce ? 1 : 0);
+	/* ZeRO-2/3 as the cost model prices them (pp_cf_sharded_dp_exposed_s): gradients
+	 * reduce-scattered bucket by bucket behind the backward, stage 3's parameters prefetched
+	 * behind the previous layer (DeepSpeed config documentation, zero_optimization:
+	 * overlap_comm, contiguous_gradients, reduce_bucket_size and stage3_prefetch_bucket_size,
+	 * given here at their documented 5e8 defaults) */
+	ok = ok && cJSON_AddBoolToObject(o, "overlap_comm",
+					 gl->overlap_grad_reduce || pp_emit_zero_stage(plan, opts) >= 2 ? 1 : 0);
+	if (ok && pp_emit_zero_stage(plan, opts) >= 2) {
+		ok = cJSON_AddBoolToObject(o, "contiguous_gradients", 1) != NULL;
+		ok = ok && cJSON_AddNumberToObject(o, "reduce_bucket_size", 5e8);
+		if (pp_emit_zero_stage(plan, opts) == 3)
+			ok = ok && cJSON_AddNumberToObject(o, "stage3_prefetch_bucket_size", 5e8);
+	}
 	ok = ok && (o = cJSON_AddObjectToObject(root, "bf16")) != NULL;
 	ok = ok && cJSON_AddBoolToObject(o, "enabled", 1);
 	ok = ok && cJSON_AddBoolToObject(root, "wall_clock_breakdown", 0);

@@ -403,5 +403,28 @@ rc=$?
 	bad "--compare with another model: exit $rc: $(cat "$tmp/err")"
 [ ! -e "$tmp/never" ] || bad "--compare with another model: output written"
 
+# a ZeRO-3 / FSDP plan (issue 16): DeepSpeed stage 3 with overlapped, bucketed communication and
+# prefetch; torchtitan shards over all 8 ranks (data_parallel_shard_degree), replicating over none;
+# HSDP shards over 4 and replicates over 2; DeepSpeed refuses stage 3 with its pipeline engine
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 1 --p 1 --d 8 --micro-batch 1 \
+	--global-batch 64 --fsdp --recompute selective -o "$tmp/fsdp.json" >/dev/null || bad "fsdp plan"
+"$P" emit --plan "$tmp/fsdp.json" --format deepspeed -o "$tmp/ds.json" || bad "deepspeed stage 3"
+python3 -c "
+import json; z = json.load(open('$tmp/ds.json'))['zero_optimization']
+assert z['stage'] == 3 and z['overlap_comm'] is True and z['stage3_prefetch_bucket_size'] > 0, z
+" || bad "ds_config of a ZeRO-3 plan"
+"$P" emit --plan "$tmp/fsdp.json" --format torchtitan -o "$tmp/tt.py" || bad "torchtitan fsdp"
+grep -q "data_parallel_shard_degree=8," "$tmp/tt.py" && grep -q "data_parallel_replicate_degree=1," "$tmp/tt.py" ||
+	bad "torchtitan degrees of an FSDP plan: $(grep degree "$tmp/tt.py")"
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 1 --p 1 --d 8 --micro-batch 1 \
+	--global-batch 64 --fsdp --hsdp-shard 4 -o "$tmp/hsdp.json" >/dev/null || bad "hsdp plan"
+"$P" emit --plan "$tmp/hsdp.json" --format torchtitan -o "$tmp/tt2.py" || bad "torchtitan hsdp"
+grep -q "data_parallel_shard_degree=4," "$tmp/tt2.py" && grep -q "data_parallel_replicate_degree=2," "$tmp/tt2.py" ||
+	bad "torchtitan degrees of an HSDP plan: $(grep degree "$tmp/tt2.py")"
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 1 --p 2 --d 4 --micro-batch 1 \
+	--global-batch 64 --zero 3 -o "$tmp/z3pp.json" >/dev/null || bad "zero 3 pp plan"
+"$P" emit --plan "$tmp/z3pp.json" --format deepspeed -o "$tmp/never.json" 2>"$tmp/err" && bad "deepspeed took ZeRO-3 with p = 2"
+grep -q "no ZeRO 2/3 with pipeline parallelism" "$tmp/err" || bad "deepspeed refusal: $(cat "$tmp/err")"
+
 echo "emit: $n emits checked"
 exit $fail
