@@ -121,13 +121,14 @@ int pp_emit(const pp_plan *plan, const char *format, const pp_emit_opts *opts, c
 {
 	static const pp_emit_opts defaults = PP_EMIT_OPTS_INIT;
 	const pp_emit_format *f = pp_emit_find(format);
-	const pp_moe_shape *m = &plan->shape.moe;
+	const pp_moe_shape *m;
 	int rc;
 	*out = NULL;
 	if (!f)
 		return unknown_format(format ? format : "", err);
 	if ((rc = unused_options(f, opts, err)) < 0)
 		return rc;
+	m = &plan->shape.moe; /* only now: callers check a format with plan == NULL */
 	/* mixtures of experts, MLA, MTP and QK-norm / head_dim layers: only the Megatron-LM
 	 * emitter writes their flags; the other launchers' files would describe another model */
 	if ((m->experts || m->kv_lora || m->mtp || plan->global.ep > 1 || plan->global.etp > 1) &&
