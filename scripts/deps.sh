@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages parplan needs, only those missing.  Run as root.
 set -e
-want="gcc make pkg-config libcjson-dev libglpk-dev check libsubunit-dev libopenblas-dev libopenmpi-dev openmpi-bin python3 python3-yaml libxml2-utils librsvg2-bin clang libclang-rt-dev valgrind"
+want="gcc make pkg-config libcjson-dev libglpk-dev check libsubunit-dev libopenblas-dev libopenmpi-dev openmpi-bin python3 python3-yaml python3-omegaconf libxml2-utils librsvg2-bin clang libclang-rt-dev valgrind"
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
