@@ -341,6 +341,33 @@ double pp_cf_cp_exposed_s(pp_cp_comm type, int cp, double comm_s, double attn_s,
 	return exposed;
 }
 
+void pp_cf_cp_hier_s(const pp_hw *hw, int t, int cp, int a2a, double kv, double qo, double attn_f_s,
+		     double attn_b_s, double *exp_f, double *hid_f, double *exp_b, double *hid_b)
+{
+	/* Transformer Engine cp_comm_type "a2a+p2p" (Megatron-LM --hierarchical-context-parallel-
+	 * sizes a2a r, a2a * r = cp): Q, K, V all-to-all over the a2a ranks of a group (stride t,
+	 * Jacobs et al. 2023 sec. 3.1) and the output back, exposed; then the ring of r - 1 steps over
+	 * the r groups (stride t*a2a), each step's K/V block (as many bytes as the rank's own K/V, kv)
+	 * beside 1/r of the attention (pp_cf_cp_exposed_s); the backward sends K/V and their
+	 * gradients.  A ring that leaves the node runs at network speed (its slowest hop). */
+	int r = cp / a2a, nd = hw->node_devices;
+	int stride = (long long)t * cp > nd ? nd : t * a2a;
+	double a = pp_coll_s(hw, PP_COLL_ALLTOALL, a2a, t, (kv + qo) * a2a);
+	double rf = (r - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, kv);
+	double rb = (r - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, 2 * kv);
+	*exp_f = a + pp_cf_cp_exposed_s(PP_CP_P2P, r, rf, attn_f_s, hid_f);
+	*exp_b = a + pp_cf_cp_exposed_s(PP_CP_P2P, r, rb, attn_b_s, hid_b);
+}
+
+double pp_cf_cp_allgather_ws_bytes(double kv, int cp)
+{
+	/* Transformer Engine AttnFuncWithCPAndKVAllGather: the forward gathers K and V of the whole
+	 * sequence (cp x the rank's own kv bytes) and saves only the local ones; the backward
+	 * gathers them again and accumulates dK, dV over the whole sequence before reduce-scattering
+	 * them: cp*kv + cp*kv at once (the transient reordered copy of index_select not counted) */
+	return 2.0 * cp * kv;
+}
+
 /* ---- context ----------------------------------------------------------------------------- */
 
 static void opset_release(opset *s)
@@ -1532,6 +1559,7 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 							       gl->fp8_param_gather) : 0;
 	double lin_max = 0;
 	double ws_full = 0; /* one layer's full activations, rebuilt by full recomputation */
+	double ws_cp = 0;   /* all_gather context parallelism's gathered K/V and their gradients */
 
 	memset(out, 0, sizeof(*out));
 	out->stack = c->st.legacy ? NULL : c->st.name;
@@ -1639,6 +1667,25 @@ have_sets:
 			if (k == 0)
 				cp_moved = 3.0 * (cp - 1) * kv;
 			break;
+		case PP_CP_A2A_P2P: {
+			/* hierarchical (Transformer Engine AttnFuncWithCPAndKVP2P with a two-level
+			 * cp group; Megatron-LM --hierarchical-context-parallel-sizes A R): Ulysses
+			 * all-to-alls inside each group of A ranks (stride t) turn the A sequence
+			 * chunks into one of s/R tokens on heads/A heads, then a ring over the R
+			 * groups (stride t*A) passes K/V blocks of the same bytes as a rank's own
+			 * (s/R tokens x kv/A): (pp_cf_cp_hier_s) */
+			double qo = 2.0 * cls[k].n_attn * gl->micro_batch * ((double)g->seq / cp) *
+				    ((double)g->hidden / t) * c->eb;
+			double ef, eb2;
+			pp_cf_cp_hier_s(hw, t, cp, gl->cp_a2a, kv, qo, cls[k].at_f_s, cls[k].at_b_s, &ef, &hf,
+					&eb2, &hb);
+			if (k == 0)
+				cp_moved = (cp / gl->cp_a2a - 1) * 3.0 * kv +
+					   2.0 * (gl->cp_a2a - 1) / gl->cp_a2a * (kv + qo);
+			cf = ef;
+			cb = eb2;
+			break;
+		}
 		default: {
 			/* Ulysses: all-to-all Q, K, V to a head split before attention and the output
 			 * back after it, the same in backward (Jacobs et al. 2023, sec. 3.1) */
@@ -1651,8 +1698,19 @@ have_sets:
 			break;
 		}
 		}
-		cf = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cf, cls[k].at_f_s, &hf);
-		cb = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cb, cls[k].at_b_s, &hb);
+		if (gl->cp_comm_type != PP_CP_A2A_P2P) { /* (a2a+p2p: exposed and hidden above) */
+			cf = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cf, cls[k].at_f_s, &hf);
+			cb = pp_cf_cp_exposed_s(gl->cp_comm_type, cp, cb, cls[k].at_b_s, &hb);
+		}
+		/* all_gather: the rank holds the whole sequence's K/V while attention runs, and in
+		 * backward also their gradients before the reduce-scatter (pp_cf_cp_allgather_ws_bytes);
+		 * one attention op at a time, so once per stage like a recomputed layer */
+		if (gl->cp_comm_type == PP_CP_ALLGATHER) {
+			double ws = pp_cf_cp_allgather_ws_bytes(
+				pp_cf_cp_kv_bytes(gl->micro_batch, (double)g->seq, kvd, t, cp, c->eb), cp);
+			if (ws > ws_cp)
+				ws_cp = ws;
+		}
 		cls[k].tp_f_s += cf;
 		cls[k].tp_b_s += cb;
 		tp_hidden[k] += hf + hb;
@@ -1807,7 +1865,7 @@ have_sets:
 			if (p > 1 && g->tied_embeddings && last_rank)
 				params += (double)g->vocab * g->hidden / (t > 1 ? t : 1); /* LM head's copy */
 		}
-		act += ws_full;
+		act += ws_full + ws_cp;
 		T = F + B + tpF + tpB + pp_exposed;
 		Tsum += T;
 		{

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "emit_int.h"
+#include "parplan/settings.h"
 
 void pp_emit_megatron_preamble(pp_sbuf *b, const pp_plan *plan, int deepspeed)
 {
@@ -251,11 +252,13 @@ int pp_emit_megatron(const pp_plan *plan, const pp_emit_opts *opts, char **out, 
 	}
 	if (gl->sequence_parallel)
 		pp_sb_printf(&b, "\t--sequence-parallel\n");
-	if (gl->cp > 1) /* ModelParallelConfig.context_parallel_size; --cp-comm-type names */
+	if (gl->cp > 1) /* ModelParallelConfig.context_parallel_size; --cp-comm-type passes
+			 * Transformer Engine's cp_comm_type names through */
 		pp_sb_printf(&b, "\t--context-parallel-size %d\n\t--cp-comm-type %s\n", gl->cp,
-			     gl->cp_comm_type == PP_CP_A2A	     ? "a2a"
-			     : gl->cp_comm_type == PP_CP_ALLGATHER ? "all_gather"
-								   : "p2p");
+			     pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE], gl->cp_comm_type));
+	if (gl->cp > 1 && gl->cp_comm_type == PP_CP_A2A_P2P) /* the a2a level first, then the ring */
+		pp_sb_printf(&b, "\t--hierarchical-context-parallel-sizes %d %d\n", gl->cp_a2a,
+			     gl->cp / gl->cp_a2a);
 	if (gl->distributed_optimizer)
 		pp_sb_printf(&b, "\t--use-distributed-optimizer\n");
 	if (gl->overlap_grad_reduce)

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 
 #include "emit_int.h"
+#include "parplan/settings.h"
 
 /* fp8 plans: the mixed-precision recipe is not written yet, so they are refused */
 #define BRIDGE_RULES (PP_RULES_LAUNCHER | PP_RULE_NO_GPIPE | PP_RULE_CP_SEQ | PP_RULE_NO_FP8)
@@ -141,9 +142,10 @@ int pp_emit_megatron_bridge(const pp_plan *plan, const pp_emit_opts *opts, char 
 		     gl->cp > 1 ? gl->cp : 1, hbool(gl->sequence_parallel));
 	if (gl->cp > 1) /* TransformerConfig.cp_comm_type */
 		pp_sb_printf(&b, "\tmodel.cp_comm_type=%s\n",
-			     gl->cp_comm_type == PP_CP_A2A	     ? "a2a"
-			     : gl->cp_comm_type == PP_CP_ALLGATHER ? "all_gather"
-								   : "p2p");
+			     pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE], gl->cp_comm_type));
+	if (gl->cp > 1 && gl->cp_comm_type == PP_CP_A2A_P2P) /* TransformerConfig */
+		pp_sb_printf(&b, "\tmodel.hierarchical_context_parallel_sizes=[%d,%d]\n", gl->cp_a2a,
+			     gl->cp / gl->cp_a2a);
 	if (gl->virtual_stages > 1 && !recipes[pick].comm_overlap)
 		pp_sb_printf(&b, "\tmodel.overlap_p2p_comm=true\n\tmodel.batch_p2p_comm=false\n");
 	if (recipes[pick].comm_overlap)

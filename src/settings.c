@@ -46,7 +46,7 @@ static const char *const schedule_names[] = {"1f1b",  "gpipe", "interleaved", "z
 static const char *const recompute_names[] = {"none", "selective", "full"};
 /* Transformer Engine's cp_comm_type names (transformer_engine/pytorch/attention.py; Megatron-LM
  * spells all_gather "allgather", emit_megatron.c maps it) */
-static const char *const cp_comm_names[] = {"p2p", "all_gather", "a2a"};
+static const char *const cp_comm_names[] = {"p2p", "all_gather", "a2a", "a2a+p2p"};
 
 static const char *const precision_names[] = {"bf16", "fp8", "mxfp8"};
 
@@ -233,6 +233,29 @@ static int rule_cp_comm(const pp_graph *g, const pp_global *gl, int gpus, pp_err
 	return 0;
 }
 
+/* Hierarchical context parallelism (Transformer Engine cp_comm_type "a2a+p2p"; Megatron-LM
+ * --hierarchical-context-parallel-sizes A R with A*R = cp): Ulysses all-to-alls inside groups of
+ * A ranks, so A divides the heads like cp does for a2a, and a ring over the R = cp/A groups; both
+ * levels must have two ranks or more (else it is plain a2a or p2p). */
+static int rule_cp_a2a(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	long long h = g->heads / gl->t, kv = (g->kv_heads ? g->kv_heads : g->heads) / gl->t;
+	int a = gl->cp_a2a;
+	(void)gpus;
+	if (gl->cp <= 1 || gl->cp_comm_type != PP_CP_A2A_P2P) {
+		if (a)
+			return RULE("cp_a2a=%d: only with cp > 1 and cp_comm_type a2a+p2p", a);
+		return 0;
+	}
+	if (a < 2 || gl->cp % a || gl->cp / a < 2)
+		return RULE("cp_comm_type a2a+p2p: cp_a2a=%d must be a divisor of cp=%d with 2 <= cp_a2a "
+			    "<= cp/2 (the all-to-all degree; the ring runs over cp/cp_a2a)", a, gl->cp);
+	if (h % a || kv % a)
+		return RULE("cp_comm_type a2a+p2p: cp_a2a=%d does not divide the %lld heads and %lld kv "
+			    "heads of a tensor-parallel rank", a, h, kv);
+	return 0;
+}
+
 /* --fp8-param-gather: the weights' fp8 copy is what the distributed optimizer (or ZeRO / FSDP)
  * all-gathers (Megatron-LM arguments.py: --fp8-param-gather requires --fp8-format) */
 static int rule_fp8_param_gather(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
@@ -347,9 +370,13 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    PP_COST_OPS | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, rule_cp,
 		    "context-parallel degree: the sequence split over cp ranks"),
 	ENUM_SETTING("cp_comm_type", "--cp-comm-type", cp_comm_type, PP_CP_P2P, cp_comm_names,
-		     "cp comm type", "p2p, all_gather, a2a", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS,
-		     rule_cp_comm, "how context-parallel ranks exchange K/V: p2p ring, all_gather or a2a "
-				   "(Ulysses)"),
+		     "cp comm type", "p2p, all_gather, a2a, a2a+p2p", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS,
+		     rule_cp_comm, "how context-parallel ranks exchange K/V: p2p ring, all_gather, a2a "
+				   "(Ulysses) or a2a+p2p (a2a in groups of cp_a2a, a ring across)"),
+	INT_SETTING("cp_a2a", "--cp-a2a", cp_a2a, 0, 0, 1 << 20, DEG_MAX, OPTIONAL,
+		    PP_COST_OPS | PP_COST_MEMORY, rule_cp_a2a,
+		    "cp_comm_type a2a+p2p: the all-to-all degree (Megatron-LM "
+		    "--hierarchical-context-parallel-sizes cp_a2a cp/cp_a2a)"),
 	ENUM_SETTING("precision", "--precision", precision, PP_PREC_BF16, precision_names, "precision",
 		     "bf16, fp8, mxfp8", SEARCHED | OPTIONAL | EXPECT,
 		     PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, NULL,

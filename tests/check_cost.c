@@ -1017,6 +1017,80 @@ START_TEST(test_cp_by_hand)
 }
 END_TEST
 
+/* Hierarchical context parallelism (a2a+p2p, Megatron-LM --hierarchical-context-parallel-sizes
+ * 2 4) and all_gather's working memory, worked by hand on Llama 3 8B at 128K tokens, t = 2,
+ * cp = 8 over two DGX H100 nodes. */
+START_TEST(test_cp_hier_and_allgather_by_hand)
+{
+	fixture f = open_fx("../models/llama3-8b-128k.json", "../hwprofiles/dgx-h100.json");
+	pp_global gl = plan(2, 1, 1, 1, 8);
+	pp_cost c, c_p2p, c_ag;
+	pp_error err = PP_ERROR_INIT;
+	double s = 131072, kv, qo, a2a, ring_f, ring_b, hf, hb, ef, eb, want;
+	int cp = 8, A = 2, R = 4;
+	use_stack(&f, "megatron-core");
+	gl.sequence_parallel = 1;
+	gl.recompute = PP_RECOMPUTE_SELECTIVE;
+	gl.zero = 1;
+	gl.cp = cp;
+	c_p2p = eval(&f, &gl);
+	/* a rank's K and V: 2 x s/cp x (8 kv heads x 128)/t x 2 bytes = 32 MiB; its Q and output
+	 * the same with 32 heads: 128 MiB */
+	kv = 2.0 * (s / cp) * (8 * 128 / 2) * 2;
+	qo = 2.0 * (s / cp) * (4096 / 2) * 2;
+	ck_assert_double_eq(kv, 33554432.0);
+	ck_assert_double_eq(qo, 134217728.0);
+	gl.cp_comm_type = PP_CP_A2A_P2P;
+	gl.cp_a2a = A;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 16, &err), 0);
+	c = eval(&f, &gl);
+	/* the all-to-all inside pairs of ranks (stride t = 2, one node): Q, K, V and the output,
+	 * forward and backward, exposed; the ring over R = 4 groups leaves the node (t*cp = 16 >
+	 * 8): R - 1 network steps of the rank's K/V forward, K/V and gradients backward */
+	a2a = pp_coll_s(f.hw, PP_COLL_ALLTOALL, A, 2, (kv + qo) * A);
+	ring_f = (R - 1) * pp_coll_s(f.hw, PP_COLL_P2P, 2, 8, kv);
+	ring_b = (R - 1) * pp_coll_s(f.hw, PP_COLL_P2P, 2, 8, 2 * kv);
+	ck_assert(ring_f > pp_coll_s(f.hw, PP_COLL_P2P, 2, 2, kv) * (R - 1)); /* network, not NVLink */
+	want = 32.0 * c.microbatches * (2 * a2a + ring_f + ring_b);
+	ck_assert_double_le(REL(c.cp_comm_s + c.cp_hidden_s, want), 1e-9);
+	ck_assert(c.cp_hidden_s > 0);
+	ck_assert_double_le(c.cp_hidden_s, 32.0 * c.microbatches * (ring_f + ring_b) * (1 + 1e-12));
+	/* the closed form gives the same split */
+	pp_cf_cp_hier_s(f.hw, 2, cp, A, kv, qo, 1e9, 1e9, &ef, &hf, &eb, &hb);
+	ck_assert_double_le(REL(ef, a2a), 1e-12); /* all of the ring hidden behind long attention */
+	ck_assert_double_le(REL(hf + hb, ring_f + ring_b), 1e-12);
+	pp_cf_cp_hier_s(f.hw, 2, cp, A, kv, qo, 0, 0, &ef, &hf, &eb, &hb);
+	ck_assert_double_le(REL(ef + eb, 2 * a2a + ring_f + ring_b), 1e-12);
+	ck_assert_double_eq(hf + hb, 0);
+	ck_assert_double_le(REL(c.layer_cp_bytes, (R - 1) * 3 * kv + 2.0 * (A - 1) / A * (kv + qo)), 1e-12);
+	/* activations as with the ring */
+	ck_assert_double_le(REL(c.peak_gib, c_p2p.peak_gib), 1e-12);
+	/* the rules: the a2a degree divides cp and the heads of a TP rank, two levels at least */
+	gl.cp_a2a = 3;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 16, &err), PP_EINVALID);
+	gl.cp_a2a = 8;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 16, &err), PP_EINVALID);
+	gl.cp_a2a = 0;
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 16, &err), PP_EINVALID);
+	gl.t = 8;
+	gl.cp_a2a = 2; /* 1 kv head per TP rank */
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 64, &err), PP_EINVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "a2a+p2p"));
+	gl.t = 2;
+	gl.cp_comm_type = PP_CP_P2P; /* cp_a2a only with a2a+p2p */
+	ck_assert_int_eq(pp_global_validate(f.g, &gl, 16, &err), PP_EINVALID);
+	gl.cp_a2a = 0;
+	/* all_gather: while attention runs a rank holds the whole sequence's K/V, and in backward
+	 * their gradients too: 2 x cp x 32 MiB = 512 MiB more at the peak, nothing else changes */
+	gl.cp_comm_type = PP_CP_ALLGATHER;
+	c_ag = eval(&f, &gl);
+	ck_assert_double_eq(pp_cf_cp_allgather_ws_bytes(kv, cp), 2.0 * cp * kv);
+	ck_assert_double_le(fabs((c_ag.peak_gib - c_p2p.peak_gib) * 1073741824.0 - 2.0 * cp * kv), 1.0);
+	ck_assert_double_le(fabs((c_ag.activations_gib - c_p2p.activations_gib) * 1073741824.0 - 2.0 * cp * kv), 1.0);
+	close_fx(&f);
+}
+END_TEST
+
 START_TEST(test_cp_makes_128k_fit)
 {
 	/* Llama 3 8B at 128K tokens on 64 H100s, t = 8: with d = 8 a GPU keeps a whole 128K
@@ -1396,6 +1470,7 @@ int main(void)
 	tcase_add_test(tc, test_zero_comm_by_hand);
 	tcase_add_test(tc, test_cp_by_hand);
 	tcase_add_test(tc, test_cp_makes_128k_fit);
+	tcase_add_test(tc, test_cp_hier_and_allgather_by_hand);
 	tcase_add_test(tc, test_moe_expert_parallel);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -287,5 +287,15 @@ double pp_cf_cp_kv_bytes(double b, double s, double kv_dim, int t, int cp, doubl
  * balancing makes the steps equal); all_gather and a2a are exposed.  *hidden_s: the rest.
  */
 double pp_cf_cp_exposed_s(pp_cp_comm type, int cp, double comm_s, double attn_s, double *hidden_s);
+/** Hierarchical context parallelism (cp_comm_type a2a+p2p, @a2a ranks per all-to-all group, a
+ * ring over cp/@a2a groups): exposed and hidden K/V communication of one forward (@exp_f,
+ * @hid_f) and one backward (@exp_b, @hid_b); @kv the rank's K/V bytes (pp_cf_cp_kv_bytes, all
+ * attention ops), @qo its Q and output bytes, @attn_f_s/@attn_b_s the attention time they hide
+ * behind. */
+void pp_cf_cp_hier_s(const pp_hw *hw, int t, int cp, int a2a, double kv, double qo, double attn_f_s,
+		     double attn_b_s, double *exp_f, double *hid_f, double *exp_b, double *hid_b);
+/** all_gather context parallelism's transient bytes on a rank: the gathered K/V of the whole
+ * sequence and, in backward, their gradients (@kv: one attention op's own K/V bytes). */
+double pp_cf_cp_allgather_ws_bytes(double kv, int cp);
 
 #endif

@@ -29,8 +29,10 @@ typedef enum pp_schedule {
 typedef enum pp_recompute { PP_RECOMPUTE_NONE = 0, PP_RECOMPUTE_SELECTIVE, PP_RECOMPUTE_FULL } pp_recompute;
 /* How context-parallel ranks exchange K and V (Megatron-LM --cp-comm-type, Transformer Engine
  * cp_comm_type): a ring of point-to-point sends overlapped with the attention blocks, an
- * all-gather of K/V before attention, or DeepSpeed-Ulysses all-to-alls around it. */
-typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A } pp_cp_comm;
+ * all-gather of K/V before attention, DeepSpeed-Ulysses all-to-alls around it, or the two
+ * combined (Transformer Engine's "a2a+p2p", Megatron-LM --hierarchical-context-parallel-sizes):
+ * all-to-alls inside groups of cp_a2a ranks, a ring across the cp / cp_a2a groups. */
+typedef enum pp_cp_comm { PP_CP_P2P = 0, PP_CP_ALLGATHER, PP_CP_A2A, PP_CP_A2A_P2P } pp_cp_comm;
 
 /* The precision of the transformer layers' linear GEMMs (Transformer Engine's fp8_autocast):
  * bf16, fp8 (e4m3 forward / e5m2 gradients, the "hybrid" format, per-tensor delayed scaling) or
@@ -110,11 +112,13 @@ typedef struct pp_global {
 				      * (DeepSeek-V3's M = 4); 0: no limit */
 	int moe_imbalance;           /* busiest expert-parallel rank's routed tokens, percent of the
 				      * balanced share (100: balanced) */
+	int cp_a2a;                  /* cp_comm_type a2a+p2p: the all-to-all degree (Megatron-LM's
+				      * first --hierarchical-context-parallel-sizes entry); 0 otherwise */
 } pp_global;
 
 #define PP_GLOBAL_INIT                                                                              \
 	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, \
-	 PP_PREC_BF16, 0, 1, 1, 0, 100}
+	 PP_PREC_BF16, 0, 1, 1, 0, 100, 0}
 
 /** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
 int pp_global_zero_stage(const pp_global *gl);

@@ -127,6 +127,8 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 			fprintf(f, "%scontext parallel cp=%d (%s)", c->zero_stage >= 2 || gl->hsdp_shard > 0 ? ", " : " ",
 				gl->cp, pp_setting_value_name(&pp_settings()[PP_SETTING_CP_COMM_TYPE],
 							      (int)gl->cp_comm_type));
+		if (gl->cp > 1 && gl->cp_comm_type == PP_CP_A2A_P2P)
+			fprintf(f, ": a2a over %d, ring over %d", gl->cp_a2a, gl->cp / gl->cp_a2a);
 		fprintf(f, "\n");
 	}
 	if (c->stack)

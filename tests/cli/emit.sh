@@ -254,6 +254,17 @@ rm -f "$tmp/argv"
 	PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$tmp/cp.sh" &&
 	python3 tests/cli/emit_check.py megatron "$tmp/cp.json" "$tmp/cp.sh" "$tmp/argv" ||
 	bad "megatron with cp 2"
+# hierarchical CP (a2a in pairs, a ring over 2 pairs): --cp-comm-type a2a+p2p and the two levels
+"$P" cost --model models/llama3-8b.json --hw hwprofiles/dgx-h100.json --t 2 --cp 4 --p 1 --d 1 \
+	--micro-batch 1 --global-batch 64 --recompute full --sequence-parallel --distributed-optimizer \
+	--cp-comm-type a2a+p2p --cp-a2a 2 -o "$tmp/cph.json" >/dev/null || bad "making the a2a+p2p plan"
+rm -f "$tmp/argv"
+"$P" emit --plan "$tmp/cph.json" --format megatron -o "$tmp/cph.sh" &&
+	PATH="$tmp/bin:$PATH" ARGV_OUT="$tmp/argv" bash "$tmp/cph.sh" &&
+	python3 tests/cli/emit_check.py megatron "$tmp/cph.json" "$tmp/cph.sh" "$tmp/argv" ||
+	bad "megatron with a2a+p2p"
+"$P" emit --plan "$tmp/cph.json" --format megatron-bridge 2>/dev/null | grep -q "hierarchical_context_parallel_sizes=\[2,2\]" ||
+	bad "megatron-bridge without hierarchical_context_parallel_sizes"
 "$P" emit --plan "$tmp/cp.json" --format nemo1 | grep -q "^  context_parallel_size: 2$" ||
 	bad "nemo1 without context_parallel_size"
 for fr in "deepspeed:no context parallelism" "nanotron:no context parallelism"; do

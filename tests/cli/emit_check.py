@@ -162,6 +162,15 @@ def check_megatron_like(deepspeed):
     eq("--context-parallel-size", int(one(f, "--context-parallel-size"))
        if "--context-parallel-size" in f else 1, cp)
     eq("world", t * cp * p * d, gpus)
+    if cp > 1:  # Transformer Engine's cp_comm_type names, passed through by Megatron-LM
+        ct = g.get("cp_comm_type", "p2p")
+        eq("--cp-comm-type", one(f, "--cp-comm-type"), ct)
+        hier = None
+        if "--hierarchical-context-parallel-sizes" in argv:
+            k = argv.index("--hierarchical-context-parallel-sizes")
+            hier = [int(x) for x in argv[k + 1:k + 3]]
+        eq("--hierarchical-context-parallel-sizes", hier,
+           [g["cp_a2a"], cp // g["cp_a2a"]] if ct == "a2a+p2p" else None)
     rc = g["recompute"]
     eq("--recompute-granularity", f.get("--recompute-granularity"),
        None if rc == "none" else [rc])
