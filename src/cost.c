@@ -199,6 +199,22 @@ double pp_cf_flash_attention_s(double fwd_flops, int causal_skip, double peak_fl
 	return f / (peak_flops * fwd_eff);
 }
 
+/* The longest row Megatron-LM's fused causal softmax takes (fused_softmax.py,
+ * FusedScaleMaskSoftmax.is_kernel_available: 16 < sk <= 2048 in the 2021-22 releases); longer
+ * sequences fall back to torch.softmax, which reads every score. */
+#define FUSED_SOFTMAX_MAX_SEQ 2048
+
+double pp_cf_causal_softmax_skip(double eb)
+{
+	/* Megatron-LM's fused scaled_upper_triang_masked_softmax (fused_kernels/
+	 * scaled_upper_triang_masked_softmax.h, 2020 on; the GPT path whenever the fused softmax
+	 * applies): the forward loads only the local_seq = row + 1 unmasked elements of a row and
+	 * writes the whole row (zeros above the diagonal); the backward loads the gradient and the
+	 * output likewise.  Of a score's (6 eb + 1) forward bytes, eb/2 are not read forward, eb
+	 * not backward: this returns the forward fraction saved, eb/2 / (6 eb + 1). */
+	return 0.5 * eb / (6.0 * eb + 1.0);
+}
+
 /* Tile quantization: the output is covered by whole tiles (NVIDIA Deep Learning Performance
  * Guide, Matrix Multiplication Background, "Tile Quantization"); wave quantization: the tiles
  * run in waves of one tile per SM ("Wave Quantization").  Candidate tiles are cuBLAS's large
@@ -1009,11 +1025,20 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		else
 			r->gemm_s = gemm / (c->gemm_rate > 0 ? c->gemm_rate : pp_gemm_memo_flops(c->gemm_memo, c->g->dtype, s, s, hd));
 		r->gemm_s = MAXD(r->gemm_s, op->act_bytes * b / f / c->mem_bw);
-		r->f_s = r->gemm_s + op->score_bytes * b / f / c->mem_bw +
-			 (op->flops - op->gemm_flops) * b / f / c->vec_peak;
-		if (!c->st.legacy) /* 2x the GEMMs, the score traffic once more (bwd_traffic_ratio) */
-			r->b_s = 2.0 * r->gemm_s + op->score_bytes * b / f / c->mem_bw +
-				 2.0 * (op->flops - op->gemm_flops) * b / f / c->vec_peak;
+		{
+			/* the score traffic, (6 eb + 1) bytes a score forward (graph_json.c); a causal
+			 * fused softmax reads only the unmasked lower triangle: half of its eb-byte
+			 * input forward, half of its two eb-byte inputs backward (pp_cf_causal_softmax_
+			 * skip) */
+			double sk = c->st.causal_skip && !c->st.legacy && c->g->seq <= FUSED_SOFTMAX_MAX_SEQ
+					    ? pp_cf_causal_softmax_skip(c->eb)
+					    : 0;
+			r->f_s = r->gemm_s + op->score_bytes * (1.0 - sk) * b / f / c->mem_bw +
+				 (op->flops - op->gemm_flops) * b / f / c->vec_peak;
+			if (!c->st.legacy) /* 2x the GEMMs, the score traffic once more (bwd_traffic_ratio) */
+				r->b_s = 2.0 * r->gemm_s + op->score_bytes * (1.0 - 2.0 * sk) * b / f / c->mem_bw +
+					 2.0 * (op->flops - op->gemm_flops) * b / f / c->vec_peak;
+		}
 		break;
 	}
 	default:

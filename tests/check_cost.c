@@ -1308,9 +1308,9 @@ END_TEST
  * model (Table 3) at t=8, micro-batch 4 on a DGX A100 80 GB with the SC21-era stack (unfused
  * attention, as Megatron-LM ran in 2022).  What holds: the mechanisms, i.e. what sequence
  * parallelism saves in the forward and what full and selective recomputation add to the
- * backward, each within 10% of the published difference.  What does not yet: the absolute
- * times, forward about 5% and backward 8-14% above the table (docs/accuracy.md); the bounds
- * below are a ratchet at today's error, not the issue's few-percent target. */
+ * backward, each within 10% of the published difference.  What does not yet: the forward, 4-5%
+ * above the table (docs/accuracy.md); its bound below is a ratchet at today's error, not the
+ * issue's few-percent target. */
 
 typedef struct t4row {
 	int sp;
@@ -1340,6 +1340,18 @@ static int read_table4(t4row *rows, int cap)
 	return n;
 }
 
+/* Evaluate @gl with the stack flag @flag of @st off, then on. */
+static void eval_flag_off_on(fixture *f, pp_stack *st, int *flag, const pp_global *gl, pp_cost *off,
+			     pp_cost *on)
+{
+	*flag = 0;
+	pp_costctx_set_stack(f->c, st);
+	*off = eval(f, gl);
+	*flag = 1;
+	pp_costctx_set_stack(f->c, st);
+	*on = eval(f, gl);
+}
+
 /* The 2022 stack's asynchronous input-gradient all-reduce (pp_cf_tp_async_dgrad_hidden_s): on
  * the 22B layer (t = 8, no sequence parallelism) the backward loses exactly the hidden part net
  * of the SMs NCCL takes, the forward is untouched, and --tp-comm-overlap supersedes it. */
@@ -1357,12 +1369,7 @@ START_TEST(test_tp_async_dgrad)
 	ck_assert_int_eq(pp_stack_load("../stacks/megatron-2022.json", &st, &err), 0);
 	ck_assert(st.tp_async_dgrad);
 	ck_assert_double_eq_tol(st.tp_overlap_sm_fraction, 0.15, 1e-12);
-	st.tp_async_dgrad = 0;
-	pp_costctx_set_stack(f.c, &st);
-	off = eval(&f, &gl);
-	st.tp_async_dgrad = 1;
-	pp_costctx_set_stack(f.c, &st);
-	on = eval(&f, &gl);
+	eval_flag_off_on(&f, &st, &st.tp_async_dgrad, &gl, &off, &on);
 	ck_assert_double_eq_tol(on.layer_fwd_s, off.layer_fwd_s, 1e-15);
 	saved = off.layer_bwd_s - on.layer_bwd_s;
 	/* per layer: the all-reduces at the QKV and MLP-in inputs, each hidden behind its own
@@ -1372,6 +1379,35 @@ START_TEST(test_tp_async_dgrad)
 	/* one stage of 48 layers, one micro-batch: the hidden time is 48 layers' worth */
 	ck_assert_int_eq(pp_global_microbatches(&gl), 1);
 	ck_assert_double_eq_tol(on.tp_hidden_s - off.tp_hidden_s, 48 * saved / (1 - 0.15), 1e-9);
+	close_fx(&f);
+}
+END_TEST
+
+/* Megatron-LM's fused causal softmax reads only the unmasked scores (pp_cf_causal_softmax_skip):
+ * on the 22B layer (t = 8, micro-batch 4, s = 2048: 4 x 64/8 x 2048^2 scores of 2 bytes per
+ * rank) the forward moves 1 byte a score less and the backward 2, at the profile's HBM
+ * bandwidth; past the kernel's 2048-token limit nothing changes. */
+START_TEST(test_causal_softmax_half_read)
+{
+	fixture f = open_fx("../models/gpt-22b.json", A100);
+	pp_global gl = plan(8, 1, 1, 4, 4);
+	pp_cost off, on;
+	pp_stack st;
+	pp_error err = PP_ERROR_INIT;
+	double scores = 4.0 * 8 * 2048.0 * 2048.0, bw = f.hw->memory_bw_gbs * 1e9;
+	ck_assert_double_eq(pp_cf_causal_softmax_skip(2), 1.0 / 13.0);
+	ck_assert_int_eq(pp_stack_load("../stacks/megatron-2022.json", &st, &err), 0);
+	ck_assert(st.causal_skip);
+	eval_flag_off_on(&f, &st, &st.causal_skip, &gl, &off, &on);
+	ck_assert_double_le(REL(off.layer_fwd_s - on.layer_fwd_s, scores * 1.0 / bw), 1e-9);
+	ck_assert_double_le(REL(off.layer_bwd_s - on.layer_bwd_s, scores * 2.0 / bw), 1e-9);
+	close_fx(&f);
+	/* 4096 tokens: torch.softmax, every score read */
+	f = open_fx("../models/gpt-h100-1.7b.json", A100);
+	gl = plan(1, 1, 1, 1, 1);
+	eval_flag_off_on(&f, &st, &st.causal_skip, &gl, &off, &on);
+	ck_assert_double_eq(on.layer_fwd_s, off.layer_fwd_s);
+	ck_assert_double_eq(on.layer_bwd_s, off.layer_bwd_s);
 	close_fx(&f);
 }
 END_TEST
@@ -1396,10 +1432,11 @@ START_TEST(test_korthikanti_table4_per_layer)
 				"backward %.2f ms (published %.1f, %+.1f%%)\n",
 			rows[i].sp, pp_recompute_name(rows[i].rc), F[i], rows[i].fwd_ms,
 			100 * (F[i] / rows[i].fwd_ms - 1), B[i], rows[i].bwd_ms, 100 * (B[i] / rows[i].bwd_ms - 1));
-		/* forward: a ratchet (see above); backward: within 5% with the asynchronous
-		 * input-gradient all-reduce of the 2022 stack */
-		ck_assert_double_le(fabs(F[i] / rows[i].fwd_ms - 1), 0.07);
-		ck_assert_double_le(fabs(B[i] / rows[i].bwd_ms - 1), 0.05);
+		/* forward: a ratchet at today's +4.2..4.8% (see above); backward: within 4% with
+		 * the asynchronous input-gradient all-reduce of the 2022 stack and the causal
+		 * softmax's half read (pp_cf_causal_softmax_skip) */
+		ck_assert_double_le(fabs(F[i] / rows[i].fwd_ms - 1), 0.05);
+		ck_assert_double_le(fabs(B[i] / rows[i].bwd_ms - 1), 0.04);
 		if (!rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
 			base = i;
 		else if (rows[i].sp && rows[i].rc == PP_RECOMPUTE_NONE)
@@ -1462,6 +1499,7 @@ int main(void)
 	tcase_add_test(tc, test_tp_overlap);
 	tcase_add_test(tc, test_interleaved_uneven_stages);
 	tcase_add_test(tc, test_korthikanti_table4_per_layer);
+	tcase_add_test(tc, test_causal_softmax_half_read);
 	tcase_add_test(tc, test_tp_async_dgrad);
 	tcase_add_test(tc, test_memo_whole_space_gpt3);
 	tcase_add_test(tc, test_memo_whole_space_llama_stack);

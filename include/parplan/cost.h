@@ -195,6 +195,9 @@ double pp_cf_llama_layer_activation_bytes_flash(double s, double b, double h, do
 /** Flash attention forward time of @fwd_flops (QK^T + AV, full square) at @fwd_eff of
  * @peak_flops; causal block skipping halves the work (Dao 2023, sec. 3.1.1); *bwd_s gets the
  * backward, 2.5x the forward FLOPs at @bwd_eff (Dao 2023, sec. 4.1: 5 matmuls to 2). */
+/** Unfused attention with a causal fused softmax: the fraction of the (6 eb + 1) bytes of score
+ * traffic per score that its forward does not read (its backward skips twice that). */
+double pp_cf_causal_softmax_skip(double eb);
 double pp_cf_flash_attention_s(double fwd_flops, int causal_skip, double peak_flops, double fwd_eff,
 			       double bwd_eff, double *bwd_s);
 

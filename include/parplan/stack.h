@@ -31,7 +31,9 @@ typedef enum pp_attn_kernel { PP_ATTN_UNFUSED = 0, PP_ATTN_FLASH } pp_attn_kerne
 typedef struct pp_stack {
 	char name[64];
 	pp_attn_kernel attention;
-	int causal_skip;            /* flash: fully masked blocks are skipped (half the FLOPs) */
+	int causal_skip;            /* flash: fully masked blocks are skipped (half the FLOPs);
+				     * unfused: the fused causal softmax reads only the unmasked
+				     * scores (pp_cf_causal_softmax_skip) */
 	double flash_fwd_eff;       /* flash forward / backward throughput, fraction of the */
 	double flash_bwd_eff;       /* dense peak of the graph's dtype */
 	int fused_bias_dropout_add; /* dropout + residual add in one kernel */

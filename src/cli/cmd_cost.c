@@ -22,7 +22,7 @@ static int usage(void)
 			 "[--recompute none|selective|full] "
 			 "[--sequence-parallel] [--distributed-optimizer] [--overlap-grad-reduce] "
 			 "[--tp-comm-overlap] [--overlap-param-gather] [--zero 0-3] [--fsdp] [--hsdp-shard N] "
-			 "[--cp N] [--cp-comm-type p2p|all_gather|a2a]) [--stack NAME|FILE] "
+			 "[--cp N] [--cp-comm-type p2p|all_gather|a2a|a2a+p2p] [--cp-a2a N]) [--stack NAME|FILE] "
 			 "[--mem-limit GIB] [--mem-headroom GIB] [--tokens N] [--price-per-gpu-hour P] [--json] "
 			 "[-o plan.json]");
 }
