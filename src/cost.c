@@ -751,6 +751,8 @@ static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
 	return MAXD(fl / gemm_rate_at(c, m, n, k), by / c->mem_bw);
 }
 
+static double lp_gemm_s_at(const pp_costctx *c, const pp_global *gl, double m, double n, double k);
+
 /*
  * Routed experts as a grouped GEMM (Megatron-Core's TEGroupedMLP / CUTLASS grouped GEMM: one
  * launch, one GEMM per local expert at its own token count).  The device's routed rows,
@@ -762,7 +764,7 @@ static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
  * tensor parallelism over t) splits f; SAMPLE / SEQUENCE split the rows.
  */
 static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_op *op, pp_cfg cfg,
-			     opcost *r)
+			     int lp, opcost *r)
 {
 	int t = gl->t;
 	double E = (double)op->experts, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
@@ -774,19 +776,82 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 		r->params /= t;
 	}
 	/* expert parallelism: E/ep experts here, fed by the ep ranks' tokens, the same number of
-	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share */
+	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share,
+	 * bounded (or padded) by the capacity factor (pp_cf_moe_expert_rows) */
 	E /= gl->ep;
 	r->params /= gl->ep;
 	r->expert = 1;
-	rows *= gl->moe_imbalance / 100.0;
+	rows *= pp_cf_moe_expert_rows(gl->moe_imbalance / 100.0, gl->moe_capacity / 100.0,
+				      gl->moe_pad_capacity);
 	m = rows / E;
-	r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
-	r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
-	r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	if (lp) {
+		/* 8-bit grouped GEMM (Transformer Engine GroupedLinear under fp8_autocast, as
+		 * Megatron-Core's TEGroupedMLP runs it; DeepSeek-V3 report sec. 3.3.1: the expert
+		 * GEMMs in FP8): each GEMM at the 8-bit rate of its shape, then the casts of X and
+		 * the SwiGLU output before the forward GEMMs, of dY and d(SwiGLU) before the
+		 * backward ones (pp_cf_fp8_cast_bytes) */
+		int mx = gl->precision == PP_PREC_MXFP8;
+		r->gemm_s = E * (lp_gemm_s_at(c, gl, m, 2.0 * ff, h) + lp_gemm_s_at(c, gl, m, h, ff)) +
+			    pp_cf_fp8_cast_bytes(rows * (h + ff), c->eb, mx) / c->mem_bw;
+		r->b_s = E * (lp_gemm_s_at(c, gl, m, h, 2.0 * ff) + lp_gemm_s_at(c, gl, m, ff, h)) +
+			 pp_cf_fp8_cast_bytes(rows * (h + 2.0 * ff), c->eb, mx) / c->mem_bw;
+		r->w_s = E * (lp_gemm_s_at(c, gl, h, 2.0 * ff, m) + lp_gemm_s_at(c, gl, ff, h, m));
+	} else {
+		r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
+		r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
+		r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	}
 	/* SwiGLU: 6 FLOPs per output element; reads 2f, writes f per row */
 	sw = MAXD(6.0 * rows * ff / c->vec_peak, 3.0 * c->eb * rows * ff / c->mem_bw);
 	r->f_s = r->gemm_s + sw;
 	r->b_s += sw * bwd_traffic_ratio(PP_OP_SWIGLU);
+}
+
+/*
+ * pp_cf_moe_expert_rows: routed rows on the busiest expert-parallel rank, as a multiple of the
+ * balanced share.  Dropless (capacity 0) the load imbalance @imbalance; with a capacity factor
+ * C each expert takes at most ceil(tokens * k / E * C) rows (Megatron-LM d98e8a64dd,
+ * megatron/core/transformer/moe/moe_utils.py get_capacity; Fedus et al. 2022, "Switch
+ * Transformers", sec. 2.2, eq. 3: expert capacity = tokens per batch / experts x capacity
+ * factor), the rest dropped, so min(imbalance, C); padded to capacity
+ * (--moe-pad-expert-input-to-capacity) every expert runs exactly C.
+ */
+double pp_cf_moe_expert_rows(double imbalance, double capacity, int pad)
+{
+	if (capacity <= 0)
+		return imbalance;
+	if (pad)
+		return capacity;
+	return imbalance < capacity ? imbalance : capacity;
+}
+
+/* pp_cf_moe_a2a_rows: the dispatched (and combined) rows a rank sends, as a multiple of its
+ * tokens x k: padded to capacity C the all-to-all carries C of them (the padding travels);
+ * dropping at C < 1 sends at most C; otherwise all of them. */
+double pp_cf_moe_a2a_rows(double capacity, int pad)
+{
+	if (capacity <= 0)
+		return 1;
+	if (pad || capacity < 1)
+		return capacity;
+	return 1;
+}
+
+/*
+ * pp_cf_ep_a2a_hidden_s: the expert all-to-all hidden when a forward (time @f, of which @fx
+ * all-to-all) runs paired with another micro-batch's backward (@b, of which @bx): each one's
+ * dispatch and combine run while the other computes, so the pair takes
+ * max(f - fx + b - bx, fx + bx) instead of f + b (DeepSeek-V3 report, arXiv:2412.19437, sec.
+ * 3.2.1 and Fig. 4: DualPipe's paired chunks; Megatron-Core combined 1F1B,
+ * --overlap-moe-expert-parallel-comm, Megatron-LM d98e8a64dd).  Exposed all-to-all =
+ * max(0, fx + bx - (f - fx + b - bx)); returns the hidden part, fx + bx minus that.
+ */
+double pp_cf_ep_a2a_hidden_s(double f, double b, double fx, double bx)
+{
+	double comp = f - fx + b - bx, a2a = fx + bx;
+	if (comp < 0)
+		comp = 0;
+	return a2a < comp ? a2a : comp;
 }
 
 /*
@@ -852,6 +917,21 @@ static inline double lp_rate(const pp_costctx *c, const pp_global *gl, double m,
 		return c->lp_rate[pr];
 	return pp_gemm_memo_flops(c->gemm_memo, pr == PP_PREC_FP8 ? PP_DTYPE_FP8 : PP_DTYPE_MXFP8,
 				  m, n, k);
+}
+
+/* one 8-bit GEMM's time: 8-bit operands, output in the model's dtype */
+static double lp_gemm_s_at(const pp_costctx *c, const pp_global *gl, double m, double n, double k)
+{
+	double fl = 2.0 * m * n * k, by = lp_bytes(gl) * (m * k + n * k) + c->eb * m * n;
+	return MAXD(fl / lp_rate(c, gl, m, n, k), by / c->mem_bw);
+}
+
+/* the routed experts' grouped GEMM in 8 bits: as the layers' linear GEMMs (lp_op) */
+static inline int lp_experts(const pp_costctx *c, const pp_global *gl, const pp_op *op)
+{
+	return gl->precision != PP_PREC_BF16 && (unsigned)gl->precision <= PP_PREC_MXFP8 &&
+	       op->type == PP_OP_EXPERTS && op->layer >= 0 && c->lp_peak[gl->precision] > 0 &&
+	       !c->st.legacy;
 }
 
 double pp_cf_fp8_weight_extra_bytes(int mx, int param_gather)
@@ -958,7 +1038,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		break;
 	}
 	case PP_OP_EXPERTS:
-		moe_experts_cost(c, gl, op, cfg, r);
+		moe_experts_cost(c, gl, op, cfg, lp_experts(c, gl, op), r);
 		break;
 	case PP_OP_MLA:
 	case PP_OP_ATTENTION: {
@@ -1025,7 +1105,8 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			 * after the exchange: the edges' resharding) */
 			double rows = (double)(op->type == PP_OP_DISPATCH ? c->g->tensors[op->outputs[0]].elems
 									   : c->g->tensors[op->inputs[0]].elems);
-			double by = rows * b * c->eb / t;
+			double by = rows * b * c->eb / t *
+				    pp_cf_moe_a2a_rows(gl->moe_capacity / 100.0, gl->moe_pad_capacity);
 			r->a2a_s = moe_a2a_s(hw, gl->ep, gl->etp, (double)op->topk, gl->moe_max_nodes, by);
 			r->comm_f_s += r->a2a_s;
 		}
@@ -1053,6 +1134,15 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		 * intermediates (3f of the h + 3f per routed row, graph_json.c moe_rules) */
 		double rows = (double)op->gemm_m * b, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
 		r->saved = c->eb * rows * (h + 3.0 * ff / t);
+	}
+	if (op->type == PP_OP_EXPERTS) {
+		/* the busiest rank keeps its rows (pp_cf_moe_expert_rows); in 8 bits the two GEMM
+		 * inputs (h and f of the h + 3f a row keeps) are the fp8 copies TE saves for dW */
+		double h = (double)op->gemm_k, ff = (double)op->expert_ffn / (cfg == PP_CFG_COLUMN ? t : 1);
+		r->saved *= pp_cf_moe_expert_rows(gl->moe_imbalance / 100.0, gl->moe_capacity / 100.0,
+						  gl->moe_pad_capacity);
+		if (lp_experts(c, gl, op))
+			r->saved *= (lp_bytes(gl) * (h + ff) + c->eb * 2.0 * ff) / (c->eb * (h + 3.0 * ff));
 	}
 	if (is_attention(op->type) && c->st.attention == PP_ATTN_FLASH) {
 		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
@@ -1891,19 +1981,44 @@ have_sets:
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
 		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0, pipe_busy = m * Tmax;
+		/* expert all-to-all overlap (--overlap-moe-a2a, where the stack runs it): the forward
+		 * all-to-all of the slowest stage per micro-batch and as much again in backward
+		 * (the rules exclude full recomputation) */
+		int a2a_ov = gl->overlap_moe_a2a && c->st.moe_a2a_overlap && Tmax_a2a > 0;
+		double ax = a2a_ov ? Tmax_a2a / 2 : 0, a2a_hid = 0;
 		if (gl->schedule == PP_SCHED_ZB_H1) {
 			pipe = m * Tmax + (Zsum - Zmax);
 		} else if (gl->schedule >= PP_SCHED_ZB_V) {
 			/* the slowest stage's closed form (schedule.c), the point-to-point time split
-			 * evenly between forward and backward.  DualPipe's F&B could hide one chunk's
-			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1), but
-			 * none of parplan's stacks runs that overlap: PyTorch's ScheduleDualPipeV hands
-			 * an OVERLAP_F_B pair to a hook that only torchtitan's experimental graph_trainer
-			 * fills (torchtitan b5bcd76c experiments/graph_trainer/graph_pp/runner.py), so
-			 * F&B is scored as F + B (fx = bx = 0) */
+			 * evenly between forward and backward.  DualPipe's F&B hides one chunk's
+			 * all-to-all behind the other's compute (DeepSeek-V3 report sec. 3.2.1) when the
+			 * plan asks for it and the stack runs the pairing (ax); else F&B is scored as
+			 * F + B: PyTorch's ScheduleDualPipeV hands an OVERLAP_F_B pair to a hook that
+			 * only torchtitan's experimental graph_trainer fills (torchtitan b5bcd76c
+			 * experiments/graph_trainer/graph_pp/runner.py) */
 			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
-						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, 0, 0, &pipe_busy);
+						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, ax, ax, &pipe_busy);
+			if (a2a_ov)
+				a2a_hid = m * Tmax - pipe_busy;
 		}
+		if (a2a_ov && gl->schedule < PP_SCHED_ZB_V && gl->schedule != PP_SCHED_GPIPE) {
+			/* Megatron-Core's combined 1F1B pairs the forward of one micro-batch (model
+			 * chunk) with the backward of another in the steady state; the warm-up forwards
+			 * of the rank with the most of them run alone: (p-1)*2 + (v-1)*p chunks
+			 * interleaved, p-1 in 1F1B (Megatron-LM pipeline_parallel/schedules.py
+			 * get_pp_rank_microbatches / forward_backward_pipelining_without_interleaving),
+			 * and at least the first forward without pipelining */
+			double warm = v > 1 ? 2.0 * (p - 1) + (double)(v - 1) * p : (double)(p - 1);
+			double pairs = (double)m * v - (warm < 1 ? 1 : warm);
+			if (pairs > 0)
+				a2a_hid = pairs / v * pp_cf_ep_a2a_hidden_s(Tmax_f, Tmax_b, ax, ax);
+			pipe -= a2a_hid;
+			pipe_busy -= a2a_hid;
+		}
+		if (a2a_hid < 0)
+			a2a_hid = 0;
+		if (a2a_hid > 0)
+			out->overlaps |= PP_OVERLAP_MOE_A2A;
 		double gpus = (double)t * cp * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (zs > 0 ? nshard : 1), dp_total = sync_max;
 		dp = sync_max;
@@ -1986,8 +2101,9 @@ have_sets:
 							      : c->eb + 2.0 * lp_bytes(gl)) /
 			       (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
 		out->compute_s = m * Tmax_comp;
-		out->tp_comm_s = m * Tmax_tp;
-		out->ep_a2a_s = m * Tmax_a2a;
+		out->tp_comm_s = m * Tmax_tp - a2a_hid;
+		out->ep_a2a_s = m * Tmax_a2a - a2a_hid;
+		out->ep_a2a_hidden_s = a2a_hid;
 		out->pp_comm_s = m * Tmax_pp;
 		out->bubble_s = pipe - pipe_busy; /* pipe_busy = m * Tmax: F&B scored as F + B */
 		out->dp_comm_s = dp;
@@ -1999,7 +2115,7 @@ have_sets:
 		out->stage_f_s = Tmax_f;
 		out->stage_b_s = Tmax_b - Tmax_w;
 		out->stage_w_s = Tmax_w;
-		out->tp_hidden_s = m * Tmax_tph;
+		out->tp_hidden_s = m * Tmax_tph + a2a_hid;
 		if (tp_overlap)
 			out->overlaps |= PP_OVERLAP_TP_COMM;
 		if (pp_hidden > 0)

@@ -50,6 +50,8 @@ const pp_hw *pp_costctx_hw(const pp_costctx *c);
 #define PP_OVERLAP_GRAD_REDUCE (1u << 1)  /* --overlap-grad-reduce */
 #define PP_OVERLAP_PARAM_GATHER (1u << 2) /* --overlap-param-gather */
 #define PP_OVERLAP_P2P (1u << 3)          /* pipeline sends behind compute (the stack's) */
+#define PP_OVERLAP_MOE_A2A (1u << 4)      /* --overlap-moe-a2a: expert all-to-all behind the
+					   * paired forward/backward */
 
 typedef struct pp_cost {
 	int feasible;               /* peak memory within capacity */
@@ -90,7 +92,9 @@ typedef struct pp_cost {
 	double stage_params;                /* parameters per device on the peak stage */
 	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
 	double ep_a2a_s;                    /* of tp_comm_s, the expert-parallel all-to-all (MoE
-					     * dispatch and combine, forward and backward) */
+					     * dispatch and combine, forward and backward), exposed */
+	double ep_a2a_hidden_s;             /* of tp_hidden_s, the all-to-all hidden behind a paired
+					     * forward/backward (--overlap-moe-a2a) */
 	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
 	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
 	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
@@ -237,6 +241,20 @@ double pp_cf_tp_async_dgrad_hidden_s(double comm_s, double wgrad_s);
 /** Exposed time of @comm_s of tensor-parallel collectives overlapped chunk by chunk (t chunks)
  * with @gemm_s of the GEMMs they feed: one chunk, what does not fit, and the GEMMs' slowdown
  * @sm_fraction x the hidden time (*hidden_s). */
+/**
+ * Routed rows on the busiest expert-parallel rank, a multiple of the balanced share: dropless
+ * (@capacity 0) @imbalance, with capacity factor C min(@imbalance, C), padded (@pad) C
+ * (Megatron-Core get_capacity; Fedus et al. 2022, sec. 2.2).
+ */
+double pp_cf_moe_expert_rows(double imbalance, double capacity, int pad);
+/** Rows the expert all-to-all carries, a multiple of tokens x k: C padded, min(1, C) dropping. */
+double pp_cf_moe_a2a_rows(double capacity, int pad);
+/**
+ * Expert all-to-all hidden when a forward (@f, of which @fx all-to-all) is paired with another
+ * micro-batch's backward (@b, of which @bx): min(fx + bx, f - fx + b - bx) (DeepSeek-V3 report
+ * sec. 3.2.1, DualPipe; Megatron-Core --overlap-moe-expert-parallel-comm).
+ */
+double pp_cf_ep_a2a_hidden_s(double f, double b, double fx, double bx);
 double pp_cf_tp_overlap_exposed_s(double comm_s, int t, double gemm_s, double sm_fraction,
 				  double *hidden_s);
 
