@@ -101,6 +101,8 @@ struct pp_costctx {
 	double *layer_in_elems; /* per class: elements per sample of the layer's input */
 	double gemm_flops_sample, layer_gemm_flops_sample, attn_gemm_flops_sample;
 	double lin_flops_sample; /* forward FLOPs of the layers' linear GEMMs per sample */
+	double exp_flops_sample; /* forward FLOPs of the layers' routed experts per sample (8-bit
+				  * with the linear GEMMs outside the legacy model: lp_experts) */
 	int n_scored, *scored;  /* every op whose config the evaluation reads */
 	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
 	pp_gemm_memo *gemm_memo; /* with a table: its lookups, each shape interpolated once */
@@ -166,6 +168,24 @@ double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, 
 		return (sp ? (norms + route) / t : norms + route) + exp_in + (attn + core + swiglu) / t;
 	/* etp = 1: the t ranks split the tokens of the router, experts and combine */
 	return (sp ? norms / t : norms) + (route + exp_in + swiglu + attn + core) / t;
+}
+
+double pp_cf_mla_attention_activation_bytes(double s, double b, double h, double H, double q_lora,
+					    double kv_lora, double dn, double dr, double dv, int flash,
+					    pp_recompute r)
+{
+	/* DeepSeek-V2 (arXiv:2405.04434) sec. 2.1.2-2.1.3, DeepSeek-V3 report (arXiv:2412.19437)
+	 * sec. 2.1.1 eqs. 1-11, by the method of Korthikanti et al. 2022 sec. 4.1: each linear
+	 * keeps its input, each RMSNorm its input, the core its q, k, v */
+	double down = (q_lora > 0 ? 3.0 : 2.0) * h;           /* x into q_a (or q), kv_a, k_rope */
+	double lat = (q_lora > 0 ? 2.0 * q_lora : 0) + 2.0 * kv_lora; /* latents: norm + up-proj */
+	double core = H * (dn + dr) + H * (dn + dv) + dr;      /* q, up-projected k|v, k_rope */
+	double scores = flash ? 0 : 5.0 * H * s * s * b;
+	if (r == PP_RECOMPUTE_FULL)
+		return 0; /* the layer keeps its input only (counted with the layer) */
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		scores = 0;
+	return 2.0 * s * b * (down + lat + core + H * dv) + scores;
 }
 
 double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
@@ -634,6 +654,8 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].type == PP_OP_MATMUL && g->ops[i].layer >= 0)
 			c->lin_flops_sample += g->ops[i].gemm_flops;
+		if (g->ops[i].type == PP_OP_EXPERTS && g->ops[i].layer >= 0)
+			c->exp_flops_sample += g->ops[i].gemm_flops;
 	}
 	*out = c;
 	return 0;
@@ -777,7 +799,12 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 	}
 	/* expert parallelism: E/ep experts here, fed by the ep ranks' tokens, the same number of
 	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share,
-	 * bounded (or padded) by the capacity factor (pp_cf_moe_expert_rows) */
+	 * bounded (or padded) by the capacity factor (pp_cf_moe_expert_rows).  moe_imbalance's
+	 * default, 100, is an assumption: the measurements published (Wang et al. 2024,
+	 * arXiv:2408.15664, "Auxiliary-Loss-Free Load Balancing", MaxVio = max expert load / mean
+	 * - 1; DeepSeek-V3 report sec. 4.5.2 and Fig. 9, relative expert load per domain) are per
+	 * expert over a validation set, not the per-step maximum over the EP ranks this factor is;
+	 * none gives that quantity (docs/accuracy.md) */
 	E /= gl->ep;
 	r->params /= gl->ep;
 	r->expert = 1;
@@ -1949,8 +1976,11 @@ have_sets:
 				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
 		}
 		mem = (params + params_td) * per_param + ws_w + ws_g + act + params_e * per_param_e;
-		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes) */
+		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes), the routed
+		 * experts' too where their grouped GEMM runs in 8 bits (lp_experts) */
 		mem += mid.lin * fp8_extra / (zs == 3 ? nshard : 1);
+		if (!c->st.legacy)
+			mem += params_e * fp8_extra;
 		if (mid.lin > lin_max)
 			lin_max = mid.lin;
 		if (mem > peak) {
@@ -1970,7 +2000,8 @@ have_sets:
 			out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
 			out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
 			out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) / 1073741824.0;
-			out->weights_gib += mid.lin * fp8_extra / (zs == 3 ? nshard : 1) / 1073741824.0;
+			out->weights_gib += (mid.lin * fp8_extra / (zs == 3 ? nshard : 1) +
+					     (c->st.legacy ? 0 : params_e * fp8_extra)) / 1073741824.0;
 			out->activations_gib = act / 1073741824.0;
 			out->stage_params = params + params_td + params_e;
 		}
@@ -2138,7 +2169,8 @@ have_sets:
 		out->hfu = out->hardware_flops / (out->iteration_s * gpus * peak_flops);
 		out->precision = lp ? gl->precision : PP_PREC_BF16;
 		out->peak_tflops = peak_flops / 1e12;
-		out->lin_flops = (3.0 + (gl->recompute == PP_RECOMPUTE_FULL)) * c->lin_flops_sample * B;
+		out->lin_flops = (3.0 + (gl->recompute == PP_RECOMPUTE_FULL)) *
+				 (c->lin_flops_sample + (c->st.legacy ? 0 : c->exp_flops_sample)) * B;
 		if (lp && c->lp_peak[gl->precision] > 0) {
 			out->lp_peak_tflops = c->lp_peak[gl->precision] / 1e12;
 			out->mfu_lp = out->model_flops / (out->iteration_s * gpus * c->lp_peak[gl->precision]);

@@ -411,7 +411,8 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    "node-limited routing: a token's experts on at most this many nodes (0: no limit)"),
 	INT_SETTING("moe_imbalance", "--moe-imbalance", moe_imbalance, 100, 100, 10000, 10000, OPTIONAL,
 		    PP_COST_OPS, NULL,
-		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share"),
+		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share "
+		    "(default 100: an assumption, see docs/accuracy.md)"),
 	INT_SETTING("moe_capacity", "--moe-capacity", moe_capacity, 0, 0, 100000, 100000, OPTIONAL,
 		    PP_COST_OPS | PP_COST_MEMORY, rule_moe_capacity,
 		    "expert capacity, percent of the balanced tokens per expert (capacity factor x "

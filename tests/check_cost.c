@@ -933,6 +933,42 @@ START_TEST(test_moe_a2a_overlap)
 }
 END_TEST
 
+/* MLA's closed form against the engine (issue 18): DeepSeek-V3's dense MLA layer is the Llama
+ * form (MHA, flash) with its QKV input, Q/K/V and attention-out input replaced by MLA's. */
+START_TEST(test_mla_closed_form)
+{
+	fixture f = open_fx("../models/deepseek-v3.json", H800);
+	const pp_graph *g = f.g;
+	double s = (double)g->seq, h = (double)g->hidden, a = (double)g->heads, ff = (double)g->ffn;
+	int b;
+	use_stack(&f, "megatron-core");
+	ck_assert_double_eq(h, 7168);
+	for (b = 1; b <= 2; b++) {
+		pp_global gl = plan(1, 1, 64, b, 64 * b);
+		pp_cost c = eval(&f, &gl);
+		double llama = pp_cf_llama_layer_activation_bytes_flash(s, b, h, a, a, ff, 1, 0, PP_RECOMPUTE_NONE);
+		double gqa = 2.0 * s * b * (h + 3.0 * h + h); /* QKV input, Q|K|V, attention-out input */
+		double mla = pp_cf_mla_attention_activation_bytes(s, b, h, a, 1536, 512, 128, 64, 128, 1,
+								  PP_RECOMPUTE_NONE);
+		ck_assert_msg(REL(c.layer_act_bytes, llama - gqa + mla) < 1e-9, "b=%d: %.17g vs %.17g", b,
+			      c.layer_act_bytes, llama - gqa + mla);
+	}
+	/* by hand, one token of DeepSeek-V3: 3h + 2(1536 + 512) + 128(192) + 128(256) + 64 + 128(128)
+	 * elements of 2 bytes; without flash the 5Hs^2 scores; nothing under full recompute */
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(1, 1, h, a, 1536, 512, 128, 64, 128, 1,
+								 PP_RECOMPUTE_NONE),
+			    2.0 * (3 * 7168 + 2 * 2048 + 128 * 192 + 128 * 256 + 64 + 128 * 128));
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(4, 1, h, a, 0, 512, 128, 64, 128, 0,
+								 PP_RECOMPUTE_NONE) -
+				    pp_cf_mla_attention_activation_bytes(4, 1, h, a, 0, 512, 128, 64, 128, 1,
+									 PP_RECOMPUTE_NONE),
+			    5.0 * 128 * 16);
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(s, 1, h, a, 1536, 512, 128, 64, 128, 0,
+								 PP_RECOMPUTE_FULL), 0);
+	close_fx(&f);
+}
+END_TEST
+
 START_TEST(test_flash_faster_and_smaller_than_unfused)
 {
 	fixture f = open_fx("../models/gpt3-175b.json", A100);
@@ -1517,6 +1553,7 @@ int main(void)
 	tcase_add_test(tc, test_moe_expert_parallel);
 	tcase_add_test(tc, test_moe_capacity);
 	tcase_add_test(tc, test_moe_a2a_overlap);
+	tcase_add_test(tc, test_mla_closed_form);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -185,6 +185,23 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
  * the t ranks split the tokens of the router, experts and combine (MoE parallel folding), the
  * norms divide by t with SP only.  Full recompute keeps the layer input.
  */
+/*
+ * pp_cf_mla_attention_activation_bytes: what multi-head latent attention keeps per micro-batch
+ * (bf16, t = 1 as DeepSeek-V3 trained), from the attention norm's output to the output
+ * projection's input (the part of a layer that the Llama form's QKV input 2sbh, Q, K, V and
+ * attention-out input stand for): x into each down projection (q_a, kv_a and the decoupled
+ * rotary key k_rope: 3 x 2sbh, 2 without q_lora), the compressed latents c_Q (rank q_lora) and
+ * c_KV (rank kv_lora) into their RMSNorms and up projections (2 x 2sb x rank each), the core's
+ * q (H(dn+dr)), up-projected k_nope|v (H(dn+dv)) and the shared k_rope (dr), the output
+ * projection's input (H dv), and without flash the 5Hs^2b score terms.  DeepSeek-V2 sec.
+ * 2.1.2-2.1.3, DeepSeek-V3 report sec. 2.1.1; the per-op accounting of Korthikanti et al. 2022
+ * sec. 4.1 (each linear keeps its own input: x counts once per down projection, as Transformer
+ * Engine keeps one copy per module under fp8; in bf16 PyTorch would share one storage, 2 x 2sbh
+ * less).  Full recompute: 0 (the layer's input is the layer's).
+ */
+double pp_cf_mla_attention_activation_bytes(double s, double b, double h, double H, double q_lora,
+					    double kv_lora, double dn, double dr, double dv, int flash,
+					    pp_recompute r);
 double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
 					double E, double k, double f, int t, int etp, int sp, pp_recompute r);
 

@@ -109,7 +109,8 @@ typedef struct pp_global {
 	int moe_max_nodes;           /* node-limited routing: a token reaches at most this many nodes
 				      * (DeepSeek-V3's M = 4); 0: no limit */
 	int moe_imbalance;           /* busiest expert-parallel rank's routed tokens, percent of the
-				      * balanced share (100: balanced) */
+				      * balanced share (100: balanced, the default: an assumption, no
+				      * published per-step per-rank measurement; docs/accuracy.md) */
 	int moe_capacity;            /* expert capacity, percent of the balanced share s*k/E per
 				      * expert (Megatron --moe-expert-capacity-factor x 100); 0:
 				      * dropless */
