@@ -1980,7 +1980,7 @@ have_sets:
 		 * experts' too where their grouped GEMM runs in 8 bits (lp_experts) */
 		mem += mid.lin * fp8_extra / (zs == 3 ? nshard : 1);
 		if (!c->st.legacy)
-			mem += params_e * fp8_extra;
+			mem += params_e * fp8_extra / (zs == 3 ? moe_expert_dp(gl) : 1);
 		if (mid.lin > lin_max)
 			lin_max = mid.lin;
 		if (mem > peak) {
@@ -1996,12 +1996,22 @@ have_sets:
 				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
 				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
 			}
-			/* routed experts: optimizer states sharded over expert-dp (moe_expert_dp) */
-			out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
-			out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
-			out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) / 1073741824.0;
+			/* routed experts: their states sharded over expert-dp (moe_expert_dp) as the
+			 * ZeRO stage shards the rest, so the parts add up to params_e * per_param_e */
+			if (zs >= 2) {
+				int ne = moe_expert_dp(gl);
+				out->weights_gib += params_e * WEIGHT_BYTES / (zs == 3 ? ne : 1) / 1073741824.0;
+				out->grads_gib += params_e * gbs / ne / 1073741824.0;
+				out->optimizer_gib += params_e * ADAM_BYTES / ne / 1073741824.0;
+			} else {
+				out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
+				out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
+				out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) /
+						      1073741824.0;
+			}
 			out->weights_gib += (mid.lin * fp8_extra / (zs == 3 ? nshard : 1) +
-					     (c->st.legacy ? 0 : params_e * fp8_extra)) / 1073741824.0;
+					     (c->st.legacy ? 0 : params_e * fp8_extra / (zs == 3 ? moe_expert_dp(gl) : 1))) /
+					    1073741824.0;
 			out->activations_gib = act / 1073741824.0;
 			out->stage_params = params + params_td + params_e;
 		}

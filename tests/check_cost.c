@@ -856,6 +856,14 @@ START_TEST(test_moe_capacity)
 	/* the busiest rank keeps its padded rows: the experts' h + 3f per row, 0.5x more of them */
 	ck_assert_double_le(REL(c.layer_act_bytes - base.layer_act_bytes,
 				0.5 * 2.0 * 4096 * 2 * (4096 + 3.0 * 14336)), 1e-9);
+	/* ZeRO-3 shards the experts' states over expert-dp: the breakdown's parts stay positive and
+	 * add up to the peak */
+	gl = plan(1, 1, 64, 1, 64);
+	gl.ep = 8;
+	gl.zero = 3;
+	c = eval(&f, &gl);
+	ck_assert(c.weights_gib > 0 && c.grads_gib > 0 && c.optimizer_gib > 0);
+	ck_assert_double_le(REL(c.weights_gib + c.grads_gib + c.optimizer_gib + c.activations_gib, c.peak_gib), 1e-9);
 	/* rules: padding needs a capacity, a capacity needs experts */
 	gl = plan(1, 1, 64, 1, 64);
 	gl.moe_pad_capacity = 1;
