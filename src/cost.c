@@ -22,6 +22,7 @@
 #include "cost_int.h"
 #include "hw_int.h"
 #include "parplan/comm.h"
+#include "parplan/settings.h"
 #include "parplan/stack.h"
 
 /* fmax without the libm call (no NaNs reach here) */
@@ -1090,6 +1091,8 @@ typedef struct settot {
 	double saved, core_saved, params, params_td, tp_moved;
 	double params_e;        /* routed experts' parameters (expert-dp reduced) */
 	double a2a_s;           /* expert-parallel all-to-all, forward + backward */
+	double a2a_rc_s;        /* the same under full recomputation (the layers' forward again):
+				 * both kept so that the totals do not read the recompute setting */
 	double a2a_f_s;         /* of which one forward pass (the backward moves as much) */
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
@@ -1103,6 +1106,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
 	double params = 0, params_td = 0, moved = 0, async = 0, params_e = 0, a2a = 0, a2a_f = 0;
+	double a2a_rc = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -1136,7 +1140,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		else
 			params += oc.params;
 		/* forward and backward, and the forward again under full recomputation */
-		a2a += (gl->recompute == PP_RECOMPUTE_FULL && c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
+		a2a += 2.0 * oc.a2a_s;
+		a2a_rc += (c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
 		a2a_f += oc.a2a_s;
 	}
 	for (i = 0; i < s->n_edges && t > 1; i++) {
@@ -1179,6 +1184,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->params_td = params_td;
 	r->params_e = params_e;
 	r->a2a_s = a2a;
+	r->a2a_rc_s = a2a_rc;
 	r->a2a_f_s = a2a_f;
 	r->tp_moved = moved;
 	r->out = PP_LAYOUT_R;
@@ -1222,6 +1228,18 @@ static int add_op_once(int *ops, int n, int o)
 			return n;
 	ops[n] = o;
 	return n + 1;
+}
+
+unsigned pp_cost__set_types(const pp_costctx *c, int set)
+{
+	const opset *s = set_of(c, set);
+	unsigned m = 0;
+	int i;
+	for (i = 0; i < s->n_ops; i++)
+		m |= PP_OPMASK(c->g->ops[s->ops[i]].type);
+	for (i = 0; i < s->n_edges; i++)
+		m |= PP_OPMASK(c->g->ops[s->edges[i].prod].type) | PP_OPMASK(c->g->ops[s->edges[i].cons].type);
+	return m;
 }
 
 int pp_cost__set_ops(const pp_costctx *c, int set, int *ops)
@@ -1584,6 +1602,12 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 		pp_cost__memo_store(memo, pp_cost__n_sets(c));
 	}
 have_sets:
+	if (gl->recompute == PP_RECOMPUTE_FULL) {
+		for (k = 0; k < g->n_classes; k++)
+			cls[k].a2a_s = cls[k].a2a_rc_s;
+		pre.a2a_s = pre.a2a_rc_s;
+		post.a2a_s = post.a2a_rc_s;
+	}
 	for (k = 0; k < c->n_ext; k++) {
 		ext_f[k] = ext[k].tp_f_s;
 		ext_b[k] = ext[k].tp_b_s;
