@@ -5,6 +5,7 @@
 #include "parplan/search.h"
 #include "search_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,13 @@ static int keep(void *arg, const pp_global *gl, const pp_cost *cost)
 	return pp_search__watch_check(&T->w, 16) != 0;
 }
 
+/* the K-th best kept so far: a plan slower than it is not kept (pp_space_walk_bar) */
+static double kth(void *arg)
+{
+	const topk *T = arg;
+	return T->n == T->k ? T->cost[T->n - 1].iteration_s : INFINITY;
+}
+
 int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search_result *r,
 			 pp_error *err)
 {
@@ -90,7 +98,7 @@ int pp_search_exhaustive(const pp_costctx *c, const pp_search_opts *o, pp_search
 		rc = pp_error_set(err, PP_ENOMEM, NULL, NULL, "out of memory");
 		goto done;
 	}
-	rc = pp_space_walk(c, &o->space, keep, &T, &r->space, err);
+	rc = pp_space_walk_bar(c, &o->space, keep, kth, &T, &r->space, err);
 	if (rc < 0)
 		goto done;
 	if (T.nomem) {
