@@ -103,6 +103,8 @@ struct pp_costctx {
 	double *layer_in_elems; /* per class: elements per sample of the layer's input */
 	double gemm_flops_sample, layer_gemm_flops_sample, attn_gemm_flops_sample;
 	double lin_flops_sample; /* forward FLOPs of the layers' linear GEMMs per sample */
+	double exp_flops_sample; /* forward FLOPs of the layers' routed experts per sample (8-bit
+				  * with the linear GEMMs outside the legacy model: lp_experts) */
 	int n_scored, *scored;  /* every op whose config the evaluation reads */
 	double gemm_rate;       /* FLOP/s of any GEMM when the profile has no table, else 0 */
 	pp_gemm_memo *gemm_memo; /* with a table: its lookups, each shape interpolated once */
@@ -168,6 +170,24 @@ double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, 
 		return (sp ? (norms + route) / t : norms + route) + exp_in + (attn + core + swiglu) / t;
 	/* etp = 1: the t ranks split the tokens of the router, experts and combine */
 	return (sp ? norms / t : norms) + (route + exp_in + swiglu + attn + core) / t;
+}
+
+double pp_cf_mla_attention_activation_bytes(double s, double b, double h, double H, double q_lora,
+					    double kv_lora, double dn, double dr, double dv, int flash,
+					    pp_recompute r)
+{
+	/* DeepSeek-V2 (arXiv:2405.04434) sec. 2.1.2-2.1.3, DeepSeek-V3 report (arXiv:2412.19437)
+	 * sec. 2.1.1 eqs. 1-11, by the method of Korthikanti et al. 2022 sec. 4.1: each linear
+	 * keeps its input, each RMSNorm its input, the core its q, k, v */
+	double down = (q_lora > 0 ? 3.0 : 2.0) * h;           /* x into q_a (or q), kv_a, k_rope */
+	double lat = (q_lora > 0 ? 2.0 * q_lora : 0) + 2.0 * kv_lora; /* latents: norm + up-proj */
+	double core = H * (dn + dr) + H * (dn + dv) + dr;      /* q, up-projected k|v, k_rope */
+	double scores = flash ? 0 : 5.0 * H * s * s * b;
+	if (r == PP_RECOMPUTE_FULL)
+		return 0; /* the layer keeps its input only (counted with the layer) */
+	if (r == PP_RECOMPUTE_SELECTIVE)
+		scores = 0;
+	return 2.0 * s * b * (down + lat + core + H * dv) + scores;
 }
 
 double pp_cf_gpt_layer_activation_bytes_flash(double s, double b, double h, int t, int sp,
@@ -640,6 +660,8 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 			c->attn_gemm_flops_sample += g->ops[i].gemm_flops;
 		if (g->ops[i].type == PP_OP_MATMUL && g->ops[i].layer >= 0)
 			c->lin_flops_sample += g->ops[i].gemm_flops;
+		if (g->ops[i].type == PP_OP_EXPERTS && g->ops[i].layer >= 0)
+			c->exp_flops_sample += g->ops[i].gemm_flops;
 	}
 	*out = c;
 	return 0;
@@ -757,6 +779,8 @@ static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
 	return MAXD(fl / gemm_rate_at(c, m, n, k), by / c->mem_bw);
 }
 
+static double lp_gemm_s_at(const pp_costctx *c, const pp_global *gl, double m, double n, double k);
+
 /*
  * Routed experts as a grouped GEMM (Megatron-Core's TEGroupedMLP / CUTLASS grouped GEMM: one
  * launch, one GEMM per local expert at its own token count).  The device's routed rows,
@@ -768,7 +792,7 @@ static double gemm_s_at(const pp_costctx *c, double m, double n, double k)
  * tensor parallelism over t) splits f; SAMPLE / SEQUENCE split the rows.
  */
 static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_op *op, pp_cfg cfg,
-			     opcost *r)
+			     int lp, opcost *r)
 {
 	int t = gl->t;
 	double E = (double)op->experts, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
@@ -780,19 +804,87 @@ static void moe_experts_cost(const pp_costctx *c, const pp_global *gl, const pp_
 		r->params /= t;
 	}
 	/* expert parallelism: E/ep experts here, fed by the ep ranks' tokens, the same number of
-	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share */
+	 * routed rows as balanced; the busiest rank gets moe_imbalance percent of that share,
+	 * bounded (or padded) by the capacity factor (pp_cf_moe_expert_rows).  moe_imbalance's
+	 * default, 100, is an assumption: the measurements published (Wang et al. 2024,
+	 * arXiv:2408.15664, "Auxiliary-Loss-Free Load Balancing", MaxVio = max expert load / mean
+	 * - 1; DeepSeek-V3 report sec. 4.5.2 and Fig. 9, relative expert load per domain) are per
+	 * expert over a validation set, not the per-step maximum over the EP ranks this factor is;
+	 * none gives that quantity (docs/accuracy.md) */
 	E /= gl->ep;
 	r->params /= gl->ep;
 	r->expert = 1;
-	rows *= gl->moe_imbalance / 100.0;
+	rows *= pp_cf_moe_expert_rows(gl->moe_imbalance / 100.0, gl->moe_capacity / 100.0,
+				      gl->moe_pad_capacity);
 	m = rows / E;
-	r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
-	r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
-	r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	if (lp) {
+		/* 8-bit grouped GEMM (Transformer Engine GroupedLinear under fp8_autocast, as
+		 * Megatron-Core's TEGroupedMLP runs it; DeepSeek-V3 report sec. 3.3.1: the expert
+		 * GEMMs in FP8): each GEMM at the 8-bit rate of its shape, then the casts of X and
+		 * the SwiGLU output before the forward GEMMs, of dY and d(SwiGLU) before the
+		 * backward ones (pp_cf_fp8_cast_bytes) */
+		int mx = gl->precision == PP_PREC_MXFP8;
+		r->gemm_s = E * (lp_gemm_s_at(c, gl, m, 2.0 * ff, h) + lp_gemm_s_at(c, gl, m, h, ff)) +
+			    pp_cf_fp8_cast_bytes(rows * (h + ff), c->eb, mx) / c->mem_bw;
+		r->b_s = E * (lp_gemm_s_at(c, gl, m, h, 2.0 * ff) + lp_gemm_s_at(c, gl, m, ff, h)) +
+			 pp_cf_fp8_cast_bytes(rows * (h + 2.0 * ff), c->eb, mx) / c->mem_bw;
+		r->w_s = E * (lp_gemm_s_at(c, gl, h, 2.0 * ff, m) + lp_gemm_s_at(c, gl, ff, h, m));
+	} else {
+		r->gemm_s = E * (gemm_s_at(c, m, 2.0 * ff, h) + gemm_s_at(c, m, h, ff));
+		r->b_s = E * (gemm_s_at(c, m, h, 2.0 * ff) + gemm_s_at(c, m, ff, h));
+		r->w_s = E * (gemm_s_at(c, h, 2.0 * ff, m) + gemm_s_at(c, ff, h, m));
+	}
 	/* SwiGLU: 6 FLOPs per output element; reads 2f, writes f per row */
 	sw = MAXD(6.0 * rows * ff / c->vec_peak, 3.0 * c->eb * rows * ff / c->mem_bw);
 	r->f_s = r->gemm_s + sw;
 	r->b_s += sw * bwd_traffic_ratio(PP_OP_SWIGLU);
+}
+
+/*
+ * pp_cf_moe_expert_rows: routed rows on the busiest expert-parallel rank, as a multiple of the
+ * balanced share.  Dropless (capacity 0) the load imbalance @imbalance; with a capacity factor
+ * C each expert takes at most ceil(tokens * k / E * C) rows (Megatron-LM d98e8a64dd,
+ * megatron/core/transformer/moe/moe_utils.py get_capacity; Fedus et al. 2022, "Switch
+ * Transformers", sec. 2.2, eq. 3: expert capacity = tokens per batch / experts x capacity
+ * factor), the rest dropped, so min(imbalance, C); padded to capacity
+ * (--moe-pad-expert-input-to-capacity) every expert runs exactly C.
+ */
+double pp_cf_moe_expert_rows(double imbalance, double capacity, int pad)
+{
+	if (capacity <= 0)
+		return imbalance;
+	if (pad)
+		return capacity;
+	return imbalance < capacity ? imbalance : capacity;
+}
+
+/* pp_cf_moe_a2a_rows: the dispatched (and combined) rows a rank sends, as a multiple of its
+ * tokens x k: padded to capacity C the all-to-all carries C of them (the padding travels);
+ * dropping at C < 1 sends at most C; otherwise all of them. */
+double pp_cf_moe_a2a_rows(double capacity, int pad)
+{
+	if (capacity <= 0)
+		return 1;
+	if (pad || capacity < 1)
+		return capacity;
+	return 1;
+}
+
+/*
+ * pp_cf_ep_a2a_hidden_s: the expert all-to-all hidden when a forward (time @f, of which @fx
+ * all-to-all) runs paired with another micro-batch's backward (@b, of which @bx): each one's
+ * dispatch and combine run while the other computes, so the pair takes
+ * max(f - fx + b - bx, fx + bx) instead of f + b (DeepSeek-V3 report, arXiv:2412.19437, sec.
+ * 3.2.1 and Fig. 4: DualPipe's paired chunks; Megatron-Core combined 1F1B,
+ * --overlap-moe-expert-parallel-comm, Megatron-LM d98e8a64dd).  Exposed all-to-all =
+ * max(0, fx + bx - (f - fx + b - bx)); returns the hidden part, fx + bx minus that.
+ */
+double pp_cf_ep_a2a_hidden_s(double f, double b, double fx, double bx)
+{
+	double comp = f - fx + b - bx, a2a = fx + bx;
+	if (comp < 0)
+		comp = 0;
+	return a2a < comp ? a2a : comp;
 }
 
 /*
@@ -858,6 +950,21 @@ static inline double lp_rate(const pp_costctx *c, const pp_global *gl, double m,
 		return c->lp_rate[pr];
 	return pp_gemm_memo_flops(c->gemm_memo, pr == PP_PREC_FP8 ? PP_DTYPE_FP8 : PP_DTYPE_MXFP8,
 				  m, n, k);
+}
+
+/* one 8-bit GEMM's time: 8-bit operands, output in the model's dtype */
+static double lp_gemm_s_at(const pp_costctx *c, const pp_global *gl, double m, double n, double k)
+{
+	double fl = 2.0 * m * n * k, by = lp_bytes(gl) * (m * k + n * k) + c->eb * m * n;
+	return MAXD(fl / lp_rate(c, gl, m, n, k), by / c->mem_bw);
+}
+
+/* the routed experts' grouped GEMM in 8 bits: as the layers' linear GEMMs (lp_op) */
+static inline int lp_experts(const pp_costctx *c, const pp_global *gl, const pp_op *op)
+{
+	return gl->precision != PP_PREC_BF16 && (unsigned)gl->precision <= PP_PREC_MXFP8 &&
+	       op->type == PP_OP_EXPERTS && op->layer >= 0 && c->lp_peak[gl->precision] > 0 &&
+	       !c->st.legacy;
 }
 
 double pp_cf_fp8_weight_extra_bytes(int mx, int param_gather)
@@ -964,7 +1071,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		break;
 	}
 	case PP_OP_EXPERTS:
-		moe_experts_cost(c, gl, op, cfg, r);
+		moe_experts_cost(c, gl, op, cfg, lp_experts(c, gl, op), r);
 		break;
 	case PP_OP_MLA:
 	case PP_OP_ATTENTION: {
@@ -1031,7 +1138,8 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			 * after the exchange: the edges' resharding) */
 			double rows = (double)(op->type == PP_OP_DISPATCH ? c->g->tensors[op->outputs[0]].elems
 									   : c->g->tensors[op->inputs[0]].elems);
-			double by = rows * b * c->eb / t;
+			double by = rows * b * c->eb / t *
+				    pp_cf_moe_a2a_rows(gl->moe_capacity / 100.0, gl->moe_pad_capacity);
 			r->a2a_s = moe_a2a_s(hw, gl->ep, gl->etp, (double)op->topk, gl->moe_max_nodes, by);
 			r->comm_f_s += r->a2a_s;
 		}
@@ -1059,6 +1167,15 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 		 * intermediates (3f of the h + 3f per routed row, graph_json.c moe_rules) */
 		double rows = (double)op->gemm_m * b, h = (double)op->gemm_k, ff = (double)op->expert_ffn;
 		r->saved = c->eb * rows * (h + 3.0 * ff / t);
+	}
+	if (op->type == PP_OP_EXPERTS) {
+		/* the busiest rank keeps its rows (pp_cf_moe_expert_rows); in 8 bits the two GEMM
+		 * inputs (h and f of the h + 3f a row keeps) are the fp8 copies TE saves for dW */
+		double h = (double)op->gemm_k, ff = (double)op->expert_ffn / (cfg == PP_CFG_COLUMN ? t : 1);
+		r->saved *= pp_cf_moe_expert_rows(gl->moe_imbalance / 100.0, gl->moe_capacity / 100.0,
+						  gl->moe_pad_capacity);
+		if (lp_experts(c, gl, op))
+			r->saved *= (lp_bytes(gl) * (h + ff) + c->eb * 2.0 * ff) / (c->eb * (h + 3.0 * ff));
 	}
 	if (is_attention(op->type) && c->st.attention == PP_ATTN_FLASH) {
 		/* no scores stored (pp_cf_gpt_layer_activation_bytes_flash) */
@@ -1916,8 +2033,11 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 				ws_w = p > 1 ? (params + params_td) * WEIGHT_BYTES : 2.0 * unit * WEIGHT_BYTES;
 		}
 		mem = (params + params_td) * per_param + ws_w + ws_g + act + params_e * per_param_e;
-		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes) */
+		/* fp8: the cached 8-bit weight copies (pp_cf_fp8_weight_extra_bytes), the routed
+		 * experts' too where their grouped GEMM runs in 8 bits (lp_experts) */
 		mem += mid.lin * fp8_extra / (zs == 3 ? nshard : 1);
+		if (!c->st.legacy)
+			mem += params_e * fp8_extra / (zs == 3 ? moe_expert_dp(gl) : 1);
 		if (mid.lin > lin_max)
 			lin_max = mid.lin;
 		if (mem > peak) {
@@ -1933,11 +2053,22 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 				out->grads_gib = (P * gbs / nshard + ws_g) / 1073741824.0;
 				out->optimizer_gib = P * ADAM_BYTES / nshard / 1073741824.0;
 			}
-			/* routed experts: optimizer states sharded over expert-dp (moe_expert_dp) */
-			out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
-			out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
-			out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) / 1073741824.0;
-			out->weights_gib += mid.lin * fp8_extra / (zs == 3 ? nshard : 1) / 1073741824.0;
+			/* routed experts: their states sharded over expert-dp (moe_expert_dp) as the
+			 * ZeRO stage shards the rest, so the parts add up to params_e * per_param_e */
+			if (zs >= 2) {
+				int ne = moe_expert_dp(gl);
+				out->weights_gib += params_e * WEIGHT_BYTES / (zs == 3 ? ne : 1) / 1073741824.0;
+				out->grads_gib += params_e * gbs / ne / 1073741824.0;
+				out->optimizer_gib += params_e * ADAM_BYTES / ne / 1073741824.0;
+			} else {
+				out->weights_gib += params_e * WEIGHT_BYTES / 1073741824.0;
+				out->grads_gib += params_e * GRAD_BYTES / 1073741824.0;
+				out->optimizer_gib += params_e * (per_param_e - WEIGHT_BYTES - GRAD_BYTES) /
+						      1073741824.0;
+			}
+			out->weights_gib += (mid.lin * fp8_extra / (zs == 3 ? nshard : 1) +
+					     (c->st.legacy ? 0 : params_e * fp8_extra / (zs == 3 ? moe_expert_dp(gl) : 1))) /
+					    1073741824.0;
 			out->activations_gib = act / 1073741824.0;
 			out->stage_params = params + params_td + params_e;
 		}
@@ -1948,19 +2079,44 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 		 * (m + p - 1)(t_f + t_b); interleaving cuts the fill and drain to 1/v (Narayanan et al.
 		 * 2021, sec. 2.2) */
 		double pipe = m * Tmax + (Tsum - Tmax) / v, dp, opt, emb = 0, pipe_busy = m * Tmax;
+		/* expert all-to-all overlap (--overlap-moe-a2a, where the stack runs it): the forward
+		 * all-to-all of the slowest stage per micro-batch and as much again in backward
+		 * (the rules exclude full recomputation) */
+		int a2a_ov = gl->overlap_moe_a2a && c->st.moe_a2a_overlap && Tmax_a2a > 0;
+		double ax = a2a_ov ? Tmax_a2a / 2 : 0, a2a_hid = 0;
 		if (gl->schedule == PP_SCHED_ZB_H1) {
 			pipe = m * Tmax + (Zsum - Zmax);
 		} else if (gl->schedule >= PP_SCHED_ZB_V) {
 			/* the slowest stage's closed form (schedule.c), the point-to-point time split
-			 * evenly between forward and backward.  DualPipe's F&B could hide one chunk's
-			 * communication behind the other's compute (DeepSeek-V3 report sec. 3.2.1), but
-			 * none of parplan's stacks runs that overlap: PyTorch's ScheduleDualPipeV hands
-			 * an OVERLAP_F_B pair to a hook that only torchtitan's experimental graph_trainer
-			 * fills (torchtitan b5bcd76c experiments/graph_trainer/graph_pp/runner.py), so
-			 * F&B is scored as F + B (fx = bx = 0) */
+			 * evenly between forward and backward.  DualPipe's F&B hides one chunk's
+			 * all-to-all behind the other's compute (DeepSeek-V3 report sec. 3.2.1) when the
+			 * plan asks for it and the stack runs the pairing (ax); else F&B is scored as
+			 * F + B: PyTorch's ScheduleDualPipeV hands an OVERLAP_F_B pair to a hook that
+			 * only torchtitan's experimental graph_trainer fills (torchtitan b5bcd76c
+			 * experiments/graph_trainer/graph_pp/runner.py) */
 			pipe = pp_sched_pipeline_s(gl->schedule, p, m, Tmax_f + Tmax_pp / 2,
-						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, 0, 0, &pipe_busy);
+						   Tmax_b - Tmax_w + Tmax_pp / 2, Tmax_w, ax, ax, &pipe_busy);
+			if (a2a_ov)
+				a2a_hid = m * Tmax - pipe_busy;
 		}
+		if (a2a_ov && gl->schedule < PP_SCHED_ZB_V && gl->schedule != PP_SCHED_GPIPE) {
+			/* Megatron-Core's combined 1F1B pairs the forward of one micro-batch (model
+			 * chunk) with the backward of another in the steady state; the warm-up forwards
+			 * of the rank with the most of them run alone: (p-1)*2 + (v-1)*p chunks
+			 * interleaved, p-1 in 1F1B (Megatron-LM pipeline_parallel/schedules.py
+			 * get_pp_rank_microbatches / forward_backward_pipelining_without_interleaving),
+			 * and at least the first forward without pipelining */
+			double warm = v > 1 ? 2.0 * (p - 1) + (double)(v - 1) * p : (double)(p - 1);
+			double pairs = (double)m * v - (warm < 1 ? 1 : warm);
+			if (pairs > 0)
+				a2a_hid = pairs / v * pp_cf_ep_a2a_hidden_s(Tmax_f, Tmax_b, ax, ax);
+			pipe -= a2a_hid;
+			pipe_busy -= a2a_hid;
+		}
+		if (a2a_hid < 0)
+			a2a_hid = 0;
+		if (a2a_hid > 0)
+			out->overlaps |= PP_OVERLAP_MOE_A2A;
 		double gpus = (double)t * cp * p * d, B = gl->global_batch, peak_flops = c->peak;
 		double shard = opt_params_max / (zs > 0 ? nshard : 1), dp_total = sync_max;
 		dp = sync_max;
@@ -2043,8 +2199,9 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 							      : c->eb + 2.0 * lp_bytes(gl)) /
 			       (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
 		out->compute_s = m * Tmax_comp;
-		out->tp_comm_s = m * Tmax_tp;
-		out->ep_a2a_s = m * Tmax_a2a;
+		out->tp_comm_s = m * Tmax_tp - a2a_hid;
+		out->ep_a2a_s = m * Tmax_a2a - a2a_hid;
+		out->ep_a2a_hidden_s = a2a_hid;
 		out->pp_comm_s = m * Tmax_pp;
 		out->bubble_s = pipe - pipe_busy; /* pipe_busy = m * Tmax: F&B scored as F + B */
 		out->dp_comm_s = dp;
@@ -2056,7 +2213,7 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 		out->stage_f_s = Tmax_f;
 		out->stage_b_s = Tmax_b - Tmax_w;
 		out->stage_w_s = Tmax_w;
-		out->tp_hidden_s = m * Tmax_tph;
+		out->tp_hidden_s = m * Tmax_tph + a2a_hid;
 		if (tp_overlap)
 			out->overlaps |= PP_OVERLAP_TP_COMM;
 		if (pp_hidden > 0)
@@ -2079,7 +2236,8 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 		out->hfu = out->hardware_flops / (out->iteration_s * gpus * peak_flops);
 		out->precision = lp ? gl->precision : PP_PREC_BF16;
 		out->peak_tflops = peak_flops / 1e12;
-		out->lin_flops = (3.0 + (gl->recompute == PP_RECOMPUTE_FULL)) * c->lin_flops_sample * B;
+		out->lin_flops = (3.0 + (gl->recompute == PP_RECOMPUTE_FULL)) *
+				 (c->lin_flops_sample + (c->st.legacy ? 0 : c->exp_flops_sample)) * B;
 		if (lp && c->lp_peak[gl->precision] > 0) {
 			out->lp_peak_tflops = c->lp_peak[gl->precision] / 1e12;
 			out->mfu_lp = out->model_flops / (out->iteration_s * gpus * c->lp_peak[gl->precision]);
@@ -2154,6 +2312,10 @@ double pp_cost_time_bound(const pp_costctx *c, pp_cost_memo *memo, const pp_glob
 	 * recomputation only adds to B; the pipeline, gradient reduction and optimizer step add
 	 * non-negative terms to m * the slowest (and, for GPipe / 1F1B / interleaving, the rest of
 	 * the stages over v).  The configs, so F and B, change with sequence parallelism only */
+	/* the expert all-to-all overlap takes hidden all-to-all off the pipeline, which may then
+	 * be less than m * the slowest stage's compute: no bound where it may apply */
+	if (c->st.moe_a2a_overlap && c->g->experts)
+		return 0;
 	x.recompute = PP_RECOMPUTE_NONE;
 	for (sp = 0; sp <= (gl->t > 1); sp++) {
 		x.sequence_parallel = gl->t > 1 ? sp : gl->sequence_parallel;

@@ -187,6 +187,16 @@ static void moe_args(pp_sbuf *b, const pp_plan *plan)
 			pp_sb_printf(b, "\t--moe-router-num-groups %lld\n\t--moe-router-group-topk %d\n", nodes,
 				     gl->moe_max_nodes);
 		}
+		/* capacity factor, padding and the all-to-all overlap: TransformerConfig's
+		 * moe_expert_capacity_factor, moe_pad_expert_input_to_capacity and
+		 * overlap_moe_expert_parallel_comm (Megatron-LM d98e8a64dd: flags from the dataclass
+		 * fields through ArgumentGroupFactory, megatron/training/arguments.py) */
+		if (gl->moe_capacity > 0)
+			pp_sb_printf(b, "\t--moe-expert-capacity-factor %g\n", gl->moe_capacity / 100.0);
+		if (gl->moe_pad_capacity)
+			pp_sb_printf(b, "\t--moe-pad-expert-input-to-capacity\n");
+		if (gl->overlap_moe_a2a)
+			pp_sb_printf(b, "\t--overlap-moe-expert-parallel-comm\n");
 	}
 	if (m->mtp)
 		pp_sb_printf(b, "\t--mtp-num-layers %lld\n", (long long)m->mtp);

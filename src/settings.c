@@ -277,6 +277,47 @@ static int rule_expert_parallel(const pp_graph *g, const pp_global *gl, int gpus
 	return 0;
 }
 
+/*
+ * Capacity factor and padding (Megatron-LM d98e8a64dd, megatron/core/transformer/
+ * transformer_config.py: moe_expert_capacity_factor, moe_pad_expert_input_to_capacity "effective
+ * only after the moe_expert_capacity_factor is set"; moe/moe_utils.py get_capacity: capacity =
+ * ceil(tokens * topk / num_experts * capacity_factor)).
+ */
+static int rule_moe_capacity(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	(void)gpus;
+	if (gl->moe_capacity && !g->experts)
+		return RULE("moe_capacity needs routed experts");
+	if (gl->moe_pad_capacity && !gl->moe_capacity)
+		return RULE("moe_pad_capacity needs a capacity factor (moe_capacity > 0)");
+	return 0;
+}
+
+/*
+ * Expert-parallel all-to-all overlap, the rules Megatron-Core checks for
+ * --overlap-moe-expert-parallel-comm (Megatron-LM d98e8a64dd, megatron/core/transformer/
+ * transformer_config.py __post_init__): expert parallelism, no full recomputation, and with
+ * pipeline parallelism the interleaved schedule (virtual_pipeline_model_parallel_size set).
+ * parplan also takes it under DualPipe / DualPipeV, whose F&B chunks pair a forward and a
+ * backward the same way (DeepSeek-V3 report, arXiv:2412.19437, sec. 3.2.1).
+ */
+static int rule_overlap_moe_a2a(const pp_graph *g, const pp_global *gl, int gpus, pp_error *err)
+{
+	int dual = gl->schedule == PP_SCHED_DUALPIPE || gl->schedule == PP_SCHED_DUALPIPEV;
+	(void)g;
+	(void)gpus;
+	if (!gl->overlap_moe_a2a)
+		return 0;
+	if (gl->ep < 2)
+		return RULE("overlap_moe_a2a needs expert parallelism (ep > 1)");
+	if (gl->recompute == PP_RECOMPUTE_FULL)
+		return RULE("overlap_moe_a2a does not run with full recomputation");
+	if (gl->p > 1 && !dual && (gl->schedule != PP_SCHED_INTERLEAVED || gl->virtual_stages < 2))
+		return RULE("overlap_moe_a2a with p > 1 needs the interleaved schedule (virtual_stages > 1) "
+			    "or DualPipe");
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 #define SEARCHED PP_SETTING_SEARCHED
@@ -356,7 +397,7 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 				   "(Ulysses)"),
 	ENUM_SETTING("precision", "--precision", precision, PP_PREC_BF16, precision_names, "precision",
 		     "bf16, fp8, mxfp8", SEARCHED | OPTIONAL | EXPECT,
-		     PP_COST_OPS_OF(PP_OPMASK(PP_OP_MATMUL)) | PP_COST_DP | PP_COST_MEMORY, NULL,
+		     PP_COST_OPS_OF(PP_OPMASK(PP_OP_MATMUL) | PP_OPMASK(PP_OP_EXPERTS)) | PP_COST_DP | PP_COST_MEMORY, NULL,
 		     "linear-layer GEMM precision: bf16, fp8 (Transformer Engine hybrid e4m3/e5m2, "
 		     "delayed scaling) or mxfp8 (block-scaled, Blackwell/CDNA 4)"),
 	BOOL_SETTING("fp8_param_gather", "--fp8-param-gather", fp8_param_gather, OPTIONAL | EXPECT,
@@ -374,7 +415,19 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    "node-limited routing: a token's experts on at most this many nodes (0: no limit)"),
 	INT_SETTING("moe_imbalance", "--moe-imbalance", moe_imbalance, 100, 100, 10000, 10000, OPTIONAL,
 		    PP_COST_OPS_OF(PP_OPMASK(PP_OP_EXPERTS)), NULL,
-		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share"),
+		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share "
+		    "(default 100: an assumption, see docs/accuracy.md)"),
+	INT_SETTING("moe_capacity", "--moe-capacity", moe_capacity, 0, 0, 100000, 100000, OPTIONAL,
+		    PP_COST_OPS_OF(MOE_OPS) | PP_COST_MEMORY, rule_moe_capacity,
+		    "expert capacity, percent of the balanced tokens per expert (capacity factor x "
+		    "100; 0: dropless)"),
+	BOOL_SETTING("moe_pad_capacity", "--moe-pad-capacity", moe_pad_capacity, OPTIONAL,
+		     PP_COST_OPS_OF(MOE_OPS) | PP_COST_MEMORY, NULL,
+		     "pad every expert's input to its capacity (needs --moe-capacity)"),
+	BOOL_SETTING("overlap_moe_a2a", "--overlap-moe-a2a", overlap_moe_a2a, OPTIONAL,
+		     PP_COST_PIPELINE, rule_overlap_moe_a2a,
+		     "hide the expert all-to-all behind the paired forward/backward of another "
+		     "micro-batch (Megatron --overlap-moe-expert-parallel-comm, DualPipe)"),
 };
 
 const pp_setting *pp_settings(void)

@@ -199,6 +199,10 @@ void pp_space_set_overlaps(const pp_costctx *c, const pp_space_opts *o, pp_globa
 	gl->tp_comm_overlap = on && st->tp_comm_overlap && gl->t > 1 && gl->sequence_parallel;
 	gl->overlap_grad_reduce = on && st->grad_reduce_overlap && (long long)gl->d * gl->cp > 1;
 	gl->overlap_param_gather = gl->overlap_grad_reduce && st->param_gather_overlap && gl->distributed_optimizer;
+	/* the expert all-to-all overlap where its rules hold (settings.c rule_overlap_moe_a2a) */
+	gl->overlap_moe_a2a = on && st->moe_a2a_overlap && gl->ep > 1 && gl->recompute != PP_RECOMPUTE_FULL &&
+			      (gl->p == 1 || gl->schedule == PP_SCHED_DUALPIPE || gl->schedule == PP_SCHED_DUALPIPEV ||
+			       (gl->schedule == PP_SCHED_INTERLEAVED && gl->virtual_stages > 1));
 	/* the precision: fixed by the options, else left as the walk set it */
 	if (o->precision >= 0)
 		gl->precision = (pp_precision)o->precision;

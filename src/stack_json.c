@@ -123,7 +123,7 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 	static const char *const pflags[] = {"scatter_gather", "p2p_overlap", NULL};
 	static const char *const okeys[] = {"tp_comm", "grad_reduce", "param_gather",
 					    "tp_sm_fraction", "grad_reduce_bytes", "tp_async_dgrad",
-					    "source", NULL};
+					    "moe_a2a", "source", NULL};
 	static const char *const oflags[] = {"tp_comm", "grad_reduce", "param_gather", NULL};
 	static const char *const optkeys[] = {"hbm_efficiency", "grad_norm_pass", "zero_grad_pass",
 					      "source", NULL};
@@ -161,6 +161,9 @@ static int stack_from_json(const pp_jctx *c, const cJSON *root, pp_stack *s)
 		return rc;
 	/* optional: stacks written before it keep their meaning (no asynchronous dgrad collective) */
 	if ((rc = pp_json_get_bool(c, o, "overlap", "tp_async_dgrad", 0, &s->tp_async_dgrad)) < 0)
+		return rc;
+	/* optional: the expert all-to-all hidden behind a paired forward/backward (issue 18) */
+	if ((rc = pp_json_get_bool(c, o, "overlap", "moe_a2a", 0, &s->moe_a2a_overlap)) < 0)
 		return rc;
 	s->grad_reduce_bytes = 4;
 	if ((rc = get_sourced(c, o, "overlap", "grad_reduce_bytes", 0, 1, 0, 8, &s->grad_reduce_bytes)) < 0)

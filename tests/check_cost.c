@@ -815,6 +815,168 @@ START_TEST(test_moe_expert_parallel)
 }
 END_TEST
 
+/* Capacity factor (issue 18): the busiest rank's rows min(imbalance, C), C when padded, and the
+ * padding travels in the all-to-all (Megatron-Core get_capacity, Switch Transformer sec. 2.2). */
+START_TEST(test_moe_capacity)
+{
+	fixture f = open_fx("../models/mixtral-8x7b.json", H800);
+	double bi = 200e9 * 0.8, ai = 3e-6, bytes = 4096.0 * 2 * 4096 * 2;
+	pp_global gl = plan(1, 1, 64, 1, 64);
+	pp_cost base, c;
+	/* the closed forms by hand */
+	ck_assert_double_eq(pp_cf_moe_expert_rows(1.5, 0, 0), 1.5);
+	ck_assert_double_eq(pp_cf_moe_expert_rows(1.5, 1.25, 0), 1.25);
+	ck_assert_double_eq(pp_cf_moe_expert_rows(1.1, 1.25, 0), 1.1);
+	ck_assert_double_eq(pp_cf_moe_expert_rows(1.1, 1.25, 1), 1.25);
+	ck_assert_double_eq(pp_cf_moe_a2a_rows(0, 0), 1);
+	ck_assert_double_eq(pp_cf_moe_a2a_rows(1.25, 0), 1);
+	ck_assert_double_eq(pp_cf_moe_a2a_rows(0.5, 0), 0.5);
+	ck_assert_double_eq(pp_cf_moe_a2a_rows(1.25, 1), 1.25);
+	gl.ep = 8;
+	base = eval(&f, &gl);
+	/* imbalance 200 dropped at capacity 1.25 costs what imbalance 125 dropless does */
+	gl.moe_imbalance = 200;
+	gl.moe_capacity = 125;
+	c = eval(&f, &gl);
+	gl.moe_imbalance = 125;
+	gl.moe_capacity = 0;
+	ck_assert_double_le(REL(c.compute_s, eval(&f, &gl).compute_s), 1e-12);
+	ck_assert(c.compute_s > base.compute_s);
+	ck_assert_double_le(REL(c.ep_a2a_s, base.ep_a2a_s), 1e-12);
+	/* padded to 1.5: every expert runs 1.5x the balanced rows, whatever the imbalance, and the
+	 * all-to-all carries 1.5x the bytes: 32 layers x 4 by hand as in test_moe_expert_parallel */
+	gl.moe_imbalance = 100;
+	gl.moe_capacity = 150;
+	gl.moe_pad_capacity = 1;
+	c = eval(&f, &gl);
+	ck_assert_double_le(REL(c.ep_a2a_s, 32 * 4 * (ai + 1.5 * bytes * 7 / 8 / bi)), 1e-9);
+	gl.moe_pad_capacity = 0;
+	gl.moe_imbalance = 150;
+	ck_assert_double_le(REL(c.compute_s, eval(&f, &gl).compute_s), 1e-12);
+	/* the busiest rank keeps its padded rows: the experts' h + 3f per row, 0.5x more of them */
+	ck_assert_double_le(REL(c.layer_act_bytes - base.layer_act_bytes,
+				0.5 * 2.0 * 4096 * 2 * (4096 + 3.0 * 14336)), 1e-9);
+	/* ZeRO-3 shards the experts' states over expert-dp: the breakdown's parts stay positive and
+	 * add up to the peak */
+	gl = plan(1, 1, 64, 1, 64);
+	gl.ep = 8;
+	gl.zero = 3;
+	c = eval(&f, &gl);
+	ck_assert(c.weights_gib > 0 && c.grads_gib > 0 && c.optimizer_gib > 0);
+	ck_assert_double_le(REL(c.weights_gib + c.grads_gib + c.optimizer_gib + c.activations_gib, c.peak_gib), 1e-9);
+	/* rules: padding needs a capacity, a capacity needs experts */
+	gl = plan(1, 1, 64, 1, 64);
+	gl.moe_pad_capacity = 1;
+	expect_invalid(&f, &gl, "needs a capacity factor");
+	close_fx(&f);
+	f = open_fx("../models/llama3-8b.json", H800);
+	gl = plan(1, 1, 8, 1, 8);
+	gl.moe_capacity = 100;
+	expect_invalid(&f, &gl, "needs routed experts");
+	close_fx(&f);
+}
+END_TEST
+
+/* Expert all-to-all overlap (issue 18): exposed = max(0, a2a - the paired chunk's compute);
+ * combined 1F1B pairs all but the first forward without pipelining; DualPipe's F&B chunks. */
+START_TEST(test_moe_a2a_overlap)
+{
+	fixture f = open_fx("../models/mixtral-8x7b.json", H800);
+	pp_global gl = plan(1, 1, 64, 1, 256);
+	pp_cost off, on;
+	double ax, hid;
+	/* by hand: 2 + 2 s of all-to-all beside 8 + 18 s of other work hide whole; beside 1 + 1 s
+	 * only 2 s of it hides */
+	ck_assert_double_eq(pp_cf_ep_a2a_hidden_s(10, 20, 2, 2), 4);
+	ck_assert_double_eq(pp_cf_ep_a2a_hidden_s(3, 3, 2, 2), 2);
+	ck_assert_double_eq(pp_cf_ep_a2a_hidden_s(1, 1, 1, 1), 0);
+	use_stack(&f, "megatron-core");
+	gl.ep = 8;
+	gl.distributed_optimizer = 1;
+	off = eval(&f, &gl);
+	gl.overlap_moe_a2a = 1;
+	on = eval(&f, &gl);
+	/* 4 micro-batches, no pipelining: 3 forwards paired with the backward before them */
+	ck_assert_int_eq(on.microbatches, 4);
+	ax = off.ep_a2a_s / 4 / 2;
+	hid = 3 * pp_cf_ep_a2a_hidden_s(off.stage_fwd_s, off.stage_bwd_s, ax, ax);
+	ck_assert(hid > 0);
+	ck_assert_double_le(REL(on.ep_a2a_hidden_s, hid), 1e-12);
+	ck_assert_double_le(REL(on.ep_a2a_s, off.ep_a2a_s - hid), 1e-12);
+	ck_assert_double_le(REL(on.iteration_s, off.iteration_s - hid), 1e-12);
+	ck_assert(on.overlaps & PP_OVERLAP_MOE_A2A);
+	ck_assert_double_le(REL(on.compute_s + on.tp_comm_s + on.pp_comm_s + on.bubble_s + on.dp_comm_s +
+				on.optimizer_s, on.iteration_s), 1e-12);
+	/* a stack without the overlap ignores it */
+	use_stack(&f, "deepspeed");
+	off = eval(&f, &gl);
+	ck_assert_double_eq(off.ep_a2a_hidden_s, 0);
+	ck_assert_uint_eq(off.overlaps & PP_OVERLAP_MOE_A2A, 0);
+	/* DualPipe: the F&B pairs hide each other's all-to-all, the parts still add up */
+	use_stack(&f, "megatron-core");
+	gl = plan(1, 4, 16, 1, 16 * 16);
+	gl.ep = 8;
+	gl.schedule = PP_SCHED_DUALPIPE;
+	off = eval(&f, &gl);
+	gl.overlap_moe_a2a = 1;
+	on = eval(&f, &gl);
+	ck_assert(on.ep_a2a_hidden_s > 0 && on.iteration_s < off.iteration_s);
+	ck_assert_double_le(REL(on.ep_a2a_s + on.ep_a2a_hidden_s, off.ep_a2a_s), 1e-9);
+	/* the pairs of the fill and drain shorten the bubble as well (pp_sched_pipeline_s) */
+	ck_assert(off.iteration_s - on.iteration_s >= on.ep_a2a_hidden_s * (1 - 1e-12));
+	ck_assert(on.bubble_s <= off.bubble_s);
+	ck_assert_double_le(REL(on.compute_s + on.tp_comm_s + on.pp_comm_s + on.bubble_s + on.dp_comm_s +
+				on.optimizer_s, on.iteration_s), 1e-12);
+	/* rules (Megatron-Core transformer_config.py): expert parallelism, no full recomputation,
+	 * with p > 1 the interleaved schedule (or DualPipe here) */
+	gl.recompute = PP_RECOMPUTE_FULL;
+	expect_invalid(&f, &gl, "full recomputation");
+	gl.recompute = PP_RECOMPUTE_NONE;
+	gl.schedule = PP_SCHED_1F1B;
+	expect_invalid(&f, &gl, "interleaved schedule");
+	gl = plan(1, 1, 64, 1, 256);
+	gl.overlap_moe_a2a = 1;
+	expect_invalid(&f, &gl, "needs expert parallelism");
+	close_fx(&f);
+}
+END_TEST
+
+/* MLA's closed form against the engine (issue 18): DeepSeek-V3's dense MLA layer is the Llama
+ * form (MHA, flash) with its QKV input, Q/K/V and attention-out input replaced by MLA's. */
+START_TEST(test_mla_closed_form)
+{
+	fixture f = open_fx("../models/deepseek-v3.json", H800);
+	const pp_graph *g = f.g;
+	double s = (double)g->seq, h = (double)g->hidden, a = (double)g->heads, ff = (double)g->ffn;
+	int b;
+	use_stack(&f, "megatron-core");
+	ck_assert_double_eq(h, 7168);
+	for (b = 1; b <= 2; b++) {
+		pp_global gl = plan(1, 1, 64, b, 64 * b);
+		pp_cost c = eval(&f, &gl);
+		double llama = pp_cf_llama_layer_activation_bytes_flash(s, b, h, a, a, ff, 1, 0, PP_RECOMPUTE_NONE);
+		double gqa = 2.0 * s * b * (h + 3.0 * h + h); /* QKV input, Q|K|V, attention-out input */
+		double mla = pp_cf_mla_attention_activation_bytes(s, b, h, a, 1536, 512, 128, 64, 128, 1,
+								  PP_RECOMPUTE_NONE);
+		ck_assert_msg(REL(c.layer_act_bytes, llama - gqa + mla) < 1e-9, "b=%d: %.17g vs %.17g", b,
+			      c.layer_act_bytes, llama - gqa + mla);
+	}
+	/* by hand, one token of DeepSeek-V3: 3h + 2(1536 + 512) + 128(192) + 128(256) + 64 + 128(128)
+	 * elements of 2 bytes; without flash the 5Hs^2 scores; nothing under full recompute */
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(1, 1, h, a, 1536, 512, 128, 64, 128, 1,
+								 PP_RECOMPUTE_NONE),
+			    2.0 * (3 * 7168 + 2 * 2048 + 128 * 192 + 128 * 256 + 64 + 128 * 128));
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(4, 1, h, a, 0, 512, 128, 64, 128, 0,
+								 PP_RECOMPUTE_NONE) -
+				    pp_cf_mla_attention_activation_bytes(4, 1, h, a, 0, 512, 128, 64, 128, 1,
+									 PP_RECOMPUTE_NONE),
+			    5.0 * 128 * 16);
+	ck_assert_double_eq(pp_cf_mla_attention_activation_bytes(s, 1, h, a, 1536, 512, 128, 64, 128, 0,
+								 PP_RECOMPUTE_FULL), 0);
+	close_fx(&f);
+}
+END_TEST
+
 START_TEST(test_flash_faster_and_smaller_than_unfused)
 {
 	fixture f = open_fx("../models/gpt3-175b.json", A100);
@@ -1413,6 +1575,9 @@ int main(void)
 	tcase_add_test(tc, test_cp_by_hand);
 	tcase_add_test(tc, test_cp_makes_128k_fit);
 	tcase_add_test(tc, test_moe_expert_parallel);
+	tcase_add_test(tc, test_moe_capacity);
+	tcase_add_test(tc, test_moe_a2a_overlap);
+	tcase_add_test(tc, test_mla_closed_form);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -663,14 +663,6 @@ START_TEST(test_time_bound_same_top_k_core)
 }
 END_TEST
 
-START_TEST(test_time_bound_same_top_k_moe)
-{
-	/* a mixture of experts on H800s: expert parallelism, fp8 beside bf16, dense and MoE classes */
-	bound_same_top_k("../models/deepseek-v3.json", "../hwprofiles/dgx-h800.json",
-			 "../stacks/megatron-core.json", 256, 256, 10);
-}
-END_TEST
-
 /* ---- (d) reproducible MCMC, anytime stop --------------------------------------------------- */
 
 START_TEST(test_mcmc_same_seed_same_result)
@@ -1695,7 +1687,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_space_rules);
 	tcase_add_test(tc, test_time_bound_same_top_k_gpt3);
 	tcase_add_test(tc, test_time_bound_same_top_k_core);
-	tcase_add_test(tc, test_time_bound_same_top_k_moe);
 	tcase_add_test(tc, test_toy_brute_force_ilp_mcmc_agree);
 	tcase_add_test(tc, test_ilp_megatron_pattern);
 	tcase_add_test(tc, test_accept_hook_every_method);

@@ -50,6 +50,8 @@ const pp_hw *pp_costctx_hw(const pp_costctx *c);
 #define PP_OVERLAP_GRAD_REDUCE (1u << 1)  /* --overlap-grad-reduce */
 #define PP_OVERLAP_PARAM_GATHER (1u << 2) /* --overlap-param-gather */
 #define PP_OVERLAP_P2P (1u << 3)          /* pipeline sends behind compute (the stack's) */
+#define PP_OVERLAP_MOE_A2A (1u << 4)      /* --overlap-moe-a2a: expert all-to-all behind the
+					   * paired forward/backward */
 
 typedef struct pp_cost {
 	int feasible;               /* peak memory within capacity */
@@ -90,7 +92,9 @@ typedef struct pp_cost {
 	double stage_params;                /* parameters per device on the peak stage */
 	double cp_comm_s;                   /* of tp_comm_s, the context-parallel K/V exchange */
 	double ep_a2a_s;                    /* of tp_comm_s, the expert-parallel all-to-all (MoE
-					     * dispatch and combine, forward and backward) */
+					     * dispatch and combine, forward and backward), exposed */
+	double ep_a2a_hidden_s;             /* of tp_hidden_s, the all-to-all hidden behind a paired
+					     * forward/backward (--overlap-moe-a2a) */
 	double cp_hidden_s;                 /* of tp_hidden_s, the ring exchange hidden behind attention */
 	double layer_cp_bytes;              /* K/V bytes a CP rank sends for one layer, fwd + bwd */
 	int zero_stage;                     /* the ZeRO stage scored (pp_global_zero_stage) */
@@ -189,6 +193,23 @@ double pp_cf_llama_layer_activation_bytes(double s, double b, double h, double a
  * the t ranks split the tokens of the router, experts and combine (MoE parallel folding), the
  * norms divide by t with SP only.  Full recompute keeps the layer input.
  */
+/*
+ * pp_cf_mla_attention_activation_bytes: what multi-head latent attention keeps per micro-batch
+ * (bf16, t = 1 as DeepSeek-V3 trained), from the attention norm's output to the output
+ * projection's input (the part of a layer that the Llama form's QKV input 2sbh, Q, K, V and
+ * attention-out input stand for): x into each down projection (q_a, kv_a and the decoupled
+ * rotary key k_rope: 3 x 2sbh, 2 without q_lora), the compressed latents c_Q (rank q_lora) and
+ * c_KV (rank kv_lora) into their RMSNorms and up projections (2 x 2sb x rank each), the core's
+ * q (H(dn+dr)), up-projected k_nope|v (H(dn+dv)) and the shared k_rope (dr), the output
+ * projection's input (H dv), and without flash the 5Hs^2b score terms.  DeepSeek-V2 sec.
+ * 2.1.2-2.1.3, DeepSeek-V3 report sec. 2.1.1; the per-op accounting of Korthikanti et al. 2022
+ * sec. 4.1 (each linear keeps its own input: x counts once per down projection, as Transformer
+ * Engine keeps one copy per module under fp8; in bf16 PyTorch would share one storage, 2 x 2sbh
+ * less).  Full recompute: 0 (the layer's input is the layer's).
+ */
+double pp_cf_mla_attention_activation_bytes(double s, double b, double h, double H, double q_lora,
+					    double kv_lora, double dn, double dr, double dv, int flash,
+					    pp_recompute r);
 double pp_cf_moe_layer_activation_bytes(double s, double b, double h, double a, double kv, double hd,
 					double E, double k, double f, int t, int etp, int sp, pp_recompute r);
 
@@ -245,6 +266,20 @@ double pp_cf_tp_async_dgrad_hidden_s(double comm_s, double wgrad_s);
 /** Exposed time of @comm_s of tensor-parallel collectives overlapped chunk by chunk (t chunks)
  * with @gemm_s of the GEMMs they feed: one chunk, what does not fit, and the GEMMs' slowdown
  * @sm_fraction x the hidden time (*hidden_s). */
+/**
+ * Routed rows on the busiest expert-parallel rank, a multiple of the balanced share: dropless
+ * (@capacity 0) @imbalance, with capacity factor C min(@imbalance, C), padded (@pad) C
+ * (Megatron-Core get_capacity; Fedus et al. 2022, sec. 2.2).
+ */
+double pp_cf_moe_expert_rows(double imbalance, double capacity, int pad);
+/** Rows the expert all-to-all carries, a multiple of tokens x k: C padded, min(1, C) dropping. */
+double pp_cf_moe_a2a_rows(double capacity, int pad);
+/**
+ * Expert all-to-all hidden when a forward (@f, of which @fx all-to-all) is paired with another
+ * micro-batch's backward (@b, of which @bx): min(fx + bx, f - fx + b - bx) (DeepSeek-V3 report
+ * sec. 3.2.1, DualPipe; Megatron-Core --overlap-moe-expert-parallel-comm).
+ */
+double pp_cf_ep_a2a_hidden_s(double f, double b, double fx, double bx);
 double pp_cf_tp_overlap_exposed_s(double comm_s, int t, double gemm_s, double sm_fraction,
 				  double *hidden_s);
 

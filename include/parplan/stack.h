@@ -47,6 +47,9 @@ typedef struct pp_stack {
 				     * or reduce-scatter with sequence parallelism) runs while its
 				     * weight gradient is computed (Megatron-LM
 				     * LinearWithGradAccumulationAndAsyncCommunication) */
+	int moe_a2a_overlap;        /* the expert all-to-all of one micro-batch runs behind the
+				     * paired forward/backward of another (Megatron-Core
+				     * --overlap-moe-expert-parallel-comm, "combined 1F1B") */
 	double gemm_efficiency;     /* fraction of the device's max achievable matmul rate */
 	double optimizer_hbm_eff;   /* fraction of HBM bandwidth the optimizer step reaches */
 	double grad_reduce_bytes;   /* bytes per gradient element in the data-parallel reduction */

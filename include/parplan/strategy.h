@@ -109,12 +109,21 @@ typedef struct pp_global {
 	int moe_max_nodes;           /* node-limited routing: a token reaches at most this many nodes
 				      * (DeepSeek-V3's M = 4); 0: no limit */
 	int moe_imbalance;           /* busiest expert-parallel rank's routed tokens, percent of the
-				      * balanced share (100: balanced) */
+				      * balanced share (100: balanced, the default: an assumption, no
+				      * published per-step per-rank measurement; docs/accuracy.md) */
+	int moe_capacity;            /* expert capacity, percent of the balanced share s*k/E per
+				      * expert (Megatron --moe-expert-capacity-factor x 100); 0:
+				      * dropless */
+	int moe_pad_capacity;        /* pad every expert's input to its capacity (Megatron
+				      * --moe-pad-expert-input-to-capacity) */
+	int overlap_moe_a2a;         /* hide the expert all-to-all of one micro-batch behind the
+				      * paired forward/backward of another (Megatron
+				      * --overlap-moe-expert-parallel-comm; DualPipe's F&B chunks) */
 } pp_global;
 
 #define PP_GLOBAL_INIT                                                                              \
 	{1, 1, 1, 1, 1, 1, PP_SCHED_1F1B, PP_RECOMPUTE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PP_CP_P2P, \
-	 PP_PREC_BF16, 0, 1, 1, 0, 100}
+	 PP_PREC_BF16, 0, 1, 1, 0, 100, 0, 0, 0}
 
 /** The ZeRO stage @gl runs: 3 with FSDP, else the larger of zero and the distributed optimizer's 1. */
 int pp_global_zero_stage(const pp_global *gl);

@@ -52,6 +52,8 @@ cJSON *cli_cost_json(const pp_cost *c)
 		cJSON_AddNumberToObject(t, "param_gather_exposed_s", c->dp_gather_s);
 	if (c->overlaps & PP_OVERLAP_P2P)
 		cJSON_AddNumberToObject(t, "p2p_exposed_s", c->pp_comm_s);
+	if (c->overlaps & PP_OVERLAP_MOE_A2A)
+		cJSON_AddNumberToObject(t, "moe_a2a_exposed_s", c->ep_a2a_s);
 	cJSON_AddItemToObject(o, "overlaps", t);
 	if (c->stack)
 		cJSON_AddStringToObject(o, "stack", c->stack);
@@ -66,8 +68,12 @@ cJSON *cli_cost_json(const pp_cost *c)
 		cJSON_AddNumberToObject(o, "cp_comm_s", c->cp_comm_s);
 		cJSON_AddNumberToObject(o, "cp_hidden_s", c->cp_hidden_s);
 	}
-	if (c->ep_a2a_s > 0) /* of time.tp_comm_s: the expert-parallel all-to-all */
+	if (c->ep_a2a_s + c->ep_a2a_hidden_s > 0) {
+		/* of time.tp_comm_s: the expert-parallel all-to-all exposed; of hidden.tp_comm_s:
+		 * what the paired forward/backward hides (--overlap-moe-a2a) */
 		cJSON_AddNumberToObject(o, "ep_a2a_s", c->ep_a2a_s);
+		cJSON_AddNumberToObject(o, "ep_a2a_hidden_s", c->ep_a2a_hidden_s);
+	}
 	cJSON_AddNumberToObject(m, "weights_gib", c->weights_gib);
 	cJSON_AddNumberToObject(m, "grads_gib", c->grads_gib);
 	cJSON_AddNumberToObject(m, "optimizer_gib", c->optimizer_gib);
@@ -130,19 +136,21 @@ void cli_cost_print(FILE *f, const pp_global *gl, const pp_cost *c)
 		fprintf(f, "\n");
 	}
 	if (c->stack)
-		fprintf(f, "stack: %s%s%s%s%s\n", c->stack,
+		fprintf(f, "stack: %s%s%s%s%s%s\n", c->stack,
 			c->overlaps & PP_OVERLAP_TP_COMM ? ", TP comm overlapped" : "",
 			c->overlaps & PP_OVERLAP_GRAD_REDUCE ? ", grad reduce overlapped" : "",
 			c->overlaps & PP_OVERLAP_PARAM_GATHER ? ", param all-gather overlapped" : "",
-			c->overlaps & PP_OVERLAP_P2P ? ", pipeline p2p overlapped" : "");
+			c->overlaps & PP_OVERLAP_P2P ? ", pipeline p2p overlapped" : "",
+			c->overlaps & PP_OVERLAP_MOE_A2A ? ", expert all-to-all overlapped" : "");
 	fprintf(f, "\ntime per iteration\n");
 	row(f, "compute", c->compute_s, c->iteration_s);
 	row(f, "tensor-parallel comm", c->tp_comm_s, c->iteration_s);
 	if (c->cp_comm_s + c->cp_hidden_s > 0)
 		fprintf(f, "    of which context-parallel K/V %10.4f s (%.4f s hidden behind attention)\n",
 			c->cp_comm_s, c->cp_hidden_s);
-	if (c->ep_a2a_s > 0)
-		fprintf(f, "    of which expert all-to-all %10.4f s (MoE dispatch and combine)\n", c->ep_a2a_s);
+	if (c->ep_a2a_s + c->ep_a2a_hidden_s > 0)
+		fprintf(f, "    of which expert all-to-all %10.4f s (MoE dispatch and combine; %.4f s hidden "
+			"behind the paired forward/backward)\n", c->ep_a2a_s, c->ep_a2a_hidden_s);
 	row(f, "pipeline p2p", c->pp_comm_s, c->iteration_s);
 	row(f, "pipeline bubble", c->bubble_s, c->iteration_s);
 	row(f, "data-parallel comm", c->dp_comm_s, c->iteration_s);

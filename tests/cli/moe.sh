@@ -226,6 +226,34 @@ for k in ("params", "active_params", "mtp_params", "experts", "topk", "moe_layer
     assert a[k] == b[k], (sys.argv[3], k, a[k], b[k])
 PY
 done
+# capacity factor and the all-to-all overlap as plan settings (issue 18.3): the flags, the plan
+# file's keys, the exposed/hidden split of the all-to-all, the Megatron-LM flags, the refusals
+"$P" cost --model models/mixtral-8x7b.json --hw $H --t 1 --p 1 --d 64 --ep 8 --micro-batch 1 \
+	--global-batch 256 --distributed-optimizer --stack megatron-core --json >"$tmp/a0.json" || fail=1
+"$P" cost --model models/mixtral-8x7b.json --hw $H --t 1 --p 1 --d 64 --ep 8 --micro-batch 1 \
+	--global-batch 256 --distributed-optimizer --stack megatron-core --moe-capacity 125 \
+	--moe-pad-capacity --overlap-moe-a2a --json -o "$tmp/cap.plan.json" >"$tmp/a1.json" || fail=1
+python3 - "$tmp/a0.json" "$tmp/a1.json" "$tmp/cap.plan.json" <<'PY' || fail=1
+import json, sys
+a, b, plan = (json.load(open(x)) for x in sys.argv[1:4])
+g = plan["global"]
+assert g["moe_capacity"] == 125 and g["moe_pad_capacity"] and g["overlap_moe_a2a"], g
+assert a["ep_a2a_hidden_s"] == 0 and b["ep_a2a_hidden_s"] > 0, (a, b)
+# padded to 1.25 the all-to-all moves 1.25x the rows (the per-exchange latency apart: 4
+# micro-batches x 32 layers x 4 exchanges x 3 us, dgx-h800.json); what the pairs hide is apart
+lat = 4 * 32 * 4 * 3e-6
+assert abs(b["ep_a2a_s"] + b["ep_a2a_hidden_s"] - lat - 1.25 * (a["ep_a2a_s"] - lat)) < 1e-9, (a, b)
+assert b["overlaps"]["moe_a2a_exposed_s"] == b["ep_a2a_s"], b
+PY
+"$P" emit --plan "$tmp/cap.plan.json" --format megatron -o "$tmp/cap.sh" || fail=1
+for flag in "--moe-expert-capacity-factor 1.25" --moe-pad-expert-input-to-capacity --overlap-moe-expert-parallel-comm; do
+	grep -q -- "$flag" "$tmp/cap.sh" || { echo "FAIL: megatron script lacks $flag"; fail=1; }
+done
+for bad in "--moe-pad-capacity" "--overlap-moe-a2a --recompute full" "--moe-capacity -1"; do
+	"$P" cost --model models/mixtral-8x7b.json --hw $H --t 1 --p 1 --d 64 --ep 8 $bad --micro-batch 1 \
+		--global-batch 256 2>"$tmp/err"; rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then echo "FAIL: cost $bad gave $rc: $(cat "$tmp/err")"; fail=1; fi
+done
 # what the generator does not model is refused by key
 sed 's/"decoder_sparse_step": 1/"decoder_sparse_step": 2/' "$tmp/hf/qwen3-30b-a3b.json" >"$tmp/hf/bad1.json"
 sed 's/"mlp_only_layers": \[\]/"mlp_only_layers": [0]/' "$tmp/hf/qwen3-30b-a3b.json" >"$tmp/hf/bad2.json"
