@@ -1,6 +1,8 @@
 /* comm.c - alpha-beta collective times, flat and hierarchical (see comm.h). */
 #include "parplan/comm.h"
 
+#include "hw_int.h"
+
 double pp_ring_allreduce_s(int n, double bytes, double bw, double alpha)
 {
 	if (n <= 1)
@@ -60,20 +62,35 @@ static double flat(pp_coll c, int n, double bytes, double bw, double alpha)
 	return 0;
 }
 
+void pp_links_of(const pp_hw *hw, pp_links *l)
+{
+	l->bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9;
+	l->ai = hw->intra.latency_us * 1e-6;
+	l->bn = hw->network.bw_gbs * hw->network.efficiency * 1e9;
+	l->an = hw->network.latency_us * 1e-6;
+	l->block = pp_hw_domain_block(hw);
+}
+
 double pp_coll_s(const pp_hw *hw, pp_coll c, int n, int stride, double bytes)
 {
-	double bi = hw->intra.bw_gbs * hw->intra.efficiency * 1e9, ai = hw->intra.latency_us * 1e-6;
-	double bn = hw->network.bw_gbs * hw->network.efficiency * 1e9, an = hw->network.latency_us * 1e-6;
+	pp_links l;
+	pp_links_of(hw, &l);
+	return pp_coll_links_s(&l, c, n, stride, bytes);
+}
+
+double pp_coll_links_s(const pp_links *l, pp_coll c, int n, int stride, double bytes)
+{
+	double bi = l->bi, ai = l->ai, bn = l->bn, an = l->an;
 	int k;
 
 	if (c == PP_COLL_P2P) {
 		/* a neighbour @stride ranks away is in another domain once stride reaches it */
-		return stride < pp_hw_domain_block(hw) ? pp_p2p_s(bytes, bi, ai) : pp_p2p_s(bytes, bn, an);
+		return stride < l->block ? pp_p2p_s(bytes, bi, ai) : pp_p2p_s(bytes, bn, an);
 	}
 	if (n <= 1 || bytes <= 0)
 		return 0;
 	/* the intra link joins the scale-up domain (the node, or a whole NVL72 rack) */
-	k = pp_group_per_node(n, stride, pp_hw_domain_block(hw));
+	k = pp_group_per_node(n, stride, l->block);
 	if (k >= n)
 		return flat(c, n, bytes, bi, ai);
 	if (k <= 1 || n % k)

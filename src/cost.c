@@ -22,6 +22,7 @@
 #include "cost_int.h"
 #include "hw_int.h"
 #include "parplan/comm.h"
+#include "parplan/settings.h"
 #include "parplan/stack.h"
 
 /* fmax without the libm call (no NaNs reach here) */
@@ -89,6 +90,7 @@ typedef struct opset {
 struct pp_costctx {
 	const pp_graph *g;
 	const pp_hw *hw;
+	pp_links links;         /* hw's links as the collectives read them, taken once */
 	double peak, vec_peak, mem_bw, eb, capacity, mem_override;
 	int *rep;               /* op -> representative op (same position in its class's first layer) */
 	opset *cls;             /* per class: the representative layer's ops and internal edges */
@@ -406,6 +408,9 @@ double pp_cf_cp_allgather_ws_bytes(double kv, int cp)
 
 /* ---- context ----------------------------------------------------------------------------- */
 
+/* pp_coll_s on the context's hardware */
+#define COLL(c, k, n, stride, bytes) pp_coll_links_s(&(c)->links, (k), (n), (stride), (bytes))
+
 static void opset_release(opset *s)
 {
 	free(s->ops);
@@ -566,6 +571,7 @@ int pp_costctx_new(pp_costctx **out, const pp_graph *g, const pp_hw *hw, pp_erro
 		goto oom;
 	c->g = g;
 	c->hw = hw;
+	pp_links_of(hw, &c->links);
 	c->peak = hw->peak_tflops[g->dtype] * 1e12;
 	if (c->peak <= 0)
 		c->peak = hw->peak_tflops[PP_DTYPE_BF16] > 0 ? hw->peak_tflops[PP_DTYPE_BF16] * 1e12
@@ -766,7 +772,7 @@ static inline double reshard_s(const pp_costctx *c, int t, pp_layout from, pp_la
 	if (moved)
 		*moved += (k == PP_COLL_ALLREDUCE ? 2.0 : 1.0) * (t - 1) / t * bytes /
 			  (k == PP_COLL_ALLTOALL ? t : 1);
-	return pp_coll_s(c->hw, k, t, 1, bytes);
+	return COLL(c, k, t, 1, bytes);
 }
 
 /* ---- ops ---------------------------------------------------------------------------------- */
@@ -1195,7 +1201,7 @@ static inline int op_cost(const pp_costctx *c, const pp_global *gl, int o, pp_cf
 			/* vocab-parallel cross-entropy: all-reduces of the max, the sum of exponentials
 			 * and the target logit, b*s fp32 each (Megatron-LM cross_entropy.py) */
 			double n = b * (double)c->g->seq * 4.0;
-			r->comm_f_s = 3.0 * pp_coll_s(hw, PP_COLL_ALLREDUCE, t, 1, n);
+			r->comm_f_s = 3.0 * COLL(c, PP_COLL_ALLREDUCE, t, 1, n);
 		}
 		break;
 	}
@@ -1259,6 +1265,8 @@ typedef struct settot {
 	double saved, core_saved, params, params_td, tp_moved;
 	double params_e;        /* routed experts' parameters (expert-dp reduced) */
 	double a2a_s;           /* expert-parallel all-to-all, forward + backward */
+	double a2a_rc_s;        /* the same under full recomputation (the layers' forward again):
+				 * both kept so that the totals do not read the recompute setting */
 	double a2a_f_s;         /* of which one forward pass (the backward moves as much) */
 	pp_layout out;          /* layout of the set's last op's output */
 	int last_split;
@@ -1272,6 +1280,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	int n_attn = 0;
 	double tp_f = 0, tp_b = 0, gemm = 0, attn = 0, saved = 0, core = 0;
 	double params = 0, params_td = 0, moved = 0, async = 0, params_e = 0, a2a = 0, a2a_f = 0;
+	double a2a_rc = 0;
 	int i, t = gl->t;
 
 	for (i = 0; i < s->n_ops; i++) {
@@ -1305,7 +1314,8 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 		else
 			params += oc.params;
 		/* forward and backward, and the forward again under full recomputation */
-		a2a += (gl->recompute == PP_RECOMPUTE_FULL && c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
+		a2a += 2.0 * oc.a2a_s;
+		a2a_rc += (c->g->ops[o].layer >= 0 ? 3.0 : 2.0) * oc.a2a_s;
 		a2a_f += oc.a2a_s;
 	}
 	for (i = 0; i < s->n_edges && t > 1; i++) {
@@ -1348,6 +1358,7 @@ static int set_cost(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg
 	r->params_td = params_td;
 	r->params_e = params_e;
 	r->a2a_s = a2a;
+	r->a2a_rc_s = a2a_rc;
 	r->a2a_f_s = a2a_f;
 	r->tp_moved = moved;
 	r->out = PP_LAYOUT_R;
@@ -1391,6 +1402,18 @@ static int add_op_once(int *ops, int n, int o)
 			return n;
 	ops[n] = o;
 	return n + 1;
+}
+
+unsigned pp_cost__set_types(const pp_costctx *c, int set)
+{
+	const opset *s = set_of(c, set);
+	unsigned m = 0;
+	int i;
+	for (i = 0; i < s->n_ops; i++)
+		m |= PP_OPMASK(c->g->ops[s->ops[i]].type);
+	for (i = 0; i < s->n_edges; i++)
+		m |= PP_OPMASK(c->g->ops[s->edges[i].prod].type) | PP_OPMASK(c->g->ops[s->edges[i].cons].type);
+	return m;
 }
 
 int pp_cost__set_ops(const pp_costctx *c, int set, int *ops)
@@ -1516,11 +1539,11 @@ static double dp_coll_s(const pp_costctx *c, pp_coll k, int n, int stride, int n
 	int ns;
 	double s;
 	if (nr <= 1 || n % nr)
-		return pp_coll_s(c->hw, k, n, stride, bytes);
+		return COLL(c, k, n, stride, bytes);
 	ns = n / nr;
-	s = pp_coll_s(c->hw, k, ns, stride, bytes);
+	s = COLL(c, k, ns, stride, bytes);
 	if (k == PP_COLL_REDUCESCATTER)
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, nr, stride * ns, bytes / ns);
+		s += COLL(c, PP_COLL_ALLREDUCE, nr, stride * ns, bytes / ns);
 	return s;
 }
 
@@ -1547,8 +1570,8 @@ static double grad_sync_split_s(const pp_costctx *c, const pp_global *gl, double
 		s += dp_coll_s(c, PP_COLL_REDUCESCATTER, t * d, 1, nr, params_td * gb) + ag_td;
 		ag = ag_d + ag_td;
 	} else {
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, d, t, params_d * gb);
-		s += pp_coll_s(c->hw, PP_COLL_ALLREDUCE, t * d, 1, params_td * gb);
+		s += COLL(c, PP_COLL_ALLREDUCE, d, t, params_d * gb);
+		s += COLL(c, PP_COLL_ALLREDUCE, t * d, 1, params_td * gb);
 	}
 	if (ag_s)
 		*ag_s = ag;
@@ -1572,10 +1595,10 @@ static double moe_expert_sync_s(const pp_costctx *c, const pp_global *gl, double
 	if (params_e <= 0 || n <= 1)
 		return 0;
 	if (pp_global_zero_stage(gl) > 0) {
-		*ag_s = pp_coll_s(c->hw, PP_COLL_ALLGATHER, n, stride, params_e * WEIGHT_BYTES);
-		return pp_coll_s(c->hw, PP_COLL_REDUCESCATTER, n, stride, params_e * gb) + *ag_s;
+		*ag_s = COLL(c, PP_COLL_ALLGATHER, n, stride, params_e * WEIGHT_BYTES);
+		return COLL(c, PP_COLL_REDUCESCATTER, n, stride, params_e * gb) + *ag_s;
 	}
-	return pp_coll_s(c->hw, PP_COLL_ALLREDUCE, n, stride, params_e * gb);
+	return COLL(c, PP_COLL_ALLREDUCE, n, stride, params_e * gb);
 }
 
 static double grad_sync_s(const pp_costctx *c, const pp_global *gl, double params_d, double params_td)
@@ -1655,6 +1678,65 @@ int pp_cost_check_precision(const pp_costctx *c, const pp_global *gl, pp_error *
 	return 0;
 }
 
+/*
+ * The totals of every set of @gl under @cfg (NULL: Megatron's configs) into @cls, @pre, @post and
+ * @ext, through @memo (NULL: none): under Megatron's configs one lookup of the whole plan's sets.
+ * Returns 0, PP_EINVALID when a config does not suit its op, or PP_ENOMEM.
+ */
+static int plan_sets(const pp_costctx *c, pp_cost_memo *memo, const pp_global *gl, const uint8_t *cfg,
+		     settot *cls, settot *pre, settot *post, settot *ext)
+{
+	const pp_graph *g = c->g;
+	uint8_t stack_cfg[8192], *mcfg = NULL;
+	unsigned char *all = NULL; /* the memo's entry of this plan under Megatron's configs */
+	int all_hit = 0, rc = 0, k;
+	size_t z = sizeof(settot);
+	if (memo)
+		pp_cost__memo_begin(memo, gl);
+	if (memo && !cfg) {
+		/* Megatron's configs follow from the settings: the whole plan's sets at once */
+		all = pp_cost__memo_lookup(memo, pp_cost__n_sets(c), NULL, &all_hit);
+		if (all_hit) {
+			memcpy(cls, all, z * (size_t)g->n_classes);
+			memcpy(pre, all + z * (size_t)g->n_classes, z);
+			memcpy(post, all + z * (size_t)(g->n_classes + 1), z);
+			memcpy(ext, all + z * (size_t)(g->n_classes + 2), z * (size_t)c->n_ext);
+			memcpy(&rc, all + z * (size_t)pp_cost__n_sets(c), sizeof(rc));
+			return rc < 0 ? PP_EINVALID : 0;
+		}
+	}
+	if (!cfg) {
+		/* Megatron's configs, only for the ops the evaluation reads */
+		uint8_t *w = stack_cfg;
+		if (g->n_ops > (int)sizeof(stack_cfg) && !(w = mcfg = malloc((size_t)g->n_ops)))
+			return PP_ENOMEM;
+		for (k = 0; k < c->n_scored; k++)
+			w[c->scored[k]] = (uint8_t)pp_strategy_megatron_op(g, gl, c->scored[k]);
+		cfg = w;
+	}
+	for (k = 0; k < g->n_classes; k++)
+		if (set_cost_m(c, memo, gl, cfg, k, &cls[k]) < 0)
+			goto invalid;
+	if (set_cost_m(c, memo, gl, cfg, g->n_classes, pre) < 0 ||
+	    set_cost_m(c, memo, gl, cfg, g->n_classes + 1, post) < 0)
+		goto invalid;
+	for (k = 0; k < c->n_ext; k++)
+		set_cost_m(c, memo, gl, cfg, g->n_classes + 2 + k, &ext[k]);
+	if (all) {
+		memcpy(all, cls, z * (size_t)g->n_classes);
+		memcpy(all + z * (size_t)g->n_classes, pre, z);
+		memcpy(all + z * (size_t)(g->n_classes + 1), post, z);
+		memcpy(all + z * (size_t)(g->n_classes + 2), ext, z * (size_t)c->n_ext);
+		memcpy(all + z * (size_t)pp_cost__n_sets(c), &rc, sizeof(rc));
+		pp_cost__memo_store(memo, pp_cost__n_sets(c));
+	}
+	free(mcfg);
+	return 0;
+invalid:
+	free(mcfg);
+	return PP_EINVALID;
+}
+
 int pp_cost_eval(const pp_costctx *c, const pp_global *gl, const uint8_t *cfg, pp_cost *out)
 {
 	return pp_cost_eval_memo(c, NULL, gl, cfg, out);
@@ -1665,11 +1747,8 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 {
 	const pp_graph *g = c->g;
 	const pp_hw *hw = c->hw;
-	uint8_t stack_cfg[8192], *mcfg = NULL;
 	const uint8_t *cfg = cfg_in;
 	settot cls[MAX_CLASSES], ext[MAX_EXT], pre, post;
-	unsigned char *all = NULL; /* the memo's entry of this plan under Megatron's configs */
-	int all_hit = 0;
 	double ext_f[MAX_EXT], ext_b[MAX_EXT];
 	int stage_layers[MAX_STAGES];
 	int p = gl->p, t = gl->t, d = gl->d, L = g->n_layers, m = pp_global_microbatches(gl);
@@ -1691,6 +1770,7 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 	double last_params = -1, last_params_td = -1, sync = 0;
 	int cnt[MAX_CLASSES + MAX_EXT];
 	double Tmax_cp = 0, Tmax_cph = 0;
+	double T_prev = 0, Z_prev = 0, flight_prev = 0; /* of the last stage scored in full */
 	struct {
 		double F, B, tpF, tpB, act, params, params_td, W, tpH, cpX, cpH, unit, params_e, a2a;
 		double lin;             /* linear-GEMM parameters (their fp8 copies) */
@@ -1710,50 +1790,14 @@ int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *memo, const pp_global *
 		return PP_EINVALID;
 	if (pp_cost_check_precision(c, gl, NULL) < 0)
 		return PP_EINVALID;
-	if (memo)
-		pp_cost__memo_begin(memo, gl);
-	if (memo && !cfg) {
-		/* Megatron's configs follow from the settings: the whole plan's sets at once */
-		all = pp_cost__memo_lookup(memo, pp_cost__n_sets(c), NULL, &all_hit);
-		if (all_hit) {
-			size_t z = sizeof(settot);
-			memcpy(cls, all, z * (size_t)g->n_classes);
-			memcpy(&pre, all + z * (size_t)g->n_classes, z);
-			memcpy(&post, all + z * (size_t)(g->n_classes + 1), z);
-			memcpy(ext, all + z * (size_t)(g->n_classes + 2), z * (size_t)c->n_ext);
-			memcpy(&rc, all + z * (size_t)pp_cost__n_sets(c), sizeof(rc));
-			if (rc < 0)
-				goto invalid;
-			goto have_sets;
-		}
+	if ((rc = plan_sets(c, memo, gl, cfg, cls, &pre, &post, ext)) < 0)
+		goto done;
+	if (gl->recompute == PP_RECOMPUTE_FULL) {
+		for (k = 0; k < g->n_classes; k++)
+			cls[k].a2a_s = cls[k].a2a_rc_s;
+		pre.a2a_s = pre.a2a_rc_s;
+		post.a2a_s = post.a2a_rc_s;
 	}
-	if (!cfg) {
-		/* Megatron's configs, only for the ops the evaluation reads */
-		uint8_t *w = stack_cfg;
-		if (g->n_ops > (int)sizeof(stack_cfg) && !(w = mcfg = malloc((size_t)g->n_ops)))
-			return PP_ENOMEM;
-		for (k = 0; k < c->n_scored; k++)
-			w[c->scored[k]] = (uint8_t)pp_strategy_megatron_op(g, gl, c->scored[k]);
-		cfg = w;
-	}
-	for (k = 0; k < g->n_classes; k++)
-		if (set_cost_m(c, memo, gl, cfg, k, &cls[k]) < 0)
-			goto invalid;
-	if (set_cost_m(c, memo, gl, cfg, g->n_classes, &pre) < 0 ||
-	    set_cost_m(c, memo, gl, cfg, g->n_classes + 1, &post) < 0)
-		goto invalid;
-	for (k = 0; k < c->n_ext; k++)
-		set_cost_m(c, memo, gl, cfg, g->n_classes + 2 + k, &ext[k]);
-	if (all) {
-		size_t z = sizeof(settot);
-		memcpy(all, cls, z * (size_t)g->n_classes);
-		memcpy(all + z * (size_t)g->n_classes, &pre, z);
-		memcpy(all + z * (size_t)(g->n_classes + 1), &post, z);
-		memcpy(all + z * (size_t)(g->n_classes + 2), ext, z * (size_t)c->n_ext);
-		memcpy(all + z * (size_t)pp_cost__n_sets(c), &rc, sizeof(rc));
-		pp_cost__memo_store(memo, pp_cost__n_sets(c));
-	}
-have_sets:
 	for (k = 0; k < c->n_ext; k++) {
 		ext_f[k] = ext[k].tp_f_s;
 		ext_b[k] = ext[k].tp_b_s;
@@ -1795,8 +1839,8 @@ have_sets:
 			/* a ring: a step is as slow as its slowest hop, the network once the ring
 			 * leaves the node; backward sends K/V and their gradients */
 			int stride = (long long)t * cp > nd ? (int)nd : t;
-			cf = (cp - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, kv);
-			cb = (cp - 1) * pp_coll_s(hw, PP_COLL_P2P, 2, stride, 2 * kv);
+			cf = (cp - 1) * COLL(c, PP_COLL_P2P, 2, stride, kv);
+			cb = (cp - 1) * COLL(c, PP_COLL_P2P, 2, stride, 2 * kv);
 			if (k == 0)
 				cp_moved = (cp - 1) * 3.0 * kv;
 			break;
@@ -1804,8 +1848,8 @@ have_sets:
 		case PP_CP_ALLGATHER:
 			/* all-gather K/V before attention; backward gathers them again and
 			 * reduce-scatters their gradients */
-			cf = pp_coll_s(hw, PP_COLL_ALLGATHER, cp, t, kv * cp);
-			cb = cf + pp_coll_s(hw, PP_COLL_REDUCESCATTER, cp, t, kv * cp);
+			cf = COLL(c, PP_COLL_ALLGATHER, cp, t, kv * cp);
+			cb = cf + COLL(c, PP_COLL_REDUCESCATTER, cp, t, kv * cp);
 			if (k == 0)
 				cp_moved = 3.0 * (cp - 1) * kv;
 			break;
@@ -1833,7 +1877,7 @@ have_sets:
 			 * back after it, the same in backward (Jacobs et al. 2023, sec. 3.1) */
 			double qo = 2.0 * cls[k].n_attn * gl->micro_batch * ((double)g->seq / cp) *
 				    ((double)g->hidden / t) * c->eb;
-			cf = pp_coll_s(hw, PP_COLL_ALLTOALL, cp, t, (kv + qo) * cp);
+			cf = COLL(c, PP_COLL_ALLTOALL, cp, t, (kv + qo) * cp);
 			cb = cf;
 			if (k == 0)
 				cp_moved = 2.0 * (cp - 1) / cp * (kv + qo);
@@ -1891,11 +1935,11 @@ have_sets:
 	 * optimisation, Narayanan et al. 2021 sec. 4.1) */
 	boundary_bytes = c->layer_in_elems[0] * b * c->eb / (t > 1 ? t : 1);
 	if (p > 1) {
-		p2p = pp_coll_s(hw, PP_COLL_P2P, 2, td, boundary_bytes);
+		p2p = COLL(c, PP_COLL_P2P, 2, td, boundary_bytes);
 		/* without sequence parallelism the receiver all-gathers the t slices it was sent
 		 * (Narayanan et al. 2021, sec. 4.1, Fig. 9); with it the layer wants them split */
 		if (!c->st.legacy && t > 1 && !gl->sequence_parallel)
-			p2p += pp_coll_s(hw, PP_COLL_ALLGATHER, t, 1, boundary_bytes * t);
+			p2p += COLL(c, PP_COLL_ALLGATHER, t, 1, boundary_bytes * t);
 		/* a stage sends forward and receives backward once per chunk and micro-batch;
 		 * a stack that overlaps the sends with compute (Megatron-Core: the p2p of the next
 		 * micro-batch is posted before the current one computes) leaves only the latency */
@@ -1930,6 +1974,16 @@ have_sets:
 			int n = c->ext_prefix[k * (L + 1) + last] - c->ext_prefix[k * (L + 1) + first];
 			same &= n == cnt[MAX_CLASSES + k];
 			cnt[MAX_CLASSES + k] = n;
+		}
+		if (same && mid.act >= 0 && flight <= flight_prev) {
+			/* a middle stage made of the same layers as the last one scored, holding no more
+			 * micro-batches: the same time, parameters and gradient reduction and no more
+			 * memory (only the activations' share grows with the micro-batches in flight), so
+			 * no maximum moves; only the sums over stages take it, in the same order */
+			Tsum += T_prev;
+			Zsum += Z_prev;
+			first = last;
+			continue;
 		}
 		if (!same) {
 			/* middle stages made of the same layers as the one before are not re-added */
@@ -2017,6 +2071,9 @@ have_sets:
 			Z = MAXD(zf + zb - W, MAXD(zf, zb));
 			Zsum += Z;
 		}
+		T_prev = T;
+		Z_prev = Z;
+		flight_prev = flight;
 		if (gl->schedule == PP_SCHED_DUALPIPE) {
 			/* rank s holds stages s and p-1-s (DeepSeek-V3 report sec. 3.2.1: 2x parameters) */
 			params *= 2;
@@ -2176,7 +2233,7 @@ have_sets:
 				       (c->st.zero_grad_pass ? ZERO_GRAD_BYTES : 0)) /
 			      (c->mem_bw * (c->st.legacy ? 1.0 : c->st.optimizer_hbm_eff));
 			if (!c->st.legacy && p > 1 && g->tied_embeddings)
-				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, td * (p - 1),
+				emb = COLL(c, PP_COLL_ALLREDUCE, 2, td * (p - 1),
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
 		} else if (c->st.legacy) {
@@ -2214,7 +2271,7 @@ have_sets:
 			/* tied embeddings with p > 1: the first and last stage all-reduce the word
 			 * embedding gradient (Megatron-LM _allreduce_word_embedding_grads), fp32 */
 			if (p > 1 && g->tied_embeddings && last_rank)
-				emb = pp_coll_s(hw, PP_COLL_ALLREDUCE, 2, td * (p - 1),
+				emb = COLL(c, PP_COLL_ALLREDUCE, 2, td * (p - 1),
 						(double)g->vocab * g->hidden / t * GRAD_BYTES);
 			dp += emb;
 		}
@@ -2282,10 +2339,73 @@ have_sets:
 	out->capacity_gib = capacity / 1073741824.0;
 	out->headroom_gib = headroom / 1073741824.0;
 	out->feasible = peak <= capacity;
-	goto done;
-invalid:
-	rc = PP_EINVALID;
 done:
-	free(mcfg);
 	return rc;
+}
+
+/*
+ * Lower bound of pp_cost_time_bound at one sequence-parallel setting: the compute of every stage
+ * (its layers' forward and backward without recomputation, the embedding's on the first stage,
+ * the head's on the last) summed as pp_cost_eval_memo sums it, then the pipeline's
+ * m * slowest + (sum - slowest) / v for GPipe, 1F1B and interleaving, m * slowest for the others.
+ */
+static double compute_bound(const pp_costctx *c, pp_cost_memo *memo, const pp_global *gl)
+{
+	const pp_graph *g = c->g;
+	settot cls[MAX_CLASSES], ext[MAX_EXT], pre, post;
+	int stage_layers[MAX_STAGES];
+	int p = gl->p, L = g->n_layers, m = pp_global_microbatches(gl), s, k, first = 0;
+	int last_rank = gl->schedule == PP_SCHED_ZB_V || gl->schedule == PP_SCHED_DUALPIPEV ? 0 : p - 1;
+	double Cmax = 0, Csum = 0;
+	if (g->n_classes > MAX_CLASSES || c->n_ext > MAX_EXT || p > MAX_STAGES || m < 1 ||
+	    gl->virtual_stages < 1 || plan_sets(c, memo, gl, NULL, cls, &pre, &post, ext) < 0)
+		return 0;
+	pp_global_stage_layers(g, gl, stage_layers);
+	for (s = 0; s < p; s++) {
+		int last = first + stage_layers[s];
+		double F = 0, B = 0;
+		for (k = 0; k < g->n_classes; k++) {
+			int n = c->cls_prefix[k * (L + 1) + last] - c->cls_prefix[k * (L + 1) + first];
+			F += n * cls[k].f_s;
+			B += n * cls[k].b_s;
+		}
+		if (s == 0) {
+			F += pre.f_s;
+			B += pre.b_s;
+		}
+		if (s == last_rank) {
+			F += post.f_s;
+			B += post.b_s;
+		}
+		Cmax = MAXD(Cmax, F + B);
+		Csum += F + B;
+		first = last;
+	}
+	if (gl->schedule <= PP_SCHED_INTERLEAVED)
+		return m * Cmax + (Csum - Cmax) / gl->virtual_stages;
+	return m * Cmax;
+}
+
+double pp_cost_time_bound(const pp_costctx *c, pp_cost_memo *memo, const pp_global *gl)
+{
+	pp_global x = *gl;
+	double lb = INFINITY, b;
+	int sp;
+	/* the stage times of pp_cost_eval_memo are F + B + their collectives (never negative) and
+	 * recomputation only adds to B; the pipeline, gradient reduction and optimizer step add
+	 * non-negative terms to m * the slowest (and, for GPipe / 1F1B / interleaving, the rest of
+	 * the stages over v).  The configs, so F and B, change with sequence parallelism only */
+	/* the expert all-to-all overlap takes hidden all-to-all off the pipeline, which may then
+	 * be less than m * the slowest stage's compute: no bound where it may apply */
+	if (c->st.moe_a2a_overlap && c->g->experts)
+		return 0;
+	x.recompute = PP_RECOMPUTE_NONE;
+	for (sp = 0; sp <= (gl->t > 1); sp++) {
+		x.sequence_parallel = gl->t > 1 ? sp : gl->sequence_parallel;
+		b = compute_bound(c, memo, &x);
+		if (b < lb)
+			lb = b;
+	}
+	/* rounding: the evaluation sums the same terms in other orders (a few ulps) */
+	return lb * (1.0 - 1e-9);
 }

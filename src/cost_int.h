@@ -21,6 +21,9 @@ int pp_cost__n_sets(const pp_costctx *c);
  * into @ops (room for pp_cost__set_max_ops(c, set)); returns how many. */
 int pp_cost__set_ops(const pp_costctx *c, int set, int *ops);
 int pp_cost__set_max_ops(const pp_costctx *c, int set);
+/** The op types of those ops (a mask of PP_OPMASK): the settings rows that name one of them
+ * (pp_setting_op_types) are the set's key. */
+unsigned pp_cost__set_types(const pp_costctx *c, int set);
 /** Bytes of one set's totals (what the memo stores per entry). */
 size_t pp_cost__set_size(void);
 /** Bytes of every set's totals together: the memo's entry for a whole plan under Megatron's

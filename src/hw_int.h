@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "parplan/comm.h"
 #include "parplan/hw.h"
 
 /** Fill @logs (4 * hw->n_gemm doubles) with log m, log n, log k, log tflops of each point. */
@@ -41,5 +42,18 @@ double pp_gemm_memo_flops(pp_gemm_memo *memo, pp_dtype dtype, double m, double n
 
 /** Lookups so far that were computed (not remembered): for tests. */
 uint64_t pp_gemm_memo_computed(const pp_gemm_memo *memo);
+
+/*
+ * The links of @hw as pp_coll_s reads them (bytes/s and seconds per step, intra and network;
+ * the domain block), taken once: the cost model's collectives per plan then skip re-deriving
+ * them on each call (src/cost.c keeps one in its context).
+ */
+typedef struct pp_links {
+	double bi, ai, bn, an;
+	int block;
+} pp_links;
+void pp_links_of(const pp_hw *hw, pp_links *l);
+/** pp_coll_s on the links @l, bit for bit. */
+double pp_coll_links_s(const pp_links *l, pp_coll c, int n, int stride, double bytes);
 
 #endif

@@ -350,6 +350,10 @@ static int rule_overlap_moe_a2a(const pp_graph *g, const pp_global *gl, int gpus
 #define EXPECT PP_SETTING_EXPECTABLE
 #define DEG_MAX (1LL << 20) /* degrees in a plan file */
 
+/* the ops that read the expert-parallel settings (src/cost.c: moe_experts_cost, moe_a2a_s) */
+#define A2A_OPS (PP_OPMASK(PP_OP_DISPATCH) | PP_OPMASK(PP_OP_COMBINE))
+#define MOE_OPS (A2A_OPS | PP_OPMASK(PP_OP_EXPERTS))
+
 static const pp_setting table[PP_SETTING_COUNT] = {
 	INT_SETTING("t", "--t", t, 1, 1, 1 << 20, DEG_MAX, SEARCHED | CLI_REQ | REG_REQ | EXPECT,
 		    PP_COST_OPS | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, rule_mesh,
@@ -374,10 +378,10 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		     PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, NULL,
 		     "pipeline schedule"),
 	ENUM_SETTING("recompute", "--recompute", recompute, PP_RECOMPUTE_NONE, recompute_names, "mode",
-		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS | PP_COST_MEMORY, NULL,
+		     "none, selective, full", SEARCHED | EXPECT, PP_COST_OPS_OF(0) | PP_COST_MEMORY, NULL,
 		     "activation recomputation"),
 	BOOL_SETTING("sequence_parallel", "--sequence-parallel", sequence_parallel, SEARCHED | EXPECT,
-		     PP_COST_OPS | PP_COST_MEMORY, rule_sequence_parallel,
+		     PP_COST_OPS_OF(0) | PP_COST_MEMORY, rule_sequence_parallel,
 		     "shard norms and dropout along the sequence over t (Megatron's SP)"),
 	BOOL_SETTING("distributed_optimizer", "--distributed-optimizer", distributed_optimizer,
 		     SEARCHED | EXPECT, PP_COST_DP | PP_COST_MEMORY, NULL,
@@ -392,7 +396,7 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    PP_SETTING_MAX_LAYERS, SEARCHED | OPTIONAL,
 		    PP_COST_STAGES | PP_COST_PIPELINE | PP_COST_MEMORY, NULL,
 		    "layers on the last stage (0: an even split)"),
-	BOOL_SETTING("tp_comm_overlap", "--tp-comm-overlap", tp_comm_overlap, OPTIONAL, PP_COST_OPS,
+	BOOL_SETTING("tp_comm_overlap", "--tp-comm-overlap", tp_comm_overlap, OPTIONAL, PP_COST_OPS_OF(0),
 		     NULL, "overlap tensor-parallel communication with the GEMMs it feeds (needs "
 			   "sequence parallelism and a stack that has it)"),
 	BOOL_SETTING("overlap_param_gather", "--overlap-param-gather", overlap_param_gather, OPTIONAL,
@@ -411,16 +415,16 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		    PP_COST_OPS | PP_COST_PIPELINE | PP_COST_DP | PP_COST_MEMORY, rule_cp,
 		    "context-parallel degree: the sequence split over cp ranks"),
 	ENUM_SETTING("cp_comm_type", "--cp-comm-type", cp_comm_type, PP_CP_P2P, cp_comm_names,
-		     "cp comm type", "p2p, all_gather, a2a, a2a+p2p", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS,
+		     "cp comm type", "p2p, all_gather, a2a, a2a+p2p", SEARCHED | OPTIONAL | EXPECT, PP_COST_OPS_OF(0),
 		     rule_cp_comm, "how context-parallel ranks exchange K/V: p2p ring, all_gather, a2a "
 				   "(Ulysses) or a2a+p2p (a2a in groups of cp_a2a, a ring across)"),
 	INT_SETTING("cp_a2a", "--cp-a2a", cp_a2a, 0, 0, 1 << 20, DEG_MAX, OPTIONAL,
-		    PP_COST_OPS | PP_COST_MEMORY, rule_cp_a2a,
+		    PP_COST_OPS_OF(0) | PP_COST_MEMORY, rule_cp_a2a,
 		    "cp_comm_type a2a+p2p: the all-to-all degree (Megatron-LM "
 		    "--hierarchical-context-parallel-sizes cp_a2a cp/cp_a2a)"),
 	ENUM_SETTING("precision", "--precision", precision, PP_PREC_BF16, precision_names, "precision",
 		     "bf16, fp8, mxfp8", SEARCHED | OPTIONAL | EXPECT,
-		     PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, NULL,
+		     PP_COST_OPS_OF(PP_OPMASK(PP_OP_MATMUL) | PP_OPMASK(PP_OP_EXPERTS)) | PP_COST_DP | PP_COST_MEMORY, NULL,
 		     "linear-layer GEMM precision: bf16, fp8 (Transformer Engine hybrid e4m3/e5m2, "
 		     "delayed scaling) or mxfp8 (block-scaled, Blackwell/CDNA 4)"),
 	BOOL_SETTING("fp8_param_gather", "--fp8-param-gather", fp8_param_gather, OPTIONAL | EXPECT,
@@ -428,24 +432,24 @@ static const pp_setting table[PP_SETTING_COUNT] = {
 		     "keep the linear weights in fp8 and all-gather them in fp8 (needs fp8/mxfp8 and "
 		     "sharded parameters)"),
 	INT_SETTING("ep", "--ep", ep, 1, 1, 1 << 20, DEG_MAX, SEARCHED | OPTIONAL | EXPECT,
-		    PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, rule_expert_parallel,
+		    PP_COST_OPS_OF(MOE_OPS) | PP_COST_DP | PP_COST_MEMORY, rule_expert_parallel,
 		    "expert-parallel degree: the routed experts spread over ep ranks"),
 	INT_SETTING("etp", "--etp", etp, 1, 1, 1 << 20, DEG_MAX, SEARCHED | OPTIONAL | EXPECT,
-		    PP_COST_OPS | PP_COST_DP | PP_COST_MEMORY, NULL,
+		    PP_COST_OPS_OF(MOE_OPS) | PP_COST_DP | PP_COST_MEMORY, NULL,
 		    "expert tensor-parallel degree (1 or t): each expert's width split over etp ranks"),
 	INT_SETTING("moe_max_nodes", "--moe-max-nodes", moe_max_nodes, 0, 1, 1 << 20, 1 << 20, OPTIONAL,
-		    PP_COST_OPS, NULL,
+		    PP_COST_OPS_OF(A2A_OPS), NULL,
 		    "node-limited routing: a token's experts on at most this many nodes (0: no limit)"),
 	INT_SETTING("moe_imbalance", "--moe-imbalance", moe_imbalance, 100, 100, 10000, 10000, OPTIONAL,
-		    PP_COST_OPS, NULL,
+		    PP_COST_OPS_OF(PP_OPMASK(PP_OP_EXPERTS)), NULL,
 		    "routed tokens on the busiest expert-parallel rank, percent of the balanced share "
 		    "(default 100: an assumption, see docs/accuracy.md)"),
 	INT_SETTING("moe_capacity", "--moe-capacity", moe_capacity, 0, 0, 100000, 100000, OPTIONAL,
-		    PP_COST_OPS | PP_COST_MEMORY, rule_moe_capacity,
+		    PP_COST_OPS_OF(MOE_OPS) | PP_COST_MEMORY, rule_moe_capacity,
 		    "expert capacity, percent of the balanced tokens per expert (capacity factor x "
 		    "100; 0: dropless)"),
 	BOOL_SETTING("moe_pad_capacity", "--moe-pad-capacity", moe_pad_capacity, OPTIONAL,
-		     PP_COST_OPS | PP_COST_MEMORY, NULL,
+		     PP_COST_OPS_OF(MOE_OPS) | PP_COST_MEMORY, NULL,
 		     "pad every expert's input to its capacity (needs --moe-capacity)"),
 	BOOL_SETTING("overlap_moe_a2a", "--overlap-moe-a2a", overlap_moe_a2a, OPTIONAL,
 		     PP_COST_PIPELINE, rule_overlap_moe_a2a,
@@ -530,6 +534,19 @@ int pp_settings_cmp_searched(const pp_global *a, const pp_global *b)
 			return x < y ? -1 : 1;
 	}
 	return 0;
+}
+
+_Static_assert(PP_COST_OPS_SHIFT + PP_OP_TYPE_COUNT <= 32, "op-type bits of `invalidates`");
+_Static_assert(PP_COST_SCOPED < (1u << PP_COST_OPS_SHIFT), "PP_COST_* bits below the op types");
+
+unsigned pp_setting_op_types(const pp_setting *s)
+{
+	unsigned all = (1u << PP_OP_TYPE_COUNT) - 1;
+	if (!(s->invalidates & PP_COST_OPS))
+		return 0;
+	if (!(s->invalidates & PP_COST_SCOPED))
+		return all;
+	return (s->invalidates >> PP_COST_OPS_SHIFT) & all;
 }
 
 int pp_settings_differ_in(const pp_global *a, const pp_global *b, unsigned what)

@@ -3,6 +3,7 @@
  */
 #include "parplan/space.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,6 +300,7 @@ typedef struct walk {
 	const pp_costctx *c;
 	const pp_space_opts *o;
 	pp_space_visit_fn fn;
+	pp_space_bar_fn bar;    /* NULL: no time bound */
 	void *arg;
 	pp_space_stats st;
 	pp_cost_memo *memo;     /* per-set totals shared by the plans of the walk (cost_memo.c) */
@@ -382,6 +384,18 @@ static int variants_at(walk *w, pp_global gl, int *fits_any)
 			for (sp = n_sp - 1; sp >= 0; sp--) {
 				int lean = ct == 0 && ri == 0 && sp == n_sp - 1;
 				for (zi = 0; zi < n_z; zi++) {
+					if (k == n_z && w->bar && !w->o->no_prune) {
+						/* the leanest variants, scored first, decided what fits; the
+						 * others are no faster than the compute of the pipeline */
+						double bar = w->bar(w->arg);
+						if (bar < INFINITY && pp_cost_time_bound(w->c, w->memo, &gl) > bar) {
+							double rest = (double)n_ct * 3 * n_sp * n_z - k;
+							w->st.valid += rest;
+							w->st.pruned += rest;
+							w->st.pruned_time += rest;
+							return 0;
+						}
+					}
 					k++;
 					w->st.valid += 1;
 					/* HSDP holds more than ZeRO-3 over all d: tried where that fits */
@@ -511,6 +525,12 @@ static int count_variants(const walk *w, const pp_global *gl)
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
 		  pp_space_stats *st, pp_error *err)
 {
+	return pp_space_walk_bar(c, o, fn, NULL, arg, st, err);
+}
+
+int pp_space_walk_bar(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn,
+		      pp_space_bar_fn bar, void *arg, pp_space_stats *st, pp_error *err)
+{
 	const pp_graph *g = pp_costctx_graph(c);
 	const pp_hw *hw = pp_costctx_hw(c);
 	int (*layouts)[3] = NULL;
@@ -523,6 +543,7 @@ int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn
 	w.c = c;
 	w.o = o;
 	w.fn = fn;
+	w.bar = bar;
 	w.arg = arg;
 	if ((rc = pp_space_check_opts(c, o, err)) < 0 || (rc = pp_cost_memo_new(&w.memo, c, err)) < 0)
 		goto done;

@@ -587,6 +587,82 @@ START_TEST(test_gpt3_beats_published_plan)
 }
 END_TEST
 
+/* ---- the time bound (issue 16, point 3): pruned top K = unpruned top K ------------------- */
+
+typedef struct bound_walk {
+	const pp_costctx *c;
+	long n, above;
+} bound_walk;
+
+/* every plan that fits: the bound is not above its time */
+static int bound_visit(void *arg, const pp_global *gl, const pp_cost *cost)
+{
+	bound_walk *b = arg;
+	b->n++;
+	if (pp_cost_time_bound(b->c, NULL, gl) > cost->iteration_s)
+		b->above++;
+	return 0;
+}
+
+static void bound_same_top_k(const char *model, const char *hw, const char *stack, int gpus, int B, int k)
+{
+	fx f;
+	pp_search_opts o = PP_SEARCH_OPTS_INIT, o2;
+	pp_search_result a, b;
+	pp_error err = PP_ERROR_INIT;
+	pp_stack st;
+	pp_space_stats ws;
+	bound_walk bw = {NULL, 0, 0};
+	int i;
+	fx_open(&f, model, hw);
+	if (stack) {
+		ck_assert_msg(pp_stack_load(stack, &st, &err) == 0, "%s", err.msg);
+		pp_costctx_set_stack(f.c, &st);
+	}
+	o.space.gpus = gpus;
+	o.space.global_batch = B;
+	o.space.precision = PP_SPACE_PRECISION_AUTO;
+	o.top_k = k;
+	o2 = o;
+	o2.space.no_prune = 1; /* neither memory nor time bound */
+	ck_assert_msg(pp_search_exhaustive(f.c, &o, &a, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pp_search_exhaustive(f.c, &o2, &b, &err) == 0, "%s", err.msg);
+	/* the bound skipped plans, and the answer is the same, plan for plan, byte for byte */
+	ck_assert_msg(a.space.pruned_time > 0, "the time bound skipped nothing");
+	ck_assert(b.space.pruned_time == 0);
+	ck_assert(a.states < b.states);
+	ck_assert_int_eq(a.n, b.n);
+	ck_assert_int_eq(a.n, k);
+	for (i = 0; i < a.n; i++) {
+		ck_assert_msg(pp_space_cmp(&a.plans[i].global, 0, &b.plans[i].global, 0) == 0 &&
+				      memcmp(&a.plans[i].cost, &b.plans[i].cost, sizeof(pp_cost)) == 0,
+			      "plan %d differs: %.17g s pruned, %.17g s unpruned", i, a.plans[i].cost.iteration_s,
+			      b.plans[i].cost.iteration_s);
+	}
+	/* and the bound is below the time of every plan of the unpruned space that fits */
+	bw.c = f.c;
+	ck_assert_msg(pp_space_walk(f.c, &o2.space, bound_visit, &bw, &ws, &err) == 0, "%s", err.msg);
+	ck_assert(bw.n > 100);
+	ck_assert_msg(bw.above == 0, "%ld of %ld plans under their bound", bw.above, bw.n);
+	pp_search_result_release(&a);
+	pp_search_result_release(&b);
+	fx_close(&f);
+}
+
+START_TEST(test_time_bound_same_top_k_gpt3)
+{
+	/* GPT-3 175B on 1024 A100s, the legacy model */
+	bound_same_top_k(GPT3, A100, NULL, 1024, 1536, 10);
+}
+END_TEST
+
+START_TEST(test_time_bound_same_top_k_core)
+{
+	/* the same under Megatron-Core's stack: seven schedules, overlaps, ZeRO-2/3 */
+	bound_same_top_k(GPT3, A100, "../stacks/megatron-core.json", 1024, 1536, 25);
+}
+END_TEST
+
 /* ---- (d) reproducible MCMC, anytime stop --------------------------------------------------- */
 
 START_TEST(test_mcmc_same_seed_same_result)
@@ -1609,6 +1685,8 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_space_walk_valid_and_pruning_exact);
 	tcase_add_test(tc, test_space_rules);
+	tcase_add_test(tc, test_time_bound_same_top_k_gpt3);
+	tcase_add_test(tc, test_time_bound_same_top_k_core);
 	tcase_add_test(tc, test_toy_brute_force_ilp_mcmc_agree);
 	tcase_add_test(tc, test_ilp_megatron_pattern);
 	tcase_add_test(tc, test_accept_hook_every_method);

@@ -131,6 +131,14 @@ void pp_cost_memo_free(pp_cost_memo *m);
 /** pp_cost_eval through @m (NULL: no memo).  Same result, same return codes. */
 int pp_cost_eval_memo(const pp_costctx *c, pp_cost_memo *m, const pp_global *gl, const uint8_t *cfg,
 		      pp_cost *out);
+/**
+ * A lower bound on the iteration_s pp_cost_eval gives @gl under Megatron's configs, and any plan
+ * that differs from it only in the recompute mode, sequence parallelism, the data-parallel
+ * sharding (ZeRO stage, HSDP), the K/V exchange and the overlaps: the pipeline's compute alone.
+ * Through @m (NULL: none).  0 where @gl cannot be scored.  The exhaustive walk skips the variants
+ * of a plan whose bound is above its K-th best so far (pp_space_walk_bar).
+ */
+double pp_cost_time_bound(const pp_costctx *c, pp_cost_memo *m, const pp_global *gl);
 /** Set lookups answered from @m and computed, since it was made. */
 void pp_cost_memo_stats(const pp_cost_memo *m, double *hits, double *misses);
 

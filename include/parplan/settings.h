@@ -86,6 +86,18 @@ typedef enum pp_setting_type {
 #define PP_COST_PIPELINE (1u << 2)  /* micro-batch count, bubble, pipeline p2p */
 #define PP_COST_DP (1u << 3)        /* data-parallel gradient comm and the optimizer step */
 #define PP_COST_MEMORY (1u << 4)    /* per-stage weights, optimizer states and activations */
+/*
+ * Which ops' costs read a PP_COST_OPS setting (issue 13, point 1: each op set's totals are cached
+ * on exactly the settings it depends on).  A row with plain PP_COST_OPS is read by every op; one
+ * with PP_COST_OPS_OF(types) only by the ops of @types (a mask of PP_OPMASK(PP_OP_...)), and
+ * PP_COST_OPS_OF(0) by no op at all: it changes Megatron's per-op configs or the assembly of the
+ * per-class totals, not what an op costs under a given config.  The evaluation memo
+ * (src/cost_memo.c) keys an op set on the rows that name a type of its ops (pp_setting_op_types).
+ */
+#define PP_COST_SCOPED (1u << 5)    /* the op-type bits below name the ops that read it */
+#define PP_COST_OPS_SHIFT 8         /* op type ty is bit PP_COST_OPS_SHIFT + ty */
+#define PP_OPMASK(ty) (1u << (ty))
+#define PP_COST_OPS_OF(types) (PP_COST_OPS | PP_COST_SCOPED | ((unsigned)(types) << PP_COST_OPS_SHIFT))
 
 /** A plan-file limit that is not a number: the model's layer count. */
 #define PP_SETTING_MAX_LAYERS (-1LL)
@@ -138,6 +150,10 @@ void pp_setting_choices(const pp_setting *s, char *buf, size_t n);
  * Compare the settings the search varies (PP_SETTING_SEARCHED), in table order: <0, 0, >0.
  */
 int pp_settings_cmp_searched(const pp_global *a, const pp_global *b);
+
+/** The op types (a mask of PP_OPMASK) whose costs read @s: every type for a row with plain
+ * PP_COST_OPS, the types of PP_COST_OPS_OF, none without PP_COST_OPS. */
+unsigned pp_setting_op_types(const pp_setting *s);
 
 /** True when @a and @b differ in a setting whose row invalidates any of @what (PP_COST_*). */
 int pp_settings_differ_in(const pp_global *a, const pp_global *b, unsigned what);

@@ -63,11 +63,12 @@ typedef struct pp_space_opts {
 typedef struct pp_space_stats {
 	double valid;               /* valid global plans met (pruned or timed) */
 	double evaluated;           /* plans scored by pp_cost_eval */
-	double pruned;              /* valid plans skipped by a memory bound */
+	double pruned;              /* valid plans skipped by a memory bound (or the time bound) */
 	double feasible;            /* scored plans that fit */
 	double min_peak_gib;        /* smallest peak memory among scored plans (0: none scored) */
 	double capacity_gib;        /* per-device memory the plans had to fit */
 	double min_bound_gib;       /* smallest static lower bound among plans pruned unscored */
+	double pruned_time;         /* of pruned, skipped by the time bound (pp_space_walk_bar) */
 } pp_space_stats;
 
 /**
@@ -93,6 +94,22 @@ int pp_space_valid(const pp_costctx *c, const pp_space_opts *o, const pp_global 
  */
 int pp_space_walk(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn, void *arg,
 		  pp_space_stats *st, pp_error *err);
+
+/**
+ * The time a plan must beat to matter to the visitor (@arg): its K-th best so far, or INFINITY
+ * while it keeps every plan.
+ */
+typedef double (*pp_space_bar_fn)(void *arg);
+
+/**
+ * pp_space_walk that also skips, unless o->no_prune, the variants (recompute, sequence
+ * parallelism, sharding, K/V exchange) of a plan whose time bound (pp_cost_time_bound) is above
+ * @bar's answer: after its leanest variants, which decide what fits, are scored.  The plans it
+ * skips could not come before the visitor's K-th best, so a top K kept by the visitor is the
+ * one pp_space_walk gives; @st counts them in pruned and pruned_time.
+ */
+int pp_space_walk_bar(const pp_costctx *c, const pp_space_opts *o, pp_space_visit_fn fn,
+		      pp_space_bar_fn bar, void *arg, pp_space_stats *st, pp_error *err);
 
 /**
  * Stage layouts (p, first-stage layers, last-stage layers) of @g for up to @max_p stages, as
